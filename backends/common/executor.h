@@ -1,0 +1,114 @@
+/* The executor shared by the C backends (uv, ev): task records, the run
+ * queue, the cross-thread inbox, task wakers, join, the drive loop and the
+ * stats. A backend embeds `zx_exec` as the FIRST member of its runtime
+ * struct and supplies only its loop primitives (zx_loop_ops) and its leaf
+ * futures (timers, fd readiness, blocking work).
+ *
+ * Threads: one thread at a time drives the executor (the loader enforces
+ * it); polls, drops of cancelled tasks and loop callbacks run there. Wakes,
+ * spawns, cancels and releases may come from any thread: they reach the
+ * driving thread through the inbox (a mutex-protected list) and
+ * ops->signal().
+ */
+#ifndef ZYNTAX_COMMON_EXECUTOR_H
+#define ZYNTAX_COMMON_EXECUTOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "zyntax/backend.h"
+
+typedef struct zx_exec zx_exec;
+typedef struct zx_task zx_task;
+
+/* What a C backend supplies. */
+typedef struct zx_loop_ops {
+  /* Makes a blocked run_once() return. Any thread; called with the inbox
+   * lock held, never after zx_exec_shutdown() started. */
+  void (*signal)(zx_exec *ex);
+  /* Runs one loop iteration on the driving thread: waits for an event when
+   * `block`, else only handles what is ready now. */
+  void (*run_once)(zx_exec *ex, int block);
+  /* Frees the backend runtime once the last task record referring to the
+   * executor is gone (after the backend's own destroy). */
+  void (*free)(zx_exec *ex);
+} zx_loop_ops;
+
+/* A counter with one writer at a time (the driving thread): a relaxed
+ * load + store, no locked instruction, yet race-free for readers. */
+typedef struct zx_counter {
+  _Atomic uint64_t value;
+} zx_counter;
+
+static inline void zx_count(zx_counter *c) {
+  atomic_store_explicit(&c->value,
+                        atomic_load_explicit(&c->value, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+}
+
+/* A counter written from any thread. */
+static inline void zx_count_shared(zx_counter *c) {
+  atomic_fetch_add_explicit(&c->value, 1, memory_order_relaxed);
+}
+
+typedef struct zx_stats {
+  zx_counter spawned, completed, cancelled, failed, polls;
+  zx_counter wakes_local, wakes_remote;
+  zx_counter timers, io_waits, blocking_jobs;
+} zx_stats;
+
+struct zx_exec {
+  const zx_loop_ops *ops;
+  zyntax_runtime *owner; /* the public handle (task owner) */
+  zx_stats stats;
+
+  /* Driving thread only. */
+  zx_task *run_head, *run_tail; /* FIFO of scheduled tasks */
+  zx_task *owned;               /* unfinished tasks, doubly linked */
+  zx_task *root;                /* block_on_future's reusable task cell */
+  int root_done;
+  int root_outcome;
+
+  /* Any thread. */
+  atomic_size_t live;  /* unfinished spawned tasks */
+  atomic_size_t refs;  /* 1 (the backend) + task records */
+  atomic_int closed;   /* set once by zx_exec_shutdown() */
+  atomic_int inbox_hint;
+  pthread_mutex_t lock; /* guards the inbox */
+  zx_task *inbox_head, *inbox_tail;
+};
+
+/* Initialises `ex` (refs = 1). Returns 0 or ZYNTAX_ENOMEM. */
+int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
+                 const zyntax_backend_host *host);
+
+/* Destroy, step one: refuses new spawns and remote wakes, then cancels every
+ * unfinished task, dropping each state exactly once. Called on the
+ * destroying thread while nobody drives; the backend then closes its loop
+ * (running it until closes finish) and calls zx_exec_unref(). */
+void zx_exec_shutdown(zx_exec *ex);
+
+/* Drops a reference; the last one calls ops->free. */
+void zx_exec_unref(zx_exec *ex);
+
+/* Nonzero when the calling thread is driving `ex` (leaf futures use it to
+ * refuse being polled from another runtime's task). */
+int zx_exec_is_current(const zx_exec *ex);
+
+/* The backend vtable entries every C backend shares. `rt` is a backend
+ * runtime whose first member is a zx_exec. */
+int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
+                  zyntax_task **out);
+int zx_exec_block_on(zyntax_backend_runtime *rt, zyntax_task *task);
+int zx_exec_block_on_future(zyntax_backend_runtime *rt, void *state,
+                            zyntax_poll_fn poll);
+int zx_exec_run(zyntax_backend_runtime *rt);
+void zx_exec_stats(const zyntax_backend_runtime *rt, zyntax_stats *out);
+
+#define ZX_EXEC_BACKEND_ENTRIES                                  \
+  .spawn = zx_exec_spawn, .block_on = zx_exec_block_on,          \
+  .block_on_future = zx_exec_block_on_future, .run = zx_exec_run, \
+  .stats = zx_exec_stats
+
+#endif /* ZYNTAX_COMMON_EXECUTOR_H */

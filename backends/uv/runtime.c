@@ -1,0 +1,68 @@
+/* The libuv runtime: one uv_loop_t per runtime (never the default loop),
+ * woken from other threads through a uv_async_t. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "uv_backend.h"
+
+static void on_wakeup(uv_async_t *handle) {
+  (void)handle; /* the executor drains its inbox after every loop turn */
+}
+
+static void loop_signal(zx_exec *ex) {
+  uv_async_send(&((uvb_runtime *)ex)->wakeup);
+}
+
+static void loop_run_once(zx_exec *ex, int block) {
+  uv_run(&((uvb_runtime *)ex)->loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+}
+
+static void loop_free(zx_exec *ex) { free(ex); }
+
+static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_free};
+
+int uvb_create(const zyntax_backend_host *host,
+               const zyntax_runtime_options *opts, zyntax_backend_runtime **out,
+               zyntax_error *err) {
+  (void)opts; /* uv polls on the driving thread; its pool size is global */
+  uvb_runtime *rt = calloc(1, sizeof *rt);
+  if (rt == NULL) return ZYNTAX_ENOMEM;
+  if (zx_exec_init(&rt->ex, &loop_ops, host) != 0) {
+    free(rt);
+    return ZYNTAX_ENOMEM;
+  }
+  int rc = uv_loop_init(&rt->loop);
+  if (rc == 0) {
+    rc = uv_async_init(&rt->loop, &rt->wakeup, on_wakeup);
+    if (rc != 0) uv_loop_close(&rt->loop);
+  }
+  if (rc != 0) {
+    snprintf(err->message, sizeof err->message, "libuv: %s", uv_strerror(rc));
+    zx_exec_shutdown(&rt->ex);
+    zx_exec_unref(&rt->ex);
+    return rc == UV_ENOMEM ? ZYNTAX_ENOMEM : ZYNTAX_EBACKEND;
+  }
+  rt->loop.data = rt;
+  *out = (zyntax_backend_runtime *)rt;
+  return 0;
+}
+
+/* Futures the user leaked (never dropped) still own handles; close them so
+ * the loop can close. Their memory stays the leaker's. */
+static void close_leftover(uv_handle_t *handle, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(handle)) uv_close(handle, NULL);
+}
+
+void uvb_destroy(zyntax_backend_runtime *brt) {
+  uvb_runtime *rt = uvb_from(brt);
+  zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures close handles */
+  uv_close((uv_handle_t *)&rt->wakeup, NULL);
+  uv_walk(&rt->loop, close_leftover, NULL);
+  /* Runs close callbacks and waits for blocking jobs already running. */
+  while (uv_run(&rt->loop, UV_RUN_DEFAULT) != 0) {
+  }
+  uv_loop_close(&rt->loop);
+  uvb_watches_free(rt);
+  zx_exec_unref(&rt->ex);
+}

@@ -1,0 +1,37 @@
+/* The libuv backend's runtime: the shared executor plus one uv loop. */
+#ifndef ZYNTAX_UV_BACKEND_H
+#define ZYNTAX_UV_BACKEND_H
+
+#include <uv.h>
+
+#include "executor.h"
+
+typedef struct uvb_watch uvb_watch;
+
+typedef struct uvb_runtime {
+  zx_exec ex; /* first: the executor casts the backend runtime to it */
+  uv_loop_t loop;
+  uv_async_t wakeup; /* cross-thread wakes of the executor */
+  uvb_watch **watches; /* fd -> the one uv_poll_t watching it */
+  size_t nwatches;
+} uvb_runtime;
+
+static inline uvb_runtime *uvb_from(zyntax_backend_runtime *rt) {
+  return (uvb_runtime *)rt;
+}
+
+int uvb_create(const zyntax_backend_host *host,
+               const zyntax_runtime_options *opts, zyntax_backend_runtime **out,
+               zyntax_error *err);
+void uvb_destroy(zyntax_backend_runtime *rt);
+int uvb_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
+                    zyntax_future **out);
+int uvb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
+                zyntax_future **out);
+int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
+                 zyntax_future **out);
+
+/* Frees the fd table (destroy, after every watch was closed). */
+void uvb_watches_free(uvb_runtime *rt);
+
+#endif /* ZYNTAX_UV_BACKEND_H */

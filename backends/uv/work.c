@@ -1,0 +1,80 @@
+/* Blocking work on libuv's thread pool (uv_queue_work). The request lives in
+ * the future; a future dropped while its job is queued or running is
+ * orphaned and freed by the after-work callback. */
+#include <stdlib.h>
+
+#include "uv_backend.h"
+
+typedef struct uvb_work {
+  zyntax_future base; /* first */
+  uvb_runtime *rt;
+  zyntax_blocking_fn fn;
+  void *arg;
+  zyntax_waker waker;
+  uv_work_t req;
+  int queued, done, orphaned, status;
+} uvb_work;
+
+static void run_job(uv_work_t *req) {
+  uvb_work *w = req->data;
+  w->fn(w->arg);
+}
+
+static void after_job(uv_work_t *req, int status) {
+  uvb_work *w = req->data;
+  if (w->orphaned) {
+    free(w);
+    return;
+  }
+  w->done = 1;
+  w->status = status;
+  zyntax_waker_wake(&w->waker);
+}
+
+static zyntax_poll work_poll(zyntax_future *base, const zyntax_waker *waker) {
+  uvb_work *w = (uvb_work *)base;
+  if (!zx_exec_is_current(&w->rt->ex)) {
+    base->result = ZYNTAX_EFOREIGN;
+    return ZYNTAX_READY;
+  }
+  if (w->done) {
+    base->result = w->status == UV_ECANCELED ? ZYNTAX_ECANCELED : 0;
+    return ZYNTAX_READY;
+  }
+  zyntax_waker_store(&w->waker, waker);
+  if (!w->queued) {
+    if (uv_queue_work(&w->rt->loop, &w->req, run_job, after_job) != 0) {
+      base->result = ZYNTAX_EBACKEND;
+      return ZYNTAX_READY;
+    }
+    w->queued = 1;
+    zx_count(&w->rt->ex.stats.blocking_jobs);
+  }
+  return ZYNTAX_PENDING;
+}
+
+static void work_drop(zyntax_future *base) {
+  uvb_work *w = (uvb_work *)base;
+  zyntax_waker_drop(&w->waker);
+  if (w->queued && !w->done) {
+    w->orphaned = 1;
+    uv_cancel((uv_req_t *)&w->req); /* skips the job unless it started */
+    return;
+  }
+  free(w);
+}
+
+static const zyntax_future_ops work_ops = {work_poll, work_drop};
+
+int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
+                 zyntax_future **out) {
+  uvb_work *w = calloc(1, sizeof *w);
+  if (w == NULL) return ZYNTAX_ENOMEM;
+  w->base = (zyntax_future){&work_ops, ZYNTAX_TASK_RUNNING};
+  w->rt = uvb_from(rt);
+  w->fn = fn;
+  w->arg = arg;
+  w->req.data = w;
+  *out = &w->base;
+  return 0;
+}

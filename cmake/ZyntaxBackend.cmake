@@ -1,0 +1,58 @@
+# zyntax_add_backend(NAME SOURCES ... ENTRY file.c LIBS ... [TEST_MODES ...])
+#
+# Builds a backend twice from one set of objects:
+#   zyntax-backend-NAME        MODULE  libzyntax-backend-NAME.so, exporting only
+#                                      zyntax_backend_entry (version script)
+#   zyntax_backend_NAME_static STATIC  the same code, entry function renamed
+#                                      zyntax_static_backend_NAME, for linking
+#                                      into libzyntax (ZYNTAX_STATIC_BACKENDS)
+# ENTRY is the file that defines the entry function as
+#   ZYNTAX_BACKEND_ENTRY_NAME(void) with ZYNTAX_BACKEND_ENTRY_VISIBILITY.
+# TEST_MODES: a list of "label|ENV=VALUE|ENV=VALUE..." strings; each becomes
+# one run of the conformance suite with that environment (default: one run
+# labelled NAME with ZYNTAX_RUNTIME=NAME). Read by tests/ from the global
+# property ZYNTAX_TEST_MODES.
+function(zyntax_add_backend name)
+  cmake_parse_arguments(ARG "" "ENTRY" "SOURCES;LIBS;TEST_MODES" ${ARGN})
+
+  add_library(zyntax_backend_${name}_objs OBJECT ${ARG_SOURCES})
+  zyntax_target_defaults(zyntax_backend_${name}_objs)
+  target_link_libraries(zyntax_backend_${name}_objs PRIVATE ${ARG_LIBS})
+
+  list(FIND ZYNTAX_BACKENDS ${name} _plugin)
+  if(NOT _plugin EQUAL -1)
+    add_library(zyntax-backend-${name} MODULE ${ARG_ENTRY})
+    zyntax_target_defaults(zyntax-backend-${name})
+    target_compile_definitions(zyntax-backend-${name} PRIVATE
+      ZYNTAX_BACKEND_ENTRY_NAME=zyntax_backend_entry
+      ZYNTAX_BACKEND_ENTRY_VISIBILITY=default)
+    target_link_libraries(zyntax-backend-${name} PRIVATE
+      zyntax_backend_${name}_objs ${ARG_LIBS})
+    target_link_options(zyntax-backend-${name} PRIVATE
+      -Wl,--version-script=${PROJECT_SOURCE_DIR}/backends/plugin.map
+      -Wl,--no-undefined)
+    set_target_properties(zyntax-backend-${name} PROPERTIES
+      PREFIX "lib"
+      LIBRARY_OUTPUT_DIRECTORY ${ZYNTAX_PLUGIN_BUILD_DIR}
+      LINK_DEPENDS ${PROJECT_SOURCE_DIR}/backends/plugin.map)
+    install(TARGETS zyntax-backend-${name}
+            LIBRARY DESTINATION ${ZYNTAX_PLUGIN_INSTALL_DIR})
+    set_property(GLOBAL APPEND PROPERTY ZYNTAX_PLUGIN_TARGETS zyntax-backend-${name})
+  endif()
+
+  list(FIND ZYNTAX_STATIC_BACKENDS ${name} _static)
+  if(NOT _static EQUAL -1)
+    add_library(zyntax_backend_${name}_static STATIC ${ARG_ENTRY})
+    zyntax_target_defaults(zyntax_backend_${name}_static)
+    target_compile_definitions(zyntax_backend_${name}_static PRIVATE
+      ZYNTAX_BACKEND_ENTRY_NAME=zyntax_static_backend_${name}
+      ZYNTAX_BACKEND_ENTRY_VISIBILITY=hidden)
+    target_link_libraries(zyntax_backend_${name}_static PUBLIC
+      zyntax_backend_${name}_objs ${ARG_LIBS})
+  endif()
+
+  if(NOT ARG_TEST_MODES)
+    set(ARG_TEST_MODES "${name}|ZYNTAX_RUNTIME=${name}")
+  endif()
+  set_property(GLOBAL APPEND PROPERTY ZYNTAX_TEST_MODES ${ARG_TEST_MODES})
+endfunction()

@@ -1,0 +1,108 @@
+/* Public leaf-future functions, the clock, the loader's own futures (yield)
+ * and the no-op waker. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "internal.h"
+
+uint64_t zyntax_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static zyntax_future *made(int rc, zyntax_future *f, const char *func) {
+  if (rc != 0) {
+    zx_fail_code(func, rc);
+    return NULL;
+  }
+  return f;
+}
+
+zyntax_future *zyntax_sleep_until(zyntax_runtime *rt, uint64_t deadline_ns) {
+  zyntax_future *f = NULL;
+  if (rt == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
+  int rc = rt->backend->sleep_until(rt->impl, deadline_ns, &f);
+  return made(rc, f, __func__);
+}
+
+zyntax_future *zyntax_sleep(zyntax_runtime *rt, uint64_t ns) {
+  uint64_t now = zyntax_now();
+  uint64_t deadline = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
+  return zyntax_sleep_until(rt, deadline);
+}
+
+zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd, unsigned events) {
+  zyntax_future *f = NULL;
+  unsigned all = ZYNTAX_READABLE | ZYNTAX_WRITABLE;
+  if (rt == NULL || fd < 0 || events == 0 || (events & ~all) != 0)
+    return made(ZYNTAX_EINVAL, NULL, __func__);
+  int rc = rt->backend->fd_wait(rt->impl, fd, events, &f);
+  return made(rc, f, __func__);
+}
+
+zyntax_future *zyntax_blocking(zyntax_runtime *rt, zyntax_blocking_fn fn,
+                               void *arg) {
+  zyntax_future *f = NULL;
+  if (rt == NULL || fn == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
+  int rc = rt->backend->blocking(rt->impl, fn, arg, &f);
+  return made(rc, f, __func__);
+}
+
+/* ---- yield: needs nothing but the waker, so it is the same everywhere ---- */
+
+typedef struct yield_future {
+  zyntax_future base;
+  int polled;
+} yield_future;
+
+static zyntax_poll yield_poll(zyntax_future *f, const zyntax_waker *waker) {
+  yield_future *y = (yield_future *)f;
+  if (y->polled) {
+    f->result = 0;
+    return ZYNTAX_READY;
+  }
+  y->polled = 1;
+  zyntax_waker_wake_by_ref(waker);
+  return ZYNTAX_PENDING;
+}
+
+static void yield_drop(zyntax_future *f) { free(f); }
+
+static const zyntax_future_ops yield_ops = {yield_poll, yield_drop};
+
+zyntax_future *zyntax_yield_now(zyntax_runtime *rt) {
+  if (rt == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
+  yield_future *y = malloc(sizeof *y);
+  if (y == NULL) return made(ZYNTAX_ENOMEM, NULL, __func__);
+  y->base = (zyntax_future){&yield_ops, ZYNTAX_TASK_RUNNING};
+  y->polled = 0;
+  return &y->base;
+}
+
+/* ---- generic future access ---- */
+
+zyntax_poll zyntax_future_poll(zyntax_future *f, const zyntax_waker *waker) {
+  if (f == NULL) return ZYNTAX_READY;
+  if (f->result != ZYNTAX_TASK_RUNNING) return ZYNTAX_READY;
+  return f->ops->poll(f, waker);
+}
+
+int zyntax_future_result(const zyntax_future *f) {
+  return f ? f->result : zx_fail_code(__func__, ZYNTAX_EINVAL);
+}
+
+void zyntax_future_drop(zyntax_future *f) {
+  if (f != NULL) f->ops->drop(f);
+}
+
+/* ---- the no-op waker ---- */
+
+static zyntax_waker noop_clone(const void *data);
+static void noop(const void *data) { (void)data; }
+static const zyntax_waker_vtable noop_vtable = {noop_clone, noop, noop, noop};
+static zyntax_waker noop_clone(const void *data) {
+  return (zyntax_waker){data, &noop_vtable};
+}
+
+zyntax_waker zyntax_waker_noop(void) { return noop_clone(NULL); }

@@ -1,0 +1,49 @@
+/* libzyntax internals shared by the loader's files. Not installed. */
+#ifndef ZYNTAX_LOADER_INTERNAL_H
+#define ZYNTAX_LOADER_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#include "zyntax/backend.h"
+
+/* The public runtime handle: a backend and its runtime object. */
+struct zyntax_runtime {
+  const zyntax_backend *backend;
+  zyntax_backend_runtime *impl;
+  zyntax_backend_host host;
+  atomic_int driving; /* 1 while a thread is inside block_on / run */
+};
+
+/* ---- error.c: thread-local last error ---- */
+
+/* Records `code` with a printf-style message as the thread's last error,
+ * copies it to `out` when not NULL, logs it when ZYNTAX_LOG=1, and returns
+ * `code`. */
+int zx_fail(zyntax_error *out, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records `code` with its zyntax_strerror() text and the function name. */
+int zx_fail_code(const char *func, int code);
+
+/* Writes to stderr only when ZYNTAX_LOG=1. */
+void zx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- select.c: backend discovery ---- */
+
+/* Resolves `request` (a name, an absolute plugin path, or NULL for
+ * $ZYNTAX_RUNTIME then the default) to a validated backend table. */
+int zx_backend_select(const char *request, const zyntax_backend **out,
+                      zyntax_error *err);
+
+/* ---- thread.c: the runtime driving the calling thread ---- */
+
+zyntax_runtime *zx_thread_current(void);
+void zx_thread_set_current(zyntax_runtime *rt);
+
+/* ---- env.c ---- */
+
+/* secure_getenv(): NULL in secure-execution mode (setuid etc.). */
+const char *zx_getenv(const char *name);
+
+#endif /* ZYNTAX_LOADER_INTERNAL_H */

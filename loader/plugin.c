@@ -1,0 +1,132 @@
+/* One plugin file: security checks, dlopen, entry symbol, ABI validation. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "plugin.h"
+
+int zx_plugin_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+/* A plugin, or the folder holding it, that others may write could be
+ * swapped under us: refuse it. */
+static int check_permissions(const char *path, zyntax_error *err) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return zx_fail(err, ZYNTAX_ENOBACKEND, "plugin file '%s' does not exist",
+                   path);
+  if (!S_ISREG(st.st_mode))
+    return zx_fail(err, ZYNTAX_EBADPLUGIN, "plugin '%s' is not a regular file",
+                   path);
+  if (st.st_mode & S_IWOTH)
+    return zx_fail(err, ZYNTAX_EPERM,
+                   "plugin '%s' is writable by others; refusing to load it",
+                   path);
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", path);
+  const char *parent = dirname(dir);
+  if (stat(parent, &st) == 0 && (st.st_mode & S_IWOTH) &&
+      !(st.st_mode & S_ISVTX))
+    return zx_fail(err, ZYNTAX_EPERM,
+                   "plugin directory '%s' is writable by others; refusing to "
+                   "load '%s'", parent, path);
+  return 0;
+}
+
+static int check_elf(const char *path, zyntax_error *err) {
+  unsigned char magic[4] = {0};
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return zx_fail(err, ZYNTAX_EBADPLUGIN, "plugin '%s' cannot be opened",
+                   path);
+  ssize_t n = read(fd, magic, sizeof magic);
+  close(fd);
+  if (n != 4 || memcmp(magic, "\x7f" "ELF", 4) != 0)
+    return zx_fail(err, ZYNTAX_EBADPLUGIN,
+                   "plugin '%s' is not an ELF shared object", path);
+  return 0;
+}
+
+int zx_plugin_load(const char *path, const char *expected_name,
+                   const zyntax_backend **out, zyntax_error *err) {
+  int rc = check_permissions(path, err);
+  if (rc == 0) rc = check_elf(path, err);
+  if (rc != 0) return rc;
+
+  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  if (handle == NULL)
+    return zx_fail(err, ZYNTAX_EBADPLUGIN, "plugin '%s' cannot be loaded: %s",
+                   path, dlerror());
+  zyntax_backend_entry_fn entry;
+  *(void **)&entry = dlsym(handle, ZYNTAX_BACKEND_ENTRY_SYMBOL);
+  if (entry == NULL)
+    return zx_fail(err, ZYNTAX_EBADPLUGIN,
+                   "plugin '%s' does not export " ZYNTAX_BACKEND_ENTRY_SYMBOL,
+                   path);
+  const zyntax_backend *be = entry();
+  if (be == NULL)
+    return zx_fail(err, ZYNTAX_EBADPLUGIN,
+                   "plugin '%s': " ZYNTAX_BACKEND_ENTRY_SYMBOL "() returned NULL",
+                   path);
+  rc = zx_plugin_validate(be, path, expected_name, out, err);
+  if (rc == 0) zx_log("loaded backend '%s' (%s) from %s", be->name, be->version, path);
+  return rc;
+}
+
+static const char *missing_entry(const zyntax_backend *be) {
+#define ZX_REQUIRE_(field) \
+  if (be->field == NULL) return #field;
+  ZX_REQUIRE_(runtime_create)
+  ZX_REQUIRE_(runtime_destroy)
+  ZX_REQUIRE_(spawn)
+  ZX_REQUIRE_(block_on)
+  ZX_REQUIRE_(block_on_future)
+  ZX_REQUIRE_(run)
+  ZX_REQUIRE_(stats)
+  ZX_REQUIRE_(sleep_until)
+  ZX_REQUIRE_(fd_wait)
+  ZX_REQUIRE_(blocking)
+#undef ZX_REQUIRE_
+  return NULL;
+}
+
+int zx_plugin_validate(const zyntax_backend *be, const char *origin,
+                       const char *expected_name, const zyntax_backend **out,
+                       zyntax_error *err) {
+  if (be->abi_major != ZYNTAX_BACKEND_ABI_MAJOR)
+    return zx_fail(err, ZYNTAX_EABI,
+                   "backend '%s' has ABI %u.%u; this libzyntax %s needs ABI "
+                   "%d.x (it has %d.%d)",
+                   origin, be->abi_major, be->abi_minor, ZYNTAX_VERSION_STRING,
+                   ZYNTAX_BACKEND_ABI_MAJOR, ZYNTAX_BACKEND_ABI_MAJOR,
+                   ZYNTAX_BACKEND_ABI_MINOR);
+  if (be->size < ZYNTAX_BACKEND_SIZE_1_0)
+    return zx_fail(err, ZYNTAX_EABI,
+                   "backend '%s' (ABI %u.%u) declares a table of %zu bytes; ABI "
+                   "%d.0 needs at least %zu",
+                   origin, be->abi_major, be->abi_minor, be->size,
+                   ZYNTAX_BACKEND_ABI_MAJOR, (size_t)ZYNTAX_BACKEND_SIZE_1_0);
+  if (be->name == NULL || be->name[0] == '\0' || be->version == NULL)
+    return zx_fail(err, ZYNTAX_EBADPLUGIN,
+                   "backend '%s' has no name or version string", origin);
+  const char *missing = missing_entry(be);
+  if (missing != NULL)
+    return zx_fail(err, ZYNTAX_EBADPLUGIN,
+                   "backend '%s' (%s, ABI %u.%u) lacks the required entry '%s'",
+                   origin, be->name, be->abi_major, be->abi_minor, missing);
+  if (expected_name != NULL && strcmp(be->name, expected_name) != 0)
+    return zx_fail(err, ZYNTAX_EBADPLUGIN,
+                   "backend '%s' calls itself '%s', not '%s'", origin,
+                   be->name, expected_name);
+  *out = be;
+  return 0;
+}

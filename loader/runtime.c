@@ -1,0 +1,233 @@
+/* Public runtime entry points: create, destroy, spawn, drive, stats.
+ * Arguments are checked here so every backend sees only valid requests. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ZX_MAX_WORKERS 4096u
+#define ZX_MAX_ALIGN 4096u
+#define ZX_KNOWN_FLAGS ZYNTAX_RUNTIME_SINGLE_THREADED
+#define ZX_OPTIONS_SIZE_0_1 (offsetof(zyntax_runtime_options, flags) + sizeof(uint32_t))
+
+static void enter_thread(zyntax_runtime *rt) { zx_thread_set_current(rt); }
+static void leave_thread(void) { zx_thread_set_current(NULL); }
+
+static int workers_from_env(uint32_t *out, zyntax_error *err) {
+  const char *s = zx_getenv("ZYNTAX_WORKER_THREADS");
+  if (s == NULL || *s == '\0') return 0;
+  char *end;
+  unsigned long n = strtoul(s, &end, 10);
+  if (*end != '\0' || n == 0 || n > ZX_MAX_WORKERS)
+    return zx_fail(err, ZYNTAX_EINVAL,
+                   "ZYNTAX_WORKER_THREADS='%.32s' is not a number from 1 to %u",
+                   s, ZX_MAX_WORKERS);
+  *out = (uint32_t)n;
+  return 0;
+}
+
+static int normalise_options(const zyntax_runtime_options *in,
+                             zyntax_runtime_options *out, zyntax_error *err) {
+  zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
+  if (in != NULL) {
+    if (in->size < ZX_OPTIONS_SIZE_0_1)
+      return zx_fail(err, ZYNTAX_EINVAL,
+                     "zyntax_runtime_options.size is %zu; at least %zu needed "
+                     "(set it to sizeof(zyntax_runtime_options))",
+                     in->size, (size_t)ZX_OPTIONS_SIZE_0_1);
+    memcpy(&o, in, in->size < sizeof o ? in->size : sizeof o);
+    o.size = sizeof o;
+  }
+  if (o.flags & ~ZX_KNOWN_FLAGS)
+    return zx_fail(err, ZYNTAX_EINVAL, "unknown runtime flags 0x%x",
+                   o.flags & ~ZX_KNOWN_FLAGS);
+  if (o.worker_threads > ZX_MAX_WORKERS)
+    return zx_fail(err, ZYNTAX_EINVAL, "worker_threads %u exceeds %u",
+                   o.worker_threads, ZX_MAX_WORKERS);
+  if (o.worker_threads == 0) {
+    int rc = workers_from_env(&o.worker_threads, err);
+    if (rc != 0) return rc;
+  }
+  *out = o;
+  return 0;
+}
+
+zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
+                                           zyntax_error *err) {
+  zyntax_runtime_options o;
+  const zyntax_backend *be;
+  if (normalise_options(opts, &o, err) != 0) return NULL;
+  if (zx_backend_select(o.backend, &be, err) != 0) return NULL;
+
+  zyntax_runtime *rt = calloc(1, sizeof *rt);
+  if (rt == NULL) {
+    zx_fail(err, ZYNTAX_ENOMEM, "out of memory creating a '%s' runtime", be->name);
+    return NULL;
+  }
+  rt->backend = be;
+  rt->host = (zyntax_backend_host){sizeof rt->host, rt, enter_thread, leave_thread};
+  atomic_init(&rt->driving, 0);
+
+  zyntax_error backend_err = {0, ""};
+  int rc = be->runtime_create(&rt->host, &o, &rt->impl, &backend_err);
+  if (rc != 0) {
+    zx_fail(err, rc, "backend '%s' (%s) failed to start: %s", be->name,
+            be->version,
+            backend_err.message[0] ? backend_err.message : zyntax_strerror(rc));
+    free(rt);
+    return NULL;
+  }
+  zx_log("runtime %p on backend '%s' (%s)", (void *)rt, be->name, be->version);
+  return rt;
+}
+
+zyntax_runtime *zyntax_runtime_create(void) {
+  return zyntax_runtime_create_with(NULL, NULL);
+}
+
+int zyntax_runtime_destroy(zyntax_runtime *rt) {
+  if (rt == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  if (zx_thread_current() == rt)
+    return zx_fail(NULL, ZYNTAX_EBUSY,
+                   "zyntax_runtime_destroy: called from inside the runtime's "
+                   "own poll function or worker");
+  int idle = 0;
+  if (!atomic_compare_exchange_strong(&rt->driving, &idle, 1))
+    return zx_fail(NULL, ZYNTAX_EBUSY,
+                   "zyntax_runtime_destroy: another thread is inside "
+                   "block_on/run of this runtime");
+  rt->backend->runtime_destroy(rt->impl);
+  free(rt);
+  return 0;
+}
+
+const char *zyntax_runtime_backend_name(const zyntax_runtime *rt) {
+  return rt ? rt->backend->name : "";
+}
+
+const char *zyntax_runtime_backend_version(const zyntax_runtime *rt) {
+  return rt ? rt->backend->version : "";
+}
+
+/* ---- spawning ---- */
+
+static zyntax_task *spawn(zyntax_runtime *rt, const zyntax_spawn_args *args,
+                          const char *func) {
+  if (rt == NULL || args->poll == NULL) {
+    zx_fail_code(func, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  zyntax_task *task = NULL;
+  int rc = rt->backend->spawn(rt->impl, args, &task);
+  if (rc != 0) {
+    zx_fail_code(func, rc);
+    return NULL;
+  }
+  return task;
+}
+
+zyntax_task *zyntax_runtime_spawn(zyntax_runtime *rt, void *state,
+                                  zyntax_poll_fn poll) {
+  zyntax_spawn_args a = {.size = sizeof a, .poll = poll, .state = state};
+  return spawn(rt, &a, __func__);
+}
+
+zyntax_task *zyntax_runtime_spawn_future(zyntax_runtime *rt, void *state,
+                                         const zyntax_future_vtable *vtable) {
+  if (vtable == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  zyntax_spawn_args a = {
+      .size = sizeof a, .poll = vtable->poll, .drop = vtable->drop, .state = state};
+  return spawn(rt, &a, __func__);
+}
+
+zyntax_task *zyntax_runtime_spawn_inplace(zyntax_runtime *rt,
+                                          const zyntax_future_vtable *vtable,
+                                          size_t state_size, size_t state_align,
+                                          zyntax_state_init_fn init, void *arg) {
+  int bad_align = state_align == 0 || (state_align & (state_align - 1)) != 0 ||
+                  state_align > ZX_MAX_ALIGN;
+  if (vtable == NULL || state_size == 0 || bad_align ||
+      state_size > SIZE_MAX / 2) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  zyntax_spawn_args a = {.size = sizeof a,
+                         .poll = vtable->poll,
+                         .drop = vtable->drop,
+                         .inplace_size = state_size,
+                         .inplace_align = state_align,
+                         .init = init,
+                         .init_arg = arg};
+  return spawn(rt, &a, __func__);
+}
+
+/* ---- driving ---- */
+
+static int begin_drive(zyntax_runtime *rt, const char *func) {
+  if (rt == NULL) return zx_fail_code(func, ZYNTAX_EINVAL);
+  if (zx_thread_current() != NULL)
+    return zx_fail(NULL, ZYNTAX_EREENTRANT,
+                   "%s: called from inside a poll function or a runtime "
+                   "worker thread", func);
+  int idle = 0;
+  if (!atomic_compare_exchange_strong(&rt->driving, &idle, 1))
+    return zx_fail(NULL, ZYNTAX_EBUSY,
+                   "%s: another thread is driving this runtime", func);
+  zx_thread_set_current(rt);
+  return 0;
+}
+
+static void end_drive(zyntax_runtime *rt) {
+  zx_thread_set_current(NULL);
+  atomic_store(&rt->driving, 0);
+}
+
+int zyntax_runtime_block_on(zyntax_runtime *rt, zyntax_task *task) {
+  if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  if (rt != NULL && task->owner != rt)
+    return zx_fail(NULL, ZYNTAX_EFOREIGN,
+                   "zyntax_runtime_block_on: the task belongs to another "
+                   "runtime");
+  int rc = begin_drive(rt, __func__);
+  if (rc != 0) return rc;
+  rc = rt->backend->block_on(rt->impl, task);
+  end_drive(rt);
+  return rc;
+}
+
+int zyntax_runtime_block_on_future(zyntax_runtime *rt, void *state,
+                                   zyntax_poll_fn poll) {
+  if (poll == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  int rc = begin_drive(rt, __func__);
+  if (rc != 0) return rc;
+  rc = rt->backend->block_on_future(rt->impl, state, poll);
+  end_drive(rt);
+  return rc;
+}
+
+int zyntax_runtime_run(zyntax_runtime *rt) {
+  int rc = begin_drive(rt, __func__);
+  if (rc != 0) return rc;
+  rc = rt->backend->run(rt->impl);
+  end_drive(rt);
+  return rc;
+}
+
+/* ---- stats ---- */
+
+int zyntax_runtime_stats(const zyntax_runtime *rt, zyntax_stats *out) {
+  if (rt == NULL || out == NULL || out->size < sizeof(size_t))
+    return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  zyntax_stats all;
+  memset(&all, 0, sizeof all);
+  all.size = sizeof all;
+  rt->backend->stats(rt->impl, &all);
+  size_t n = out->size < sizeof all ? out->size : sizeof all;
+  memcpy((char *)out + sizeof(size_t), (char *)&all + sizeof(size_t),
+         n - sizeof(size_t));
+  return 0;
+}

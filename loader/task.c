@@ -1,0 +1,40 @@
+/* Public task-handle functions: dispatch through the task's own ops, so a
+ * handle works even where its runtime pointer is not at hand. */
+#include <stddef.h>
+
+#include "internal.h"
+
+void *zyntax_task_state(const zyntax_task *task) {
+  return task ? task->ops->state(task) : NULL;
+}
+
+int zyntax_task_status(const zyntax_task *task) {
+  if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  return task->ops->status(task);
+}
+
+int zyntax_task_cancel(zyntax_task *task) {
+  if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  int rc = task->ops->cancel(task);
+  return rc < 0 ? zx_fail_code(__func__, rc) : rc;
+}
+
+int zyntax_task_release(zyntax_task *task) {
+  if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  int rc = task->ops->release(task);
+  return rc < 0 ? zx_fail_code(__func__, rc) : rc;
+}
+
+zyntax_future *zyntax_task_join(zyntax_task *task) {
+  if (task == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  zyntax_future *f = NULL;
+  int rc = task->ops->join(task, &f);
+  if (rc != 0) {
+    zx_fail_code(__func__, rc);
+    return NULL;
+  }
+  return f;
+}

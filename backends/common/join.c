@@ -1,6 +1,5 @@
-/* The join future: READY with the task's outcome once it finished. Polled
- * from any thread (even a task of another runtime), so the waker slot is
- * guarded by a spin lock held only for a waker swap. */
+/* The join future: READY with the task's outcome once it finished. It may
+ * be polled from any thread (even a task of another runtime). */
 #include <stdlib.h>
 
 #include "task.h"
@@ -10,15 +9,6 @@ typedef struct zx_join {
   zx_task *task;
 } zx_join;
 
-static void lock(zx_task *t) {
-  while (atomic_flag_test_and_set_explicit(&t->join_lock, memory_order_acquire)) {
-  }
-}
-
-static void unlock(zx_task *t) {
-  atomic_flag_clear_explicit(&t->join_lock, memory_order_release);
-}
-
 static int finished(zx_task *t) {
   return (atomic_load_explicit(&t->state, memory_order_acquire) & ZX_COMPLETE) != 0;
 }
@@ -26,15 +16,7 @@ static int finished(zx_task *t) {
 static zyntax_poll join_poll(zyntax_future *f, const zyntax_waker *waker) {
   zx_task *t = ((zx_join *)f)->task;
   if (!finished(t)) {
-    zyntax_waker old = ZYNTAX_WAKER_EMPTY;
-    lock(t);
-    if (t->join_waker.vtable == NULL ||
-        !zyntax_waker_will_wake(&t->join_waker, waker)) {
-      old = t->join_waker;
-      t->join_waker = zyntax_waker_clone(waker);
-    }
-    unlock(t);
-    zyntax_waker_drop(&old); /* outside the lock: it may free a task */
+    zx_waker_slot_store(&t->joiner, waker);
     /* Completion sets ZX_COMPLETE before taking the waker: checking again
      * after storing it means a completion in between is never missed. */
     if (!finished(t)) return ZYNTAX_PENDING;
@@ -45,11 +27,7 @@ static zyntax_poll join_poll(zyntax_future *f, const zyntax_waker *waker) {
 
 static void join_drop(zyntax_future *f) {
   zx_task *t = ((zx_join *)f)->task;
-  lock(t);
-  zyntax_waker old = t->join_waker;
-  t->join_waker = (zyntax_waker)ZYNTAX_WAKER_EMPTY;
-  unlock(t);
-  zyntax_waker_drop(&old);
+  zx_waker_slot_clear(&t->joiner);
   atomic_fetch_and_explicit(&t->state, ~(uint32_t)ZX_JOINED, memory_order_acq_rel);
   zx_task_unref(t);
   free(f);
@@ -73,10 +51,4 @@ int zx_task_join(zyntax_task *task, zyntax_future **out) {
   return 0;
 }
 
-void zx_task_notify_joiner(zx_task *t) {
-  lock(t);
-  zyntax_waker w = t->join_waker;
-  t->join_waker = (zyntax_waker)ZYNTAX_WAKER_EMPTY;
-  unlock(t);
-  zyntax_waker_wake(&w);
-}
+void zx_task_notify_joiner(zx_task *t) { zx_waker_slot_wake(&t->joiner); }

@@ -26,7 +26,7 @@ zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, uint32_t bits) 
   t->pub.owner = ex->owner;
   atomic_init(&t->state, bits);
   atomic_init(&t->refs, 1);
-  atomic_flag_clear(&t->join_lock);
+  zx_waker_slot_init(&t->joiner);
   t->ex = ex;
   t->poll = args->poll;
   t->drop = args->drop;

@@ -4,6 +4,7 @@
 #define ZYNTAX_COMMON_TASK_H
 
 #include "executor.h"
+#include "waker_slot.h"
 
 /* Bits of zx_task.state. */
 enum {
@@ -29,8 +30,7 @@ struct zx_task {
   int unlinked_spawn;    /* spawned remotely, not yet on the owned list */
   zx_task *next;         /* run queue / inbox link */
   zx_task *owned_prev, *owned_next;
-  atomic_flag join_lock; /* guards join_waker */
-  zyntax_waker join_waker;
+  zx_waker_slot joiner; /* the join future's waker */
 };
 
 /* Allocates a record with refs = 1 and state = `bits`; for in-place states

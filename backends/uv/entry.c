@@ -6,7 +6,7 @@
   "libuv " ZYNTAX_STRINGIFY(UV_VERSION_MAJOR) "." ZYNTAX_STRINGIFY( \
       UV_VERSION_MINOR) "." ZYNTAX_STRINGIFY(UV_VERSION_PATCH)
 
-static const zyntax_backend uv_backend = {
+static const zyntax_backend uvb_table = {
     .abi_major = ZYNTAX_BACKEND_ABI_MAJOR,
     .abi_minor = ZYNTAX_BACKEND_ABI_MINOR,
     .size = sizeof(zyntax_backend),
@@ -23,4 +23,4 @@ static const zyntax_backend uv_backend = {
 __attribute__((visibility(ZYNTAX_STRINGIFY(ZYNTAX_BACKEND_ENTRY_VISIBILITY))))
 const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void);
 
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void) { return &uv_backend; }
+const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void) { return &uvb_table; }

@@ -1,0 +1,33 @@
+/* The libev backend's runtime: the shared executor, one libev loop of its
+ * own (never the default loop) and the shared blocking pool. */
+#ifndef ZYNTAX_EV_BACKEND_H
+#define ZYNTAX_EV_BACKEND_H
+
+#include <ev.h>
+
+#include "executor.h"
+#include "pool.h"
+
+typedef struct evb_runtime {
+  zx_exec ex; /* first: the executor casts the backend runtime to it */
+  struct ev_loop *loop;
+  ev_async wakeup; /* cross-thread wakes of the executor */
+  zx_pool pool;    /* libev has no thread pool */
+} evb_runtime;
+
+static inline evb_runtime *evb_from(zyntax_backend_runtime *rt) {
+  return (evb_runtime *)rt;
+}
+
+int evb_create(const zyntax_backend_host *host,
+               const zyntax_runtime_options *opts, zyntax_backend_runtime **out,
+               zyntax_error *err);
+void evb_destroy(zyntax_backend_runtime *rt);
+int evb_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
+                    zyntax_future **out);
+int evb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
+                zyntax_future **out);
+int evb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
+                 zyntax_future **out);
+
+#endif /* ZYNTAX_EV_BACKEND_H */

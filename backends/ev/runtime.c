@@ -1,0 +1,65 @@
+/* The libev runtime: ev_loop_new() per runtime, so several runtimes and
+ * other libev users in the process never share a loop; woken from other
+ * threads through an ev_async. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ev_backend.h"
+
+static void on_wakeup(struct ev_loop *loop, ev_async *w, int revents) {
+  (void)loop, (void)w, (void)revents; /* the executor drains its inbox */
+}
+
+static void loop_signal(zx_exec *ex) {
+  evb_runtime *rt = (evb_runtime *)ex;
+  ev_async_send(rt->loop, &rt->wakeup);
+}
+
+static void loop_run_once(zx_exec *ex, int block) {
+  ev_run(((evb_runtime *)ex)->loop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
+}
+
+static void loop_free(zx_exec *ex) { free(ex); }
+
+static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_free};
+
+int evb_create(const zyntax_backend_host *host,
+               const zyntax_runtime_options *opts, zyntax_backend_runtime **out,
+               zyntax_error *err) {
+  evb_runtime *rt = calloc(1, sizeof *rt);
+  if (rt == NULL) return ZYNTAX_ENOMEM;
+  if (zx_exec_init(&rt->ex, &loop_ops, host) != 0) {
+    free(rt);
+    return ZYNTAX_ENOMEM;
+  }
+  /* EVFLAG_AUTO: libev honours LIBEV_FLAGS only when the process is not
+   * setuid (its own enable_secure() check). */
+  rt->loop = ev_loop_new(EVFLAG_AUTO);
+  int rc = rt->loop ? zx_pool_init(&rt->pool, opts->blocking_threads) : ZYNTAX_EBACKEND;
+  if (rc != 0) {
+    if (rt->loop) ev_loop_destroy(rt->loop);
+    snprintf(err->message, sizeof err->message, "libev: %s",
+             rt->loop ? "out of memory" : "ev_loop_new failed");
+    zx_exec_shutdown(&rt->ex);
+    zx_exec_unref(&rt->ex);
+    return rc;
+  }
+  ev_async_init(&rt->wakeup, on_wakeup);
+  ev_async_start(rt->loop, &rt->wakeup);
+  *out = (zyntax_backend_runtime *)rt;
+  return 0;
+}
+
+void evb_destroy(zyntax_backend_runtime *brt) {
+  evb_runtime *rt = evb_from(brt);
+  zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures stop watchers */
+  ev_async_stop(rt->loop, &rt->wakeup);
+  zx_pool_shutdown(&rt->pool); /* waits for jobs already running */
+  ev_loop_destroy(rt->loop);
+  zx_exec_unref(&rt->ex);
+}
+
+int evb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
+                 zyntax_future **out) {
+  return zx_pool_blocking(&evb_from(rt)->ex, &evb_from(rt)->pool, fn, arg, out);
+}

@@ -40,8 +40,9 @@ typedef struct zyntax_runtime zyntax_runtime;
 
 /* A spawned task: a future plus its scheduling state. Opaque. The handle
  * returned by a spawn function is owned by the caller, who must give it back
- * exactly once with zyntax_task_release() (before destroying the runtime) -
- * or let zyntax_runtime_destroy() reclaim it, after which it is invalid. */
+ * exactly once with zyntax_task_release(). It stays valid until then, even
+ * after its runtime was destroyed (then the task is finished and its state
+ * dropped: status and release still work). */
 typedef struct zyntax_task zyntax_task;
 
 /* A runtime-provided future (sleep, fd readiness, yield, blocking work,
@@ -95,10 +96,11 @@ ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create_with(
     const zyntax_runtime_options *opts, zyntax_error *err);
 
 /* Destroys `rt`: every unfinished task is cancelled and its state dropped
- * (exactly once), states of finished tasks still held are dropped, task
- * handles become invalid, worker threads are joined (blocking jobs already
- * running are waited for), and all memory is freed. Wakers that outlive the
- * runtime stay safe to wake and drop (no-ops).
+ * (exactly once), states of finished tasks whose handle is still held are
+ * dropped too, worker threads are joined (blocking jobs already running are
+ * waited for), and the runtime's memory is freed. Task handles stay valid
+ * until released; wakers that outlive the runtime stay safe to wake and drop
+ * (no-ops): the small records they refer to are freed with the last one.
  * Returns 0, ZYNTAX_EINVAL (NULL), ZYNTAX_EBUSY (a thread is inside
  * block_on/run of `rt`, or called from a poll function of `rt`; nothing is
  * destroyed). Call from any thread that is not driving `rt`. */

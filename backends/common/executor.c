@@ -110,8 +110,58 @@ static void drain_inbox(zx_exec *ex) {
 
 /* ---- completion and polling ---- */
 
+/* ---- held list: completed tasks whose state waits for the handle ---- */
+
+static void hold(zx_exec *ex, zx_task *t) {
+  zx_task_ref(t);
+  pthread_mutex_lock(&ex->lock);
+  t->held = 1;
+  t->owned_prev = NULL;
+  t->owned_next = ex->held;
+  if (ex->held) ex->held->owned_prev = t;
+  ex->held = t;
+  pthread_mutex_unlock(&ex->lock);
+}
+
+void zx_task_unhold(zx_task *t) {
+  zx_exec *ex = t->ex;
+  pthread_mutex_lock(&ex->lock);
+  int was_held = t->held;
+  if (was_held) {
+    t->held = 0;
+    if (t->owned_prev)
+      t->owned_prev->owned_next = t->owned_next;
+    else
+      ex->held = t->owned_next;
+    if (t->owned_next) t->owned_next->owned_prev = t->owned_prev;
+  }
+  pthread_mutex_unlock(&ex->lock);
+  if (was_held) zx_task_unref(t);
+}
+
+/* Destroy: drop the states that handles were keeping for reading. */
+static void drop_held(zx_exec *ex) {
+  pthread_mutex_lock(&ex->lock);
+  zx_task *list = ex->held;
+  ex->held = NULL;
+  for (zx_task *t = list; t; t = t->owned_next) t->held = 0;
+  pthread_mutex_unlock(&ex->lock);
+  while (list != NULL) {
+    zx_task *next = list->owned_next;
+    zx_task_drop_state(list);
+    zx_task_unref(list);
+    list = next;
+  }
+}
+
 static void complete(zx_exec *ex, zx_task *t, int outcome) {
   t->outcome = outcome;
+  owned_unlink(ex, t);
+  /* Linked before ZX_COMPLETE is published, so a release that sees
+   * ZX_COMPLETE always finds it there. */
+  int keep = outcome == 0 &&
+             (atomic_load_explicit(&t->state, memory_order_acquire) & ZX_HANDLE);
+  if (keep) hold(ex, t);
   uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
   uint32_t clear = ZX_RUNNING | ZX_NOTIFIED | ZX_SCHEDULED;
   while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
@@ -119,7 +169,6 @@ static void complete(zx_exec *ex, zx_task *t, int outcome) {
                                                 memory_order_acq_rel,
                                                 memory_order_relaxed)) {
   }
-  if (t == ex->root) return;
   if (outcome == 0)
     zx_count(&ex->stats.completed);
   else if (outcome == ZYNTAX_ECANCELED)
@@ -128,8 +177,10 @@ static void complete(zx_exec *ex, zx_task *t, int outcome) {
     zx_count(&ex->stats.failed);
   /* A completed task's state is kept for its handle to read; anything else
    * (cancelled, failed, detached) is released now. */
-  if (outcome != 0 || !(s & ZX_HANDLE)) zx_task_drop_state(t);
-  owned_unlink(ex, t);
+  if (outcome != 0 || !(s & ZX_HANDLE)) {
+    zx_task_drop_state(t);
+    if (keep) zx_task_unhold(t); /* released in between */
+  }
   atomic_fetch_sub_explicit(&ex->live, 1, memory_order_release);
   zx_task_notify_joiner(t);
   zx_task_unref(t); /* the owned list's reference */
@@ -321,6 +372,7 @@ void zx_exec_shutdown(zx_exec *ex) {
   for (zx_task *t = take_inbox(ex); t != NULL; t = t->next) adopt(ex, t);
   ex->run_head = ex->run_tail = NULL;
   while (ex->owned != NULL) complete(ex, ex->owned, ZYNTAX_ECANCELED);
+  drop_held(ex);
   driving = outer;
   zx_task_unref(ex->root);
   ex->root = NULL;

@@ -75,8 +75,9 @@ struct zx_exec {
   atomic_size_t refs;  /* 1 (the backend) + task records */
   atomic_int closed;   /* set once by zx_exec_shutdown() */
   atomic_int inbox_hint;
-  pthread_mutex_t lock; /* guards the inbox */
+  pthread_mutex_t lock; /* guards the inbox and the held list */
   zx_task *inbox_head, *inbox_tail;
+  zx_task *held; /* completed tasks whose handle is not yet released */
 };
 
 /* Initialises `ex` (refs = 1). Returns 0 or ZYNTAX_ENOMEM. */

@@ -122,7 +122,10 @@ static int task_release(zyntax_task *task) {
   uint32_t prev = atomic_fetch_and_explicit(&t->state, ~(uint32_t)ZX_HANDLE,
                                             memory_order_acq_rel);
   if (!(prev & ZX_HANDLE)) return ZYNTAX_EINVAL; /* released twice */
-  if (prev & ZX_COMPLETE) zx_task_drop_state(t);
+  if (prev & ZX_COMPLETE) {
+    zx_task_drop_state(t);
+    zx_task_unhold(t);
+  }
   zx_task_unref(t);
   return 0;
 }

@@ -29,7 +29,10 @@ struct zx_task {
   int outcome;           /* written before ZX_COMPLETE is published */
   int unlinked_spawn;    /* spawned remotely, not yet on the owned list */
   zx_task *next;         /* run queue / inbox link */
+  /* Links on the owned list (unfinished, driving thread) or, once it
+   * completed with its handle held, on the held list (under ex->lock). */
   zx_task *owned_prev, *owned_next;
+  int held; /* on the held list; guarded by ex->lock */
   zx_waker_slot joiner; /* the join future's waker */
 };
 
@@ -48,6 +51,9 @@ void zx_task_drop_state(zx_task *t);
 
 /* The waker passed to polls of `t` (borrowed: no reference taken). */
 zyntax_waker zx_task_waker(zx_task *t);
+
+/* Takes `t` off the held list if it is there (any thread). */
+void zx_task_unhold(zx_task *t);
 
 /* Wakes the join future's waker, if any (after ZX_COMPLETE is set). */
 void zx_task_notify_joiner(zx_task *t);

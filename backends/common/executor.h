@@ -97,6 +97,14 @@ void zx_exec_unref(zx_exec *ex);
  * refuse being polled from another runtime's task). */
 int zx_exec_is_current(const zx_exec *ex);
 
+/* Leaf futures call this first in their poll: a future polled from a task
+ * of another runtime completes with ZYNTAX_EFOREIGN (returns nonzero). */
+static inline int zx_future_refuse_foreign(zyntax_future *f, const zx_exec *ex) {
+  if (zx_exec_is_current(ex)) return 0;
+  f->result = ZYNTAX_EFOREIGN;
+  return 1;
+}
+
 /* The backend vtable entries every C backend shares. `rt` is a backend
  * runtime whose first member is a zx_exec. */
 int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,

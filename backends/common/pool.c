@@ -115,10 +115,7 @@ void zx_pool_shutdown(zx_pool *pool) {
 
 static zyntax_poll job_poll(zyntax_future *f, const zyntax_waker *waker) {
   zx_job *job = (zx_job *)f;
-  if (!zx_exec_is_current(job->ex)) {
-    f->result = ZYNTAX_EFOREIGN;
-    return ZYNTAX_READY;
-  }
+  if (zx_future_refuse_foreign(f, job->ex)) return ZYNTAX_READY;
   int state = atomic_load_explicit(&job->state, memory_order_acquire);
   if (state != JOB_DONE) {
     zx_waker_slot_store(&job->waker, waker);

@@ -30,10 +30,7 @@ void zx_sleep_fired(zx_sleep *s) {
 
 static zyntax_poll sleep_poll(zyntax_future *f, const zyntax_waker *waker) {
   zx_sleep *s = (zx_sleep *)f;
-  if (!zx_exec_is_current(s->ex)) {
-    f->result = ZYNTAX_EFOREIGN;
-    return ZYNTAX_READY;
-  }
+  if (zx_future_refuse_foreign(f, s->ex)) return ZYNTAX_READY;
   uint64_t now = zx_now_ns();
   if (now >= s->deadline) {
     f->result = 0;

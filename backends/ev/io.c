@@ -29,10 +29,7 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents) {
 
 static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
   evb_fdwait *f = (evb_fdwait *)base;
-  if (!zx_exec_is_current(&f->rt->ex)) {
-    base->result = ZYNTAX_EFOREIGN;
-    return ZYNTAX_READY;
-  }
+  if (zx_future_refuse_foreign(base, &f->rt->ex)) return ZYNTAX_READY;
   if (f->error || f->ready) {
     base->result = f->error ? f->error : (int)f->ready;
     return ZYNTAX_READY;

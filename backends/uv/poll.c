@@ -134,10 +134,7 @@ static void on_ready(uv_poll_t *handle, int status, int events) {
 
 static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
   uvb_fdwait *f = (uvb_fdwait *)base;
-  if (!zx_exec_is_current(&f->rt->ex)) {
-    base->result = ZYNTAX_EFOREIGN;
-    return ZYNTAX_READY;
-  }
+  if (zx_future_refuse_foreign(base, &f->rt->ex)) return ZYNTAX_READY;
   if (f->watch == NULL) { /* first poll */
     uvb_watch *w;
     int rc = watch_get(f->rt, f->fd, &w);

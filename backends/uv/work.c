@@ -33,10 +33,7 @@ static void after_job(uv_work_t *req, int status) {
 
 static zyntax_poll work_poll(zyntax_future *base, const zyntax_waker *waker) {
   uvb_work *w = (uvb_work *)base;
-  if (!zx_exec_is_current(&w->rt->ex)) {
-    base->result = ZYNTAX_EFOREIGN;
-    return ZYNTAX_READY;
-  }
+  if (zx_future_refuse_foreign(base, &w->rt->ex)) return ZYNTAX_READY;
   if (w->done) {
     base->result = w->status == UV_ECANCELED ? ZYNTAX_ECANCELED : 0;
     return ZYNTAX_READY;

@@ -29,12 +29,17 @@ int zx_fail_code(const char *func, int code);
 /* Writes to stderr only when ZYNTAX_LOG=1. */
 void zx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- select.c: backend discovery ---- */
+/* ---- select.c: backend selection ---- */
+
+typedef struct zx_choice {
+  const zyntax_backend *backend;
+  char path[4096];  /* the plugin file; "" for a linked-in backend */
+  char reason[256]; /* why this request: options, environment, default */
+} zx_choice;
 
 /* Resolves `request` (a name, an absolute plugin path, or NULL for
  * $ZYNTAX_RUNTIME then the default) to a validated backend table. */
-int zx_backend_select(const char *request, const zyntax_backend **out,
-                      zyntax_error *err);
+int zx_backend_select(const char *request, zx_choice *out, zyntax_error *err);
 
 /* ---- thread.c: the runtime driving the calling thread ---- */
 

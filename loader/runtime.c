@@ -56,9 +56,10 @@ static int normalise_options(const zyntax_runtime_options *in,
 zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
                                            zyntax_error *err) {
   zyntax_runtime_options o;
-  const zyntax_backend *be;
+  zx_choice choice;
   if (normalise_options(opts, &o, err) != 0) return NULL;
-  if (zx_backend_select(o.backend, &be, err) != 0) return NULL;
+  if (zx_backend_select(o.backend, &choice, err) != 0) return NULL;
+  const zyntax_backend *be = choice.backend;
 
   zyntax_runtime *rt = calloc(1, sizeof *rt);
   if (rt == NULL) {

@@ -296,6 +296,40 @@ typedef struct zyntax_stats {
 ZYNTAX_EXTERN int zyntax_runtime_stats(const zyntax_runtime *rt,
                                        zyntax_stats *out);
 
+/* ------------------------------------------------------------------------ */
+/* Backend introspection (what zyntax-info prints)                           */
+
+/* What the loader knows about one backend. Set `size` to
+ * sizeof(zyntax_backend_info) before passing it in. */
+typedef struct zyntax_backend_info {
+  size_t size;
+  int status;          /* 0 usable, else the ZYNTAX_E* code refusing it */
+  unsigned abi_major;  /* as the backend declares (0 if unreadable) */
+  unsigned abi_minor;
+  char name[64];       /* "" if unknown */
+  char version[128];   /* e.g. "libuv 1.44.2" */
+  char path[4096];     /* the plugin file; "" for a linked-in backend */
+  char reason[256];    /* zyntax_backend_probe: why this one is chosen */
+  char message[ZYNTAX_ERROR_MESSAGE_MAX]; /* the refusal, when status != 0 */
+} zyntax_backend_info;
+
+/* Resolves `request` exactly as zyntax_runtime_create_with() would (NULL:
+ * $ZYNTAX_RUNTIME, else the default) and loads and validates the backend
+ * without creating a runtime. Fills `*info` either way. Returns 0, or the
+ * error create would fail with. ZYNTAX_EINVAL for NULL or a small size.
+ * Thread-safe. */
+ZYNTAX_EXTERN int zyntax_backend_probe(const char *request,
+                                       zyntax_backend_info *info);
+
+/* Visits every backend linked into libzyntax and every plugin file on the
+ * search path (each loaded and validated; status says whether it is
+ * usable). `visit` returns nonzero to stop. Returns 0 or ZYNTAX_EINVAL
+ * (NULL visit). Thread-safe. */
+typedef int (*zyntax_backend_visit_fn)(const zyntax_backend_info *info,
+                                       void *arg);
+ZYNTAX_EXTERN int zyntax_backend_foreach(zyntax_backend_visit_fn visit,
+                                         void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,27 +30,29 @@ static void add_from_env(zx_dirs *d) {
   }
 }
 
-/* An installed tree that was moved still finds its own plugins. */
-static void add_next_to_library(zx_dirs *d) {
+/* The folder libzyntax itself was loaded from ("" if unknown). */
+static void library_dir(char *out, size_t cap) {
   Dl_info info;
+  out[0] = '\0';
   if (dladdr((void *)zx_dirs_search, &info) == 0 || !info.dli_fname) return;
   const char *slash = strrchr(info.dli_fname, '/');
-  if (slash == NULL) return;
-  char dir[PATH_MAX];
-  int n = snprintf(dir, sizeof dir, "%.*s/zyntax/backends",
-                   (int)(slash - info.dli_fname), info.dli_fname);
-  if (n > 0 && n < (int)sizeof dir) add(d, dir, (size_t)n);
+  if (slash != NULL)
+    snprintf(out, cap, "%.*s", (int)(slash - info.dli_fname), info.dli_fname);
 }
 
 void zx_dirs_search(zx_dirs *d) {
   d->count = 0;
   int secure = zx_secure_mode();
   if (!secure) add_from_env(d);
-  add_next_to_library(d);
+  /* An installed tree that was moved still finds its own plugins. */
+  char lib[PATH_MAX], dir[PATH_MAX];
+  library_dir(lib, sizeof lib);
+  int n = snprintf(dir, sizeof dir, "%s/zyntax/backends", lib);
+  if (lib[0] && n > 0 && n < (int)sizeof dir) add(d, dir, (size_t)n);
   add(d, ZYNTAX_PLUGIN_INSTALL_DIR, strlen(ZYNTAX_PLUGIN_INSTALL_DIR));
-#ifdef ZYNTAX_PLUGIN_BUILD_DIR
-  if (!secure) add(d, ZYNTAX_PLUGIN_BUILD_DIR, strlen(ZYNTAX_PLUGIN_BUILD_DIR));
-#endif
+  /* The build tree's plugins, only for the libzyntax of that build tree. */
+  if (!secure && strcmp(lib, ZYNTAX_LOADER_BUILD_DIR) == 0)
+    add(d, ZYNTAX_PLUGIN_BUILD_DIR, strlen(ZYNTAX_PLUGIN_BUILD_DIR));
 }
 
 int zx_plugin_path(char *out, size_t cap, const char *dir, const char *name) {

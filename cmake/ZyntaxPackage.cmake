@@ -32,5 +32,10 @@ endif()
 if("tokio" IN_LIST ZYNTAX_STATIC_BACKENDS)
   string(APPEND ZYNTAX_PC_LIBS_PRIVATE " -lm")
 endif()
+# Relocatable: the prefix is found from the .pc file's own folder, so an
+# install into any prefix (or a moved tree) describes itself correctly.
+file(RELATIVE_PATH ZYNTAX_PC_PREFIX_FROM_PCDIR
+     "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+string(REGEX REPLACE "/$" "" ZYNTAX_PC_PREFIX_FROM_PCDIR "${ZYNTAX_PC_PREFIX_FROM_PCDIR}")
 configure_file(cmake/zyntax.pc.in ${CMAKE_BINARY_DIR}/zyntax.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/zyntax.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

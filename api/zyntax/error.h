@@ -1,4 +1,5 @@
-/* Zyntax Runtime - error codes.
+/** @file
+ * Zyntax Runtime - error codes.
  *
  * Functions that can fail return an int (0 on success, a negative ZYNTAX_E*
  * code on failure) or a pointer (NULL on failure). Either way the failure is
@@ -11,7 +12,7 @@
 
 #include "zyntax/version.h"
 
-/* One list yields the codes, zyntax_strerror() and zyntax_err_name().
+/** One list yields the codes, zyntax_strerror() and zyntax_err_name().
  * Values are part of the ABI: never renumber, only append. */
 #define ZYNTAX_ERRNO_MAP(X)                                                   \
   X(EINVAL, -1, "invalid argument")                                          \
@@ -42,7 +43,7 @@ enum zyntax_errno {
 
 #define ZYNTAX_ERROR_MESSAGE_MAX 1024
 
-/* A failure with its context: `code` is a ZYNTAX_E* value, `message` a
+/** A failure with its context: `code` is a ZYNTAX_E* value, `message` a
  * NUL-terminated human-readable explanation (for the loader: the file, the
  * versions, what was tried, which backends are available). */
 typedef struct zyntax_error {
@@ -54,15 +55,15 @@ typedef struct zyntax_error {
 extern "C" {
 #endif
 
-/* A static string describing `code`; "unknown error" for an unknown code.
+/** A static string describing `code`; "unknown error" for an unknown code.
  * Never allocates, never NULL, thread-safe. */
 ZYNTAX_EXTERN const char *zyntax_strerror(int code);
 
-/* The code's symbolic name ("ZYNTAX_EINVAL"), "ZYNTAX_OK" for 0,
+/** The code's symbolic name ("ZYNTAX_EINVAL"), "ZYNTAX_OK" for 0,
  * "ZYNTAX_E?" for an unknown code. Static, never NULL, thread-safe. */
 ZYNTAX_EXTERN const char *zyntax_err_name(int code);
 
-/* The most recent failure of a zyntax_* call on the calling thread (code 0
+/** The most recent failure of a zyntax_* call on the calling thread (code 0
  * and an empty message if none failed yet). The pointer is to thread-local
  * storage: valid until the thread exits, overwritten by the next failure on
  * the same thread. Successful calls do not clear it. */

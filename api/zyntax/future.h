@@ -1,4 +1,5 @@
-/* Zyntax Runtime - the poll protocol: poll status, wakers, future vtables.
+/** @file
+ * Zyntax Runtime - the poll protocol: poll status, wakers, future vtables.
  *
  * This is everything a compiled `async fn` touches on every poll. It mirrors
  * Rust's core::task (Poll, RawWaker, RawWakerVTable) with a C ABI, so a
@@ -15,16 +16,16 @@
 extern "C" {
 #endif
 
-/* What a poll function returns. Any other value is a bug in the poll
+/** What a poll function returns. Any other value is a bug in the poll
  * function: the runtime ends the task with ZYNTAX_EBADPOLL. */
 typedef enum zyntax_poll {
-  ZYNTAX_PENDING = 0, /* not done; a clone of the waker will be woken */
-  ZYNTAX_READY = 1    /* done; the result is in the state struct */
+  ZYNTAX_PENDING = 0, /**< not done; a clone of the waker will be woken */
+  ZYNTAX_READY = 1    /**< done; the result is in the state struct */
 } zyntax_poll;
 
 typedef struct zyntax_waker zyntax_waker;
 
-/* Rust's RawWakerVTable with a C ABI. Implemented by the runtime; compiled
+/** Rust's RawWakerVTable with a C ABI. Implemented by the runtime; compiled
  * code only calls it through the helpers below.
  *   clone:       a new waker for the same task (one more reference)
  *   wake:        wake the task and release this waker (consumes it)
@@ -39,7 +40,7 @@ typedef struct zyntax_waker_vtable {
   void (*drop)(const void *data);
 } zyntax_waker_vtable;
 
-/* A waker: a task's wake-up capability. Two words, passed by pointer.
+/** A waker: a task's wake-up capability. Two words, passed by pointer.
  * The waker handed to a poll function is borrowed for the duration of that
  * call; a future that must be woken later stores zyntax_waker_clone() of it
  * and later wakes or drops that clone exactly once. A waker whose vtable is
@@ -49,17 +50,17 @@ struct zyntax_waker {
   const zyntax_waker_vtable *vtable;
 };
 
-/* An empty waker value, for initialising a slot. */
+/** An empty waker value, for initialising a slot. */
 #define ZYNTAX_WAKER_EMPTY {NULL, NULL}
 
-/* Returns an owned clone of `w` (empty if `w` is NULL or empty). */
+/** Returns an owned clone of `w` (empty if `w` is NULL or empty). */
 static inline zyntax_waker zyntax_waker_clone(const zyntax_waker *w) {
   zyntax_waker none = ZYNTAX_WAKER_EMPTY;
   if (w == NULL || w->vtable == NULL) return none;
   return w->vtable->clone(w->data);
 }
 
-/* Wakes the task and consumes the owned waker `*w`; `*w` is left empty so a
+/** Wakes the task and consumes the owned waker `*w`; `*w` is left empty so a
  * second call is a no-op. */
 static inline void zyntax_waker_wake(zyntax_waker *w) {
   if (w == NULL || w->vtable == NULL) return;
@@ -68,13 +69,13 @@ static inline void zyntax_waker_wake(zyntax_waker *w) {
   vt->wake(w->data);
 }
 
-/* Wakes the task; `*w` stays owned by the caller. */
+/** Wakes the task; `*w` stays owned by the caller. */
 static inline void zyntax_waker_wake_by_ref(const zyntax_waker *w) {
   if (w == NULL || w->vtable == NULL) return;
   w->vtable->wake_by_ref(w->data);
 }
 
-/* Releases the owned waker `*w` without waking; `*w` is left empty. */
+/** Releases the owned waker `*w` without waking; `*w` is left empty. */
 static inline void zyntax_waker_drop(zyntax_waker *w) {
   if (w == NULL || w->vtable == NULL) return;
   const zyntax_waker_vtable *vt = w->vtable;
@@ -82,14 +83,14 @@ static inline void zyntax_waker_drop(zyntax_waker *w) {
   vt->drop(w->data);
 }
 
-/* Nonzero when waking `a` and `b` wakes the same task, so a stored clone
+/** Nonzero when waking `a` and `b` wakes the same task, so a stored clone
  * need not be replaced (Rust's Waker::will_wake). */
 static inline int zyntax_waker_will_wake(const zyntax_waker *a,
                                          const zyntax_waker *b) {
   return a->data == b->data && a->vtable == b->vtable;
 }
 
-/* Stores a clone of `w` in the slot `*slot`, reusing the stored waker when
+/** Stores a clone of `w` in the slot `*slot`, reusing the stored waker when
  * it already wakes the same task (the common case: no refcount traffic). */
 static inline void zyntax_waker_store(zyntax_waker *slot,
                                       const zyntax_waker *w) {
@@ -98,11 +99,11 @@ static inline void zyntax_waker_store(zyntax_waker *slot,
   *slot = zyntax_waker_clone(w);
 }
 
-/* A waker that does nothing; for polling by hand and for tests. Its clone is
+/** A waker that does nothing; for polling by hand and for tests. Its clone is
  * itself. Thread-safe, never fails. */
 ZYNTAX_EXTERN zyntax_waker zyntax_waker_noop(void);
 
-/* A compiled `async fn`'s poll function. `state` is the function's state
+/** A compiled `async fn`'s poll function. `state` is the function's state
  * struct; `waker` is borrowed for this call. Returns ZYNTAX_PENDING after
  * arranging for a clone of `waker` to be woken, or ZYNTAX_READY with the
  * result stored in `state`. A poll function must not block, and must not
@@ -110,11 +111,11 @@ ZYNTAX_EXTERN zyntax_waker zyntax_waker_noop(void);
  * ZYNTAX_EREENTRANT / ZYNTAX_EBUSY). */
 typedef zyntax_poll (*zyntax_poll_fn)(void *state, const zyntax_waker *waker);
 
-/* Releases everything `state` owns (live locals, nested futures, captures)
+/** Releases everything `state` owns (live locals, nested futures, captures)
  * and, if the state was heap-allocated by the caller, the state itself. */
 typedef void (*zyntax_drop_fn)(void *state);
 
-/* A future type: how to poll it and how to release it. `drop` may be NULL
+/** A future type: how to poll it and how to release it. `drop` may be NULL
  * when the state owns nothing. The runtime calls `drop` exactly once per
  * spawned state: after completion (once no task handle refers to it), on
  * cancel, or on runtime destroy. A vtable must outlive every task using it

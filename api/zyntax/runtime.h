@@ -1,4 +1,5 @@
-/* Zyntax Runtime - the public API. Include this header and nothing else.
+/** @file
+ * Zyntax Runtime - the public API. Include this header and nothing else.
  *
  * A runtime runs poll functions (compiled `async fn`s) on the backend chosen
  * when it is created: libuv, libev or Tokio. Data flows
@@ -35,17 +36,17 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 /* Handles                                                                   */
 
-/* A runtime: one backend instance with its loop/scheduler. Opaque. */
+/** A runtime: one backend instance with its loop/scheduler. Opaque. */
 typedef struct zyntax_runtime zyntax_runtime;
 
-/* A spawned task: a future plus its scheduling state. Opaque. The handle
+/** A spawned task: a future plus its scheduling state. Opaque. The handle
  * returned by a spawn function is owned by the caller, who must give it back
  * exactly once with zyntax_task_release(). It stays valid until then, even
  * after its runtime was destroyed (then the task is finished and its state
  * dropped: status and release still work). */
 typedef struct zyntax_task zyntax_task;
 
-/* A runtime-provided future (sleep, fd readiness, yield, blocking work,
+/** A runtime-provided future (sleep, fd readiness, yield, blocking work,
  * join). Opaque; owned by its creator until zyntax_future_drop(). Polled
  * only from tasks (or block_on_future) of the runtime that created it. */
 typedef struct zyntax_future zyntax_future;
@@ -53,31 +54,31 @@ typedef struct zyntax_future zyntax_future;
 /* ------------------------------------------------------------------------ */
 /* Runtime                                                                   */
 
-/* Flags for zyntax_runtime_options.flags. */
+/** Flags for zyntax_runtime_options.flags. */
 #define ZYNTAX_RUNTIME_SINGLE_THREADED 0x1u /* every poll on the driving thread */
 
-/* Options for zyntax_runtime_create_with(). Set `size` to
+/** Options for zyntax_runtime_create_with(). Set `size` to
  * sizeof(zyntax_runtime_options) (ZYNTAX_RUNTIME_OPTIONS_INIT does) so later
  * versions can append fields without breaking you. Zero means "default"
  * everywhere. */
 typedef struct zyntax_runtime_options {
   size_t size;
-  /* Backend: a name ("uv", "ev", "tokio") or an absolute path to a plugin
+  /** Backend: a name ("uv", "ev", "tokio") or an absolute path to a plugin
    * file. NULL: $ZYNTAX_RUNTIME, else the build's default backend. */
   const char *backend;
-  /* Scheduler threads (tokio): 0 = $ZYNTAX_WORKER_THREADS, else the number
+  /** Scheduler threads (tokio): 0 = $ZYNTAX_WORKER_THREADS, else the number
    * of CPUs; 1 = current-thread scheduler. uv and ev always use the
    * driving thread and ignore it. */
   uint32_t worker_threads;
-  /* Upper bound on threads running zyntax_blocking() jobs; 0 = default. */
+  /** Upper bound on threads running zyntax_blocking() jobs; 0 = default. */
   uint32_t blocking_threads;
-  /* ZYNTAX_RUNTIME_* flags. */
+  /** ZYNTAX_RUNTIME_* flags. */
   uint32_t flags;
 } zyntax_runtime_options;
 
 #define ZYNTAX_RUNTIME_OPTIONS_INIT {sizeof(zyntax_runtime_options), NULL, 0, 0, 0}
 
-/* Creates a runtime on the backend named by $ZYNTAX_RUNTIME (a name or an
+/** Creates a runtime on the backend named by $ZYNTAX_RUNTIME (a name or an
  * absolute plugin path), or on the build's default backend when it is unset.
  * Returns NULL on failure; zyntax_last_error() then says why: ZYNTAX_ENOBACKEND
  * (unknown name / missing file; the message lists what was tried and what is
@@ -88,14 +89,14 @@ typedef struct zyntax_runtime_options {
  * Thread-safe. */
 ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create(void);
 
-/* Like zyntax_runtime_create() with explicit options (NULL = defaults).
+/** Like zyntax_runtime_create() with explicit options (NULL = defaults).
  * On failure returns NULL, fills `*err` if `err` is not NULL, and records the
  * error for zyntax_last_error(). ZYNTAX_EINVAL if opts->size is too small.
  * Thread-safe. */
 ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create_with(
     const zyntax_runtime_options *opts, zyntax_error *err);
 
-/* Destroys `rt`: every unfinished task is cancelled and its state dropped
+/** Destroys `rt`: every unfinished task is cancelled and its state dropped
  * (exactly once), states of finished tasks whose handle is still held are
  * dropped too, worker threads are joined (blocking jobs already running are
  * waited for), and the runtime's memory is freed. Task handles stay valid
@@ -106,21 +107,21 @@ ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create_with(
  * destroyed). Call from any thread that is not driving `rt`. */
 ZYNTAX_EXTERN int zyntax_runtime_destroy(zyntax_runtime *rt);
 
-/* The backend's name ("uv", "ev", "tokio", or a plugin's own name), static
+/** The backend's name ("uv", "ev", "tokio", or a plugin's own name), static
  * storage valid for the life of the process. "" for NULL. Thread-safe. */
 ZYNTAX_EXTERN const char *zyntax_runtime_backend_name(const zyntax_runtime *rt);
 
-/* The backend's version string, e.g. "libuv 1.44.2". "" for NULL. */
+/** The backend's version string, e.g. "libuv 1.44.2". "" for NULL. */
 ZYNTAX_EXTERN const char *zyntax_runtime_backend_version(const zyntax_runtime *rt);
 
-/* The runtime whose poll function is running on the calling thread (or that
+/** The runtime whose poll function is running on the calling thread (or that
  * the calling thread is driving, or whose worker it is); NULL otherwise. */
 ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_current(void);
 
 /* ------------------------------------------------------------------------ */
 /* Spawning                                                                  */
 
-/* Spawns a task polling `poll(state, waker)` until READY. `state` stays
+/** Spawns a task polling `poll(state, waker)` until READY. `state` stays
  * owned by the caller (there is no drop); it must stay valid until the task
  * finished or was cancelled. The first poll is queued, never run inline.
  * Returns the task handle, or NULL: ZYNTAX_EINVAL (NULL rt or poll),
@@ -130,18 +131,18 @@ ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_current(void);
 ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn(zyntax_runtime *rt, void *state,
                                                 zyntax_poll_fn poll);
 
-/* Spawns a task that owns `state`: `vtable->drop(state)` runs exactly once
+/** Spawns a task that owns `state`: `vtable->drop(state)` runs exactly once
  * (after completion when the handle is released, on cancel, or on destroy).
  * On failure returns NULL (errors as zyntax_runtime_spawn, and ZYNTAX_EINVAL
  * for a NULL vtable or vtable->poll) and `state` stays the caller's. */
 ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn_future(
     zyntax_runtime *rt, void *state, const zyntax_future_vtable *vtable);
 
-/* Initialises a task state in place; returns 0, or nonzero to abort the
+/** Initialises a task state in place; returns 0, or nonzero to abort the
  * spawn (then no drop runs). */
 typedef int (*zyntax_state_init_fn)(void *state, void *arg);
 
-/* Spawns a task whose state lives inside the task's own allocation: one
+/** Spawns a task whose state lives inside the task's own allocation: one
  * allocation per spawn. `state_size` bytes aligned to `state_align` (a power
  * of two, at most 4096) are reserved and `init(state, arg)` fills them before
  * the task is scheduled; afterwards zyntax_task_state() returns that memory.
@@ -155,7 +156,7 @@ ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn_inplace(
 /* ------------------------------------------------------------------------ */
 /* Driving                                                                   */
 
-/* Drives `rt` on the calling thread until `task` finished. Returns the
+/** Drives `rt` on the calling thread until `task` finished. Returns the
  * task's outcome: 0 (completed; read the result via zyntax_task_state),
  * ZYNTAX_ECANCELED, ZYNTAX_EBADPOLL; or an error with nothing driven:
  * ZYNTAX_EINVAL (NULL), ZYNTAX_EFOREIGN (task of another runtime),
@@ -164,33 +165,33 @@ ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn_inplace(
  * The task handle stays valid; release it when done. */
 ZYNTAX_EXTERN int zyntax_runtime_block_on(zyntax_runtime *rt, zyntax_task *task);
 
-/* Drives `rt` until the future (`state`, `poll`) is READY, polling it on the
+/** Drives `rt` until the future (`state`, `poll`) is READY, polling it on the
  * calling thread. No task is allocated: `state` may live on the caller's
  * stack ("sync calling async"). Other tasks of `rt` make progress meanwhile.
  * Returns 0 when READY, ZYNTAX_EBADPOLL, or the errors of block_on. */
 ZYNTAX_EXTERN int zyntax_runtime_block_on_future(zyntax_runtime *rt, void *state,
                                                  zyntax_poll_fn poll);
 
-/* Drives `rt` until no unfinished task is left (released tasks included).
+/** Drives `rt` until no unfinished task is left (released tasks included).
  * Returns 0, or the errors of block_on. */
 ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
 
 /* ------------------------------------------------------------------------ */
 /* Tasks                                                                     */
 
-/* zyntax_task_status() value while the task has not finished. */
+/** zyntax_task_status() value while the task has not finished. */
 #define ZYNTAX_TASK_RUNNING 1
 
-/* The task's state pointer, for reading its result after it completed.
+/** The task's state pointer, for reading its result after it completed.
  * NULL for NULL, or once the state was dropped (cancelled task). Only read
  * the state when the task has finished, or from the task's own polls. */
 ZYNTAX_EXTERN void *zyntax_task_state(const zyntax_task *task);
 
-/* ZYNTAX_TASK_RUNNING, or the outcome: 0 completed, ZYNTAX_ECANCELED,
+/** ZYNTAX_TASK_RUNNING, or the outcome: 0 completed, ZYNTAX_ECANCELED,
  * ZYNTAX_EBADPOLL. ZYNTAX_EINVAL for NULL. Thread-safe. */
 ZYNTAX_EXTERN int zyntax_task_status(const zyntax_task *task);
 
-/* Requests cancellation: the task is not polled again and its state is
+/** Requests cancellation: the task is not polled again and its state is
  * dropped exactly once, on the thread that drives the runtime (at its next
  * turn, or in destroy). A task being polled right now on another thread
  * finishes that poll first (if it returns READY it completes normally).
@@ -198,13 +199,13 @@ ZYNTAX_EXTERN int zyntax_task_status(const zyntax_task *task);
  * ZYNTAX_EINVAL (NULL). Thread-safe. */
 ZYNTAX_EXTERN int zyntax_task_cancel(zyntax_task *task);
 
-/* Gives the handle back. The task keeps running if unfinished (detach) and
+/** Gives the handle back. The task keeps running if unfinished (detach) and
  * its state is dropped when it ends; a finished task's state is dropped now,
  * on the calling thread. The handle is invalid afterwards. Returns 0 or
  * ZYNTAX_EINVAL (NULL). Thread-safe. */
 ZYNTAX_EXTERN int zyntax_task_release(zyntax_task *task);
 
-/* A future that becomes READY when `task` finished; its
+/** A future that becomes READY when `task` finished; its
  * zyntax_future_result() is the task's outcome (as zyntax_task_status).
  * It holds its own reference: the handle may be released meanwhile. One
  * join future per task may exist at a time. NULL on error: ZYNTAX_EINVAL,
@@ -215,23 +216,23 @@ ZYNTAX_EXTERN zyntax_future *zyntax_task_join(zyntax_task *task);
 /* ------------------------------------------------------------------------ */
 /* Runtime-provided (leaf) futures                                           */
 
-/* Readiness events for zyntax_fd_wait(). */
+/** Readiness events for zyntax_fd_wait(). */
 #define ZYNTAX_READABLE 0x1u
 #define ZYNTAX_WRITABLE 0x2u
 
-/* Current time of the clock sleeps use: CLOCK_MONOTONIC, in nanoseconds. */
+/** Current time of the clock sleeps use: CLOCK_MONOTONIC, in nanoseconds. */
 ZYNTAX_EXTERN uint64_t zyntax_now(void);
 
-/* A future READY once `ns` nanoseconds have passed since this call. The
+/** A future READY once `ns` nanoseconds have passed since this call. The
  * backend rounds up to its timer granularity; it never completes early.
  * NULL on error: ZYNTAX_EINVAL, ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. */
 ZYNTAX_EXTERN zyntax_future *zyntax_sleep(zyntax_runtime *rt, uint64_t ns);
 
-/* A future READY once zyntax_now() >= deadline_ns. Errors as zyntax_sleep. */
+/** A future READY once zyntax_now() >= deadline_ns. Errors as zyntax_sleep. */
 ZYNTAX_EXTERN zyntax_future *zyntax_sleep_until(zyntax_runtime *rt,
                                                 uint64_t deadline_ns);
 
-/* A future READY when `fd` is ready for any of `events` (ZYNTAX_READABLE |
+/** A future READY when `fd` is ready for any of `events` (ZYNTAX_READABLE |
  * ZYNTAX_WRITABLE). Its result is the ready events (> 0), or a negative
  * error (ZYNTAX_EBADF for an fd the backend cannot watch, ZYNTAX_EIO).
  * The fd is not owned: keep it open until the future is dropped. Several
@@ -240,11 +241,11 @@ ZYNTAX_EXTERN zyntax_future *zyntax_sleep_until(zyntax_runtime *rt,
 ZYNTAX_EXTERN zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd,
                                             unsigned events);
 
-/* A future PENDING on its first poll (waking its task at the back of the
+/** A future PENDING on its first poll (waking its task at the back of the
  * run queue) and READY on the second: lets other tasks run. */
 ZYNTAX_EXTERN zyntax_future *zyntax_yield_now(zyntax_runtime *rt);
 
-/* Runs `fn(arg)` on the runtime's blocking-work pool (never on a thread that
+/** Runs `fn(arg)` on the runtime's blocking-work pool (never on a thread that
  * polls tasks); READY after it returned. `fn` must not call zyntax_* driving
  * functions. Dropping the future before `fn` started skips it; after it
  * started, `fn` runs to completion and the drop does not wait. The runtime's
@@ -253,19 +254,19 @@ typedef void (*zyntax_blocking_fn)(void *arg);
 ZYNTAX_EXTERN zyntax_future *zyntax_blocking(zyntax_runtime *rt,
                                              zyntax_blocking_fn fn, void *arg);
 
-/* Polls a runtime future with the calling task's borrowed waker.
+/** Polls a runtime future with the calling task's borrowed waker.
  * ZYNTAX_READY once done (and on every later poll). A future polled from a
  * task of another runtime completes with ZYNTAX_EFOREIGN. NULL: READY with
  * nothing done. Only one task may poll a given future. */
 ZYNTAX_EXTERN zyntax_poll zyntax_future_poll(zyntax_future *f,
                                              const zyntax_waker *waker);
 
-/* The result of a READY future: 0 or a positive value (fd_wait: ready
+/** The result of a READY future: 0 or a positive value (fd_wait: ready
  * events; join: the task outcome) on success, a negative ZYNTAX_E* code on
  * failure. ZYNTAX_TASK_RUNNING while pending; ZYNTAX_EINVAL for NULL. */
 ZYNTAX_EXTERN int zyntax_future_result(const zyntax_future *f);
 
-/* Drops a runtime future: cancels whatever it waits for (stops the timer,
+/** Drops a runtime future: cancels whatever it waits for (stops the timer,
  * stops watching the fd, skips a queued blocking job) and frees it. NULL is
  * a no-op. Call from the thread that polls it (inside a poll or drop
  * function of its task), or while its runtime is not being driven. */
@@ -274,22 +275,22 @@ ZYNTAX_EXTERN void zyntax_future_drop(zyntax_future *f);
 /* ------------------------------------------------------------------------ */
 /* Stats                                                                     */
 
-/* Counters with the same meaning on every backend. Set `size` to
+/** Counters with the same meaning on every backend. Set `size` to
  * sizeof(zyntax_stats); fields past it are not written. */
 typedef struct zyntax_stats {
   size_t size;
-  uint64_t tasks_spawned;   /* successful spawns */
-  uint64_t tasks_completed; /* tasks whose poll returned READY */
-  uint64_t tasks_cancelled; /* tasks dropped unfinished (cancel, destroy) */
-  uint64_t tasks_failed;    /* tasks ended by ZYNTAX_EBADPOLL */
-  uint64_t polls;           /* calls of task poll functions (block_on_future too) */
-  uint64_t wakes;           /* wake/wake_by_ref calls on unfinished tasks */
-  uint64_t timers;          /* sleep futures armed */
-  uint64_t io_waits;        /* fd_wait futures armed */
-  uint64_t blocking_jobs;   /* blocking jobs started */
+  uint64_t tasks_spawned; /**< successful spawns */
+  uint64_t tasks_completed; /**< tasks whose poll returned READY */
+  uint64_t tasks_cancelled; /**< tasks dropped unfinished (cancel, destroy) */
+  uint64_t tasks_failed; /**< tasks ended by ZYNTAX_EBADPOLL */
+  uint64_t polls; /**< calls of task poll functions (block_on_future too) */
+  uint64_t wakes; /**< wake/wake_by_ref calls on unfinished tasks */
+  uint64_t timers; /**< sleep futures armed */
+  uint64_t io_waits; /**< fd_wait futures armed */
+  uint64_t blocking_jobs; /**< blocking jobs started */
 } zyntax_stats;
 
-/* Copies the counters into `*out` (which must have `size` set). Counters are
+/** Copies the counters into `*out` (which must have `size` set). Counters are
  * updated with relaxed atomics: a read while tasks run sees each counter
  * at some recent value. Returns 0, ZYNTAX_EINVAL (NULL, size too small).
  * Thread-safe. */
@@ -299,21 +300,21 @@ ZYNTAX_EXTERN int zyntax_runtime_stats(const zyntax_runtime *rt,
 /* ------------------------------------------------------------------------ */
 /* Backend introspection (what zyntax-info prints)                           */
 
-/* What the loader knows about one backend. Set `size` to
+/** What the loader knows about one backend. Set `size` to
  * sizeof(zyntax_backend_info) before passing it in. */
 typedef struct zyntax_backend_info {
   size_t size;
-  int status;          /* 0 usable, else the ZYNTAX_E* code refusing it */
-  unsigned abi_major;  /* as the backend declares (0 if unreadable) */
+  int status; /**< 0 usable, else the ZYNTAX_E* code refusing it */
+  unsigned abi_major; /**< as the backend declares (0 if unreadable) */
   unsigned abi_minor;
-  char name[64];       /* "" if unknown */
-  char version[128];   /* e.g. "libuv 1.44.2" */
-  char path[4096];     /* the plugin file; "" for a linked-in backend */
-  char reason[256];    /* zyntax_backend_probe: why this one is chosen */
-  char message[ZYNTAX_ERROR_MESSAGE_MAX]; /* the refusal, when status != 0 */
+  char name[64]; /**< "" if unknown */
+  char version[128]; /**< e.g. "libuv 1.44.2" */
+  char path[4096]; /**< the plugin file; "" for a linked-in backend */
+  char reason[256]; /**< zyntax_backend_probe: why this one is chosen */
+  char message[ZYNTAX_ERROR_MESSAGE_MAX]; /**< the refusal, when status != 0 */
 } zyntax_backend_info;
 
-/* Resolves `request` exactly as zyntax_runtime_create_with() would (NULL:
+/** Resolves `request` exactly as zyntax_runtime_create_with() would (NULL:
  * $ZYNTAX_RUNTIME, else the default) and loads and validates the backend
  * without creating a runtime. Fills `*info` either way. Returns 0, or the
  * error create would fail with. ZYNTAX_EINVAL for NULL or a small size.
@@ -321,7 +322,7 @@ typedef struct zyntax_backend_info {
 ZYNTAX_EXTERN int zyntax_backend_probe(const char *request,
                                        zyntax_backend_info *info);
 
-/* Visits every backend linked into libzyntax and every plugin file on the
+/** Visits every backend linked into libzyntax and every plugin file on the
  * search path (each loaded and validated; status says whether it is
  * usable). `visit` returns nonzero to stop. Returns 0 or ZYNTAX_EINVAL
  * (NULL visit). Thread-safe. */

@@ -1,4 +1,5 @@
-/* Zyntax Runtime - version numbers.
+/** @file
+ * Zyntax Runtime - version numbers.
  *
  * ABI rule: a release that only adds functions, appends fields at the end of
  * a `size`-prefixed struct, or appends entries to the backend vtable bumps
@@ -12,7 +13,7 @@
 #define ZYNTAX_VERSION_MINOR 1
 #define ZYNTAX_VERSION_PATCH 0
 
-/* 0xMMmmpp: compare with zyntax_version() to detect a header/library skew. */
+/** 0xMMmmpp: compare with zyntax_version() to detect a header/library skew. */
 #define ZYNTAX_VERSION_HEX                                                  \
   ((ZYNTAX_VERSION_MAJOR << 16) | (ZYNTAX_VERSION_MINOR << 8) |            \
    ZYNTAX_VERSION_PATCH)
@@ -24,7 +25,7 @@
   ZYNTAX_STRINGIFY(ZYNTAX_VERSION_MINOR) "."                               \
   ZYNTAX_STRINGIFY(ZYNTAX_VERSION_PATCH)
 
-/* Marks the functions libzyntax exports; everything else is hidden. */
+/** Marks the functions libzyntax exports; everything else is hidden. */
 #if defined(__GNUC__)
 #define ZYNTAX_EXTERN __attribute__((visibility("default")))
 #else
@@ -35,11 +36,11 @@
 extern "C" {
 #endif
 
-/* The library's version as ZYNTAX_VERSION_HEX of the build it came from.
+/** The library's version as ZYNTAX_VERSION_HEX of the build it came from.
  * Thread-safe, never fails. */
 ZYNTAX_EXTERN unsigned zyntax_version(void);
 
-/* The same as a static string "MAJOR.MINOR.PATCH". Never NULL. */
+/** The same as a static string "MAJOR.MINOR.PATCH". Never NULL. */
 ZYNTAX_EXTERN const char *zyntax_version_string(void);
 
 #ifdef __cplusplus

@@ -179,8 +179,10 @@ ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
 /* ------------------------------------------------------------------------ */
 /* Tasks                                                                     */
 
-/** zyntax_task_status() value while the task has not finished. */
-#define ZYNTAX_TASK_RUNNING 1
+/** zyntax_task_status() value while the task has not finished, and
+ * zyntax_future_result() value while a future is not READY. Distinct from
+ * every result (outcomes are <= 0, fd events are small masks). */
+#define ZYNTAX_TASK_RUNNING 0x7fffffff
 
 /** The task's state pointer, for reading its result after it completed.
  * NULL for NULL, or once the state was dropped (cancelled task). Only read

@@ -1,7 +1,9 @@
 /* One plugin file: security checks, dlopen, entry symbol, ABI validation. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +13,37 @@
 
 #include "internal.h"
 #include "plugin.h"
+
+/* The loader's registry: plugins already loaded and validated, by path.
+ * Plugins stay resident, so a later create reuses the table without
+ * touching the file system again. The only global mutable state. */
+#define REGISTRY_SIZE 16
+
+static struct {
+  char path[PATH_MAX];
+  const zyntax_backend *backend;
+} registry[REGISTRY_SIZE];
+static int registry_count;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const zyntax_backend *registry_find(const char *path) {
+  const zyntax_backend *be = NULL;
+  pthread_mutex_lock(&registry_lock);
+  for (int i = 0; i < registry_count && be == NULL; i++)
+    if (strcmp(registry[i].path, path) == 0) be = registry[i].backend;
+  pthread_mutex_unlock(&registry_lock);
+  return be;
+}
+
+static void registry_add(const char *path, const zyntax_backend *be) {
+  pthread_mutex_lock(&registry_lock);
+  if (registry_count < REGISTRY_SIZE && strlen(path) < PATH_MAX) {
+    strcpy(registry[registry_count].path, path);
+    registry[registry_count].backend = be;
+    registry_count++;
+  }
+  pthread_mutex_unlock(&registry_lock);
+}
 
 int zx_plugin_exists(const char *path) {
   struct stat st;
@@ -45,9 +78,10 @@ static int check_permissions(const char *path, zyntax_error *err) {
 static int check_elf(const char *path, zyntax_error *err) {
   unsigned char magic[4] = {0};
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return zx_fail(err, ZYNTAX_EBADPLUGIN, "plugin '%s' cannot be opened",
-                   path);
+  if (fd < 0) {
+    int code = errno == EACCES ? ZYNTAX_EPERM : ZYNTAX_EIO;
+    return zx_fail(err, code, "plugin '%s' cannot be opened: %s", path, strerror(errno));
+  }
   ssize_t n = read(fd, magic, sizeof magic);
   close(fd);
   if (n != 4 || memcmp(magic, "\x7f" "ELF", 4) != 0)
@@ -58,6 +92,8 @@ static int check_elf(const char *path, zyntax_error *err) {
 
 int zx_plugin_load(const char *path, const char *expected_name,
                    const zyntax_backend **out, zyntax_error *err) {
+  const zyntax_backend *known = registry_find(path);
+  if (known != NULL) return zx_plugin_validate(known, path, expected_name, out, err);
   int rc = check_permissions(path, err);
   if (rc == 0) rc = check_elf(path, err);
   if (rc != 0) return rc;
@@ -78,6 +114,7 @@ int zx_plugin_load(const char *path, const char *expected_name,
                    "plugin '%s': " ZYNTAX_BACKEND_ENTRY_SYMBOL "() returned NULL",
                    path);
   rc = zx_plugin_validate(be, path, expected_name, out, err);
+  if (rc == 0) registry_add(path, be);
   if (rc == 0) zx_log("loaded backend '%s' (%s) from %s", be->name, be->version, path);
   return rc;
 }

@@ -1,8 +1,12 @@
 /* The libev runtime: ev_loop_new() per runtime, so several runtimes and
  * other libev users in the process never share a loop; woken from other
  * threads through an ev_async. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "ev_backend.h"
 
@@ -23,6 +27,19 @@ static void loop_free(zx_exec *ex) { free(ex); }
 
 static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_free};
 
+/* libev creates its async eventfd in ev_async_start() and abort()s when it
+ * cannot; make sure a descriptor is free first, so the caller gets an
+ * error instead. */
+static int descriptor_available(zyntax_error *err) {
+  int fd = eventfd(0, EFD_CLOEXEC);
+  if (fd >= 0) {
+    close(fd);
+    return 0;
+  }
+  snprintf(err->message, sizeof err->message, "libev: %s", strerror(errno));
+  return ZYNTAX_EBACKEND;
+}
+
 int evb_create(const zyntax_backend_host *host,
                const zyntax_runtime_options *opts, zyntax_backend_runtime **out,
                zyntax_error *err) {
@@ -35,11 +52,15 @@ int evb_create(const zyntax_backend_host *host,
   /* EVFLAG_AUTO: libev honours LIBEV_FLAGS only when the process is not
    * setuid (its own enable_secure() check). */
   rt->loop = ev_loop_new(EVFLAG_AUTO);
-  int rc = rt->loop ? zx_pool_init(&rt->pool, opts->blocking_threads) : ZYNTAX_EBACKEND;
+  int rc = 0;
+  if (rt->loop == NULL) {
+    rc = ZYNTAX_EBACKEND;
+    snprintf(err->message, sizeof err->message, "libev: ev_loop_new failed");
+  }
+  if (rc == 0) rc = descriptor_available(err); /* the loop took one already */
+  if (rc == 0) rc = zx_pool_init(&rt->pool, opts->blocking_threads);
   if (rc != 0) {
     if (rt->loop) ev_loop_destroy(rt->loop);
-    snprintf(err->message, sizeof err->message, "libev: %s",
-             rt->loop ? "out of memory" : "ev_loop_new failed");
     zx_exec_shutdown(&rt->ex);
     zx_exec_unref(&rt->ex);
     return rc;

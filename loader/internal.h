@@ -13,7 +13,19 @@ struct zyntax_runtime {
   zyntax_backend_runtime *impl;
   zyntax_backend_host host;
   atomic_int driving; /* 1 while a thread is inside block_on / run */
+  unsigned fork_generation; /* zx_fork_generation() when created */
 };
+
+/* ---- fork.c: runtimes do not survive fork() ---- */
+
+/* Counts fork()s into this process's ancestry (a pthread_atfork child
+ * handler); a runtime created under another generation is the parent's. */
+unsigned zx_fork_generation(void);
+void zx_fork_watch(void);
+
+/* ZYNTAX_EFORKED (recorded) if `rt` was created before a fork() of this
+ * process, else 0. */
+int zx_check_forked(const zyntax_runtime *rt, const char *func);
 
 /* ---- error.c: thread-local last error ---- */
 

@@ -66,6 +66,8 @@ zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
     zx_fail(err, ZYNTAX_ENOMEM, "out of memory creating a '%s' runtime", be->name);
     return NULL;
   }
+  zx_fork_watch();
+  rt->fork_generation = zx_fork_generation();
   rt->backend = be;
   rt->host = (zyntax_backend_host){sizeof rt->host, rt, enter_thread, leave_thread};
   atomic_init(&rt->driving, 0);
@@ -89,6 +91,7 @@ zyntax_runtime *zyntax_runtime_create(void) {
 
 int zyntax_runtime_destroy(zyntax_runtime *rt) {
   if (rt == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  if (zx_check_forked(rt, __func__) != 0) return ZYNTAX_EFORKED;
   if (zx_thread_current() == rt)
     return zx_fail(NULL, ZYNTAX_EBUSY,
                    "zyntax_runtime_destroy: called from inside the runtime's "
@@ -119,6 +122,7 @@ static zyntax_task *spawn(zyntax_runtime *rt, const zyntax_spawn_args *args,
     zx_fail_code(func, ZYNTAX_EINVAL);
     return NULL;
   }
+  if (zx_check_forked(rt, func) != 0) return NULL;
   zyntax_task *task = NULL;
   int rc = rt->backend->spawn(rt->impl, args, &task);
   if (rc != 0) {
@@ -170,6 +174,7 @@ zyntax_task *zyntax_runtime_spawn_inplace(zyntax_runtime *rt,
 
 static int begin_drive(zyntax_runtime *rt, const char *func) {
   if (rt == NULL) return zx_fail_code(func, ZYNTAX_EINVAL);
+  if (zx_check_forked(rt, func) != 0) return ZYNTAX_EFORKED;
   if (zx_thread_current() != NULL)
     return zx_fail(NULL, ZYNTAX_EREENTRANT,
                    "%s: called from inside a poll function or a runtime "

@@ -32,7 +32,8 @@
   X(EBADPOLL, -15, "poll function returned a value that is not a zyntax_poll") \
   X(EBADF, -16, "bad file descriptor")                                      \
   X(ETIMEDOUT, -17, "timed out")                                            \
-  X(EBACKEND, -18, "backend internal failure")
+  X(EBACKEND, -18, "backend internal failure")                              \
+  X(EFORKED, -19, "runtime belongs to the parent of this forked process")
 
 enum zyntax_errno {
   ZYNTAX_OK = 0,

@@ -18,6 +18,11 @@
  *            thread inside block_on / run.
  * One thread at a time may drive a runtime (block_on / run); a second
  * thread gets ZYNTAX_EBUSY.
+ *
+ * fork(): a runtime is not inherited. In a child process, driving,
+ * spawning onto or destroying a runtime created before the fork fails with
+ * ZYNTAX_EFORKED (its memory is left to the child's exit); create a new
+ * runtime in the child.
  */
 #ifndef ZYNTAX_RUNTIME_H
 #define ZYNTAX_RUNTIME_H

@@ -99,12 +99,16 @@ static void *account(void *ret, void *p) {
     return account(ret_, expr);                                 \
   } while (0)
 
-void *malloc(size_t n) { ZYNTAX_ALLOC(__libc_malloc(n)); }
-void *calloc(size_t a, size_t b) { ZYNTAX_ALLOC(__libc_calloc(a, b)); }
-void *aligned_alloc(size_t al, size_t n) { ZYNTAX_ALLOC(__libc_memalign(al, n)); }
-void *memalign(size_t al, size_t n) { ZYNTAX_ALLOC(__libc_memalign(al, n)); }
+/* Default visibility: the project builds with hidden symbols, and only an
+ * exported definition interposes libc's for every library in the process. */
+#define EXPORT __attribute__((visibility("default")))
 
-void *realloc(void *p, size_t n) {
+EXPORT void *malloc(size_t n) { ZYNTAX_ALLOC(__libc_malloc(n)); }
+EXPORT void *calloc(size_t a, size_t b) { ZYNTAX_ALLOC(__libc_calloc(a, b)); }
+EXPORT void *aligned_alloc(size_t al, size_t n) { ZYNTAX_ALLOC(__libc_memalign(al, n)); }
+EXPORT void *memalign(size_t al, size_t n) { ZYNTAX_ALLOC(__libc_memalign(al, n)); }
+
+EXPORT void *realloc(void *p, size_t n) {
   void *ret = __builtin_return_address(0);
   if (!zyntax_caller(ret)) return __libc_realloc(p, n);
   if (inject()) {
@@ -119,7 +123,7 @@ void *realloc(void *p, size_t n) {
   return q;
 }
 
-int posix_memalign(void **out, size_t al, size_t n) {
+EXPORT int posix_memalign(void **out, size_t al, size_t n) {
   void *ret = __builtin_return_address(0);
   if (zyntax_caller(ret) && inject()) return ENOMEM;
   void *p = __libc_memalign(al, n);
@@ -129,7 +133,7 @@ int posix_memalign(void **out, size_t al, size_t n) {
   return 0;
 }
 
-void free(void *p) {
+EXPORT void free(void *p) {
   if (p == NULL) return;
   if (live) untrack(p); /* cheap enough for tests; zyntax frees are tracked */
   __libc_free(p);

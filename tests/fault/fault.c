@@ -122,6 +122,7 @@ static void sweep(operation op, const char *name) {
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
   assert_int_equal(failmalloc_live(), 0);
   print_message("%s: %ld zyntax allocations, each failed in turn\n", name, allocations);
+  assert_true(allocations > 0); /* else the interposition is not working */
   for (long n = 1; n <= allocations; n++) {
     rt = fresh_runtime();
     assert_int_equal(op(rt), 0);

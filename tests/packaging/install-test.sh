@@ -28,7 +28,11 @@ for plugin in "$libdir"/zyntax/backends/libzyntax-backend-*.so; do
   name=${plugin##*/libzyntax-backend-}
   backends+=("${name%.so}")
 done
-[ ${#backends[@]} -gt 0 ] || { echo "no plugins installed" >&2; exit 1; }
+# Backends linked into libzyntax (release builds) count too.
+while read -r name _ rest; do
+  case "$rest" in *"(linked into libzyntax)"*) backends+=("$name") ;; esac
+done < <("$prefix/bin/zyntax-info" | sed -n '/^backends:/,/^chosen/p' | grep '^  ')
+[ ${#backends[@]} -gt 0 ] || { echo "no backend installed" >&2; exit 1; }
 
 # pkg-config
 export PKG_CONFIG_PATH="$libdir/pkgconfig"

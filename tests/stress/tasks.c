@@ -168,7 +168,7 @@ static void *storm_thread(void *arg) {
       zyntax_waker_wake_by_ref(&t->waker);
     }
     if (i == STORM_WAKES / 2 && seed % 2 == 0) /* cancel some midway */
-      for (int k = (int)seed % 4; k < STORM_TASKS; k += 4) zyntax_task_cancel(s->handles[k]);
+      for (int k = (int)(seed % 4u); k < STORM_TASKS; k += 4) zyntax_task_cancel(s->handles[k]);
   }
   atomic_fetch_add(&s->done_threads, 1);
   return NULL;

@@ -1,5 +1,6 @@
 /* fd readiness on ev_io. libev lets any number of watchers share an fd, so
  * each future owns its watcher; stopping it on drop is all the cleanup. */
+#include <fcntl.h>
 #include <stdlib.h>
 
 #include "ev_backend.h"
@@ -32,6 +33,11 @@ static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
   if (zx_future_refuse_foreign(base, &f->rt->ex)) return ZYNTAX_READY;
   if (f->error || f->ready) {
     base->result = f->error ? f->error : (int)f->ready;
+    return ZYNTAX_READY;
+  }
+  if (!f->started && fcntl(f->io.fd, F_GETFD) < 0) {
+    /* libev asserts on an invalid fd in epoll_ctl: refuse it here. */
+    base->result = ZYNTAX_EBADF;
     return ZYNTAX_READY;
   }
   zyntax_waker_store(&f->waker, waker);

@@ -1,0 +1,96 @@
+/* Blocking work: runs on a pool thread, never on a thread that polls, and
+ * its completion wakes the task. */
+#include <pthread.h>
+#include <unistd.h>
+
+#include "conformance.h"
+
+typedef struct job {
+  pthread_t ran_on;
+  atomic_int ran;
+  int value;
+} job;
+
+static void work(void *arg) {
+  job *j = arg;
+  j->ran_on = pthread_self();
+  usleep(2000); /* really blocks: the loop must not be stuck meanwhile */
+  j->value = 99;
+  atomic_store(&j->ran, 1);
+}
+
+typedef struct caller {
+  job job;
+  pthread_t polled_on;
+  await_slot slot;
+  atomic_int polled;
+} caller;
+
+static zyntax_future *make_job(void *arg) {
+  return zyntax_blocking(zyntax_runtime_current(), work, arg);
+}
+
+static zyntax_poll caller_poll(void *state, const zyntax_waker *waker) {
+  caller *c = state;
+  c->polled_on = pthread_self();
+  atomic_store(&c->polled, 1);
+  return await_future(&c->slot, make_job, &c->job, waker);
+}
+
+static void blocking_work_runs_off_the_poll_thread(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  caller c = {0};
+  zyntax_task *t = zyntax_runtime_spawn(rt, &c, caller_poll);
+  assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
+  assert_int_equal(c.slot.result, 0);
+  assert_int_equal(atomic_load(&c.job.ran), 1);
+  assert_int_equal(c.job.value, 99);
+  assert_false(pthread_equal(c.job.ran_on, c.polled_on));
+  assert_false(pthread_equal(c.job.ran_on, pthread_self()));
+  zyntax_stats st = {.size = sizeof st};
+  zyntax_runtime_stats(rt, &st);
+  assert_int_equal(st.blocking_jobs, 1);
+  zyntax_task_release(t);
+  end_runtime(rt);
+}
+
+static void many_blocking_jobs(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  caller c[16];
+  zyntax_task *t[16];
+  for (int i = 0; i < 16; i++) {
+    c[i] = (caller){0};
+    t[i] = zyntax_runtime_spawn(rt, &c[i], caller_poll);
+  }
+  assert_int_equal(zyntax_runtime_run(rt), 0);
+  for (int i = 0; i < 16; i++) {
+    assert_int_equal(c[i].job.value, 99);
+    zyntax_task_release(t[i]);
+  }
+  end_runtime(rt);
+}
+
+static void destroy_waits_for_a_running_job(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  caller c = {0};
+  zyntax_task *t = zyntax_runtime_spawn(rt, &c, caller_poll);
+  /* Poll once so the job is queued, then destroy while it may be running. */
+  drive_until(rt, &c.polled, 1);
+  end_runtime(rt);
+  /* Destroy waited for the job (or skipped it if it had not started). */
+  int ran = atomic_load(&c.job.ran);
+  usleep(5000);
+  assert_int_equal(atomic_load(&c.job.ran), ran);
+  assert_int_equal(zyntax_task_status(t), ZYNTAX_ECANCELED);
+  zyntax_task_release(t);
+}
+
+TEST_GROUP(blocking_tests) = {
+    cmocka_unit_test(blocking_work_runs_off_the_poll_thread),
+    cmocka_unit_test(many_blocking_jobs),
+    cmocka_unit_test(destroy_waits_for_a_running_job),
+};
+const size_t blocking_count = GROUP_SIZE(blocking_tests);

@@ -1,0 +1,185 @@
+/* fd readiness: a socketpair, a real loopback TCP connection, two futures
+ * waiting on one fd. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conformance.h"
+
+typedef struct fd_arg {
+  int fd;
+  unsigned events;
+} fd_arg;
+
+static zyntax_future *make_wait(void *arg) {
+  fd_arg *a = arg;
+  return zyntax_fd_wait(zyntax_runtime_current(), a->fd, a->events);
+}
+
+/* Waits until `fd` is readable, then reads what is there. */
+typedef struct reader {
+  fd_arg arg;
+  await_slot slot;
+  char buf[64];
+  ssize_t got;
+} reader;
+
+static zyntax_poll reader_poll(void *state, const zyntax_waker *waker) {
+  reader *r = state;
+  for (;;) {
+    if (r->slot.f == NULL) { /* not awaiting: try the read */
+      r->got = read(r->arg.fd, r->buf, sizeof r->buf);
+      if (r->got >= 0 || errno != EAGAIN) return ZYNTAX_READY;
+    }
+    if (await_future(&r->slot, make_wait, &r->arg, waker) == ZYNTAX_PENDING)
+      return ZYNTAX_PENDING;
+    if (r->slot.result < 0) return ZYNTAX_READY;
+  }
+}
+
+/* Writes once the reader is parked on its fd. */
+typedef struct writer {
+  int fd;
+  reader *peer;
+  zyntax_future *yield;
+  int wrote;
+} writer;
+
+static zyntax_poll writer_poll(void *state, const zyntax_waker *waker) {
+  writer *w = state;
+  if (w->peer->slot.f == NULL) { /* reader not waiting yet: let it run */
+    if (w->yield == NULL) w->yield = zyntax_yield_now(zyntax_runtime_current());
+    if (zyntax_future_poll(w->yield, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    zyntax_future_drop(w->yield);
+    w->yield = NULL;
+    return writer_poll(state, waker);
+  }
+  w->wrote = (int)write(w->fd, "hello", 5);
+  return ZYNTAX_READY;
+}
+
+static void exchange(int a, int b) {
+  zyntax_runtime *rt = new_runtime();
+  reader r = {.arg = {b, ZYNTAX_READABLE}};
+  writer w = {a, &r, NULL, 0};
+  zyntax_task *tr = zyntax_runtime_spawn(rt, &r, reader_poll);
+  zyntax_task *tw = zyntax_runtime_spawn(rt, &w, writer_poll);
+  assert_int_equal(zyntax_runtime_run(rt), 0);
+  assert_int_equal(w.wrote, 5);
+  assert_int_equal(r.got, 5);
+  assert_memory_equal(r.buf, "hello", 5);
+  assert_true(r.slot.result & ZYNTAX_READABLE);
+  zyntax_stats st = {.size = sizeof st};
+  zyntax_runtime_stats(rt, &st);
+  assert_true(st.io_waits >= 1);
+  zyntax_task_release(tr);
+  zyntax_task_release(tw);
+  end_runtime(rt);
+}
+
+static void readiness_on_a_socketpair(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  exchange(sv[0], sv[1]);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+static void readiness_on_loopback_tcp(void **state) {
+  (void)state;
+  struct sockaddr_in addr = {.sin_family = AF_INET};
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int l = socket(AF_INET, SOCK_STREAM, 0);
+  assert_int_equal(bind(l, (struct sockaddr *)&addr, len), 0);
+  assert_int_equal(listen(l, 1), 0);
+  assert_int_equal(getsockname(l, (struct sockaddr *)&addr, &len), 0);
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  assert_int_equal(connect(c, (struct sockaddr *)&addr, len), 0);
+  int s = accept(l, NULL, NULL);
+  assert_true(s >= 0);
+  fcntl(s, F_SETFL, O_NONBLOCK);
+  fcntl(c, F_SETFL, O_NONBLOCK);
+  exchange(c, s);
+  close(c);
+  close(s);
+  close(l);
+}
+
+/* Two futures on one fd, different events: both complete. */
+typedef struct both {
+  fd_arg read_arg, write_arg;
+  await_slot readable, writable;
+  atomic_int writable_done;
+} both;
+
+static zyntax_poll wait_writable(void *state, const zyntax_waker *waker) {
+  both *b = state;
+  if (await_future(&b->writable, make_wait, &b->write_arg, waker) == ZYNTAX_PENDING)
+    return ZYNTAX_PENDING;
+  atomic_store(&b->writable_done, 1);
+  return ZYNTAX_READY;
+}
+
+static zyntax_poll wait_readable(void *state, const zyntax_waker *waker) {
+  both *b = state;
+  return await_future(&b->readable, make_wait, &b->read_arg, waker);
+}
+
+static void two_futures_on_one_fd(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  zyntax_runtime *rt = new_runtime();
+  both b = {.read_arg = {sv[0], ZYNTAX_READABLE}, .write_arg = {sv[0], ZYNTAX_WRITABLE}};
+  zyntax_task *tr = zyntax_runtime_spawn(rt, &b, wait_readable);
+  zyntax_task *tw = zyntax_runtime_spawn(rt, &b, wait_writable);
+  assert_int_equal(zyntax_runtime_block_on(rt, tw), 0);
+  assert_int_equal(b.writable.result, ZYNTAX_WRITABLE);
+  assert_int_equal(zyntax_task_status(tr), ZYNTAX_TASK_RUNNING); /* nothing to read */
+  assert_int_equal(write(sv[1], "x", 1), 1);
+  assert_int_equal(zyntax_runtime_block_on(rt, tr), 0);
+  assert_int_equal(b.readable.result, ZYNTAX_READABLE);
+  zyntax_task_release(tr);
+  zyntax_task_release(tw);
+  end_runtime(rt);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+/* A closed descriptor cannot be watched: READY with a negative result.
+ * Bad arguments fail at creation. */
+static zyntax_poll wait_once(void *state, const zyntax_waker *waker) {
+  reader *r = state;
+  return await_future(&r->slot, make_wait, &r->arg, waker);
+}
+
+static void fd_that_cannot_be_watched(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  close(sv[0]);
+  close(sv[1]);
+  reader r = {.arg = {sv[1], ZYNTAX_READABLE}}; /* nothing open there now */
+  assert_int_equal(zyntax_runtime_block_on_future(rt, &r, wait_once), 0);
+  assert_true(r.slot.result < 0);
+  assert_null(zyntax_fd_wait(rt, -1, ZYNTAX_READABLE));
+  assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
+  assert_null(zyntax_fd_wait(rt, 0, 0));
+  assert_null(zyntax_fd_wait(rt, 0, 0x80));
+  assert_null(zyntax_fd_wait(NULL, 0, ZYNTAX_READABLE));
+  end_runtime(rt);
+}
+
+TEST_GROUP(io_tests) = {
+    cmocka_unit_test(readiness_on_a_socketpair),
+    cmocka_unit_test(readiness_on_loopback_tcp),
+    cmocka_unit_test(two_futures_on_one_fd),
+    cmocka_unit_test(fd_that_cannot_be_watched),
+};
+const size_t io_count = GROUP_SIZE(io_tests);

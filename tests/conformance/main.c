@@ -1,0 +1,91 @@
+/* The conformance suite: every group, on the backend ZYNTAX_RUNTIME names.
+ * `zyntax-conformance GROUP` runs one group. */
+#include <stdio.h>
+#include <string.h>
+
+#include "conformance.h"
+
+zyntax_runtime *new_runtime(void) {
+  zyntax_runtime *rt = zyntax_runtime_create();
+  if (rt == NULL) fail_msg("no runtime: %s", zyntax_last_error()->message);
+  return rt;
+}
+
+void end_runtime(zyntax_runtime *rt) { assert_int_equal(zyntax_runtime_destroy(rt), 0); }
+
+typedef struct until {
+  atomic_int *flag;
+  int value;
+} until;
+
+static zyntax_poll until_poll(void *state, const zyntax_waker *waker) {
+  until *u = state;
+  if (atomic_load(u->flag) >= u->value) return ZYNTAX_READY;
+  zyntax_waker_wake_by_ref(waker);
+  return ZYNTAX_PENDING;
+}
+
+void drive_until(zyntax_runtime *rt, atomic_int *flag, int value) {
+  until u = {flag, value};
+  assert_int_equal(zyntax_runtime_block_on_future(rt, &u, until_poll), 0);
+}
+
+static zyntax_poll counted_ready(void *state, const zyntax_waker *waker) {
+  (void)waker;
+  atomic_fetch_add(&((counted *)state)->polls, 1);
+  return ZYNTAX_READY;
+}
+
+static zyntax_poll counted_pending(void *state, const zyntax_waker *waker) {
+  (void)waker;
+  atomic_fetch_add(&((counted *)state)->polls, 1);
+  return ZYNTAX_PENDING;
+}
+
+static void counted_drop(void *state) { atomic_fetch_add(&((counted *)state)->drops, 1); }
+
+const zyntax_future_vtable counted_ready_vt = {counted_ready, counted_drop};
+const zyntax_future_vtable counted_pending_vt = {counted_pending, counted_drop};
+
+zyntax_poll await_future(await_slot *slot, zyntax_future *(*make)(void *arg), void *arg,
+                         const zyntax_waker *waker) {
+  if (slot->f == NULL) {
+    slot->f = make(arg);
+    if (slot->f == NULL) {
+      slot->result = zyntax_last_error()->code;
+      return ZYNTAX_READY;
+    }
+  }
+  if (zyntax_future_poll(slot->f, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  slot->result = zyntax_future_result(slot->f);
+  zyntax_future_drop(slot->f);
+  slot->f = NULL;
+  return ZYNTAX_READY;
+}
+
+typedef struct group {
+  const char *name;
+  const struct CMUnitTest *tests;
+  const size_t *count;
+} group;
+
+int main(int argc, char **argv) {
+  const group groups[] = {
+      {"basic", basic_tests, &basic_count},       {"wakers", waker_tests, &waker_count},
+      {"timers", timer_tests, &timer_count},      {"io", io_tests, &io_count},
+      {"blocking", blocking_tests, &blocking_count}, {"tasks", task_tests, &task_count},
+      {"spawn", spawn_tests, &spawn_count},       {"errors", error_tests, &error_count},
+  };
+  int failed = 0, ran = 0;
+  for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+    if (argc > 1 && strcmp(argv[1], groups[i].name) != 0) continue;
+    failed += _cmocka_run_group_tests(groups[i].name, groups[i].tests, *groups[i].count,
+                                      NULL, NULL);
+    ran++;
+  }
+  if (ran == 0) {
+    fprintf(stderr, "no group named '%s'\n", argv[1]);
+    return 2;
+  }
+  return failed;
+}

@@ -1,0 +1,239 @@
+/* Task handles: join, cancel, release, destroy with many tasks, fairness. */
+#include <stdlib.h>
+
+#include "conformance.h"
+
+/* ---- join from inside a task ---- */
+
+typedef struct child {
+  zyntax_future *sleep;
+  int value;
+} child;
+
+static zyntax_poll child_poll(void *state, const zyntax_waker *waker) {
+  child *c = state;
+  if (c->sleep == NULL) c->sleep = zyntax_sleep(zyntax_runtime_current(), 1000000);
+  if (zyntax_future_poll(c->sleep, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  zyntax_future_drop(c->sleep);
+  c->sleep = NULL;
+  c->value = 7;
+  return ZYNTAX_READY;
+}
+
+typedef struct parent {
+  child kids[3];
+  zyntax_task *tasks[3];
+  zyntax_future *join;
+  int next, sum, results[3];
+  int cancel_second;
+} parent;
+
+static zyntax_poll parent_poll(void *state, const zyntax_waker *waker) {
+  parent *p = state;
+  zyntax_runtime *rt = zyntax_runtime_current();
+  if (p->tasks[0] == NULL) {
+    for (int i = 0; i < 3; i++) p->tasks[i] = zyntax_runtime_spawn(rt, &p->kids[i], child_poll);
+    if (p->cancel_second) zyntax_task_cancel(p->tasks[1]);
+  }
+  while (p->next < 3) {
+    if (p->join == NULL) p->join = zyntax_task_join(p->tasks[p->next]);
+    if (zyntax_future_poll(p->join, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    p->results[p->next] = zyntax_future_result(p->join);
+    zyntax_future_drop(p->join);
+    p->join = NULL;
+    p->sum += p->kids[p->next].value;
+    zyntax_task_release(p->tasks[p->next]);
+    p->next++;
+  }
+  return ZYNTAX_READY;
+}
+
+static void join_from_inside_a_task(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  parent p = {0};
+  assert_int_equal(zyntax_runtime_block_on_future(rt, &p, parent_poll), 0);
+  assert_int_equal(p.sum, 21);
+  for (int i = 0; i < 3; i++) assert_int_equal(p.results[i], 0);
+  end_runtime(rt);
+}
+
+static void join_of_a_cancelled_task(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  parent p = {.cancel_second = 1};
+  assert_int_equal(zyntax_runtime_block_on_future(rt, &p, parent_poll), 0);
+  assert_int_equal(p.results[0], 0);
+  assert_int_equal(p.results[1], ZYNTAX_ECANCELED);
+  assert_int_equal(p.results[2], 0);
+  assert_int_equal(p.sum, 14);
+  end_runtime(rt);
+}
+
+static void one_join_future_at_a_time(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  counted c = {0, 0};
+  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &counted_pending_vt);
+  zyntax_future *j = zyntax_task_join(t);
+  assert_non_null(j);
+  assert_null(zyntax_task_join(t));
+  assert_int_equal(zyntax_last_error()->code, ZYNTAX_EBUSY);
+  zyntax_future_drop(j);
+  j = zyntax_task_join(t); /* the first one is gone: allowed again */
+  assert_non_null(j);
+  zyntax_future_drop(j);
+  zyntax_task_release(t);
+  end_runtime(rt);
+  assert_int_equal(atomic_load(&c.drops), 1);
+}
+
+/* ---- cancel ---- */
+
+static void cancel_pending_task_drops_once(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  counted c = {0, 0};
+  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &counted_pending_vt);
+  drive_until(rt, &c.polls, 1);
+  assert_int_equal(zyntax_task_cancel(t), 0);
+  assert_int_equal(zyntax_task_cancel(t), 0); /* twice: still one drop */
+  assert_int_equal(zyntax_runtime_block_on(rt, t), ZYNTAX_ECANCELED);
+  assert_int_equal(atomic_load(&c.drops), 1);
+  assert_null(zyntax_task_state(t));
+  assert_int_equal(zyntax_task_cancel(t), ZYNTAX_EFINISHED);
+  zyntax_task_release(t);
+  end_runtime(rt);
+  assert_int_equal(atomic_load(&c.drops), 1);
+}
+
+static void cancel_after_completion(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  counted c = {0, 0};
+  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt);
+  assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
+  assert_int_equal(zyntax_task_cancel(t), ZYNTAX_EFINISHED);
+  assert_ptr_equal(zyntax_task_state(t), &c); /* kept for the handle */
+  assert_int_equal(atomic_load(&c.drops), 0);
+  zyntax_task_release(t); /* now it goes */
+  assert_int_equal(atomic_load(&c.drops), 1);
+  end_runtime(rt);
+}
+
+/* ---- release (detach) ---- */
+
+static void released_task_still_runs_and_drops_once(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  counted c = {0, 0};
+  child k = {0};
+  zyntax_task *t = zyntax_runtime_spawn(rt, &k, child_poll);
+  zyntax_task *u = zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt);
+  assert_int_equal(zyntax_task_release(t), 0);
+  assert_int_equal(zyntax_task_release(u), 0);
+  assert_int_equal(zyntax_runtime_run(rt), 0);
+  assert_int_equal(k.value, 7);
+  assert_int_equal(atomic_load(&c.drops), 1);
+  end_runtime(rt);
+  assert_int_equal(atomic_load(&c.drops), 1);
+}
+
+/* ---- destroy with many pending tasks ---- */
+
+#define MANY 10000
+
+static void destroy_with_ten_thousand_pending(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  counted *c = calloc(MANY, sizeof *c);
+  zyntax_task **t = calloc(MANY, sizeof *t);
+  for (int i = 0; i < MANY; i++) {
+    t[i] = zyntax_runtime_spawn_future(rt, &c[i], &counted_pending_vt);
+    assert_non_null(t[i]);
+  }
+  drive_until(rt, &c[MANY - 1].polls, 1); /* most of them polled once */
+  end_runtime(rt);
+  for (int i = 0; i < MANY; i++) {
+    assert_int_equal(atomic_load(&c[i].drops), 1);
+    assert_int_equal(zyntax_task_status(t[i]), ZYNTAX_ECANCELED);
+    assert_int_equal(zyntax_task_release(t[i]), 0);
+  }
+  free(c);
+  free(t);
+}
+
+static void destroy_drops_finished_states_held_by_handles(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  counted c = {0, 0};
+  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt);
+  assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
+  assert_int_equal(atomic_load(&c.drops), 0);
+  end_runtime(rt);
+  assert_int_equal(atomic_load(&c.drops), 1); /* destroy dropped it */
+  assert_int_equal(zyntax_task_status(t), 0);  /* the handle still works */
+  assert_null(zyntax_task_state(t));
+  assert_int_equal(zyntax_task_release(t), 0);
+  assert_int_equal(atomic_load(&c.drops), 1);
+}
+
+/* ---- fairness ---- */
+
+#define STEPS 50
+
+typedef struct turn {
+  atomic_int *log_len;
+  int *log;
+  int id, step;
+  zyntax_future *yield;
+} turn;
+
+static zyntax_poll turn_poll(void *state, const zyntax_waker *waker) {
+  turn *t = state;
+  for (;;) {
+    if (t->yield != NULL) {
+      if (zyntax_future_poll(t->yield, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      zyntax_future_drop(t->yield);
+      t->yield = NULL;
+    }
+    if (t->step == STEPS) return ZYNTAX_READY;
+    t->log[atomic_fetch_add(t->log_len, 1)] = t->id;
+    t->step++;
+    t->yield = zyntax_yield_now(zyntax_runtime_current());
+  }
+}
+
+static void yielding_tasks_interleave(void **state) {
+  (void)state;
+  zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
+  o.flags = ZYNTAX_RUNTIME_SINGLE_THREADED; /* one thread, so order is defined */
+  zyntax_runtime *rt = zyntax_runtime_create_with(&o, NULL);
+  assert_non_null(rt);
+  atomic_int len = 0;
+  int log[2 * STEPS];
+  turn a = {&len, log, 0, 0, NULL}, b = {&len, log, 1, 0, NULL};
+  zyntax_task *ta = zyntax_runtime_spawn(rt, &a, turn_poll);
+  zyntax_task *tb = zyntax_runtime_spawn(rt, &b, turn_poll);
+  assert_int_equal(zyntax_runtime_run(rt), 0);
+  assert_int_equal(atomic_load(&len), 2 * STEPS);
+  int switches = 0;
+  for (int i = 1; i < 2 * STEPS; i++) switches += log[i] != log[i - 1];
+  assert_true(switches >= STEPS); /* alternating, not one after the other */
+  zyntax_task_release(ta);
+  zyntax_task_release(tb);
+  end_runtime(rt);
+}
+
+TEST_GROUP(task_tests) = {
+    cmocka_unit_test(join_from_inside_a_task),
+    cmocka_unit_test(join_of_a_cancelled_task),
+    cmocka_unit_test(one_join_future_at_a_time),
+    cmocka_unit_test(cancel_pending_task_drops_once),
+    cmocka_unit_test(cancel_after_completion),
+    cmocka_unit_test(released_task_still_runs_and_drops_once),
+    cmocka_unit_test(destroy_with_ten_thousand_pending),
+    cmocka_unit_test(destroy_drops_finished_states_held_by_handles),
+    cmocka_unit_test(yielding_tasks_interleave),
+};
+const size_t task_count = GROUP_SIZE(task_tests);

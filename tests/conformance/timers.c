@@ -1,0 +1,97 @@
+/* Sleeps: complete in deadline order, never early. */
+#include "conformance.h"
+
+#define SLEEPERS 6
+
+typedef struct sleeper {
+  uint64_t ns;
+  uint64_t deadline;
+  uint64_t woke_at;
+  await_slot slot;
+  atomic_int *order; /* a shared counter: the rank this sleeper finished */
+  int rank;
+} sleeper;
+
+static zyntax_future *make_sleep(void *arg) {
+  sleeper *s = arg;
+  s->deadline = zyntax_now() + s->ns;
+  return zyntax_sleep_until(zyntax_runtime_current(), s->deadline);
+}
+
+static zyntax_poll sleeper_poll(void *state, const zyntax_waker *waker) {
+  sleeper *s = state;
+  if (await_future(&s->slot, make_sleep, s, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  s->woke_at = zyntax_now();
+  s->rank = atomic_fetch_add(s->order, 1);
+  return ZYNTAX_READY;
+}
+
+static void sleeps_finish_in_deadline_order_never_early(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  atomic_int order = 0;
+  /* Spawned longest first; 10 ms apart so scheduling noise cannot reorder. */
+  sleeper s[SLEEPERS];
+  for (int i = 0; i < SLEEPERS; i++) {
+    s[i] = (sleeper){.ns = (uint64_t)(SLEEPERS - i) * 10000000u, .order = &order};
+    zyntax_task *t = zyntax_runtime_spawn(rt, &s[i], sleeper_poll);
+    zyntax_task_release(t);
+  }
+  assert_int_equal(zyntax_runtime_run(rt), 0);
+  for (int i = 0; i < SLEEPERS; i++) {
+    assert_int_equal(s[i].slot.result, 0);
+    assert_true(s[i].woke_at >= s[i].deadline); /* never early */
+    assert_int_equal(s[i].rank, SLEEPERS - 1 - i);
+  }
+  end_runtime(rt);
+}
+
+static void sleep_in_the_past_is_ready(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  sleeper s = {.ns = 0};
+  atomic_int order = 0;
+  s.order = &order;
+  assert_int_equal(zyntax_runtime_block_on_future(rt, &s, sleeper_poll), 0);
+  assert_int_equal(s.slot.result, 0);
+  end_runtime(rt);
+}
+
+/* Dropping a pending sleep releases its timer (sanitizer and valgrind runs
+ * check nothing is left behind) and run() does not wait for it. */
+typedef struct dropper {
+  zyntax_future *sleep;
+  atomic_int step;
+  int first_poll; /* asserted by the test thread, not inside the poll */
+} dropper;
+
+static zyntax_poll dropper_poll(void *state, const zyntax_waker *waker) {
+  dropper *d = state;
+  if (atomic_load(&d->step) == 0) {
+    d->sleep = zyntax_sleep(zyntax_runtime_current(), 3600ull * 1000000000u);
+    d->first_poll = zyntax_future_poll(d->sleep, waker);
+    zyntax_future_drop(d->sleep);
+    d->sleep = NULL;
+    atomic_store(&d->step, 1);
+  }
+  return ZYNTAX_READY;
+}
+
+static void dropped_sleep_cancels_its_timer(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  dropper d = {NULL, 0, -1};
+  zyntax_task *t = zyntax_runtime_spawn(rt, &d, dropper_poll);
+  zyntax_task_release(t);
+  assert_int_equal(zyntax_runtime_run(rt), 0); /* would hang for an hour */
+  assert_int_equal(atomic_load(&d.step), 1);
+  assert_int_equal(d.first_poll, ZYNTAX_PENDING);
+  end_runtime(rt);
+}
+
+TEST_GROUP(timer_tests) = {
+    cmocka_unit_test(sleeps_finish_in_deadline_order_never_early),
+    cmocka_unit_test(sleep_in_the_past_is_ready),
+    cmocka_unit_test(dropped_sleep_cancels_its_timer),
+};
+const size_t timer_count = GROUP_SIZE(timer_tests);

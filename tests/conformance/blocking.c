@@ -37,6 +37,11 @@ static zyntax_poll caller_poll(void *state, const zyntax_waker *waker) {
   return await_future(&c->slot, make_job, &c->job, waker);
 }
 
+/* A cancelled caller still owns the job future it was awaiting. */
+static void caller_drop(void *state) { await_slot_drop(&((caller *)state)->slot); }
+
+static const zyntax_future_vtable caller_vt = {caller_poll, caller_drop};
+
 static void blocking_work_runs_off_the_poll_thread(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
@@ -76,7 +81,7 @@ static void destroy_waits_for_a_running_job(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   caller c = {0};
-  zyntax_task *t = zyntax_runtime_spawn(rt, &c, caller_poll);
+  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &caller_vt);
   /* Poll once so the job is queued, then destroy while it may be running. */
   drive_until(rt, &c.polled, 1);
   end_runtime(rt);

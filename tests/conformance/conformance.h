@@ -39,6 +39,9 @@ typedef struct await_slot {
 zyntax_poll await_future(await_slot *slot, zyntax_future *(*make)(void *arg), void *arg,
                          const zyntax_waker *waker);
 
+/* Drops the future a cancelled poll function left in `slot` (if any). */
+void await_slot_drop(await_slot *slot);
+
 #define TEST_GROUP(name) const struct CMUnitTest name[]
 #define GROUP_SIZE(tests) (sizeof(tests) / sizeof((tests)[0]))
 

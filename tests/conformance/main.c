@@ -63,6 +63,11 @@ zyntax_poll await_future(await_slot *slot, zyntax_future *(*make)(void *arg), vo
   return ZYNTAX_READY;
 }
 
+void await_slot_drop(await_slot *slot) {
+  if (slot->f != NULL) zyntax_future_drop(slot->f);
+  slot->f = NULL;
+}
+
 typedef struct group {
   const char *name;
   const struct CMUnitTest *tests;

@@ -1,0 +1,20 @@
+#include "fd_await.h"
+
+zyntax_poll fd_await_poll(fd_await *a, int fd, unsigned events, const zyntax_waker *waker) {
+  if (a->future == NULL) {
+    a->future = zyntax_fd_wait(zyntax_runtime_current(), fd, events);
+    if (a->future == NULL) {
+      a->result = zyntax_last_error()->code;
+      return ZYNTAX_READY;
+    }
+  }
+  if (zyntax_future_poll(a->future, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  a->result = zyntax_future_result(a->future);
+  fd_await_drop(a);
+  return ZYNTAX_READY;
+}
+
+void fd_await_drop(fd_await *a) {
+  zyntax_future_drop(a->future);
+  a->future = NULL;
+}

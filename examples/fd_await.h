@@ -1,0 +1,20 @@
+/* One await point on fd readiness, as a compiler lowers `ready(fd).await`:
+ * the nested leaf future lives in the caller's state between polls. */
+#ifndef ZYNTAX_EXAMPLES_FD_AWAIT_H
+#define ZYNTAX_EXAMPLES_FD_AWAIT_H
+
+#include <zyntax/runtime.h>
+
+typedef struct fd_await {
+  zyntax_future *future; /* NULL between await points */
+  int result;            /* when READY: ready events (> 0) or a ZYNTAX_E* code */
+} fd_await;
+
+/* Polls readiness of `fd` for `events` on the current runtime. READY means
+ * a->result is set; the nested future is already dropped then. */
+zyntax_poll fd_await_poll(fd_await *a, int fd, unsigned events, const zyntax_waker *waker);
+
+/* Drop glue for a state cancelled in the middle of this await point. */
+void fd_await_drop(fd_await *a);
+
+#endif

@@ -1,0 +1,347 @@
+/* The seed's example, lowered by hand the way the compiler lowers it:
+ *
+ *   async fn fetch_data(url: String) -> String {
+ *       let response = http_get(url).await;
+ *       let body = read_body(response).await;
+ *       body
+ *   }
+ *
+ * Every async fn becomes a state struct (state_id, captures, live locals)
+ * and a poll function that switches on state_id. A nested future's state is
+ * embedded in its caller's state, as Rust lays out its generators; leaf
+ * futures (fd readiness) come from the runtime. The HTTP server it talks to
+ * is another task on the same runtime, on 127.0.0.1.
+ *
+ * Usage: fetch_data            (ZYNTAX_RUNTIME picks the backend)
+ * Prints the body and the backend; exits 1 with the runtime's error if the
+ * backend cannot be loaded. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <zyntax/runtime.h>
+
+#include "fd_await.h"
+#include "http_server.h"
+
+/* ---- http_get(url) -> response ---------------------------------------- */
+
+typedef struct response {
+  int fd;             /* owned: the connection, still open for the body */
+  char head[2048];    /* bytes read so far: headers and the body's start */
+  size_t len;         /* bytes in head[] */
+  size_t body_at;     /* where the body starts in head[] */
+  size_t body_length; /* Content-Length */
+} response;
+
+typedef struct http_get_state {
+  uint32_t state_id;
+  int error; /* when READY: 0, an errno value (> 0) or a ZYNTAX_E* code (< 0) */
+  /* capture */
+  const char *url;
+  /* live locals */
+  fd_await ready;
+  char request[256];
+  size_t request_len, sent;
+  response out;
+} http_get_state;
+
+enum { GET_CONNECT, GET_CONNECTING, GET_SEND, GET_HEAD, GET_DONE };
+
+static void http_get_init(http_get_state *g, const char *url) {
+  memset(g, 0, sizeof *g);
+  g->url = url;
+  g->out.fd = -1;
+}
+
+/* Only what the demo needs: http://IPv4:port/path, no DNS. */
+static int parse_url(const char *url, struct sockaddr_in *addr, const char **path) {
+  char host[INET_ADDRSTRLEN];
+  unsigned port;
+  int used = 0;
+  if (sscanf(url, "http://%15[0-9.]:%u%n", host, &port, &used) != 2 || port > 65535) return -1;
+  *addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) return -1;
+  *path = url[used] == '/' ? url + used : "/";
+  return 0;
+}
+
+static zyntax_poll get_fail(http_get_state *g, int error) {
+  g->error = error;
+  g->state_id = GET_DONE;
+  return ZYNTAX_READY;
+}
+
+/* Awaits readiness inside http_get; READY with g->error set on failure. */
+static zyntax_poll get_await(http_get_state *g, unsigned events, const zyntax_waker *w) {
+  if (fd_await_poll(&g->ready, g->out.fd, events, w) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  if (g->ready.result < 0) return get_fail(g, g->ready.result);
+  return ZYNTAX_READY;
+}
+
+static int start_connect(http_get_state *g) {
+  struct sockaddr_in addr;
+  const char *path;
+  if (parse_url(g->url, &addr, &path) != 0) return EINVAL;
+  int n = snprintf(g->request, sizeof g->request,
+                   "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path,
+                   inet_ntoa(addr.sin_addr));
+  if (n < 0 || (size_t)n >= sizeof g->request) return EINVAL;
+  g->request_len = (size_t)n;
+  g->out.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (g->out.fd < 0) return errno;
+  if (connect(g->out.fd, (struct sockaddr *)&addr, sizeof addr) == 0) return 0;
+  return errno == EINPROGRESS ? 0 : errno;
+}
+
+static int connect_result(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
+  return err;
+}
+
+/* Parses the response head once "\r\n\r\n" arrived; 1 = complete. */
+static int parse_head(response *r) {
+  r->head[r->len] = '\0';
+  const char *end = strstr(r->head, "\r\n\r\n");
+  if (end == NULL) return 0;
+  r->body_at = (size_t)(end + 4 - r->head);
+  const char *cl = strstr(r->head, "Content-Length:");
+  r->body_length = cl != NULL && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
+  return 1;
+}
+
+static zyntax_poll http_get_poll(http_get_state *g, const zyntax_waker *w) {
+  for (;;) {
+    ssize_t n;
+    switch (g->state_id) {
+    case GET_CONNECT: {
+      int rc = start_connect(g);
+      if (rc != 0) return get_fail(g, rc);
+      g->state_id = GET_CONNECTING;
+      break;
+    }
+    case GET_CONNECTING: /* connect(...).await */
+      if (get_await(g, ZYNTAX_WRITABLE, w) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      if (g->state_id == GET_DONE) break;
+      if (connect_result(g->out.fd) != 0) return get_fail(g, connect_result(g->out.fd));
+      g->state_id = GET_SEND;
+      break;
+    case GET_SEND: /* write_all(request).await */
+      n = send(g->out.fd, g->request + g->sent, g->request_len - g->sent, MSG_NOSIGNAL);
+      if (n > 0 && (g->sent += (size_t)n) == g->request_len) g->state_id = GET_HEAD;
+      if (n < 0 && errno != EAGAIN) return get_fail(g, errno);
+      if (n < 0 && get_await(g, ZYNTAX_WRITABLE, w) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      break;
+    case GET_HEAD: /* read_head().await */
+      n = read(g->out.fd, g->out.head + g->out.len, sizeof g->out.head - 1 - g->out.len);
+      if (n > 0 && parse_head((g->out.len += (size_t)n, &g->out))) g->state_id = GET_DONE;
+      if (n == 0) return get_fail(g, ECONNRESET); /* EOF or a head too long */
+      if (n < 0 && errno != EAGAIN) return get_fail(g, errno);
+      if (n < 0 && get_await(g, ZYNTAX_READABLE, w) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      break;
+    default:
+      return ZYNTAX_READY;
+    }
+  }
+}
+
+/* Drop glue: what http_get owns in any state. */
+static void http_get_drop(http_get_state *g) {
+  fd_await_drop(&g->ready);
+  if (g->out.fd >= 0) close(g->out.fd);
+  g->out.fd = -1;
+}
+
+/* ---- read_body(response) -> String ------------------------------------ */
+
+typedef struct read_body_state {
+  uint32_t state_id;
+  int error;
+  response in; /* moved in: owns the connection */
+  fd_await ready;
+  char *body; /* the output, owned until moved out */
+  size_t got;
+} read_body_state;
+
+enum { BODY_START, BODY_READ, BODY_DONE };
+
+static zyntax_poll body_fail(read_body_state *b, int error) {
+  b->error = error;
+  b->state_id = BODY_DONE;
+  return ZYNTAX_READY;
+}
+
+/* The body bytes already read with the head. */
+static int body_start(read_body_state *b) {
+  b->body = malloc(b->in.body_length + 1);
+  if (b->body == NULL) return ZYNTAX_ENOMEM;
+  size_t have = b->in.len - b->in.body_at;
+  b->got = have < b->in.body_length ? have : b->in.body_length;
+  memcpy(b->body, b->in.head + b->in.body_at, b->got);
+  b->body[b->got] = '\0';
+  return 0;
+}
+
+static zyntax_poll read_body_poll(read_body_state *b, const zyntax_waker *w) {
+  for (;;) {
+    ssize_t n;
+    switch (b->state_id) {
+    case BODY_START: {
+      int rc = body_start(b);
+      if (rc != 0) return body_fail(b, rc);
+      b->state_id = BODY_READ;
+      break;
+    }
+    case BODY_READ: /* read_exact(body_length).await */
+      if (b->got == b->in.body_length) {
+        b->body[b->got] = '\0';
+        b->state_id = BODY_DONE;
+        break;
+      }
+      n = read(b->in.fd, b->body + b->got, b->in.body_length - b->got);
+      if (n > 0) b->got += (size_t)n;
+      if (n == 0) return body_fail(b, ECONNRESET); /* closed before the end */
+      if (n < 0 && errno != EAGAIN) return body_fail(b, errno);
+      if (n < 0) {
+        if (fd_await_poll(&b->ready, b->in.fd, ZYNTAX_READABLE, w) == ZYNTAX_PENDING)
+          return ZYNTAX_PENDING;
+        if (b->ready.result < 0) return body_fail(b, b->ready.result);
+      }
+      break;
+    default:
+      return ZYNTAX_READY;
+    }
+  }
+}
+
+static void read_body_drop(read_body_state *b) {
+  fd_await_drop(&b->ready);
+  if (b->in.fd >= 0) close(b->in.fd);
+  b->in.fd = -1;
+  free(b->body);
+  b->body = NULL;
+}
+
+/* ---- fetch_data(url) -> String ---------------------------------------- */
+
+typedef struct fetch_data_state {
+  uint32_t state_id;
+  /* capture */
+  const char *url;
+  /* the nested future of the current await point */
+  union {
+    http_get_state get;
+    read_body_state read;
+  } await;
+  /* the output */
+  char *body;
+  int error;
+} fetch_data_state;
+
+enum { FETCH_START, FETCH_GET, FETCH_READ, FETCH_DONE };
+
+static zyntax_poll fetch_data_poll(void *state, const zyntax_waker *waker) {
+  fetch_data_state *s = state;
+  for (;;) {
+    switch (s->state_id) {
+    case FETCH_START:
+      http_get_init(&s->await.get, s->url);
+      s->state_id = FETCH_GET;
+      break;
+    case FETCH_GET: { /* let response = http_get(url).await; */
+      if (http_get_poll(&s->await.get, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      http_get_state *g = &s->await.get;
+      if (g->error != 0) {
+        s->error = g->error;
+        http_get_drop(g);
+        s->state_id = FETCH_DONE;
+        break;
+      }
+      response moved = g->out; /* move the response out, then into read_body */
+      g->out.fd = -1;
+      http_get_drop(g);
+      s->await.read = (read_body_state){.in = moved};
+      s->state_id = FETCH_READ;
+      break;
+    }
+    case FETCH_READ: { /* let body = read_body(response).await; */
+      read_body_state *b = &s->await.read;
+      if (read_body_poll(b, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      s->error = b->error;
+      s->body = b->body; /* move the output out */
+      b->body = NULL;
+      read_body_drop(b);
+      s->state_id = FETCH_DONE;
+      break;
+    }
+    default: /* body */
+      return ZYNTAX_READY;
+    }
+  }
+}
+
+/* Drop glue: the nested future alive in the current state, and the output. */
+static void fetch_data_drop(void *state) {
+  fetch_data_state *s = state;
+  if (s->state_id == FETCH_GET) http_get_drop(&s->await.get);
+  if (s->state_id == FETCH_READ) read_body_drop(&s->await.read);
+  s->state_id = FETCH_DONE;
+  free(s->body);
+  s->body = NULL;
+}
+
+static const zyntax_future_vtable fetch_data_vtable = {fetch_data_poll, fetch_data_drop};
+
+/* ---- the program ------------------------------------------------------- */
+
+static int fetch_and_print(zyntax_runtime *rt, const char *url) {
+  fetch_data_state *s = calloc(1, sizeof *s);
+  if (s == NULL) return 1;
+  s->url = url;
+  zyntax_task *task = zyntax_runtime_spawn_future(rt, s, &fetch_data_vtable);
+  if (task == NULL) {
+    fprintf(stderr, "fetch_data: spawn: %s\n", zyntax_last_error()->message);
+    free(s);
+    return 1;
+  }
+  int rc = zyntax_runtime_block_on(rt, task);
+  int failed = rc != 0 || s->error != 0;
+  if (rc != 0)
+    fprintf(stderr, "fetch_data: block_on: %s\n", zyntax_strerror(rc));
+  else if (s->error != 0)
+    fprintf(stderr, "fetch_data: %s: %s\n", url,
+            s->error > 0 ? strerror(s->error) : zyntax_strerror(s->error));
+  else
+    printf("fetch_data(%s) = \"%s\"\n", url, s->body);
+  zyntax_task_release(task); /* runs fetch_data_drop: frees the body */
+  free(s);
+  return failed;
+}
+
+int main(void) {
+  zyntax_runtime *rt = zyntax_runtime_create();
+  if (rt == NULL) {
+    fprintf(stderr, "fetch_data: %s\n", zyntax_last_error()->message);
+    return 1;
+  }
+  http_server *server = http_server_start(rt, "hello from zyntax");
+  if (server == NULL) {
+    fprintf(stderr, "fetch_data: cannot start the server\n");
+    zyntax_runtime_destroy(rt);
+    return 1;
+  }
+  int failed = fetch_and_print(rt, http_server_url(server));
+  zyntax_runtime_run(rt); /* lets the server task finish */
+  printf("backend: %s %s\n", zyntax_runtime_backend_name(rt), zyntax_runtime_backend_version(rt));
+  int rc = zyntax_runtime_destroy(rt);
+  http_server_free(server);
+  return failed || rc != 0;
+}

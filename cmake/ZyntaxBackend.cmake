@@ -1,4 +1,5 @@
-# zyntax_add_backend(NAME SOURCES ... ENTRY file.c LIBS ... [TEST_MODES ...])
+# zyntax_add_backend(NAME [SOURCES ...] ENTRY file.c [LIBS ...] [DEFINITIONS ...]
+#                    [TEST_MODES ...])
 #
 # Builds a backend twice from one set of objects:
 #   zyntax-backend-NAME        MODULE  libzyntax-backend-NAME.so, exporting only
@@ -6,6 +7,8 @@
 #   zyntax_backend_NAME_static STATIC  the same code, entry function renamed
 #                                      zyntax_static_backend_NAME, for linking
 #                                      into libzyntax (ZYNTAX_STATIC_BACKENDS)
+# SOURCES may be empty (a backend whose code is all in LIBS). DEFINITIONS
+# are compile definitions of the entry file.
 # ENTRY is the file that defines the entry function as
 #   ZYNTAX_BACKEND_ENTRY_NAME(void) with ZYNTAX_BACKEND_ENTRY_VISIBILITY.
 # TEST_MODES: a list of "label|ENV=VALUE|ENV=VALUE..." strings; each becomes
@@ -13,17 +16,22 @@
 # labelled NAME with ZYNTAX_RUNTIME=NAME). Read by tests/ from the global
 # property ZYNTAX_TEST_MODES.
 function(zyntax_add_backend name)
-  cmake_parse_arguments(ARG "" "ENTRY" "SOURCES;LIBS;TEST_MODES" ${ARGN})
+  cmake_parse_arguments(ARG "" "ENTRY" "SOURCES;LIBS;DEFINITIONS;TEST_MODES" ${ARGN})
 
-  add_library(zyntax_backend_${name}_objs OBJECT ${ARG_SOURCES})
-  zyntax_target_defaults(zyntax_backend_${name}_objs)
-  target_link_libraries(zyntax_backend_${name}_objs PRIVATE ${ARG_LIBS})
+  if(ARG_SOURCES)
+    add_library(zyntax_backend_${name}_objs OBJECT ${ARG_SOURCES})
+    zyntax_target_defaults(zyntax_backend_${name}_objs)
+    target_link_libraries(zyntax_backend_${name}_objs PRIVATE ${ARG_LIBS})
+  else()
+    add_library(zyntax_backend_${name}_objs INTERFACE)
+    target_link_libraries(zyntax_backend_${name}_objs INTERFACE ${ARG_LIBS})
+  endif()
 
   list(FIND ZYNTAX_BACKENDS ${name} _plugin)
   if(NOT _plugin EQUAL -1)
     add_library(zyntax-backend-${name} MODULE ${ARG_ENTRY})
     zyntax_target_defaults(zyntax-backend-${name})
-    target_compile_definitions(zyntax-backend-${name} PRIVATE
+    target_compile_definitions(zyntax-backend-${name} PRIVATE ${ARG_DEFINITIONS}
       ZYNTAX_BACKEND_ENTRY_NAME=zyntax_backend_entry
       ZYNTAX_BACKEND_ENTRY_VISIBILITY=default)
     target_link_libraries(zyntax-backend-${name} PRIVATE
@@ -44,7 +52,7 @@ function(zyntax_add_backend name)
   if(NOT _static EQUAL -1)
     add_library(zyntax_backend_${name}_static STATIC ${ARG_ENTRY})
     zyntax_target_defaults(zyntax_backend_${name}_static)
-    target_compile_definitions(zyntax_backend_${name}_static PRIVATE
+    target_compile_definitions(zyntax_backend_${name}_static PRIVATE ${ARG_DEFINITIONS}
       ZYNTAX_BACKEND_ENTRY_NAME=zyntax_static_backend_${name}
       ZYNTAX_BACKEND_ENTRY_VISIBILITY=hidden)
     target_link_libraries(zyntax_backend_${name}_static PUBLIC

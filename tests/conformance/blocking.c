@@ -89,7 +89,12 @@ static void destroy_waits_for_a_running_job(void **state) {
   int ran = atomic_load(&c.job.ran);
   usleep(5000);
   assert_int_equal(atomic_load(&c.job.ran), ran);
-  assert_int_equal(zyntax_task_status(t), ZYNTAX_ECANCELED);
+  /* Cancelled by destroy - or, where worker threads run tasks without
+   * anyone driving (tokio), completed before or while destroy began: with
+   * the job done, or refused as the runtime closed. */
+  int status = zyntax_task_status(t);
+  assert_true(status == ZYNTAX_ECANCELED ||
+              (status == 0 && (ran || c.slot.result == ZYNTAX_ECLOSED)));
   zyntax_task_release(t);
 }
 

@@ -1,0 +1,135 @@
+//! fd readiness on Tokio's reactor. epoll registers a descriptor once, so
+//! the runtime keeps one `AsyncFd` per fd, shared by every future waiting
+//! on it (`Shared::fds`), registered for both directions and removed when
+//! the last of them is dropped. Each wait uses Tokio's multi-waiter
+//! `readable()` / `writable()` futures, and confirms readiness with poll(2)
+//! because Tokio's readiness is edge-triggered and may be stale.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::os::raw::c_int;
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, Weak};
+use std::task::{Context, Poll};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::Interest;
+
+use crate::ffi::*;
+
+/// A descriptor the caller owns: never closed here.
+pub struct Borrowed(RawFd);
+
+impl AsRawFd for Borrowed {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
+type Registration = Arc<AsyncFd<Borrowed>>;
+pub type Registry = Mutex<HashMap<RawFd, Weak<AsyncFd<Borrowed>>>>;
+
+/// Readiness of `fd` right now (level-triggered), as ZYNTAX_READABLE /
+/// ZYNTAX_WRITABLE bits, or ZYNTAX_EBADF / ZYNTAX_EIO.
+pub fn level(fd: c_int, events: u32) -> Result<u32, c_int> {
+    let mut want = 0;
+    if events & READABLE != 0 {
+        want |= libc::POLLIN;
+    }
+    if events & WRITABLE != 0 {
+        want |= libc::POLLOUT;
+    }
+    let mut p = libc::pollfd { fd, events: want, revents: 0 };
+    while unsafe { libc::poll(&mut p, 1, 0) } < 0 {
+        if io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return Err(EIO);
+        }
+    }
+    if p.revents & libc::POLLNVAL != 0 {
+        return Err(EBADF);
+    }
+    let failed = p.revents & (libc::POLLERR | libc::POLLHUP) != 0;
+    let mut ready = 0;
+    if events & READABLE != 0 && (failed || p.revents & libc::POLLIN != 0) {
+        ready |= READABLE;
+    }
+    if events & WRITABLE != 0 && (failed || p.revents & libc::POLLOUT != 0) {
+        ready |= WRITABLE;
+    }
+    Ok(ready)
+}
+
+/// The registration of `fd`, shared or new. Needs the runtime's context.
+fn register(registry: &Registry, fd: RawFd) -> Result<Registration, c_int> {
+    let mut fds = registry.lock().unwrap();
+    if let Some(live) = fds.get(&fd).and_then(Weak::upgrade) {
+        return Ok(live);
+    }
+    let interest = Interest::READABLE.add(Interest::WRITABLE);
+    // epoll refuses e.g. regular files: such an fd cannot be watched.
+    let reg = Arc::new(AsyncFd::with_interest(Borrowed(fd), interest).map_err(|_| EBADF)?);
+    fds.insert(fd, Arc::downgrade(&reg));
+    Ok(reg)
+}
+
+type Waiting = Pin<Box<dyn Future<Output = c_int> + Send>>;
+
+/// Waits for one direction of a shared registration.
+fn wait_one(reg: Registration, fd: RawFd, dir: u32, events: u32) -> Waiting {
+    Box::pin(async move {
+        loop {
+            let guard = if dir == READABLE { reg.readable().await } else { reg.writable().await };
+            let mut guard = match guard {
+                Ok(g) => g,
+                Err(_) => return EIO,
+            };
+            match level(fd, events) {
+                Err(e) => return e,
+                Ok(0) => guard.clear_ready(), // stale: wait for the next edge
+                Ok(ready) => return ready as c_int,
+            }
+        }
+    })
+}
+
+/// One fd_wait future's state after its first poll.
+pub struct Wait {
+    reg: Registration,
+    waits: Vec<Waiting>, // one per requested direction
+}
+
+impl Wait {
+    /// Starts waiting; Err with the future's result if it cannot.
+    pub fn start(registry: &Registry, fd: RawFd, events: u32) -> Result<Wait, c_int> {
+        let reg = register(registry, fd)?;
+        let waits = [READABLE, WRITABLE]
+            .iter()
+            .filter(|&&dir| events & dir != 0)
+            .map(|&dir| wait_one(reg.clone(), fd, dir, events))
+            .collect();
+        Ok(Wait { reg, waits })
+    }
+
+    pub fn poll(&mut self, cx: &mut Context<'_>) -> Poll<c_int> {
+        for w in self.waits.iter_mut() {
+            if let Poll::Ready(r) = w.as_mut().poll(cx) {
+                return Poll::Ready(r);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Drops the wait; the last one on an fd deregisters it.
+    pub fn finish(self, registry: &Registry) {
+        let Wait { reg, waits } = self;
+        drop(waits);
+        let fd = reg.get_ref().0;
+        let mut fds = registry.lock().unwrap();
+        if Arc::strong_count(&reg) == 1 {
+            fds.remove(&fd);
+            drop(reg); // deregisters, under the lock: no one re-registers meanwhile
+        }
+    }
+}

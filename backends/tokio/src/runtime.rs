@@ -1,0 +1,206 @@
+//! One Zyntax runtime on one Tokio runtime: creation from the options,
+//! block_on / block_on_future / run, stats, and destroy.
+//!
+//! Threads: with the multi-thread scheduler, task polls run on Tokio's
+//! worker threads and block_on only waits; with the current-thread
+//! scheduler (`worker_threads == 1` or ZYNTAX_RUNTIME_SINGLE_THREADED)
+//! every poll runs on the thread inside block_on / block_on_future / run.
+//! block_on_future always polls its own future on the calling thread.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::os::raw::{c_int, c_void};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::runtime::{Builder, Handle, Runtime};
+use tokio::sync::Notify;
+
+use crate::fd;
+use crate::ffi::*;
+use crate::task::{self, RootFuture, SpawnArgs, Task, WaitDone};
+
+#[derive(Default)]
+pub struct Stats {
+    pub spawned: AtomicU64,
+    pub completed: AtomicU64,
+    pub cancelled: AtomicU64,
+    pub failed: AtomicU64,
+    pub polls: AtomicU64,
+    pub wakes: AtomicU64,
+    pub timers: AtomicU64,
+    pub io_waits: AtomicU64,
+    pub blocking_jobs: AtomicU64,
+}
+
+pub fn count(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// What tasks, wakers and futures share; outlives the Tokio runtime for
+/// as long as any of them does.
+pub struct Shared {
+    pub public: SendPtr, // the zyntax_runtime * tasks are owned by
+    pub closed: AtomicBool,
+    pub live: AtomicUsize, // unfinished spawned tasks
+    pub idle: Notify,      // live reached 0
+    /// Tasks whose state is not dropped yet (running, or finished and held
+    /// by a handle): destroy drops what is left.
+    pub tasks: Mutex<HashMap<usize, Arc<Task>>>,
+    /// One reactor registration per watched fd (fd.rs).
+    pub fds: fd::Registry,
+    pub stats: Stats,
+}
+
+/// The backend runtime (`zyntax_backend_runtime *` in C).
+pub struct Backend {
+    pub shared: Arc<Shared>,
+    pub handle: Handle,
+    runtime: Mutex<Option<Runtime>>,
+}
+
+thread_local! {
+    /// The runtime whose thread this is (a worker) or that this thread is
+    /// driving (block_on / run): leaf futures refuse other runtimes' polls.
+    static CURRENT: Cell<*const Shared> = Cell::new(ptr::null());
+}
+
+pub fn is_current(shared: &Shared) -> bool {
+    CURRENT.with(|c| ptr::eq(c.get(), shared))
+}
+
+struct CurrentGuard(*const Shared);
+
+impl CurrentGuard {
+    fn enter(shared: &Shared) -> CurrentGuard {
+        CurrentGuard(CURRENT.with(|c| c.replace(shared)))
+    }
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+pub struct Config {
+    pub public: *mut c_void,
+    pub enter: Option<EnterThreadFn>,
+    pub leave: Option<LeaveThreadFn>,
+    pub single_threaded: bool,
+    pub workers: u32, // 0: Tokio's default (one per CPU)
+    pub blocking_threads: u32, // 0: Tokio's default
+}
+
+fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
+    let mut b = if cfg.single_threaded {
+        Builder::new_current_thread()
+    } else {
+        let mut b = Builder::new_multi_thread();
+        if cfg.workers > 0 {
+            b.worker_threads(cfg.workers as usize);
+        }
+        b
+    };
+    if cfg.blocking_threads > 0 {
+        b.max_blocking_threads(cfg.blocking_threads as usize);
+    }
+    // Every thread Tokio starts (workers and blocking threads) belongs to
+    // this runtime: zyntax_runtime_current() names it, block_on is refused.
+    let (public, enter, leave) = (SendPtr(cfg.public), cfg.enter, cfg.leave);
+    let me = SendPtr(Arc::as_ptr(shared) as *mut c_void);
+    b.enable_all()
+        .thread_name("zyntax-tokio")
+        .on_thread_start(move || {
+            let (public, me) = (public, me);
+            CURRENT.with(|c| c.set(me.0 as *const Shared));
+            if let Some(enter) = enter {
+                unsafe { enter(public.0) };
+            }
+        })
+        .on_thread_stop(move || {
+            CURRENT.with(|c| c.set(ptr::null()));
+            if let Some(leave) = leave {
+                unsafe { leave() };
+            }
+        });
+    b
+}
+
+pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
+    let shared = Arc::new(Shared {
+        public: SendPtr(cfg.public),
+        closed: AtomicBool::new(false),
+        live: AtomicUsize::new(0),
+        idle: Notify::new(),
+        tasks: Mutex::new(HashMap::new()),
+        fds: Mutex::new(HashMap::new()),
+        stats: Stats::default(),
+    });
+    let runtime = builder(cfg, &shared).build().map_err(|e| format!("tokio: {}", e))?;
+    Ok(Box::new(Backend { handle: runtime.handle().clone(), shared, runtime: Mutex::new(Some(runtime)) }))
+}
+
+impl Backend {
+    /// Runs `fut` to completion on the calling thread's Tokio block_on.
+    fn drive<F: std::future::Future>(&self, fut: F) -> Result<F::Output, c_int> {
+        let _current = CurrentGuard::enter(&self.shared);
+        let runtime = self.runtime.lock().unwrap();
+        match runtime.as_ref() {
+            Some(rt) => Ok(rt.block_on(fut)),
+            None => Err(ECLOSED),
+        }
+    }
+
+    pub fn spawn(&self, args: &SpawnArgs) -> Result<*mut ZTask, c_int> {
+        task::spawn(&self.shared, &self.handle, args)
+    }
+
+    pub fn block_on(&self, t: *mut ZTask) -> c_int {
+        let task = unsafe { &*(t as *const Task) };
+        self.drive(WaitDone(task)).unwrap_or_else(|e| e)
+    }
+
+    pub fn block_on_future(&self, state: *mut c_void, poll: PollFn) -> c_int {
+        self.drive(RootFuture::new(&self.shared, state, poll)).unwrap_or_else(|e| e)
+    }
+
+    pub fn run(&self) -> c_int {
+        let shared = &self.shared;
+        let until_idle = async {
+            // notify_one keeps a permit: a task ending between the check
+            // and the wait is not missed.
+            while shared.live.load(Ordering::Acquire) != 0 {
+                shared.idle.notified().await;
+            }
+        };
+        self.drive(until_idle).err().unwrap_or(0)
+    }
+
+    pub fn stats(&self) -> [u64; 9] {
+        let s = &self.shared.stats;
+        [&s.spawned, &s.completed, &s.cancelled, &s.failed, &s.polls, &s.wakes, &s.timers,
+         &s.io_waits, &s.blocking_jobs]
+            .map(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// Cancels every unfinished task (Tokio drops their futures, which
+    /// drops each state once), waits for running blocking jobs, then drops
+    /// the states that finished tasks kept for their handles.
+    pub fn destroy(self: Box<Self>) {
+        self.shared.closed.store(true, Ordering::Release);
+        let runtime = self.runtime.lock().unwrap().take();
+        if Handle::try_current().is_ok() {
+            // Tokio refuses to drop a runtime inside another one's context
+            // (a poll function of another Tokio runtime destroying this).
+            let _ = std::thread::spawn(move || drop(runtime)).join();
+        } else {
+            drop(runtime);
+        }
+        let left: Vec<Arc<Task>> = self.shared.tasks.lock().unwrap().drain().map(|(_, t)| t).collect();
+        for task in left {
+            task.drop_state();
+        }
+    }
+}

@@ -25,6 +25,7 @@ typedef struct reader {
   await_slot slot;
   char buf[64];
   ssize_t got;
+  atomic_int parked; /* waiting on the fd (read by the writer's thread) */
 } reader;
 
 static zyntax_poll reader_poll(void *state, const zyntax_waker *waker) {
@@ -34,8 +35,10 @@ static zyntax_poll reader_poll(void *state, const zyntax_waker *waker) {
       r->got = read(r->arg.fd, r->buf, sizeof r->buf);
       if (r->got >= 0 || errno != EAGAIN) return ZYNTAX_READY;
     }
-    if (await_future(&r->slot, make_wait, &r->arg, waker) == ZYNTAX_PENDING)
+    if (await_future(&r->slot, make_wait, &r->arg, waker) == ZYNTAX_PENDING) {
+      atomic_store(&r->parked, 1);
       return ZYNTAX_PENDING;
+    }
     if (r->slot.result < 0) return ZYNTAX_READY;
   }
 }
@@ -50,13 +53,14 @@ typedef struct writer {
 
 static zyntax_poll writer_poll(void *state, const zyntax_waker *waker) {
   writer *w = state;
-  if (w->peer->slot.f == NULL) { /* reader not waiting yet: let it run */
+  while (!atomic_load(&w->peer->parked)) { /* reader not waiting yet: let it run */
     if (w->yield == NULL) w->yield = zyntax_yield_now(zyntax_runtime_current());
     if (zyntax_future_poll(w->yield, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
     zyntax_future_drop(w->yield);
     w->yield = NULL;
-    return writer_poll(state, waker);
   }
+  zyntax_future_drop(w->yield); /* parked while this yield was pending */
+  w->yield = NULL;
   w->wrote = (int)write(w->fd, "hello", 5);
   return ZYNTAX_READY;
 }

@@ -64,7 +64,9 @@ static void state_machine_with_pending_and_wakes(void **state) {
   zyntax_task *t = zyntax_runtime_spawn(rt, &s, three_steps_poll);
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
   assert_int_equal(s.result, 42);
-  assert_true(atomic_load(&s.polls) >= 4); /* first + one per await */
+  /* First + one per yield; the 1 ms sleep may already be over when it is
+   * first polled on a slow machine (valgrind), so it may cost no poll. */
+  assert_true(atomic_load(&s.polls) >= 3);
   zyntax_task_release(t);
   end_runtime(rt);
 }
@@ -155,7 +157,7 @@ static void stats_match_the_work(void **state) {
   assert_int_equal(st.tasks_cancelled, 1);
   assert_int_equal(st.tasks_failed, 0);
   assert_true(st.polls >= 6);   /* 1 + 1 + 4, plus the drive_until root */
-  assert_true(st.wakes >= 4);   /* 2 yields, 1 timer, 1 cancel */
+  assert_true(st.wakes >= 3);   /* 2 yields, 1 cancel (+ the timer unless it was over) */
   assert_true(st.timers >= 1);  /* the 1 ms sleep */
   assert_int_equal(st.io_waits, 0);
   zyntax_stats small = {.size = offsetof(zyntax_stats, tasks_completed)};

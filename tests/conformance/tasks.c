@@ -20,6 +20,15 @@ static zyntax_poll child_poll(void *state, const zyntax_waker *waker) {
   return ZYNTAX_READY;
 }
 
+/* A child cancelled after its first poll still owns its sleep. */
+static void child_drop(void *state) {
+  child *c = state;
+  zyntax_future_drop(c->sleep);
+  c->sleep = NULL;
+}
+
+static const zyntax_future_vtable child_vt = {child_poll, child_drop};
+
 typedef struct parent {
   child kids[3];
   zyntax_task *tasks[3];
@@ -32,7 +41,7 @@ static zyntax_poll parent_poll(void *state, const zyntax_waker *waker) {
   parent *p = state;
   zyntax_runtime *rt = zyntax_runtime_current();
   if (p->tasks[0] == NULL) {
-    for (int i = 0; i < 3; i++) p->tasks[i] = zyntax_runtime_spawn(rt, &p->kids[i], child_poll);
+    for (int i = 0; i < 3; i++) p->tasks[i] = zyntax_runtime_spawn_future(rt, &p->kids[i], &child_vt);
     if (p->cancel_second) zyntax_task_cancel(p->tasks[1]);
   }
   while (p->next < 3) {

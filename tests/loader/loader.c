@@ -199,10 +199,15 @@ static void newer_minor_with_a_larger_table_is_accepted(void **state) {
 /* ZYNTAX_RUNTIME_PATH is searched before every other folder. */
 static void runtime_path_comes_first(void **state) {
   (void)state;
-  skip_without_real_plugin();
+  const char *slash = strrchr(REAL_PLUGIN, '/');
+  if (slash == NULL) {
+    skip(); /* a build without plugin files */
+    return;
+  }
+  const char *name = slash + 1; /* libzyntax-backend-NAME.so */
+  assert_true(strlen(name) > 21);
   char dir[] = "/tmp/zyntax-loader-XXXXXX";
   assert_non_null(mkdtemp(dir));
-  const char *name = strrchr(REAL_PLUGIN, '/') + 1; /* libzyntax-backend-NAME.so */
   char copy[512], cmd[1200];
   snprintf(copy, sizeof copy, "%s/%s", dir, name);
   snprintf(cmd, sizeof cmd, "cp '%s' '%s'", REAL_PLUGIN, copy);

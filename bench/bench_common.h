@@ -1,0 +1,96 @@
+/* zyntax-bench: what every C workload program shares - the workload sizes
+ * (one table, so zyntax and the native baselines do the same work), the
+ * clocks, and the sample line the harness parses.
+ *
+ * A workload program is run as `PROGRAM WORKLOAD REPS QUICK` (QUICK 0 or 1).
+ * It does one warm-up repetition, then REPS measured ones, and prints one
+ * line per measured repetition on stdout:
+ *
+ *   sample workload=W rep=I ops=N wall_ns=T cpu_ns=C p50_ns=P p99_ns=Q
+ *
+ * ops is the number of operations the repetition did (polls, tasks, round
+ * trips, timers, requests, readiness events: docs/benchmarks.md), wall_ns its
+ * elapsed CLOCK_MONOTONIC time, cpu_ns the process CPU time it used (all
+ * threads), p50/p99 per-operation latencies where the workload measures them
+ * (tcp_echo), else 0. Exit 0; 2 for an unknown workload or bad arguments;
+ * 1 if the workload failed (message on stderr). */
+#ifndef ZYNTAX_BENCH_COMMON_H
+#define ZYNTAX_BENCH_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** Sizes of every workload; zb_sizes_get() gives the full or quick set. The
+ * native Tokio baseline (native-tokio/src/sizes.rs) mirrors this table. */
+typedef struct zb_sizes {
+  uint64_t dispatch_polls; /**< dispatch: polls of one self-waking task */
+  uint32_t yield_tasks, yield_count; /**< yield_many: tasks x yields each */
+  uint32_t spawn_tasks; /**< spawn_many: tasks spawned from inside the runtime */
+  uint32_t chain_tasks; /**< chained_spawn: length of the chain */
+  uint32_t pingpong_pairs, pingpong_rounds; /**< ping_pong: pairs x round trips */
+  uint32_t xthread_rounds; /**< cross_thread_wake: wake round trips */
+  uint32_t timers, timer_spread_ms; /**< timers: count, deadlines 1..spread ms */
+  uint32_t echo_conns, echo_requests, echo_bytes; /**< tcp_echo */
+  uint32_t fanout_sockets, fanout_rounds; /**< fd_fanout */
+} zb_sizes;
+
+const zb_sizes *zb_sizes_get(int quick);
+
+/** One measured repetition, as the sample line reports it. */
+typedef struct zb_sample {
+  uint64_t ops;
+  uint64_t wall_ns;
+  uint64_t cpu_ns;
+  uint64_t p50_ns;
+  uint64_t p99_ns;
+} zb_sample;
+
+/** A workload: does one repetition at `sizes`, fills `out`; 0 or -1. */
+typedef int (*zb_workload_fn)(const zb_sizes *sizes, zb_sample *out);
+
+typedef struct zb_workload {
+  const char *name;
+  zb_workload_fn run;
+} zb_workload;
+
+/** The workload names in table order (the harness's default order). */
+extern const char *const zb_workload_names[];
+extern const size_t zb_workload_count;
+
+/** The whole child: parses argv, looks WORKLOAD up in `table` (NULL `run`
+ * entries mean "not offered by this program": exit 3, the harness shows a
+ * gap), runs warm-up + REPS, prints samples. Returns the exit code. */
+int zb_child_main(int argc, char **argv, const zb_workload *table, size_t count);
+
+/** CLOCK_MONOTONIC and process CPU time, in ns. */
+uint64_t zb_now_ns(void);
+uint64_t zb_cpu_ns(void);
+
+/** Starts / stops a repetition's clocks into `out` (ops set by the caller). */
+void zb_begin(zb_sample *out);
+void zb_end(zb_sample *out);
+
+/** Fills out->p50_ns / p99_ns from `n` latencies (sorted in place). */
+void zb_percentiles(uint64_t *lat, size_t n, zb_sample *out);
+
+/** Raises RLIMIT_NOFILE to its hard limit (fd_fanout, tcp_echo). */
+void zb_raise_fd_limit(void);
+
+/** Prints "WORKLOAD: MESSAGE: strerror(errno)" style failures on stderr and
+ * returns -1, so workloads can `return zb_fail(...)`. */
+int zb_fail(const char *what);
+
+/** A connected, non-blocking AF_UNIX stream pair (fd_fanout); 0 or -1. */
+int zb_socketpair(int fds[2]);
+
+/** A non-blocking TCP listener on 127.0.0.1 with an ephemeral port; returns
+ * the fd and the port in *port, or -1. */
+int zb_listen_loopback(uint16_t *port);
+
+/** A non-blocking TCP connect to 127.0.0.1:port (in progress); fd or -1. */
+int zb_connect_loopback(uint16_t port);
+
+/** Sets TCP_NODELAY and O_NONBLOCK on an accepted or connected socket. */
+int zb_tune_socket(int fd);
+
+#endif

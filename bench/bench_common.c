@@ -95,6 +95,11 @@ int zb_fail(const char *what) {
   return -1;
 }
 
+void zb_die(const char *what) {
+  zb_fail(what);
+  exit(1);
+}
+
 static int set_nonblocking(int fd) {
   int flags = fcntl(fd, F_GETFL);
   return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);

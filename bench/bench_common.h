@@ -80,6 +80,10 @@ void zb_raise_fd_limit(void);
  * returns -1, so workloads can `return zb_fail(...)`. */
 int zb_fail(const char *what);
 
+/** For failures a workload cannot count its way out of (its tasks would
+ * wait forever): prints like zb_fail and exits the child with status 1. */
+_Noreturn void zb_die(const char *what);
+
 /** A connected, non-blocking AF_UNIX stream pair (fd_fanout); 0 or -1. */
 int zb_socketpair(int fds[2]);
 

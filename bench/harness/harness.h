@@ -1,0 +1,84 @@
+/* zyntax-bench, the harness: runs every workload program in child processes,
+ * collects their samples and reports them (Markdown, JSON, SVG). */
+#ifndef ZYNTAX_BENCH_HARNESS_H
+#define ZYNTAX_BENCH_HARNESS_H
+
+#include <stddef.h>
+
+#include "../bench_common.h"
+
+#define ZH_MAX_REPS 100
+
+/** Who runs a workload: the zyntax child on a backend, that backend's native
+ * baseline, or the direct-call reference (dispatch only). */
+typedef enum zh_kind { ZH_ZYNTAX, ZH_NATIVE, ZH_DIRECT } zh_kind;
+
+/** Every sample of one workload by one implementation. */
+typedef struct zh_series {
+  const char *workload;
+  const char *backend; /* "uv", "ev", "tokio" ("" for direct) */
+  zh_kind kind;
+  int status; /* 0 ran; 3 not offered; else failed (exit status or -1) */
+  char error[512]; /* the child's last non-sample output line, on failure */
+  size_t count;
+  zb_sample samples[ZH_MAX_REPS];
+  double syscalls_per_op; /* --syscalls; < 0 when not measured */
+  double allocs_per_op; /* --allocs; < 0 when not measured */
+} zh_series;
+
+/** What to run and how. */
+typedef struct zh_options {
+  const char *backends[8];
+  size_t backend_count;
+  const char *workloads[16];
+  size_t workload_count;
+  unsigned reps;
+  int quick;
+  int native; /* run the native baselines (default 1) */
+  int syscalls; /* strace -c mode */
+  int allocs; /* LD_PRELOAD counting mode */
+  const char *cpus; /* taskset-style list for sched_setaffinity, or NULL */
+  const char *workers; /* ZYNTAX_WORKER_THREADS for tokio (native and zyntax) */
+  const char *json_path;
+  const char *svg_path;
+  char bin_dir[4096]; /* where the workload programs are */
+} zh_options;
+
+/** The program that runs `s` (an absolute path), or NULL if it was not built. */
+const char *zh_program(const zh_options *opt, const zh_series *s, char *buf, size_t size);
+
+/** Runs the child for `s` with opt->reps repetitions and fills its samples,
+ * status and error. */
+void zh_run_series(const zh_options *opt, zh_series *s);
+
+/** --syscalls / --allocs: per-operation counts from runs of 1 and 2 reps. */
+void zh_count_syscalls(const zh_options *opt, zh_series *s);
+void zh_count_allocs(const zh_options *opt, zh_series *s);
+
+/** Median, min and max of a series' per-op figure (ns/op: wall, or CPU for
+ * timers), and of its p50/p99. */
+typedef struct zh_summary {
+  double median, min, max;
+  double p50, p99; /* tcp_echo: medians over reps, ns */
+  double ops_per_sec; /* median */
+} zh_summary;
+
+int zh_summarize(const zh_series *s, zh_summary *out);
+
+/** The figure a workload compares by: CPU ns per op for timers (its wall
+ * time is bounded by the sleeps), wall ns per op otherwise. */
+int zh_uses_cpu_time(const char *workload);
+
+/** Reports. */
+void zh_print_markdown(const zh_options *opt, const zh_series *all, size_t n);
+int zh_write_json(const zh_options *opt, const zh_series *all, size_t n);
+int zh_write_svg(const zh_options *opt, const zh_series *all, size_t n);
+
+/** A line about the machine: CPU model, cores, kernel, library versions. */
+void zh_machine(char *buf, size_t size);
+
+/** The series for (workload, backend, kind) in `all`, or NULL. */
+const zh_series *zh_find(const zh_series *all, size_t n, const char *workload,
+                         const char *backend, zh_kind kind);
+
+#endif

@@ -1,0 +1,150 @@
+/* zyntax-bench: A/B runs of the same poll functions on every backend beside
+ * native libuv, libev and Tokio code doing the same work. Usage: --help. */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <zyntax/runtime.h>
+
+#include "harness.h"
+
+static void usage(FILE *to) {
+  fprintf(to,
+          "usage: zyntax-bench [options]\n"
+          "  --backends LIST   comma-separated (default: every backend that loads)\n"
+          "  --workloads LIST  comma-separated (default: all)\n"
+          "  --reps N          measured repetitions after one warm-up (default 5)\n"
+          "  --quick           small sizes, a few seconds in all (a smoke test)\n"
+          "  --no-native       skip the native baselines\n"
+          "  --workers N       ZYNTAX_WORKER_THREADS for tokio, zyntax and native "
+          "(default 2)\n"
+          "  --cpus LIST       pin every child to these CPUs (e.g. 0 or 0-1)\n"
+          "  --syscalls        also count system calls per operation (strace -f -c)\n"
+          "  --allocs          also count allocations per operation (LD_PRELOAD)\n"
+          "  --json FILE       every sample and the machine, as JSON\n"
+          "  --svg FILE        a bar chart of the ratios\n");
+}
+
+/* Splits a comma list into `out` (pointers into `list`, which is modified). */
+static size_t split(char *list, const char **out, size_t max) {
+  size_t n = 0;
+  for (char *tok = strtok(list, ","); tok && n < max; tok = strtok(NULL, ",")) out[n++] = tok;
+  return n;
+}
+
+static int known_workload(const char *name) {
+  for (size_t i = 0; i < zb_workload_count; i++)
+    if (strcmp(zb_workload_names[i], name) == 0) return 1;
+  return 0;
+}
+
+static int parse_options(int argc, char **argv, zh_options *opt) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+    int takes = 1;
+    if (strcmp(a, "--quick") == 0) opt->quick = 1, takes = 0;
+    else if (strcmp(a, "--no-native") == 0) opt->native = 0, takes = 0;
+    else if (strcmp(a, "--syscalls") == 0) opt->syscalls = 1, takes = 0;
+    else if (strcmp(a, "--allocs") == 0) opt->allocs = 1, takes = 0;
+    else if (strcmp(a, "--help") == 0) return usage(stdout), exit(0), 0;
+    else if (value == NULL) return fprintf(stderr, "zyntax-bench: %s needs a value\n", a), -1;
+    else if (strcmp(a, "--backends") == 0)
+      opt->backend_count = split(argv[i + 1], opt->backends, 8);
+    else if (strcmp(a, "--workloads") == 0)
+      opt->workload_count = split(argv[i + 1], opt->workloads, 16);
+    else if (strcmp(a, "--reps") == 0) opt->reps = (unsigned)atoi(value);
+    else if (strcmp(a, "--workers") == 0) opt->workers = value;
+    else if (strcmp(a, "--cpus") == 0) opt->cpus = value;
+    else if (strcmp(a, "--json") == 0) opt->json_path = value;
+    else if (strcmp(a, "--svg") == 0) opt->svg_path = value;
+    else return fprintf(stderr, "zyntax-bench: unknown option %s\n", a), usage(stderr), -1;
+    i += takes;
+  }
+  if (opt->reps < 1 || opt->reps > ZH_MAX_REPS)
+    return fprintf(stderr, "zyntax-bench: --reps must be 1..%d\n", ZH_MAX_REPS), -1;
+  for (size_t w = 0; w < opt->workload_count; w++)
+    if (!known_workload(opt->workloads[w]))
+      return fprintf(stderr, "zyntax-bench: unknown workload %s\n", opt->workloads[w]), -1;
+  return 0;
+}
+
+/* Defaults: every workload, every backend that loads (a named one that does
+ * not load is an error: an A/B run must not quietly lose a side). */
+static int apply_defaults(zh_options *opt) {
+  if (opt->workload_count == 0)
+    for (size_t i = 0; i < zb_workload_count; i++) opt->workloads[opt->workload_count++] = zb_workload_names[i];
+  int named = opt->backend_count > 0;
+  static const char *const all[] = {"uv", "ev", "tokio"};
+  if (!named)
+    for (size_t i = 0; i < 3; i++) opt->backends[opt->backend_count++] = all[i];
+  size_t kept = 0;
+  for (size_t i = 0; i < opt->backend_count; i++) {
+    zyntax_backend_info info = {.size = sizeof info};
+    if (zyntax_backend_probe(opt->backends[i], &info) == 0) opt->backends[kept++] = opt->backends[i];
+    else if (named) return fprintf(stderr, "zyntax-bench: %s\n", info.message), -1;
+  }
+  opt->backend_count = kept;
+  if (!opt->workers) opt->workers = "2";
+  return kept ? 0 : (fprintf(stderr, "zyntax-bench: no backend loads\n"), -1);
+}
+
+static int find_bin_dir(zh_options *opt, const char *argv0) {
+  char self[4096];
+  ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (len <= 0) return fprintf(stderr, "zyntax-bench: cannot find %s\n", argv0), -1;
+  self[len] = '\0';
+  snprintf(opt->bin_dir, sizeof opt->bin_dir, "%s", dirname(self));
+  return 0;
+}
+
+/* The series to run, in report order. */
+static size_t plan(const zh_options *opt, zh_series *out, size_t max) {
+  size_t n = 0;
+  for (size_t w = 0; w < opt->workload_count; w++) {
+    if (strcmp(opt->workloads[w], "dispatch") == 0 && n < max)
+      out[n++] = (zh_series){.workload = "dispatch", .backend = "", .kind = ZH_DIRECT};
+    for (size_t b = 0; b < opt->backend_count; b++)
+      for (int native = 0; native <= opt->native && n < max; native++)
+        out[n++] = (zh_series){.workload = opt->workloads[w], .backend = opt->backends[b],
+                               .kind = native ? ZH_NATIVE : ZH_ZYNTAX};
+  }
+  for (size_t i = 0; i < n; i++) out[i].syscalls_per_op = out[i].allocs_per_op = -1;
+  return n;
+}
+
+static void run_all(const zh_options *opt, zh_series *all, size_t n) {
+  int tty = isatty(STDERR_FILENO);
+  for (size_t i = 0; i < n; i++) {
+    zh_series *s = &all[i];
+    const char *who = s->kind == ZH_DIRECT ? "direct call" : s->kind == ZH_NATIVE ? "native" : "zyntax-on";
+    fprintf(stderr, "%s[%zu/%zu] %s: %s %s%s", tty ? "\r\033[K" : "", i + 1, n, s->workload,
+            who, s->backend, tty ? "" : "\n");
+    zh_run_series(opt, s);
+    if (s->status == 0 && opt->syscalls) zh_count_syscalls(opt, s);
+    if (s->status == 0 && opt->allocs) zh_count_allocs(opt, s);
+    if (s->status != 0 && s->status != 3)
+      fprintf(stderr, "%szyntax-bench: %s %s %s failed (status %d): %s\n", tty ? "\n" : "",
+              s->workload, who, s->backend, s->status, s->error);
+  }
+  if (tty) fprintf(stderr, "\r\033[K");
+}
+
+int main(int argc, char **argv) {
+  static zh_series all[256]; /* large: not on the stack */
+  zh_options opt = {.reps = 5, .native = 1};
+  if (parse_options(argc, argv, &opt) != 0 || apply_defaults(&opt) != 0 ||
+      find_bin_dir(&opt, argv[0]) != 0)
+    return 2;
+  size_t n = plan(&opt, all, sizeof all / sizeof all[0]);
+  run_all(&opt, all, n);
+  zh_print_markdown(&opt, all, n);
+  int rc = 0;
+  if (opt.json_path && zh_write_json(&opt, all, n) != 0) rc = 1;
+  if (opt.svg_path && zh_write_svg(&opt, all, n) != 0) rc = 1;
+  for (size_t i = 0; i < n; i++)
+    if (all[i].status != 0 && all[i].status != 3) rc = 1;
+  return rc;
+}

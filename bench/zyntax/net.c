@@ -1,0 +1,304 @@
+/* Socket workloads: tcp_echo (echo server + clients over 127.0.0.1 in one
+ * runtime) and fd_fanout (readiness waits on many socket pairs). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "zy.h"
+
+/* Awaits readiness of `fd` through the future in `*slot`: 1 ready, 0 pending,
+ * -1 failed (the runtime could not watch it). */
+static int await_fd(zyntax_runtime *rt, zyntax_future **slot, int fd, unsigned events,
+                    const zyntax_waker *waker) {
+  if (*slot == NULL && (*slot = zyntax_fd_wait(rt, fd, events)) == NULL) return -1;
+  if (zyntax_future_poll(*slot, waker) == ZYNTAX_PENDING) return 0;
+  int result = zyntax_future_result(*slot);
+  zyntax_future_drop(*slot);
+  *slot = NULL;
+  return result > 0 ? 1 : -1;
+}
+
+/* What a socket task owns: the fd and the readiness wait in flight. */
+typedef struct sock_task {
+  zy_latch *latch;
+  zyntax_runtime *rt;
+  zyntax_future *wait;
+  int fd;
+} sock_task;
+
+static zyntax_poll sock_finish(sock_task *t, int ok) {
+  if (t->fd >= 0) close(t->fd);
+  t->fd = -1;
+  if (ok)
+    zy_latch_count_down(t->latch, 1);
+  else
+    zy_latch_fail(t->latch);
+  return ZYNTAX_READY;
+}
+
+/* Drop of every socket task: only on cancel/destroy does it own anything. */
+static void sock_drop(void *state) {
+  sock_task *t = state;
+  zyntax_future_drop(t->wait);
+  if (t->fd >= 0) close(t->fd);
+}
+
+/* ---- tcp_echo ---- */
+
+typedef struct echo_run {
+  const zb_sizes *sizes;
+  int listener;
+  uint16_t port;
+  uint64_t *latency; /* one per request, ns */
+} echo_run;
+
+typedef struct echo_conn {
+  sock_task sock; /* first: sock_drop works on every socket task */
+  uint32_t have, sent;
+  char buf[4096];
+} echo_conn;
+
+static zyntax_poll echo_poll(void *state, const zyntax_waker *waker) {
+  echo_conn *c = state;
+  for (;;) {
+    if (c->sent < c->have) {
+      ssize_t n = write(c->sock.fd, c->buf + c->sent, c->have - c->sent);
+      if (n > 0) {
+        c->sent += (uint32_t)n;
+        continue;
+      }
+      if (n < 0 && errno != EAGAIN) return sock_finish(&c->sock, 0);
+      int ready = await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_WRITABLE, waker);
+      if (ready <= 0) return ready == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
+      continue;
+    }
+    ssize_t n = read(c->sock.fd, c->buf, sizeof c->buf);
+    if (n == 0) return sock_finish(&c->sock, 1); /* the client is done */
+    if (n > 0) {
+      c->have = (uint32_t)n;
+      c->sent = 0;
+      continue;
+    }
+    if (errno != EAGAIN) return sock_finish(&c->sock, 0);
+    int ready = await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_READABLE, waker);
+    if (ready <= 0) return ready == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
+  }
+}
+
+static const zyntax_future_vtable echo_vtable = {echo_poll, sock_drop};
+
+typedef struct acceptor {
+  sock_task sock; /* sock.fd is the listener: not owned, -1 */
+  int listener;
+  uint32_t left;
+} acceptor;
+
+static zyntax_poll acceptor_poll(void *state, const zyntax_waker *waker) {
+  acceptor *a = state;
+  while (a->left > 0) {
+    int fd = accept4(a->listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      int ready = errno == EAGAIN ? await_fd(a->sock.rt, &a->sock.wait, a->listener,
+                                             ZYNTAX_READABLE, waker)
+                                  : -1;
+      if (ready == 0) return ZYNTAX_PENDING;
+      if (ready < 0) zb_die("tcp_echo: accept failed"); /* clients would hang */
+      continue;
+    }
+    zb_tune_socket(fd);
+    echo_conn conn = {{a->sock.latch, a->sock.rt, NULL, fd}, 0, 0, {0}};
+    if (zy_spawn_detached(a->sock.rt, &echo_vtable, &conn, sizeof conn) != 0)
+      zb_die("tcp_echo: cannot spawn an echo task"); /* its client would hang */
+    a->left--;
+  }
+  return sock_finish(&a->sock, 1);
+}
+
+static const zyntax_future_vtable acceptor_vtable = {acceptor_poll, sock_drop};
+
+typedef struct client {
+  sock_task sock;
+  const echo_run *run;
+  uint64_t *latency; /* this client's requests */
+  uint32_t request, sent, got;
+  int connected;
+  uint64_t started; /* of the current request */
+  char buf[256];
+} client;
+
+/* One step of a client: 1 progressed, 0 pending, -1 failed. */
+static int client_step(client *c, const zyntax_waker *waker) {
+  uint32_t size = c->run->sizes->echo_bytes;
+  if (!c->connected) {
+    int ready = await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_WRITABLE, waker);
+    c->connected = ready == 1;
+    c->started = zb_now_ns();
+    return ready;
+  }
+  if (c->sent < size) {
+    ssize_t n = write(c->sock.fd, c->buf, size - c->sent);
+    if (n > 0) c->sent += (uint32_t)n;
+    if (n >= 0 || errno != EAGAIN) return n > 0 ? 1 : -1;
+    return await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_WRITABLE, waker);
+  }
+  ssize_t n = read(c->sock.fd, c->buf, size - c->got);
+  if (n > 0) {
+    c->got += (uint32_t)n;
+    if (c->got == size) { /* the request is back; the next one starts now */
+      uint64_t now = zb_now_ns();
+      c->latency[c->request++] = now - c->started;
+      c->started = now;
+      c->sent = c->got = 0;
+    }
+    return 1;
+  }
+  if (n == 0 || errno != EAGAIN) return -1;
+  return await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_READABLE, waker);
+}
+
+static zyntax_poll client_poll(void *state, const zyntax_waker *waker) {
+  client *c = state;
+  while (c->request < c->run->sizes->echo_requests) {
+    int step = client_step(c, waker);
+    if (step == 0) return ZYNTAX_PENDING;
+    if (step < 0) return sock_finish(&c->sock, 0);
+  }
+  return sock_finish(&c->sock, 1);
+}
+
+static const zyntax_future_vtable client_vtable = {client_poll, sock_drop};
+
+static uint64_t start_echo(zy_root *root) {
+  const echo_run *run = root->ctx;
+  uint32_t conns = run->sizes->echo_conns;
+  acceptor a = {{&root->latch, root->rt, NULL, -1}, run->listener, conns};
+  if (zy_spawn_detached(root->rt, &acceptor_vtable, &a, sizeof a) != 0) return root->count;
+  for (uint32_t i = 0; i < conns; i++) {
+    client c;
+    memset(&c, 0, sizeof c);
+    c.sock = (sock_task){&root->latch, root->rt, NULL, zb_connect_loopback(run->port)};
+    c.run = run;
+    c.latency = run->latency + (size_t)i * run->sizes->echo_requests;
+    /* Past this point the acceptor waits for every connection: no way back. */
+    if (c.sock.fd < 0 || zy_spawn_detached(root->rt, &client_vtable, &c, sizeof c) != 0)
+      zb_die("tcp_echo: cannot start a client");
+  }
+  return 0;
+}
+
+int zy_tcp_echo(const zb_sizes *sizes, zb_sample *out) {
+  size_t requests = (size_t)sizes->echo_conns * sizes->echo_requests;
+  if (sizes->echo_bytes > sizeof ((client *)0)->buf) return zb_fail("tcp_echo: requests too big");
+  echo_run run = {sizes, -1, 0, calloc(requests, sizeof(uint64_t))};
+  if (run.latency == NULL) return zb_fail("tcp_echo: out of memory");
+  run.listener = zb_listen_loopback(&run.port);
+  int rc = -1;
+  if (run.listener >= 0) {
+    /* The acceptor, then per connection its client and its echo task. */
+    rc = zy_run_root(zy_runtime(), 1 + 2 * (uint64_t)sizes->echo_conns, start_echo, &run,
+                     out);
+    close(run.listener);
+  }
+  if (rc == 0) zb_percentiles(run.latency, requests, out);
+  free(run.latency);
+  out->ops = requests;
+  return rc;
+}
+
+/* ---- fd_fanout ---- */
+
+typedef struct fanout_run {
+  const zb_sizes *sizes;
+  int (*pairs)[2];
+  zy_latch round; /* the driver waits for every waiter's read of a round */
+} fanout_run;
+
+typedef struct waiter {
+  sock_task sock; /* sock.fd: the pair's read end, not owned: -1 */
+  fanout_run *run;
+  int fd;
+  uint32_t left;
+} waiter;
+
+static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
+  waiter *w = state;
+  while (w->left > 0) {
+    char byte;
+    ssize_t n = read(w->fd, &byte, 1);
+    if (n == 1) {
+      w->left--;
+      zy_latch_count_down(&w->run->round, 1);
+      continue;
+    }
+    if (n == 0 || errno != EAGAIN) return sock_finish(&w->sock, 0);
+    int ready = await_fd(w->sock.rt, &w->sock.wait, w->fd, ZYNTAX_READABLE, waker);
+    if (ready <= 0) return ready == 0 ? ZYNTAX_PENDING : sock_finish(&w->sock, 0);
+  }
+  return sock_finish(&w->sock, 1);
+}
+
+static const zyntax_future_vtable waiter_vtable = {waiter_poll, sock_drop};
+
+typedef struct driver {
+  zy_latch *latch;
+  fanout_run *run;
+  uint32_t rounds_done;
+  int writing; /* the current round's bytes are not written yet */
+} driver;
+
+static zyntax_poll driver_poll(void *state, const zyntax_waker *waker) {
+  driver *d = state;
+  const zb_sizes *sizes = d->run->sizes;
+  for (;;) {
+    if (d->writing) {
+      atomic_store_explicit(&d->run->round.remaining, sizes->fanout_sockets,
+                            memory_order_relaxed);
+      d->run->round.waker = zyntax_waker_clone(waker);
+      d->writing = 0;
+      for (uint32_t i = 0; i < sizes->fanout_sockets; i++)
+        if (write(d->run->pairs[i][1], "x", 1) != 1) zb_die("fd_fanout: write");
+    }
+    if (atomic_load_explicit(&d->run->round.remaining, memory_order_acquire) != 0)
+      return ZYNTAX_PENDING;
+    d->writing = 1;
+    if (++d->rounds_done == sizes->fanout_rounds) break;
+  }
+  zy_latch_count_down(d->latch, 1);
+  return ZYNTAX_READY;
+}
+
+static const zyntax_future_vtable driver_vtable = {driver_poll, NULL};
+
+static uint64_t start_fanout(zy_root *root) {
+  fanout_run *run = root->ctx;
+  uint32_t n = run->sizes->fanout_sockets;
+  for (uint32_t i = 0; i < n; i++) {
+    waiter w = {{&root->latch, root->rt, NULL, -1}, run, run->pairs[i][0],
+                run->sizes->fanout_rounds};
+    if (zy_spawn_detached(root->rt, &waiter_vtable, &w, sizeof w) != 0)
+      zb_die("fd_fanout: cannot spawn a waiter"); /* its round would never end */
+  }
+  driver d = {&root->latch, run, 0, 1};
+  if (zy_spawn_detached(root->rt, &driver_vtable, &d, sizeof d) != 0)
+    zb_die("fd_fanout: cannot spawn the driver");
+  return 0;
+}
+
+int zy_fd_fanout(const zb_sizes *sizes, zb_sample *out) {
+  uint32_t n = sizes->fanout_sockets;
+  fanout_run run = {sizes, calloc(n, sizeof(int[2])), {0}};
+  if (run.pairs == NULL) return zb_fail("fd_fanout: out of memory");
+  uint32_t made = 0;
+  while (made < n && zb_socketpair(run.pairs[made]) == 0) made++;
+  int rc = made == n ? zy_run_root(zy_runtime(), (uint64_t)n + 1, start_fanout, &run, out)
+                     : -1;
+  for (uint32_t i = 0; i < made; i++) {
+    close(run.pairs[i][0]);
+    close(run.pairs[i][1]);
+  }
+  free(run.pairs);
+  out->ops = (uint64_t)n * sizes->fanout_rounds;
+  return rc;
+}

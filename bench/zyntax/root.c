@@ -1,0 +1,69 @@
+/* The root task, the latch and detached spawns every workload uses. */
+#include <string.h>
+
+#include "zy.h"
+
+void zy_latch_count_down(zy_latch *latch, uint64_t n) {
+  /* Read the waker before the decrement: once the count is zero the root
+   * may complete and its memory go away. */
+  zyntax_waker waker = latch->waker;
+  if (atomic_fetch_sub_explicit(&latch->remaining, n, memory_order_acq_rel) == n)
+    zyntax_waker_wake(&waker);
+}
+
+void zy_latch_fail(zy_latch *latch) {
+  atomic_store_explicit(&latch->failed, 1, memory_order_relaxed);
+  zy_latch_count_down(latch, 1);
+}
+
+static zyntax_poll root_poll(void *state, const zyntax_waker *waker) {
+  zy_root *root = state;
+  if (!root->started) {
+    root->started = 1;
+    atomic_store_explicit(&root->latch.remaining, root->count + 1, memory_order_relaxed);
+    root->latch.waker = zyntax_waker_clone(waker);
+    uint64_t missing = root->start(root);
+    root->failed = missing != 0;
+    /* The +1 kept the count above zero while starting. */
+    zy_latch_count_down(&root->latch, missing + 1);
+  }
+  if (atomic_load_explicit(&root->latch.remaining, memory_order_acquire) != 0)
+    return ZYNTAX_PENDING;
+  return ZYNTAX_READY;
+}
+
+int zy_run_root(zyntax_runtime *rt, uint64_t count, zy_start_fn start, void *ctx,
+                zb_sample *out) {
+  zy_root root;
+  memset(&root, 0, sizeof root);
+  root.rt = rt;
+  root.count = count;
+  root.start = start;
+  root.ctx = ctx;
+  zb_begin(out);
+  zyntax_task *task = zyntax_runtime_spawn(rt, &root, root_poll);
+  if (task == NULL) return zb_fail(zyntax_last_error()->message);
+  int rc = zyntax_runtime_block_on(rt, task);
+  zb_end(out);
+  zyntax_task_release(task);
+  if (rc != 0) return zb_fail(zyntax_strerror(rc));
+  if (root.failed || atomic_load(&root.latch.failed))
+    return zb_fail("a task could not be spawned or ran out of memory");
+  return 0;
+}
+
+static int copy_init(void *state, void *arg) {
+  const void *const *src = arg;
+  memcpy(state, src[0], (size_t)(uintptr_t)src[1]);
+  return 0;
+}
+
+int zy_spawn_detached(zyntax_runtime *rt, const zyntax_future_vtable *vt,
+                      const void *init, size_t size) {
+  const void *arg[2] = {init, (const void *)(uintptr_t)size};
+  zyntax_task *task =
+      zyntax_runtime_spawn_inplace(rt, vt, size, _Alignof(max_align_t), copy_init, arg);
+  if (task == NULL) return -1;
+  zyntax_task_release(task);
+  return 0;
+}

@@ -1,6 +1,7 @@
 /* Running workload programs: one child process per (workload, program),
  * its stdout+stderr read line by line, `sample` lines parsed. */
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -130,17 +131,19 @@ void zh_run_series(const zh_options *opt, zh_series *s) {
 /* Operations one repetition does (from a parsed sample). */
 static double ops_of(const zh_series *s) { return s->count ? (double)s->samples[0].ops : 0; }
 
-/* Runs with 1 and 2 measured repetitions and returns what the second adds,
- * per operation: set-up, warm-up and exit cancel out. `measure` runs the
- * child and returns the count, or -1. */
+/* Runs with 1 and 1 + EXTRA_REPS measured repetitions and returns what the
+ * extra ones add, per operation: set-up, warm-up and exit cancel out.
+ * `measure` runs the child and returns the count, or -1. */
+enum { EXTRA_REPS = 3 };
+
 typedef double (*counter_fn)(const zh_options *opt, zh_series *s, unsigned reps);
 
 static double per_op(const zh_options *opt, zh_series *s, counter_fn measure) {
   zh_series scratch = *s;
   double one = measure(opt, &scratch, 1);
   double ops = ops_of(&scratch);
-  double two = measure(opt, &scratch, 2);
-  return one < 0 || two < 0 || ops == 0 ? -1 : (two - one) / ops;
+  double more = measure(opt, &scratch, 1 + EXTRA_REPS);
+  return one < 0 || more < 0 || ops == 0 ? NAN : (more - one) / (ops * EXTRA_REPS);
 }
 
 static double strace_calls(const zh_options *opt, zh_series *s, unsigned reps) {

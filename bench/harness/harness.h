@@ -22,8 +22,8 @@ typedef struct zh_series {
   char error[512]; /* the child's last non-sample output line, on failure */
   size_t count;
   zb_sample samples[ZH_MAX_REPS];
-  double syscalls_per_op; /* --syscalls; < 0 when not measured */
-  double allocs_per_op; /* --allocs; < 0 when not measured */
+  double syscalls_per_op; /* --syscalls; NAN when not measured */
+  double allocs_per_op; /* --allocs; NAN when not measured */
 } zh_series;
 
 /** What to run and how. */
@@ -51,7 +51,7 @@ const char *zh_program(const zh_options *opt, const zh_series *s, char *buf, siz
  * status and error. */
 void zh_run_series(const zh_options *opt, zh_series *s);
 
-/** --syscalls / --allocs: per-operation counts from runs of 1 and 2 reps. */
+/** --syscalls / --allocs: per-operation counts from runs of 1 and 4 reps. */
 void zh_count_syscalls(const zh_options *opt, zh_series *s);
 void zh_count_allocs(const zh_options *opt, zh_series *s);
 

@@ -1,6 +1,7 @@
 /* zyntax-bench: A/B runs of the same poll functions on every backend beside
  * native libuv, libev and Tokio code doing the same work. Usage: --help. */
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +112,7 @@ static size_t plan(const zh_options *opt, zh_series *out, size_t max) {
         out[n++] = (zh_series){.workload = opt->workloads[w], .backend = opt->backends[b],
                                .kind = native ? ZH_NATIVE : ZH_ZYNTAX};
   }
-  for (size_t i = 0; i < n; i++) out[i].syscalls_per_op = out[i].allocs_per_op = -1;
+  for (size_t i = 0; i < n; i++) out[i].syscalls_per_op = out[i].allocs_per_op = NAN;
   return n;
 }
 

@@ -1,4 +1,5 @@
 /* The Markdown table on stdout and the --json file. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,20 +76,24 @@ static void print_latency_table(const zh_options *opt, const zh_series *all, siz
 /* --syscalls / --allocs: one value per implementation and workload. */
 static void print_counts(const zh_options *opt, const zh_series *all, size_t n,
                          const char *title, int allocs) {
-  printf("\n%s per operation (a run of 2 repetitions minus a run of 1):\n\n", title);
-  print_header(opt);
+  printf("\n%s per operation (a run of 4 repetitions minus a run of 1, over 3 x ops):\n\n"
+         "| workload |", title);
+  for (size_t k = 0; k < opt->backend_count; k++)
+    printf(" zyntax-on-%s | native %s |", opt->backends[k], opt->backends[k]);
+  printf("\n| --- |");
+  for (size_t k = 0; k < opt->backend_count; k++) printf(" ---: | ---: |");
+  printf("\n");
   for (size_t w = 0; w < opt->workload_count; w++) {
-    printf("| %s | count |", opt->workloads[w]);
+    printf("| %s |", opt->workloads[w]);
     for (size_t k = 0; k < opt->backend_count; k++) {
       double v[2];
       for (int native = 0; native < 2; native++) {
         const zh_series *s = zh_find(all, n, opt->workloads[w], opt->backends[k],
                                      native ? ZH_NATIVE : ZH_ZYNTAX);
-        v[native] = s == NULL ? -1 : allocs ? s->allocs_per_op : s->syscalls_per_op;
+        v[native] = s == NULL ? NAN : allocs ? s->allocs_per_op : s->syscalls_per_op;
       }
       for (int native = 0; native < 2; native++)
-        v[native] < 0 ? printf(" - |") : printf(" %.3f |", v[native]);
-      printf(" |");
+        isnan(v[native]) ? printf(" - |") : printf(" %.3f |", v[native]);
     }
     printf("\n");
   }
@@ -121,12 +126,19 @@ static void json_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+static void json_number(FILE *f, double v) {
+  isnan(v) ? fprintf(f, "null") : fprintf(f, "%.4f", v);
+}
+
 static void json_series(FILE *f, const zh_series *s) {
   fprintf(f, "    {\"workload\": \"%s\", \"backend\": \"%s\", \"kind\": \"%s\", \"status\": %d, "
              "\"error\": ", s->workload, s->backend, kind_name(s->kind), s->status);
   json_string(f, s->error);
-  fprintf(f, ", \"syscalls_per_op\": %.4f, \"allocs_per_op\": %.4f, \"samples\": [",
-          s->syscalls_per_op, s->allocs_per_op);
+  fprintf(f, ", \"syscalls_per_op\": ");
+  json_number(f, s->syscalls_per_op);
+  fprintf(f, ", \"allocs_per_op\": ");
+  json_number(f, s->allocs_per_op);
+  fprintf(f, ", \"samples\": [");
   for (size_t i = 0; i < s->count; i++) {
     const zb_sample *x = &s->samples[i];
     fprintf(f, "%s{\"ops\": %llu, \"wall_ns\": %llu, \"cpu_ns\": %llu, \"p50_ns\": %llu, "

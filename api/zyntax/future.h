@@ -103,6 +103,23 @@ static inline void zyntax_waker_store(zyntax_waker *slot,
  * itself. Thread-safe, never fails. */
 ZYNTAX_EXTERN zyntax_waker zyntax_waker_noop(void);
 
+/** A yield point that allocates nothing, for compiled code (`yield_now().await`
+ * inlined): the first call wakes the task by reference - it goes to the back
+ * of the run queue, so other tasks run - and returns ZYNTAX_PENDING; the next
+ * call returns ZYNTAX_READY. `*yielded` is one byte of the caller's state, 0
+ * before the first call and 0 again after READY, so one byte serves every
+ * yield of a loop. Behaves as polling a zyntax_yield_now() future. */
+static inline zyntax_poll zyntax_yield_poll(unsigned char *yielded,
+                                            const zyntax_waker *waker) {
+  if (*yielded) {
+    *yielded = 0;
+    return ZYNTAX_READY;
+  }
+  *yielded = 1;
+  zyntax_waker_wake_by_ref(waker);
+  return ZYNTAX_PENDING;
+}
+
 /** A compiled `async fn`'s poll function. `state` is the function's state
  * struct; `waker` is borrowed for this call. Returns ZYNTAX_PENDING after
  * arranging for a clone of `waker` to be woken, or ZYNTAX_READY with the

@@ -249,7 +249,9 @@ ZYNTAX_EXTERN zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd,
                                             unsigned events);
 
 /** A future PENDING on its first poll (waking its task at the back of the
- * run queue) and READY on the second: lets other tasks run. */
+ * run queue) and READY on the second: lets other tasks run. One allocation
+ * per yield; compiled code can use zyntax_yield_poll() (future.h) instead,
+ * which behaves the same and allocates nothing. */
 ZYNTAX_EXTERN zyntax_future *zyntax_yield_now(zyntax_runtime *rt);
 
 /** Runs `fn(arg)` on the runtime's blocking-work pool (never on a thread that

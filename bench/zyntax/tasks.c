@@ -58,38 +58,28 @@ int zy_direct(const zb_sizes *sizes, zb_sample *out) {
   return s.polls == sizes->dispatch_polls ? 0 : zb_fail("direct: wrong poll count");
 }
 
-/* ---- yield_many: T tasks x Y awaits of zyntax_yield_now ---- */
+/* ---- yield_many: T tasks x Y yields (zyntax_yield_poll: what compiled
+ * code inlines for yield_now().await, no allocation) ---- */
 
 typedef struct yielder {
   zy_latch *latch;
-  zyntax_runtime *rt;
-  zyntax_future *pending; /* the yield being awaited */
   uint32_t left;
+  unsigned char yielded;
 } yielder;
 
 static zyntax_poll yielder_poll(void *state, const zyntax_waker *waker) {
   yielder *y = state;
-  while (y->left > 0) {
-    if (y->pending == NULL && (y->pending = zyntax_yield_now(y->rt)) == NULL) {
-      zy_latch_fail(y->latch);
-      return ZYNTAX_READY;
-    }
-    if (zyntax_future_poll(y->pending, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-    zyntax_future_drop(y->pending);
-    y->pending = NULL;
-    y->left--;
-  }
+  for (; y->left > 0; y->left--)
+    if (zyntax_yield_poll(&y->yielded, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   zy_latch_count_down(y->latch, 1);
   return ZYNTAX_READY;
 }
 
-static void yielder_drop(void *state) { zyntax_future_drop(((yielder *)state)->pending); }
-
-static const zyntax_future_vtable yielder_vtable = {yielder_poll, yielder_drop};
+static const zyntax_future_vtable yielder_vtable = {yielder_poll, NULL};
 
 static uint64_t start_yielders(zy_root *root) {
   const zb_sizes *sizes = root->ctx;
-  yielder init = {&root->latch, root->rt, NULL, sizes->yield_count};
+  yielder init = {&root->latch, sizes->yield_count, 0};
   for (uint32_t i = 0; i < sizes->yield_tasks; i++)
     if (zy_spawn_detached(root->rt, &yielder_vtable, &init, sizeof init) != 0)
       return sizes->yield_tasks - i;

@@ -71,6 +71,38 @@ static void state_machine_with_pending_and_wakes(void **state) {
   end_runtime(rt);
 }
 
+/* for _ in 0..n { yield_now().await } with the allocation-free yield. */
+typedef struct yield_loop {
+  unsigned char yielded;
+  int left;
+  atomic_int polls;
+} yield_loop;
+
+static zyntax_poll yield_loop_poll(void *state, const zyntax_waker *waker) {
+  yield_loop *y = state;
+  atomic_fetch_add(&y->polls, 1);
+  for (; y->left > 0; y->left--)
+    if (zyntax_yield_poll(&y->yielded, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  return ZYNTAX_READY;
+}
+
+static void inline_yield_lets_the_task_be_polled_again(void **state) {
+  (void)state;
+  zyntax_waker noop = zyntax_waker_noop();
+  unsigned char yielded = 0;
+  assert_int_equal(zyntax_yield_poll(&yielded, &noop), ZYNTAX_PENDING);
+  assert_int_equal(zyntax_yield_poll(&yielded, &noop), ZYNTAX_READY);
+  assert_int_equal(yielded, 0); /* ready for the next yield */
+  zyntax_runtime *rt = new_runtime();
+  yield_loop y = {0, 5, 0};
+  zyntax_task *t = zyntax_runtime_spawn(rt, &y, yield_loop_poll);
+  assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
+  assert_int_equal(y.left, 0);
+  assert_int_equal(atomic_load(&y.polls), 6); /* first + one per yield */
+  zyntax_task_release(t);
+  end_runtime(rt);
+}
+
 static void block_on_a_stack_future(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
@@ -175,6 +207,7 @@ static void stats_match_the_work(void **state) {
 TEST_GROUP(basic_tests) = {
     cmocka_unit_test(ready_on_first_poll),
     cmocka_unit_test(state_machine_with_pending_and_wakes),
+    cmocka_unit_test(inline_yield_lets_the_task_be_polled_again),
     cmocka_unit_test(block_on_a_stack_future),
     cmocka_unit_test(run_until_no_task_is_left),
     cmocka_unit_test(current_runtime),

@@ -45,9 +45,9 @@ pub struct Shared {
     pub closed: AtomicBool,
     pub live: AtomicUsize, // unfinished spawned tasks
     pub idle: Notify,      // live reached 0
-    /// Tasks whose state is not dropped yet (running, or finished and held
-    /// by a handle): destroy drops what is left.
-    pub tasks: Mutex<HashMap<usize, Arc<Task>>>,
+    /// Completed tasks whose state is kept for a handle not yet released:
+    /// destroy drops those states (Tokio drops the unfinished ones).
+    pub kept: Mutex<HashMap<usize, Arc<Task>>>,
     /// One reactor registration per watched fd (fd.rs).
     pub fds: fd::Registry,
     pub stats: Stats,
@@ -134,7 +134,7 @@ pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
         closed: AtomicBool::new(false),
         live: AtomicUsize::new(0),
         idle: Notify::new(),
-        tasks: Mutex::new(HashMap::new()),
+        kept: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),
         stats: Stats::default(),
     });
@@ -198,7 +198,7 @@ impl Backend {
         } else {
             drop(runtime);
         }
-        let left: Vec<Arc<Task>> = self.shared.tasks.lock().unwrap().drain().map(|(_, t)| t).collect();
+        let left: Vec<Arc<Task>> = self.shared.kept.lock().unwrap().drain().map(|(_, t)| t).collect();
         for task in left {
             task.drop_state();
         }

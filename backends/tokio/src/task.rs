@@ -3,8 +3,10 @@
 //!
 //! Ownership: a task record is an `Arc<Task>`. References are held by the
 //! handle (until `zyntax_task_release`), by the Tokio future (until it is
-//! finished or dropped), by the runtime's table of undropped states, by C
-//! wakers (clone/drop adjust the count) and by a join future.
+//! finished or dropped), by the runtime's table of finished tasks whose
+//! state a handle still keeps, by C wakers (clone/drop adjust the count)
+//! and by a join future. Unfinished tasks need no table: dropping the
+//! Tokio runtime drops their futures, which drops their states.
 //!
 //! Waking: the C waker passed to a poll function is `{task, TASK_WAKER}`,
 //! borrowed, no allocation. The task keeps the Tokio waker of its latest
@@ -12,6 +14,7 @@
 //! from our own C waker is the same record again (no allocation either).
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::cell::UnsafeCell;
 use std::future::Future;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
@@ -36,10 +39,20 @@ pub struct Task {
     handle: AtomicBool, // the handle is not released yet
     state_dropped: AtomicBool,
     join_exists: AtomicBool,
+    kept: AtomicBool, // in Shared::kept: completed, state kept for the handle
     root: bool, // block_on_future's future: not spawned, not counted live
     waker: Mutex<Option<Waker>>,
     waiters: Mutex<Waiters>,
+    inline: InlineState, // a small in-place state lives here: no allocation
 }
+
+/// In-place states up to this size and alignment live inside the task
+/// record, so such a spawn allocates only the record (and Tokio its cell).
+const INLINE_STATE: usize = 64;
+const INLINE_ALIGN: usize = 16;
+
+#[repr(C, align(16))]
+struct InlineState(UnsafeCell<[u8; INLINE_STATE]>);
 
 // Raw pointers in the record are the C caller's, shared under the API's
 // thread-safety rules; everything mutable is atomic or behind a mutex.
@@ -78,9 +91,11 @@ impl Task {
             handle: AtomicBool::new(!root),
             state_dropped: AtomicBool::new(false),
             join_exists: AtomicBool::new(false),
+            kept: AtomicBool::new(false),
             root,
             waker: Mutex::new(None),
             waiters: Mutex::new(Waiters::default()),
+            inline: InlineState(UnsafeCell::new([0; INLINE_STATE])),
         })
     }
 
@@ -139,18 +154,29 @@ impl Task {
         if let Some(layout) = self.inplace {
             unsafe { dealloc(state as *mut u8, layout) };
         }
-        if !self.root {
+        if self.kept.load(Ordering::Acquire) {
             let key = self as *const Task as usize;
-            let entry = self.shared.tasks.lock().unwrap().remove(&key);
+            let entry = self.shared.kept.lock().unwrap().remove(&key);
             drop(entry); // outside the lock: it may be the last reference
         }
     }
 
+    /// A completed task whose handle is held keeps its state: put it where
+    /// destroy finds it. Before the outcome is published, so a release that
+    /// sees the task finished also finds it here.
+    fn keep_for_handle(self: &Arc<Self>) {
+        let key = Arc::as_ptr(self) as usize;
+        self.shared.kept.lock().unwrap().insert(key, self.clone());
+        self.kept.store(true, Ordering::Release);
+    }
+
     /// The task ended with `outcome`: drop what must go, publish the
     /// outcome, wake whoever waits.
-    fn finish(&self, outcome: c_int) {
+    fn finish(self: &Arc<Self>, outcome: c_int) {
         if outcome != 0 {
             self.drop_state(); // before the outcome: a waiter sees it done
+        } else if self.handle.load(Ordering::SeqCst) {
+            self.keep_for_handle();
         }
         self.status.store(outcome, Ordering::SeqCst);
         // A completed state stays for its handle; release may race us here,
@@ -180,23 +206,37 @@ impl Task {
 
 // ---- spawning ------------------------------------------------------------
 
-/// Allocates and initialises in-place state, or takes the caller's.
-fn make_state(args: &SpawnArgs) -> Result<(*mut c_void, Option<Layout>), c_int> {
+/// Runs the caller's initialiser on zeroed in-place state.
+fn init_state(state: *mut c_void, args: &SpawnArgs) -> Result<(), c_int> {
+    match args.init {
+        Some(init) if unsafe { init(state, args.init_arg) } != 0 => Err(EINVAL),
+        _ => Ok(()),
+    }
+}
+
+/// The task record with its state: the caller's, in-place inside the
+/// record when small enough, else in-place in an allocation of its own.
+fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<Arc<Task>, c_int> {
     if args.inplace_size == 0 {
-        return Ok((args.state, None));
+        return Ok(Task::new(shared, args.poll, args.drop, args.state, None, false));
+    }
+    if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
+        let task = Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false);
+        let state = task.inline.0.get() as *mut c_void;
+        init_state(state, args)?; // on error the record just goes away
+        task.state.store(state, Ordering::Release);
+        return Ok(task);
     }
     let layout = Layout::from_size_align(args.inplace_size, args.inplace_align).map_err(|_| EINVAL)?;
     let state = unsafe { alloc_zeroed(layout) } as *mut c_void;
     if state.is_null() {
         return Err(ENOMEM);
     }
-    if let Some(init) = args.init {
-        if unsafe { init(state, args.init_arg) } != 0 {
-            unsafe { dealloc(state as *mut u8, layout) };
-            return Err(EINVAL);
-        }
+    if let Err(e) = init_state(state, args) {
+        unsafe { dealloc(state as *mut u8, layout) };
+        return Err(e);
     }
-    Ok((state, Some(layout)))
+    Ok(Task::new(shared, args.poll, args.drop, state, Some(layout), false))
 }
 
 /// Spawns a task; returns its handle (one reference, the handle's).
@@ -205,10 +245,7 @@ pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &Spawn
     if shared.closed.load(Ordering::Acquire) {
         return Err(ECLOSED);
     }
-    let (state, inplace) = make_state(args)?;
-    let task = Task::new(shared, args.poll, args.drop, state, inplace, false);
-    let key = Arc::as_ptr(&task) as usize;
-    shared.tasks.lock().unwrap().insert(key, task.clone());
+    let task = new_task(shared, args)?;
     shared.live.fetch_add(1, Ordering::AcqRel);
     count(&shared.stats.spawned);
     let handle_ref = Arc::into_raw(task.clone()) as *mut ZTask;

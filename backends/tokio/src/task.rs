@@ -41,6 +41,11 @@ pub struct Task {
     join_exists: AtomicBool,
     kept: AtomicBool, // in Shared::kept: completed, state kept for the handle
     root: bool, // block_on_future's future: not spawned, not counted live
+    /// The Tokio waker of a spawned task's first poll. Tokio gives a task
+    /// the same waker at every poll, so wakes read it without a lock; it is
+    /// freed with the record, so a racing wake never sees it go.
+    fixed_waker: AtomicPtr<Waker>,
+    moved: AtomicBool, // a poll came with another waker: `waker` has it
     waker: Mutex<Option<Waker>>,
     waiters: Mutex<Waiters>,
     inline: InlineState, // a small in-place state lives here: no allocation
@@ -53,6 +58,15 @@ const INLINE_ALIGN: usize = 16;
 
 #[repr(C, align(16))]
 struct InlineState(UnsafeCell<[u8; INLINE_STATE]>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        let fixed = *self.fixed_waker.get_mut();
+        if !fixed.is_null() {
+            drop(unsafe { Box::from_raw(fixed) });
+        }
+    }
+}
 
 // Raw pointers in the record are the C caller's, shared under the API's
 // thread-safety rules; everything mutable is atomic or behind a mutex.
@@ -93,6 +107,8 @@ impl Task {
             join_exists: AtomicBool::new(false),
             kept: AtomicBool::new(false),
             root,
+            fixed_waker: AtomicPtr::new(ptr::null_mut()),
+            moved: AtomicBool::new(false),
             waker: Mutex::new(None),
             waiters: Mutex::new(Waiters::default()),
             inline: InlineState(UnsafeCell::new([0; INLINE_STATE])),
@@ -104,11 +120,30 @@ impl Task {
     }
 
     /// Keeps the Tokio waker of this poll (no clone when it is the same).
+    /// SeqCst: cancel stores its flag and then wakes, a poll stores its
+    /// waker and then reads the flag - one of the two sees the other.
     fn set_waker(&self, w: &Waker) {
-        let mut cell = self.waker.lock().unwrap();
-        match &*cell {
-            Some(old) if old.will_wake(w) => {}
-            _ => *cell = Some(w.clone()),
+        if !self.root {
+            let fixed = self.fixed_waker.load(Ordering::SeqCst);
+            if fixed.is_null() {
+                // Polls of one task never overlap: nobody else installs it.
+                let first = Box::into_raw(Box::new(w.clone()));
+                self.fixed_waker.store(first, Ordering::SeqCst);
+                return;
+            }
+            if unsafe { (*fixed).will_wake(w) } {
+                return;
+            }
+        }
+        {
+            let mut cell = self.waker.lock().unwrap();
+            match &*cell {
+                Some(old) if old.will_wake(w) => {}
+                _ => *cell = Some(w.clone()),
+            }
+        }
+        if !self.root {
+            self.moved.store(true, Ordering::SeqCst);
         }
     }
 
@@ -117,6 +152,13 @@ impl Task {
             return; // finished: nothing to do
         }
         count(&self.shared.stats.wakes);
+        if !self.moved.load(Ordering::SeqCst) {
+            let fixed = self.fixed_waker.load(Ordering::SeqCst);
+            if !fixed.is_null() {
+                unsafe { (*fixed).wake_by_ref() };
+                return;
+            }
+        }
         if let Some(w) = &*self.waker.lock().unwrap() {
             w.wake_by_ref();
         }

@@ -2,6 +2,7 @@
 #include "bench_common.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -188,4 +189,61 @@ int zb_child_main(int argc, char **argv, const zb_workload *table, size_t count)
     if (rep > 0) print_sample(w->name, rep, &s); /* rep 0 is the warm-up */
   }
   return 0;
+}
+
+int zb_check_count(const char *what, uint64_t got, uint64_t want) {
+  if (got == want) return 0;
+  fprintf(stderr, "zyntax-bench: %s: got %" PRIu64 ", want %" PRIu64 "\n", what, got, want);
+  return -1;
+}
+
+int zb_latencies_init(zb_latencies *l, size_t cap) {
+  l->n = 0;
+  l->cap = cap;
+  l->ns = malloc((cap ? cap : 1) * sizeof *l->ns);
+  return l->ns ? 0 : zb_fail("malloc latencies");
+}
+
+void zb_latency_add(zb_latencies *l, uint64_t start_ns) {
+  if (l->n < l->cap) l->ns[l->n++] = zb_now_ns() - start_ns;
+}
+
+void zb_latencies_finish(zb_latencies *l, zb_sample *out) {
+  zb_percentiles(l->ns, l->n, out);
+  free(l->ns);
+  l->ns = NULL;
+  l->n = l->cap = 0;
+}
+
+int *zb_fanout_open(uint32_t n) {
+  int *fds = malloc(2 * (size_t)(n ? n : 1) * sizeof *fds);
+  if (!fds) {
+    zb_fail("malloc socket pairs");
+    return NULL;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (zb_socketpair(&fds[2 * (size_t)i]) != 0) {
+      zb_fanout_close(fds, i);
+      return NULL;
+    }
+  return fds;
+}
+
+int zb_fanout_poke(const int *fds, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++)
+    if (write(fds[2 * (size_t)i + 1], "x", 1) != 1) return zb_fail("fd_fanout: write");
+  return 0; /* a 1-byte write to a non-blocking socket is all or -1 */
+}
+
+int zb_fanout_take(int fd) {
+  char byte;
+  ssize_t n = read(fd, &byte, 1);
+  if (n == 1) return 0;
+  if (n == 0) errno = 0; /* the other side closed */
+  return zb_fail("fd_fanout: read");
+}
+
+void zb_fanout_close(int *fds, uint32_t n) {
+  for (size_t i = 0; i < 2 * (size_t)n; i++) close(fds[i]);
+  free(fds);
 }

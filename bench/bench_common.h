@@ -93,4 +93,37 @@ int zb_connect_loopback(uint16_t port);
 /** Sets TCP_NODELAY and O_NONBLOCK on an accepted or connected socket. */
 int zb_tune_socket(int fd);
 
+/** Checks a workload's count: 0 if got == want, else prints "WHAT: got G,
+ * want W" on stderr and returns -1 (a count, unlike zb_fail, has no errno). */
+int zb_check_count(const char *what, uint64_t got, uint64_t want);
+
+/** Per-request latencies (tcp_echo): room for `cap` of them. */
+typedef struct zb_latencies {
+  uint64_t *ns;
+  size_t n, cap;
+} zb_latencies;
+
+/** Allocates room for `cap` latencies; 0 or -1. */
+int zb_latencies_init(zb_latencies *l, size_t cap);
+
+/** Records zb_now_ns() - start_ns (dropped once `cap` are recorded). */
+void zb_latency_add(zb_latencies *l, uint64_t start_ns);
+
+/** Fills out->p50_ns / p99_ns from what was recorded and frees it. */
+void zb_latencies_finish(zb_latencies *l, zb_sample *out);
+
+/** fd_fanout's pairs: `n` pairs from zb_socketpair in one array of 2n fds;
+ * pair i is fds[2i], the side waited on, and fds[2i+1], the side written.
+ * NULL (nothing left open) on failure. */
+int *zb_fanout_open(uint32_t n);
+
+/** One fan-out round: one byte into every pair's written side; 0 or -1. */
+int zb_fanout_poke(const int *fds, uint32_t n);
+
+/** Takes a round's byte from a waited-on side; 0, or -1 if there was none. */
+int zb_fanout_take(int fd);
+
+/** Closes all 2n fds and frees the array. */
+void zb_fanout_close(int *fds, uint32_t n);
+
 #endif

@@ -269,21 +269,14 @@ static int run_timers(const zb_sizes *sz, zb_sample *out) {
 
 typedef struct echo {
   uv_tcp_t server;
-  uint32_t requests, bytes, clients_left;
-  uint64_t answered;
-  char *payload; /* what every request sends */
-  zb_latencies lat;
-  zb_sample *out;
-  int failed;
+  zb_echo z; /* the client-side bookkeeping */
 } echo;
 
 typedef struct echo_client {
   uv_tcp_t tcp;
   uv_connect_t connect;
   echo *e;
-  uint32_t done, got; /* requests answered; bytes of the current answer */
-  uint64_t start_ns;
-  char *in; /* the current answer */
+  zb_echo_client z;
 } echo_client;
 
 typedef struct echo_conn {
@@ -332,7 +325,7 @@ static void echo_accept(uv_stream_t *server, int status) {
   echo *e = server->data;
   echo_conn *c = malloc(sizeof *c);
   if (status < 0 || !c) { /* closing the listener resets the unaccepted */
-    e->failed = 1;
+    e->z.failed = 1;
     free(c);
     echo_close_server(e);
     return;
@@ -342,90 +335,80 @@ static void echo_accept(uv_stream_t *server, int status) {
   if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
       uv_tcp_nodelay(&c->tcp, 1) != 0 ||
       uv_read_start((uv_stream_t *)&c->tcp, echo_conn_alloc, echo_conn_read) != 0) {
-    e->failed = 1;
+    e->z.failed = 1;
     uv_close((uv_handle_t *)&c->tcp, free_data);
   }
 }
 
 static void echo_client_finish(echo_client *c, int failed) {
-  echo *e = c->e;
   if (uv_is_closing((uv_handle_t *)&c->tcp)) return;
-  e->failed |= failed;
   uv_close((uv_handle_t *)&c->tcp, NULL);
-  if (--e->clients_left == 0) {
-    zb_end(e->out); /* the last answer is in; the rest is teardown */
-    echo_close_server(e);
-  }
+  if (zb_echo_client_done(&c->e->z, failed)) echo_close_server(c->e);
 }
 
-static void echo_request(echo_client *c) {
-  c->got = 0;
-  c->start_ns = zb_now_ns();
-  if (echo_send((uv_stream_t *)&c->tcp, c->e->payload, c->e->bytes) != 0)
+static void echo_send_request(echo_client *c) {
+  if (echo_send((uv_stream_t *)&c->tcp, c->e->z.payload, c->e->z.bytes) != 0)
     echo_client_finish(c, 1);
 }
 
 static void echo_client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   echo_client *c = h->data;
-  *buf = uv_buf_init(c->in + c->got, c->e->bytes - c->got);
+  *buf = uv_buf_init(c->z.in + c->z.got, c->e->z.bytes - c->z.got);
 }
 
 static void echo_client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   echo_client *c = s->data;
-  echo *e = c->e;
-  if (nread >= 0 && (c->got += (uint32_t)nread) < e->bytes) return;
-  /* an answer is complete, or the server hung up early */
-  int ok = nread >= 0 && memcmp(c->in, e->payload, e->bytes) == 0;
-  if (ok) {
-    zb_latency_add(&e->lat, c->start_ns);
-    e->answered++;
+  if (nread == 0) return; /* EAGAIN */
+  switch (zb_echo_received(&c->e->z, &c->z, nread < 0 ? 0 : (long)nread)) {
+  case ZB_ECHO_READ_ON: break;
+  case ZB_ECHO_SEND_NEXT: echo_send_request(c); break;
+  case ZB_ECHO_DONE: echo_client_finish(c, 0); break;
+  default: echo_client_finish(c, 1);
   }
-  if (ok && ++c->done < e->requests)
-    echo_request(c);
-  else
-    echo_client_finish(c, !ok);
 }
 
 static void echo_connected(uv_connect_t *req, int status) {
   echo_client *c = req->data;
-  if (status == 0 &&
-      uv_read_start((uv_stream_t *)&c->tcp, echo_client_alloc, echo_client_read) == 0)
-    echo_request(c);
-  else
+  if (status != 0 ||
+      uv_read_start((uv_stream_t *)&c->tcp, echo_client_alloc, echo_client_read) != 0) {
     echo_client_finish(c, 1);
+    return;
+  }
+  zb_echo_request(&c->z);
+  echo_send_request(c);
 }
 
 static int run_tcp_echo(const zb_sizes *sz, zb_sample *out) {
   uint32_t n = sz->echo_conns;
-  echo e = {.requests = sz->echo_requests, .bytes = sz->echo_bytes, .clients_left = n,
-            .out = out};
   echo_client *c = calloc(n, sizeof *c);
-  e.payload = malloc(e.bytes);
-  char *in = malloc((size_t)n * e.bytes);
-  if (!c || !e.payload || !in || zb_latencies_init(&e.lat, (size_t)n * e.requests) != 0) {
-    free(c), free(e.payload), free(in), free(e.lat.ns);
-    return zb_fail("malloc");
+  if (!c) return zb_fail("calloc");
+  echo e;
+  if (zb_echo_init(&e.z, sz, out) != 0) {
+    free(c);
+    return -1;
   }
-  for (uint32_t i = 0; i < e.bytes; i++) e.payload[i] = (char)('a' + i % 26);
-  int rc = -1;
   zb_begin(out);
   uint16_t port;
-  int fd = zb_listen_loopback(&port);
-  if (fd < 0) goto out;
+  int rc, fd = zb_listen_loopback(&port);
+  if (fd < 0) {
+    e.z.failed = 1;
+    goto out;
+  }
   uv_tcp_init(loop, &e.server);
   e.server.data = &e;
   if ((rc = uv_tcp_open(&e.server, fd)) != 0) close(fd);
   if (rc != 0 || (rc = uv_listen((uv_stream_t *)&e.server, 1024, echo_accept)) != 0) {
     uv_close((uv_handle_t *)&e.server, NULL);
     finish_closes();
-    rc = uv_fail("uv_listen", rc);
+    uv_fail("uv_listen", rc);
+    e.z.failed = 1;
     goto out;
   }
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", port, &addr);
   for (uint32_t i = 0; i < n; i++) {
     c[i].e = &e;
-    c[i].in = in + (size_t)i * e.bytes;
+    zb_echo_client_init(&e.z, &c[i].z, i);
     uv_tcp_init(loop, &c[i].tcp);
     c[i].tcp.data = c[i].connect.data = &c[i];
     uv_tcp_nodelay(&c[i].tcp, 1);
@@ -434,76 +417,46 @@ static int run_tcp_echo(const zb_sizes *sz, zb_sample *out) {
       echo_client_finish(&c[i], 1);
   }
   uv_run(loop, UV_RUN_DEFAULT); /* zb_end when the last client is done */
-  out->ops = e.answered;
-  rc = e.failed ? zb_fail("tcp_echo: a connection failed")
-                : zb_check_count("tcp_echo: requests", e.answered, (uint64_t)n * e.requests);
 out:
-  zb_latencies_finish(&e.lat, out);
-  free(c), free(e.payload), free(in);
-  return rc;
+  free(c);
+  return zb_echo_finish(&e.z, out);
 }
 
 /* ---- fd_fanout: a uv_poll_t per socket pair; the last reader writes on ---- */
 
 typedef struct fanout {
+  zb_fanout z; /* the pairs and the counts */
   uv_poll_t *polls;
-  int *fds;
-  uint32_t sockets, rounds, round, in_round;
-  uint64_t events;
-  int failed;
 } fanout;
-
-static void fanout_stop(fanout *f) {
-  for (uint32_t i = 0; i < f->sockets; i++) uv_poll_stop(&f->polls[i]);
-}
 
 static void fanout_cb(uv_poll_t *p, int status, int events) {
   fanout *f = p->data;
   size_t i = (size_t)(p - f->polls);
-  if (status < 0 || zb_fanout_take(f->fds[2 * i]) != 0) {
-    f->failed = 1;
-    fanout_stop(f);
-    return;
-  }
-  f->events++;
-  if (++f->in_round < f->sockets) return;
-  f->in_round = 0; /* every reader of this round is done: the next round */
-  if (++f->round == f->rounds) {
-    fanout_stop(f);
-  } else if (zb_fanout_poke(f->fds, f->sockets) != 0) {
-    f->failed = 1;
-    fanout_stop(f);
-  }
+  if (status == 0 && zb_fanout_ready(&f->z, f->z.fds[2 * i])) return;
+  f->z.failed |= status != 0;
+  for (uint32_t k = 0; k < f->z.sockets; k++) uv_poll_stop(&f->polls[k]);
 }
 
 static int run_fd_fanout(const zb_sizes *sz, zb_sample *out) {
-  fanout f = {.sockets = sz->fanout_sockets, .rounds = sz->fanout_rounds};
-  f.polls = calloc(f.sockets, sizeof *f.polls);
+  uint32_t n = sz->fanout_sockets;
+  fanout f = {.polls = calloc(n, sizeof *f.polls)};
   if (!f.polls) return zb_fail("calloc");
-  f.fds = zb_fanout_open(f.sockets);
-  if (!f.fds) {
+  if (zb_fanout_open(&f.z, sz) != 0) {
     free(f.polls);
     return -1;
   }
   zb_begin(out);
-  for (uint32_t i = 0; i < f.sockets; i++) {
-    uv_poll_init(loop, &f.polls[i], f.fds[2 * (size_t)i]);
+  for (uint32_t i = 0; i < n; i++) {
+    uv_poll_init(loop, &f.polls[i], f.z.fds[2 * (size_t)i]);
     f.polls[i].data = &f;
     uv_poll_start(&f.polls[i], UV_READABLE, fanout_cb);
   }
-  if (zb_fanout_poke(f.fds, f.sockets) != 0) {
-    f.failed = 1;
-    fanout_stop(&f);
-  }
-  uv_run(loop, UV_RUN_DEFAULT);
+  if (zb_fanout_poke(&f.z) == 0) uv_run(loop, UV_RUN_DEFAULT);
   zb_end(out);
-  out->ops = f.events;
-  for (uint32_t i = 0; i < f.sockets; i++) uv_close((uv_handle_t *)&f.polls[i], NULL);
+  for (uint32_t i = 0; i < n; i++) uv_close((uv_handle_t *)&f.polls[i], NULL);
   finish_closes();
-  zb_fanout_close(f.fds, f.sockets);
   free(f.polls);
-  if (f.failed) return -1;
-  return zb_check_count("fd_fanout: events", f.events, (uint64_t)f.sockets * f.rounds);
+  return zb_fanout_finish(&f.z, out);
 }
 
 static const zb_workload workloads[] = {

@@ -2,9 +2,11 @@
 #include "bench_common.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +186,7 @@ int zb_child_main(int argc, char **argv, const zb_workload *table, size_t count)
   if (!w->run) return 3;
   const zb_sizes *sizes = zb_sizes_get(argv[3][0] == '1');
   zb_raise_fd_limit();
+  signal(SIGPIPE, SIG_IGN); /* a peer gone early is an error return, not a kill */
   for (unsigned rep = 0; rep <= reps; rep++) {
     zb_sample s;
     if (w->run(sizes, &s) != 0) {
@@ -193,4 +196,135 @@ int zb_child_main(int argc, char **argv, const zb_workload *table, size_t count)
     if (rep > 0) print_sample(w->name, rep, &s); /* rep 0 is the warm-up */
   }
   return 0;
+}
+
+int zb_check_count(const char *what, uint64_t got, uint64_t want) {
+  if (got == want) return 0;
+  fprintf(stderr, "zyntax-bench: %s: got %" PRIu64 ", want %" PRIu64 "\n", what, got, want);
+  return -1;
+}
+
+int zb_latencies_init(zb_latencies *l, size_t cap) {
+  l->n = 0;
+  l->cap = cap;
+  l->ns = malloc((cap ? cap : 1) * sizeof *l->ns);
+  return l->ns ? 0 : zb_fail("malloc latencies");
+}
+
+void zb_latency_add(zb_latencies *l, uint64_t start_ns) {
+  if (l->n < l->cap) l->ns[l->n++] = zb_now_ns() - start_ns;
+}
+
+void zb_latencies_finish(zb_latencies *l, zb_sample *out) {
+  zb_percentiles(l->ns, l->n, out);
+  free(l->ns);
+  l->ns = NULL;
+  l->n = l->cap = 0;
+}
+
+static void close_pairs(zb_fanout *f) {
+  for (size_t i = 0; i < 2 * (size_t)f->sockets; i++) close(f->fds[i]);
+  free(f->fds);
+  f->fds = NULL;
+}
+
+int zb_fanout_open(zb_fanout *f, const zb_sizes *sizes) {
+  memset(f, 0, sizeof *f);
+  f->sockets = sizes->fanout_sockets;
+  f->rounds = sizes->fanout_rounds;
+  f->fds = malloc(2 * (size_t)(f->sockets ? f->sockets : 1) * sizeof *f->fds);
+  if (!f->fds) return zb_fail("malloc socket pairs");
+  for (uint32_t i = 0; i < f->sockets; i++)
+    if (zb_socketpair(&f->fds[2 * (size_t)i]) != 0) {
+      f->sockets = i;
+      close_pairs(f);
+      return -1;
+    }
+  return 0;
+}
+
+int zb_fanout_poke(zb_fanout *f) {
+  for (uint32_t i = 0; i < f->sockets; i++)
+    if (write(f->fds[2 * (size_t)i + 1], "x", 1) != 1) { /* 1 byte: all or -1 */
+      f->failed = 1;
+      return zb_fail("fd_fanout: write");
+    }
+  return 0;
+}
+
+int zb_fanout_ready(zb_fanout *f, int fd) {
+  char byte;
+  ssize_t n = read(fd, &byte, 1);
+  if (n != 1) {
+    if (n == 0) errno = 0; /* the other side closed */
+    f->failed = 1;
+    zb_fail("fd_fanout: read");
+    return 0;
+  }
+  f->events++;
+  if (++f->in_round < f->sockets) return 1;
+  f->in_round = 0; /* every reader of this round is done: the next round */
+  return ++f->round < f->rounds && zb_fanout_poke(f) == 0;
+}
+
+int zb_fanout_finish(zb_fanout *f, zb_sample *out) {
+  close_pairs(f);
+  out->ops = f->events;
+  if (f->failed) return -1;
+  return zb_check_count("fd_fanout: events", f->events, (uint64_t)f->sockets * f->rounds);
+}
+
+int zb_echo_init(zb_echo *e, const zb_sizes *sizes, zb_sample *out) {
+  memset(e, 0, sizeof *e);
+  e->conns = e->clients_left = sizes->echo_conns;
+  e->requests = sizes->echo_requests;
+  e->bytes = sizes->echo_bytes;
+  e->out = out;
+  e->payload = malloc(e->bytes ? e->bytes : 1);
+  e->answers = malloc((size_t)e->conns * e->bytes + 1);
+  if (!e->payload || !e->answers ||
+      zb_latencies_init(&e->lat, (size_t)e->conns * e->requests) != 0) {
+    free(e->payload);
+    free(e->answers);
+    return zb_fail("malloc");
+  }
+  for (uint32_t i = 0; i < e->bytes; i++) e->payload[i] = (char)('a' + i % 26);
+  return 0;
+}
+
+void zb_echo_client_init(zb_echo *e, zb_echo_client *c, uint32_t i) {
+  memset(c, 0, sizeof *c);
+  c->in = e->answers + (size_t)i * e->bytes;
+}
+
+void zb_echo_request(zb_echo_client *c) {
+  c->got = 0;
+  c->start_ns = zb_now_ns();
+}
+
+int zb_echo_received(zb_echo *e, zb_echo_client *c, long n) {
+  if (n > 0 && (c->got += (uint32_t)n) < e->bytes) return ZB_ECHO_READ_ON;
+  if (n <= 0 || memcmp(c->in, e->payload, e->bytes) != 0) return ZB_ECHO_FAILED;
+  zb_latency_add(&e->lat, c->start_ns);
+  e->answered++;
+  if (++c->done == e->requests) return ZB_ECHO_DONE;
+  zb_echo_request(c);
+  return ZB_ECHO_SEND_NEXT;
+}
+
+int zb_echo_client_done(zb_echo *e, int failed) {
+  e->failed |= failed;
+  if (--e->clients_left != 0) return 0;
+  zb_end(e->out); /* the last answer is in; the rest is teardown */
+  return 1;
+}
+
+int zb_echo_finish(zb_echo *e, zb_sample *out) {
+  out->ops = e->answered;
+  zb_latencies_finish(&e->lat, out);
+  free(e->payload);
+  free(e->answers);
+  errno = 0;
+  if (e->failed) return zb_fail("tcp_echo: a connection failed");
+  return zb_check_count("tcp_echo: requests", e->answered, (uint64_t)e->conns * e->requests);
 }

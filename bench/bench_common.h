@@ -97,4 +97,92 @@ int zb_connect_loopback(uint16_t port);
 /** Sets TCP_NODELAY and O_NONBLOCK on an accepted or connected socket. */
 int zb_tune_socket(int fd);
 
+/** Checks a workload's count: 0 if got == want, else prints "WHAT: got G,
+ * want W" on stderr and returns -1 (a count, unlike zb_fail, has no errno). */
+int zb_check_count(const char *what, uint64_t got, uint64_t want);
+
+/** Per-request latencies (tcp_echo): room for `cap` of them. */
+typedef struct zb_latencies {
+  uint64_t *ns;
+  size_t n, cap;
+} zb_latencies;
+
+/** Allocates room for `cap` latencies; 0 or -1. */
+int zb_latencies_init(zb_latencies *l, size_t cap);
+
+/** Records zb_now_ns() - start_ns (dropped once `cap` are recorded). */
+void zb_latency_add(zb_latencies *l, uint64_t start_ns);
+
+/** Fills out->p50_ns / p99_ns from what was recorded and frees it. */
+void zb_latencies_finish(zb_latencies *l, zb_sample *out);
+
+/** fd_fanout, whatever waits on the sockets: the pairs (pair i is fds[2i],
+ * the side waited on, and fds[2i+1], the side written) and the counts. */
+typedef struct zb_fanout {
+  int *fds;
+  uint32_t sockets, rounds, round, in_round;
+  uint64_t events;
+  int failed;
+} zb_fanout;
+
+/** Makes the pairs (outside the timed region); 0, or -1 with nothing open. */
+int zb_fanout_open(zb_fanout *f, const zb_sizes *sizes);
+
+/** The driver's round: one byte into every pair's written side; 0, or -1
+ * with f->failed set. */
+int zb_fanout_poke(zb_fanout *f);
+
+/** Pair side `fd` became readable: takes its byte and counts it; the last
+ * reader of a round pokes the next round. 1: wait on; 0: the last round is
+ * done or something failed, stop every waiter. */
+int zb_fanout_ready(zb_fanout *f, int fd);
+
+/** Closes the pairs and sets out->ops; 0 if every byte came, else -1. */
+int zb_fanout_finish(zb_fanout *f, zb_sample *out);
+
+/** tcp_echo's client side, whatever does the I/O: the request bytes, the
+ * answer buffers, the counts and the latencies. */
+typedef struct zb_echo {
+  uint32_t conns, requests, bytes, clients_left;
+  uint64_t answered;
+  char *payload; /**< what every request sends: `bytes` bytes */
+  char *answers; /**< conns x bytes: where each client reads its answer */
+  zb_latencies lat;
+  zb_sample *out; /**< zb_end(out) when the last client is done */
+  int failed;
+} zb_echo;
+
+/** One client's progress. */
+typedef struct zb_echo_client {
+  uint32_t done, got; /**< requests answered; bytes of the current answer */
+  uint64_t start_ns;
+  char *in; /**< the current answer */
+} zb_echo_client;
+
+/** Allocates the payload, answers and latencies (before zb_begin); 0 or -1. */
+int zb_echo_init(zb_echo *e, const zb_sizes *sizes, zb_sample *out);
+
+/** Gives client `i` its answer buffer. */
+void zb_echo_client_init(zb_echo *e, zb_echo_client *c, uint32_t i);
+
+/** A request starts now: the caller sends e->payload, e->bytes long, and
+ * reads the answer into c->in + c->got, at most e->bytes - c->got. */
+void zb_echo_request(zb_echo_client *c);
+
+enum { ZB_ECHO_READ_ON, ZB_ECHO_SEND_NEXT, ZB_ECHO_DONE, ZB_ECHO_FAILED };
+
+/** `n` more bytes of the answer are in c->in (n <= 0: the connection ended
+ * or failed). READ_ON: the answer is incomplete; SEND_NEXT: it was right and
+ * the next request has started (zb_echo_request); DONE: the last one was
+ * right; FAILED: close the client. */
+int zb_echo_received(zb_echo *e, zb_echo_client *c, long n);
+
+/** A client is closed (failed or not). 1 if it was the last: zb_end(e->out)
+ * is done, close the server. */
+int zb_echo_client_done(zb_echo *e, int failed);
+
+/** After the loop: sets ops and percentiles, checks every request was
+ * answered, frees; 0 or -1. */
+int zb_echo_finish(zb_echo *e, zb_sample *out);
+
 #endif

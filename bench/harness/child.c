@@ -88,7 +88,7 @@ static int run_child(const zh_options *opt, zh_series *s, char *const *prefix,
                      unsigned reps, char *const *extra_env) {
   char path[4200], reps_text[16];
   const char *program = zh_program(opt, s, path, sizeof path);
-  if (program == NULL) return snprintf(s->error, sizeof s->error, "not built"), -1;
+  if (program == NULL) return snprintf(s->error, sizeof s->error, "not built"), ZH_NOT_BUILT;
   const char *workload = s->kind == ZH_DIRECT ? "direct" : s->workload;
   snprintf(reps_text, sizeof reps_text, "%u", reps);
   char *argv[16];

@@ -8,6 +8,11 @@
 #include "../bench_common.h"
 
 #define ZH_MAX_REPS 100
+#define ZH_NOT_OFFERED 3 /* the program does not have this workload */
+#define ZH_NOT_BUILT 4 /* the program is not in the build (e.g. no cargo) */
+
+/** Nonzero for a series that failed (not merely absent). */
+#define ZH_FAILED(status) ((status) != 0 && (status) != ZH_NOT_OFFERED && (status) != ZH_NOT_BUILT)
 
 /** Who runs a workload: the zyntax child on a backend, that backend's native
  * baseline, or the direct-call reference (dispatch only). */
@@ -18,7 +23,8 @@ typedef struct zh_series {
   const char *workload;
   const char *backend; /* "uv", "ev", "tokio" ("" for direct) */
   zh_kind kind;
-  int status; /* 0 ran; 3 not offered; else failed (exit status or -1) */
+  int status; /* 0 ran; ZH_NOT_OFFERED, ZH_NOT_BUILT; else failed (exit
+               * status or -1) */
   char error[512]; /* the child's last non-sample output line, on failure */
   size_t count;
   zb_sample samples[ZH_MAX_REPS];

@@ -126,7 +126,7 @@ static void run_all(const zh_options *opt, zh_series *all, size_t n) {
     zh_run_series(opt, s);
     if (s->status == 0 && opt->syscalls) zh_count_syscalls(opt, s);
     if (s->status == 0 && opt->allocs) zh_count_allocs(opt, s);
-    if (s->status != 0 && s->status != 3)
+    if (ZH_FAILED(s->status))
       fprintf(stderr, "%szyntax-bench: %s %s %s failed (status %d): %s\n", tty ? "\n" : "",
               s->workload, who, s->backend, s->status, s->error);
   }
@@ -146,6 +146,6 @@ int main(int argc, char **argv) {
   if (opt.json_path && zh_write_json(&opt, all, n) != 0) rc = 1;
   if (opt.svg_path && zh_write_svg(&opt, all, n) != 0) rc = 1;
   for (size_t i = 0; i < n; i++)
-    if (all[i].status != 0 && all[i].status != 3) rc = 1;
+    if (ZH_FAILED(all[i].status)) rc = 1;
   return rc;
 }

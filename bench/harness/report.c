@@ -13,7 +13,8 @@ static const char *unit_of(const char *workload) {
 static void cell(const zh_series *s, char *buf, size_t size) {
   zh_summary sum;
   if (s == NULL) snprintf(buf, size, "-");
-  else if (s->status == 3) snprintf(buf, size, "n/a");
+  else if (s->status == ZH_NOT_OFFERED) snprintf(buf, size, "n/a");
+  else if (s->status == ZH_NOT_BUILT) snprintf(buf, size, "not built");
   else if (zh_summarize(s, &sum) != 0) snprintf(buf, size, "FAILED");
   else snprintf(buf, size, "%.1f (%.1f-%.1f)", sum.median, sum.min, sum.max);
 }

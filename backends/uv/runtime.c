@@ -58,6 +58,7 @@ void uvb_destroy(zyntax_backend_runtime *brt) {
   uvb_runtime *rt = uvb_from(brt);
   zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures close handles */
   uv_close((uv_handle_t *)&rt->wakeup, NULL);
+  uvb_watches_close(rt); /* idle fd watches kept for reuse */
   uv_walk(&rt->loop, close_leftover, NULL);
   /* Runs close callbacks and waits for blocking jobs already running. */
   while (uv_run(&rt->loop, UV_RUN_DEFAULT) != 0) {

@@ -32,6 +32,9 @@ int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
 
 /* Frees the fd table (destroy, after every watch was closed). */
+/* Closes the fd watches no future waits on (destroy, before the loop's
+ * last run). */
+void uvb_watches_close(uvb_runtime *rt);
 void uvb_watches_free(uvb_runtime *rt);
 
 #endif /* ZYNTAX_UV_BACKEND_H */

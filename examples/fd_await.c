@@ -1,7 +1,10 @@
 #include "fd_await.h"
 
 zyntax_poll fd_await_poll(fd_await *a, int fd, unsigned events, const zyntax_waker *waker) {
+  if (a->future != NULL && (a->fd != fd || a->events != events)) fd_await_drop(a);
   if (a->future == NULL) {
+    a->fd = fd;
+    a->events = events;
     a->future = zyntax_fd_wait(zyntax_runtime_current(), fd, events);
     if (a->future == NULL) {
       a->result = zyntax_last_error()->code;

@@ -7,11 +7,18 @@
 
 typedef struct fd_await {
   zyntax_future *future; /* NULL between await points */
+  int fd;                /* what `future` waits for */
+  unsigned events;
   int result;            /* when READY: ready events (> 0) or a ZYNTAX_E* code */
 } fd_await;
 
 /* Polls readiness of `fd` for `events` on the current runtime. READY means
- * a->result is set; the nested future is already dropped then. */
+ * a->result is set; the nested future is already dropped then.
+ * The callers retry their syscall before awaiting, so after a wake the
+ * syscall may succeed and leave the await unfinished: a later await for
+ * another fd or direction must not poll that future (it would wait for the
+ * wrong thing), so it is dropped and a new one made. One for the same fd
+ * and direction is still the right future and is polled on. */
 zyntax_poll fd_await_poll(fd_await *a, int fd, unsigned events, const zyntax_waker *waker);
 
 /* Drop glue for a state cancelled in the middle of this await point. */

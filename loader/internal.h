@@ -63,4 +63,19 @@ void zx_thread_set_current(zyntax_runtime *rt);
 /* secure_getenv(): NULL in secure-execution mode (setuid etc.). */
 const char *zx_getenv(const char *name);
 
+/* ---- stream.c: runtime-provided streams ---- */
+
+/* Every runtime stream starts with this; vt->poll_next and vt->drop take
+ * the stream itself as their state. */
+struct zyntax_stream {
+  const zyntax_stream_vtable *vt;
+  int result; /* ZYNTAX_TASK_RUNNING until DONE, then why it ended */
+};
+
+/* ---- channel.c: what the oneshot builds on ---- */
+
+/* zyntax_channel_create with an explicit capacity; errors recorded for func. */
+int zx_channel_create(const zyntax_channel_options *opts, size_t capacity,
+                      zyntax_sender **tx, zyntax_receiver **rx, const char *func);
+
 #endif /* ZYNTAX_LOADER_INTERNAL_H */

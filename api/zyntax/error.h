@@ -33,7 +33,8 @@
   X(EBADF, -16, "bad file descriptor")                                      \
   X(ETIMEDOUT, -17, "timed out")                                            \
   X(EBACKEND, -18, "backend internal failure")                              \
-  X(EFORKED, -19, "runtime belongs to the parent of this forked process")
+  X(EFORKED, -19, "runtime belongs to the parent of this forked process")   \
+  X(EAGAIN, -20, "operation would wait (channel full or empty, no permit)")
 
 enum zyntax_errno {
   ZYNTAX_OK = 0,

@@ -344,4 +344,10 @@ ZYNTAX_EXTERN int zyntax_backend_foreach(zyntax_backend_visit_fn visit,
 }
 #endif
 
+/* Streams, channels and sync primitives, combinators: part of the API that
+ * including this header gives. */
+#include "zyntax/combinators.h"
+#include "zyntax/stream.h"
+#include "zyntax/sync.h"
+
 #endif /* ZYNTAX_RUNTIME_H */

@@ -80,6 +80,10 @@ int main(int argc, char **argv) {
       {"timers", timer_tests, &timer_count},      {"io", io_tests, &io_count},
       {"blocking", blocking_tests, &blocking_count}, {"tasks", task_tests, &task_count},
       {"spawn", spawn_tests, &spawn_count},       {"errors", error_tests, &error_count},
+      {"channels", channel_tests, &channel_count}, {"sync", sync_tests, &sync_count},
+      {"streams", stream_tests, &stream_count},
+      {"combinators", combinator_tests, &combinator_count},
+      {"closures", closure_tests, &closure_count},
   };
   int failed = 0, ran = 0;
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {

@@ -1,0 +1,166 @@
+/* Combinators as loader-side futures: a user future wrapped as a
+ * zyntax_future, timeout, select and join_all. They own their children
+ * and poll them with the task's waker; nothing here is backend-specific. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+/* ---- a user future as a zyntax_future ---- */
+
+typedef struct from_future {
+  zyntax_future base;
+  void *state;
+  const zyntax_future_vtable *vt;
+} from_future;
+
+static zyntax_poll from_poll(zyntax_future *f, const zyntax_waker *waker) {
+  from_future *u = (from_future *)f;
+  zyntax_poll p = u->vt->poll(u->state, waker);
+  if (p == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  f->result = p == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL;
+  return ZYNTAX_READY;
+}
+
+static void from_drop(zyntax_future *f) {
+  from_future *u = (from_future *)f;
+  if (u->vt->drop) u->vt->drop(u->state);
+  free(u);
+}
+
+static const zyntax_future_ops from_ops = {from_poll, from_drop};
+
+zyntax_future *zyntax_future_from(void *state, const zyntax_future_vtable *vtable) {
+  if (vtable == NULL || vtable->poll == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  from_future *u = malloc(sizeof *u);
+  if (u == NULL) {
+    zx_fail_code(__func__, ZYNTAX_ENOMEM);
+    return NULL;
+  }
+  *u = (from_future){{&from_ops, ZYNTAX_TASK_RUNNING}, state, vtable};
+  return &u->base;
+}
+
+void *zyntax_future_state(const zyntax_future *f) {
+  return f != NULL && f->ops == &from_ops ? ((const from_future *)f)->state : NULL;
+}
+
+/* ---- the combinators: one record, children inline ---- */
+
+typedef struct combo {
+  zyntax_future base;
+  zyntax_future *timer; /* timeout only */
+  size_t n;
+  zyntax_future *child[]; /* NULL once dropped */
+} combo;
+
+static void drop_child(combo *c, size_t i) {
+  zyntax_future_drop(c->child[i]);
+  c->child[i] = NULL;
+}
+
+static void combo_drop(zyntax_future *f) {
+  combo *c = (combo *)f;
+  for (size_t i = 0; i < c->n; i++) zyntax_future_drop(c->child[i]);
+  zyntax_future_drop(c->timer);
+  free(c);
+}
+
+static zyntax_poll ready(zyntax_future *f, int result) {
+  f->result = result;
+  return ZYNTAX_READY;
+}
+
+static zyntax_poll select_poll(zyntax_future *f, const zyntax_waker *waker) {
+  combo *c = (combo *)f;
+  for (size_t i = 0; i < c->n; i++) {
+    if (zyntax_future_poll(c->child[i], waker) == ZYNTAX_PENDING) continue;
+    for (size_t j = 0; j < c->n; j++)
+      if (j != i) drop_child(c, j); /* the losers, exactly once */
+    return ready(f, (int)i);
+  }
+  return ZYNTAX_PENDING;
+}
+
+static zyntax_poll join_poll(zyntax_future *f, const zyntax_waker *waker) {
+  combo *c = (combo *)f;
+  int pending = 0;
+  /* zyntax_future_poll never calls a READY child's poll again. */
+  for (size_t i = 0; i < c->n; i++)
+    pending |= zyntax_future_poll(c->child[i], waker) == ZYNTAX_PENDING;
+  return pending ? ZYNTAX_PENDING : ready(f, 0);
+}
+
+static zyntax_poll timeout_poll(zyntax_future *f, const zyntax_waker *waker) {
+  combo *c = (combo *)f;
+  if (zyntax_future_poll(c->child[0], waker) == ZYNTAX_READY) {
+    zyntax_future_drop(c->timer);
+    c->timer = NULL;
+    return ready(f, zyntax_future_result(c->child[0]));
+  }
+  if (zyntax_future_poll(c->timer, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  int rc = zyntax_future_result(c->timer);
+  drop_child(c, 0); /* cancelled by the deadline */
+  return ready(f, rc < 0 ? rc : ZYNTAX_ETIMEDOUT);
+}
+
+static const zyntax_future_ops select_ops = {select_poll, combo_drop};
+static const zyntax_future_ops join_ops = {join_poll, combo_drop};
+static const zyntax_future_ops timeout_ops = {timeout_poll, combo_drop};
+
+zyntax_future *zyntax_future_child(const zyntax_future *f, size_t i) {
+  if (f == NULL || (f->ops != &select_ops && f->ops != &join_ops && f->ops != &timeout_ops))
+    return NULL;
+  const combo *c = (const combo *)f;
+  return i < c->n ? c->child[i] : NULL;
+}
+
+/* Takes the children (dropping them on failure). */
+static zyntax_future *combo_new(const zyntax_future_ops *ops, zyntax_future *const *children,
+                                size_t n, const char *func) {
+  int bad = children == NULL || n == 0 || n > (SIZE_MAX - sizeof(combo)) / sizeof(void *);
+  for (size_t i = 0; !bad && i < n; i++) bad = children[i] == NULL;
+  combo *c = bad ? NULL : malloc(sizeof *c + n * sizeof c->child[0]);
+  if (c == NULL) {
+    for (size_t i = 0; children != NULL && i < n; i++) zyntax_future_drop(children[i]);
+    zx_fail_code(func, bad ? ZYNTAX_EINVAL : ZYNTAX_ENOMEM);
+    return NULL;
+  }
+  c->base = (zyntax_future){ops, ZYNTAX_TASK_RUNNING};
+  c->timer = NULL;
+  c->n = n;
+  for (size_t i = 0; i < n; i++) c->child[i] = children[i];
+  return &c->base;
+}
+
+zyntax_future *zyntax_select(zyntax_future *const *children, size_t n) {
+  return combo_new(&select_ops, children, n, __func__);
+}
+
+zyntax_future *zyntax_join_all(zyntax_future *const *children, size_t n) {
+  return combo_new(&join_ops, children, n, __func__);
+}
+
+zyntax_future *zyntax_timeout(zyntax_runtime *rt, zyntax_future *inner, uint64_t ns) {
+  if (rt == NULL) {
+    zyntax_future_drop(inner);
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  zyntax_future *timer = inner ? zyntax_sleep(rt, ns) : NULL;
+  if (inner != NULL && timer == NULL) {
+    int code = zyntax_last_error()->code;
+    zyntax_future_drop(inner);
+    zx_fail_code(__func__, code);
+    return NULL;
+  }
+  zyntax_future *f = combo_new(&timeout_ops, &inner, 1, __func__);
+  if (f == NULL) {
+    zyntax_future_drop(timer);
+    return NULL;
+  }
+  ((combo *)f)->timer = timer;
+  return f;
+}

@@ -1,0 +1,96 @@
+/* The notify: a waitq whose permits saturate at one. notify_one is a
+ * release of one permit (to the oldest waiter, else stored); notify_all
+ * hands a permit to every waiter queued now and stores none. */
+#include <stdlib.h>
+
+#include "internal.h"
+#include "waitq.h"
+
+struct zyntax_notify {
+  pthread_mutex_t lock;
+  zx_waitq q;
+  size_t refs; /* under lock */
+};
+
+struct zyntax_notified {
+  zyntax_notify *n;
+  zx_waiter wait;
+};
+
+zyntax_notify *zyntax_notify_create(void) {
+  zyntax_notify *n = malloc(sizeof *n);
+  if (n == NULL) {
+    zx_fail_code(__func__, ZYNTAX_ENOMEM);
+    return NULL;
+  }
+  pthread_mutex_init(&n->lock, NULL);
+  zx_waitq_init(&n->q, 0, 1);
+  n->refs = 1;
+  return n;
+}
+
+static void notify_unref(zyntax_notify *n) {
+  zx_lock(&n->lock);
+  int last = --n->refs == 0;
+  zx_unlock(&n->lock);
+  if (!last) return;
+  pthread_mutex_destroy(&n->lock);
+  free(n);
+}
+
+static void notify_release(zyntax_notify *n, int all) {
+  if (n == NULL) return;
+  zx_wakes wakes = ZX_WAKES_INIT;
+  zx_lock(&n->lock);
+  if (all)
+    zx_waitq_release_all(&n->q, &wakes);
+  else
+    zx_waitq_release(&n->q, 1, &wakes);
+  zx_unlock(&n->lock);
+  zx_wakes_run(&wakes);
+}
+
+void zyntax_notify_one(zyntax_notify *n) { notify_release(n, 0); }
+
+void zyntax_notify_all(zyntax_notify *n) { notify_release(n, 1); }
+
+void zyntax_notify_drop(zyntax_notify *n) {
+  if (n != NULL) notify_unref(n);
+}
+
+zyntax_notified *zyntax_notified_create(zyntax_notify *n) {
+  if (n == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  zyntax_notified *wt = calloc(1, sizeof *wt);
+  if (wt == NULL) {
+    zx_fail_code(__func__, ZYNTAX_ENOMEM);
+    return NULL;
+  }
+  wt->n = n;
+  zx_lock(&n->lock);
+  n->refs++;
+  zx_unlock(&n->lock);
+  return wt;
+}
+
+zyntax_poll zyntax_notified_poll(zyntax_notified *wt, const zyntax_waker *waker) {
+  if (wt == NULL || waker == NULL) return ZYNTAX_READY;
+  zx_lock(&wt->n->lock);
+  int got = zx_waitq_acquire(&wt->n->q, &wt->wait, waker);
+  zx_unlock(&wt->n->lock);
+  return got == 0 ? ZYNTAX_PENDING : ZYNTAX_READY;
+}
+
+void zyntax_notified_drop(zyntax_notified *wt) {
+  if (wt == NULL) return;
+  zyntax_notify *n = wt->n;
+  zx_wakes wakes = ZX_WAKES_INIT;
+  zx_lock(&n->lock);
+  zx_waitq_cancel(&n->q, &wt->wait, &wakes);
+  zx_unlock(&n->lock);
+  zx_wakes_run(&wakes);
+  free(wt);
+  notify_unref(n);
+}

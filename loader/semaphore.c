@@ -1,0 +1,111 @@
+/* The semaphore: one mutex and a waitq (permits handed to the oldest
+ * waiter). Reference-counted by its creator and its acquire operations. */
+#include <stdlib.h>
+
+#include "internal.h"
+#include "waitq.h"
+
+struct zyntax_semaphore {
+  pthread_mutex_t lock;
+  zx_waitq q;
+  size_t refs; /* under lock */
+};
+
+struct zyntax_acquire {
+  zyntax_semaphore *sem;
+  zx_waiter wait;
+};
+
+zyntax_semaphore *zyntax_semaphore_create(size_t permits) {
+  zyntax_semaphore *s = malloc(sizeof *s);
+  if (s == NULL) {
+    zx_fail_code(__func__, ZYNTAX_ENOMEM);
+    return NULL;
+  }
+  pthread_mutex_init(&s->lock, NULL);
+  zx_waitq_init(&s->q, permits, SIZE_MAX);
+  s->refs = 1;
+  return s;
+}
+
+static void sem_unref(zyntax_semaphore *s) {
+  zx_lock(&s->lock);
+  int last = --s->refs == 0;
+  zx_unlock(&s->lock);
+  if (!last) return;
+  pthread_mutex_destroy(&s->lock);
+  free(s);
+}
+
+int zyntax_semaphore_try_acquire(zyntax_semaphore *sem) {
+  if (sem == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  zx_lock(&sem->lock);
+  int got = zx_waitq_acquire(&sem->q, NULL, NULL);
+  zx_unlock(&sem->lock);
+  return got == 1 ? 0 : got == 0 ? ZYNTAX_EAGAIN : ZYNTAX_ECLOSED;
+}
+
+void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n) {
+  if (sem == NULL) return;
+  zx_wakes wakes = ZX_WAKES_INIT;
+  zx_lock(&sem->lock);
+  zx_waitq_release(&sem->q, n, &wakes);
+  zx_unlock(&sem->lock);
+  zx_wakes_run(&wakes);
+}
+
+void zyntax_semaphore_close(zyntax_semaphore *sem) {
+  if (sem == NULL) return;
+  zx_wakes wakes = ZX_WAKES_INIT;
+  zx_lock(&sem->lock);
+  zx_waitq_close(&sem->q, &wakes);
+  zx_unlock(&sem->lock);
+  zx_wakes_run(&wakes);
+}
+
+void zyntax_semaphore_drop(zyntax_semaphore *sem) {
+  if (sem != NULL) sem_unref(sem);
+}
+
+zyntax_acquire *zyntax_acquire_create(zyntax_semaphore *sem) {
+  if (sem == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  zyntax_acquire *op = calloc(1, sizeof *op);
+  if (op == NULL) {
+    zx_fail_code(__func__, ZYNTAX_ENOMEM);
+    return NULL;
+  }
+  op->sem = sem;
+  zx_lock(&sem->lock);
+  sem->refs++;
+  zx_unlock(&sem->lock);
+  return op;
+}
+
+zyntax_poll zyntax_acquire_poll(zyntax_acquire *op, const zyntax_waker *waker,
+                                int *result) {
+  if (op == NULL || waker == NULL || result == NULL) {
+    if (result) *result = zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return ZYNTAX_READY;
+  }
+  zx_lock(&op->sem->lock);
+  int got = zx_waitq_acquire(&op->sem->q, &op->wait, waker);
+  zx_unlock(&op->sem->lock);
+  if (got == 0) return ZYNTAX_PENDING;
+  *result = got == 1 ? 0 : ZYNTAX_ECLOSED;
+  return ZYNTAX_READY;
+}
+
+void zyntax_acquire_drop(zyntax_acquire *op) {
+  if (op == NULL) return;
+  zyntax_semaphore *sem = op->sem;
+  zx_wakes wakes = ZX_WAKES_INIT;
+  zx_lock(&sem->lock);
+  zx_waitq_cancel(&sem->q, &op->wait, &wakes);
+  zx_unlock(&sem->lock);
+  zx_wakes_run(&wakes);
+  free(op);
+  sem_unref(sem);
+}

@@ -1,0 +1,101 @@
+/* The FIFO of waiters with permit hand-off (see waitq.h). */
+#include "waitq.h"
+
+#include <stdlib.h>
+
+void zx_lock(pthread_mutex_t *m) {
+  if (pthread_mutex_lock(m) != 0) abort(); /* only on a corrupted mutex */
+}
+
+void zx_unlock(pthread_mutex_t *m) {
+  if (pthread_mutex_unlock(m) != 0) abort();
+}
+
+void zx_waitq_init(zx_waitq *q, size_t permits, size_t max_permits) {
+  *q = (zx_waitq){NULL, NULL, permits, max_permits, 0};
+}
+
+static void unlink_waiter(zx_waitq *q, zx_waiter *w) {
+  if (w->prev) w->prev->next = w->next; else q->head = w->next;
+  if (w->next) w->next->prev = w->prev; else q->tail = w->prev;
+  w->prev = w->next = NULL;
+  w->queued = 0;
+}
+
+static void push_tail(zx_waitq *q, zx_waiter *w) {
+  w->next = NULL;
+  w->prev = q->tail;
+  if (q->tail) q->tail->next = w; else q->head = w;
+  q->tail = w;
+  w->queued = 1;
+}
+
+/* Unqueues the head, marks it granted (or not) and collects its waker. */
+static void wake_head(zx_waitq *q, int grant, zx_wakes *wakes) {
+  zx_waiter *w = q->head;
+  unlink_waiter(q, w);
+  w->granted = (unsigned char)grant;
+  zx_wakes_add(wakes, &w->waker);
+}
+
+int zx_waitq_acquire(zx_waitq *q, zx_waiter *me, const zyntax_waker *waker) {
+  if (me != NULL && me->granted) {
+    me->granted = 0;
+    return 1;
+  }
+  if (q->closed) return -1;
+  if (q->permits > 0) {
+    q->permits--;
+    return 1;
+  }
+  if (me == NULL) return 0;
+  /* Still queued from an earlier poll: keep the place and the clone unless
+   * the task changed. */
+  zyntax_waker_store(&me->waker, waker);
+  if (!me->queued) push_tail(q, me);
+  return 0;
+}
+
+void zx_waitq_release(zx_waitq *q, size_t n, zx_wakes *wakes) {
+  for (; n > 0 && q->head != NULL; n--) wake_head(q, 1, wakes);
+  if (n > q->max_permits - q->permits) n = q->max_permits - q->permits;
+  q->permits += n;
+}
+
+void zx_waitq_release_all(zx_waitq *q, zx_wakes *wakes) {
+  while (q->head != NULL) wake_head(q, 1, wakes);
+}
+
+void zx_waitq_cancel(zx_waitq *q, zx_waiter *me, zx_wakes *wakes) {
+  if (me->queued) {
+    unlink_waiter(q, me);
+    zyntax_waker_drop(&me->waker); /* only counts a reference down */
+  }
+  if (me->granted) {
+    me->granted = 0;
+    if (!q->closed) zx_waitq_release(q, 1, wakes);
+  }
+}
+
+void zx_waitq_close(zx_waitq *q, zx_wakes *wakes) {
+  q->closed = 1;
+  while (q->head != NULL) wake_head(q, 0, wakes);
+}
+
+void zx_wakes_add(zx_wakes *wakes, zyntax_waker *w) {
+  if (w->vtable == NULL) return;
+  if (wakes->n == ZX_WAKES_BATCH) {
+    /* A full batch: wake this one now. Wakers only schedule their task,
+     * they never call back into the caller's object, so this is safe under
+     * the owner's mutex (just a longer hold). */
+    zyntax_waker_wake(w);
+    return;
+  }
+  wakes->w[wakes->n++] = *w;
+  w->vtable = NULL;
+}
+
+void zx_wakes_run(zx_wakes *wakes) {
+  for (unsigned i = 0; i < wakes->n; i++) zyntax_waker_wake(&wakes->w[i]);
+  wakes->n = 0;
+}

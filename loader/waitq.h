@@ -1,0 +1,78 @@
+/* The waiting core shared by the channel, the semaphore and the notify: a
+ * FIFO of waiter records and a permit count, with permits handed directly
+ * to the oldest waiter (no barging, no lost wake-up when a woken waiter is
+ * cancelled). Every zx_waitq_* function runs under the owner's mutex;
+ * wakers taken out of records are collected in a zx_wakes and woken after
+ * the owner unlocks (zx_wakes_run). Not installed. */
+#ifndef ZYNTAX_LOADER_WAITQ_H
+#define ZYNTAX_LOADER_WAITQ_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "zyntax/future.h"
+
+/* One waiting operation. Lives inside a handle (sender, acquire, notified):
+ * no allocation per wait. */
+typedef struct zx_waiter {
+  struct zx_waiter *prev, *next;
+  zyntax_waker waker;  /* the parked task's clone while queued */
+  unsigned char queued;  /* linked into the queue */
+  unsigned char granted; /* a permit was handed to it, not yet taken */
+} zx_waiter;
+
+typedef struct zx_waitq {
+  zx_waiter *head, *tail;
+  size_t permits;     /* free permits; nonzero only while nobody waits */
+  size_t max_permits; /* permits saturate here (1 for a notify) */
+  int closed;
+} zx_waitq;
+
+#define ZX_WAKES_BATCH 16
+
+/* Wakers to wake once the owner's mutex is released. */
+typedef struct zx_wakes {
+  zyntax_waker w[ZX_WAKES_BATCH];
+  unsigned n;
+} zx_wakes;
+
+#define ZX_WAKES_INIT {{ZYNTAX_WAKER_EMPTY}, 0}
+
+void zx_waitq_init(zx_waitq *q, size_t permits, size_t max_permits);
+
+/* Takes a permit for `me` (NULL: try only). Returns 1 (taken), 0 (none
+ * free: `me` is queued with a clone of `waker`), -1 (closed). */
+int zx_waitq_acquire(zx_waitq *q, zx_waiter *me, const zyntax_waker *waker);
+
+/* Gives `n` permits: to waiters first (oldest first), the rest to the count
+ * (saturating at max_permits). */
+void zx_waitq_release(zx_waitq *q, size_t n, zx_wakes *wakes);
+
+/* Hands one permit to every waiter queued now, and none to the count. */
+void zx_waitq_release_all(zx_waitq *q, zx_wakes *wakes);
+
+/* Withdraws `me`: unqueues it, and passes on a permit it was handed. */
+void zx_waitq_cancel(zx_waitq *q, zx_waiter *me, zx_wakes *wakes);
+
+/* Closes the queue: every waiter is woken and later acquires return -1. */
+void zx_waitq_close(zx_waitq *q, zx_wakes *wakes);
+
+/* Moves an owned waker into `wakes` (leaving `*w` empty). */
+void zx_wakes_add(zx_wakes *wakes, zyntax_waker *w);
+
+/* Wakes and consumes every collected waker. Call after unlocking. */
+void zx_wakes_run(zx_wakes *wakes);
+
+/* pthread_mutex_lock/unlock that cannot fail for a valid default mutex. */
+void zx_lock(pthread_mutex_t *m);
+void zx_unlock(pthread_mutex_t *m);
+
+/* ---- parker.c: blocking a plain thread on the waker protocol ---- */
+
+/* Polls `poll(ctx, waker)` with a waker that unparks the calling thread
+ * until it returns ZYNTAX_READY. ZYNTAX_EREENTRANT on a thread that runs
+ * poll functions, ZYNTAX_ENOMEM, else 0. */
+int zx_park_until_ready(zyntax_poll (*poll)(void *ctx, const zyntax_waker *w),
+                        void *ctx, const char *func);
+
+#endif

@@ -1,0 +1,149 @@
+/* The semaphore (as an async mutex) and the notify. */
+#include "conformance.h"
+
+#define WORKERS 8
+#define ROUNDS 500
+
+/* Each worker enters a critical section ROUNDS times, yielding inside it so
+ * the others really wait for the permit. */
+typedef struct shared {
+  zyntax_semaphore *sem;
+  atomic_int inside, max_inside;
+  long counter; /* guarded by the semaphore only */
+} shared;
+
+typedef struct worker {
+  shared *sh;
+  zyntax_acquire *op;
+  zyntax_future *yield;
+  int rounds, holding;
+} worker;
+
+static zyntax_poll worker_poll(void *state, const zyntax_waker *waker) {
+  worker *w = state;
+  while (w->rounds < ROUNDS) {
+    if (!w->holding) {
+      int rc;
+      if (zyntax_acquire_poll(w->op, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      assert_int_equal(rc, 0);
+      w->holding = 1;
+      int in = atomic_fetch_add(&w->sh->inside, 1) + 1;
+      if (in > atomic_load(&w->sh->max_inside)) atomic_store(&w->sh->max_inside, in);
+      w->sh->counter++;
+      w->yield = zyntax_yield_now(zyntax_runtime_current());
+    }
+    if (zyntax_future_poll(w->yield, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    zyntax_future_drop(w->yield);
+    w->yield = NULL;
+    atomic_fetch_sub(&w->sh->inside, 1);
+    w->holding = 0;
+    w->rounds++;
+    zyntax_semaphore_release(w->sh->sem, 1);
+  }
+  return ZYNTAX_READY;
+}
+
+static void semaphore_as_mutex(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  shared sh = {zyntax_semaphore_create(1), 0, 0, 0};
+  assert_non_null(sh.sem);
+  worker w[WORKERS];
+  zyntax_task *t[WORKERS];
+  for (int i = 0; i < WORKERS; i++) {
+    w[i] = (worker){&sh, zyntax_acquire_create(sh.sem), NULL, 0, 0};
+    t[i] = zyntax_runtime_spawn(rt, &w[i], worker_poll);
+  }
+  assert_int_equal(zyntax_runtime_run(rt), 0);
+  for (int i = 0; i < WORKERS; i++) {
+    assert_int_equal(zyntax_task_status(t[i]), 0);
+    zyntax_task_release(t[i]);
+    zyntax_acquire_drop(w[i].op);
+  }
+  assert_int_equal(sh.counter, WORKERS * ROUNDS);
+  assert_int_equal(atomic_load(&sh.max_inside), 1);
+  assert_int_equal(zyntax_semaphore_try_acquire(sh.sem), 0);
+  assert_int_equal(zyntax_semaphore_try_acquire(sh.sem), ZYNTAX_EAGAIN);
+  zyntax_semaphore_drop(sh.sem);
+  end_runtime(rt);
+}
+
+/* FIFO hand-off; a permit handed to a dropped acquire passes on; close. */
+static void semaphore_handoff_and_close(void **state) {
+  (void)state;
+  zyntax_semaphore *sem = zyntax_semaphore_create(0);
+  zyntax_acquire *a = zyntax_acquire_create(sem), *b = zyntax_acquire_create(sem),
+                 *c = zyntax_acquire_create(sem);
+  zyntax_waker w = zyntax_waker_noop();
+  int rc = -99;
+  assert_int_equal(zyntax_acquire_poll(a, &w, &rc), ZYNTAX_PENDING);
+  assert_int_equal(zyntax_acquire_poll(b, &w, &rc), ZYNTAX_PENDING);
+  assert_int_equal(zyntax_acquire_poll(c, &w, &rc), ZYNTAX_PENDING);
+  zyntax_semaphore_release(sem, 1); /* to a */
+  assert_int_equal(zyntax_semaphore_try_acquire(sem), ZYNTAX_EAGAIN);
+  zyntax_acquire_drop(a); /* never took it: passes to b */
+  assert_int_equal(zyntax_acquire_poll(c, &w, &rc), ZYNTAX_PENDING);
+  assert_int_equal(zyntax_acquire_poll(b, &w, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, 0);
+  zyntax_semaphore_close(sem); /* c is told */
+  assert_int_equal(zyntax_acquire_poll(c, &w, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, ZYNTAX_ECLOSED);
+  assert_int_equal(zyntax_semaphore_try_acquire(sem), ZYNTAX_ECLOSED);
+  zyntax_semaphore_drop(sem); /* the acquires still hold it */
+  zyntax_acquire_drop(b);
+  zyntax_acquire_drop(c);
+}
+
+typedef struct waiter {
+  zyntax_notified *wt;
+  atomic_int parked, woken;
+} waiter;
+
+static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
+  waiter *w = state;
+  if (zyntax_notified_poll(w->wt, waker) == ZYNTAX_PENDING) {
+    atomic_store(&w->parked, 1);
+    return ZYNTAX_PENDING;
+  }
+  atomic_store(&w->woken, 1);
+  return ZYNTAX_READY;
+}
+
+static void notify_one_all_and_permit(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  zyntax_notify *n = zyntax_notify_create();
+  waiter w[3];
+  zyntax_task *t[3];
+  for (int i = 0; i < 3; i++) {
+    w[i] = (waiter){zyntax_notified_create(n), 0, 0};
+    t[i] = zyntax_runtime_spawn(rt, &w[i], waiter_poll);
+    drive_until(rt, &w[i].parked, 1);
+  }
+  zyntax_notify_one(n); /* the oldest only */
+  assert_int_equal(zyntax_runtime_block_on(rt, t[0]), 0);
+  assert_int_equal(atomic_load(&w[1].woken) + atomic_load(&w[2].woken), 0);
+  zyntax_notify_all(n);
+  assert_int_equal(zyntax_runtime_run(rt), 0);
+  assert_int_equal(atomic_load(&w[1].woken) + atomic_load(&w[2].woken), 2);
+  /* No waiter: notify_one stores one permit (not two), notify_all none. */
+  zyntax_waker nw = zyntax_waker_noop();
+  zyntax_notify_all(n);
+  assert_int_equal(zyntax_notified_poll(w[0].wt, &nw), ZYNTAX_PENDING);
+  zyntax_notified_drop(w[0].wt);
+  zyntax_notify_one(n);
+  zyntax_notify_one(n);
+  assert_int_equal(zyntax_notified_poll(w[1].wt, &nw), ZYNTAX_READY);
+  assert_int_equal(zyntax_notified_poll(w[1].wt, &nw), ZYNTAX_PENDING);
+  zyntax_notify_drop(n);
+  for (int i = 1; i < 3; i++) zyntax_notified_drop(w[i].wt);
+  for (int i = 0; i < 3; i++) zyntax_task_release(t[i]);
+  end_runtime(rt);
+}
+
+TEST_GROUP(sync_tests) = {
+    cmocka_unit_test(semaphore_as_mutex),
+    cmocka_unit_test(semaphore_handoff_and_close),
+    cmocka_unit_test(notify_one_all_and_permit),
+};
+const size_t sync_count = GROUP_SIZE(sync_tests);

@@ -13,6 +13,8 @@
 #include <cmocka.h>
 #include <zyntax/runtime.h>
 
+#include "drive.h"
+
 /* A runtime on the backend the environment names; fails the test if none. */
 zyntax_runtime *new_runtime(void);
 
@@ -20,7 +22,6 @@ zyntax_runtime *new_runtime(void);
 void end_runtime(zyntax_runtime *rt);
 
 /* Drives `rt` until *flag >= value (a root future that re-polls itself). */
-void drive_until(zyntax_runtime *rt, atomic_int *flag, int value);
 
 /* A future that is READY on its first poll; counts polls and drops. */
 typedef struct counted {

@@ -13,23 +13,6 @@ zyntax_runtime *new_runtime(void) {
 
 void end_runtime(zyntax_runtime *rt) { assert_int_equal(zyntax_runtime_destroy(rt), 0); }
 
-typedef struct until {
-  atomic_int *flag;
-  int value;
-} until;
-
-static zyntax_poll until_poll(void *state, const zyntax_waker *waker) {
-  until *u = state;
-  if (atomic_load(u->flag) >= u->value) return ZYNTAX_READY;
-  zyntax_waker_wake_by_ref(waker);
-  return ZYNTAX_PENDING;
-}
-
-void drive_until(zyntax_runtime *rt, atomic_int *flag, int value) {
-  until u = {flag, value};
-  assert_int_equal(zyntax_runtime_block_on_future(rt, &u, until_poll), 0);
-}
-
 static zyntax_poll counted_ready(void *state, const zyntax_waker *waker) {
   (void)waker;
   atomic_fetch_add(&((counted *)state)->polls, 1);

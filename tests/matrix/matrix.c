@@ -15,6 +15,8 @@
 #include <cmocka.h>
 #include <zyntax/runtime.h>
 
+#include "drive.h"
+
 enum action { COMPLETE, FAIL, CANCEL, RELEASE, JOIN, DESTROY, ACTIONS };
 enum moment { BEFORE_POLL, PENDING, DURING_POLL, AFTER_DONE, MOMENTS };
 
@@ -61,24 +63,6 @@ static void subject_drop(void *state) { atomic_fetch_add(&((subject *)state)->dr
 static const zyntax_future_vtable subject_vt = {subject_poll, subject_drop};
 
 /* ---- driving helpers ---- */
-
-typedef struct until {
-  atomic_int *flag;
-  int value;
-} until;
-
-/* Root future: ready once *flag >= value; re-polls itself meanwhile. */
-static zyntax_poll until_poll(void *state, const zyntax_waker *waker) {
-  until *u = state;
-  if (atomic_load(u->flag) >= u->value) return ZYNTAX_READY;
-  zyntax_waker_wake_by_ref(waker);
-  return ZYNTAX_PENDING;
-}
-
-static void drive_until(zyntax_runtime *rt, atomic_int *flag, int value) {
-  until u = {flag, value};
-  assert_int_equal(zyntax_runtime_block_on_future(rt, &u, until_poll), 0);
-}
 
 typedef struct joiner {
   zyntax_future *join;

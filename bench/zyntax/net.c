@@ -20,6 +20,14 @@ static int await_fd(zyntax_runtime *rt, zyntax_future **slot, int fd, unsigned e
   return result > 0 ? 1 : -1;
 }
 
+/* Resumes the await point a task left PENDING, before any new syscall: a
+ * woken task that retried its read first would find the data, then leave
+ * the completed wait behind and pay a second read for it later. 1 when no
+ * wait is in flight or it completed, 0 pending, -1 failed. */
+static int resume_wait(zyntax_runtime *rt, zyntax_future **slot, const zyntax_waker *waker) {
+  return *slot == NULL ? 1 : await_fd(rt, slot, -1, 0, waker);
+}
+
 /* What a socket task owns: the fd and the readiness wait in flight. */
 typedef struct sock_task {
   zy_latch *latch;
@@ -62,6 +70,8 @@ typedef struct echo_conn {
 
 static zyntax_poll echo_poll(void *state, const zyntax_waker *waker) {
   echo_conn *c = state;
+  int resumed = resume_wait(c->sock.rt, &c->sock.wait, waker);
+  if (resumed <= 0) return resumed == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
   for (;;) {
     if (c->sent < c->have) {
       ssize_t n = write(c->sock.fd, c->buf + c->sent, c->have - c->sent);
@@ -97,6 +107,7 @@ typedef struct acceptor {
 
 static zyntax_poll acceptor_poll(void *state, const zyntax_waker *waker) {
   acceptor *a = state;
+  if (resume_wait(a->sock.rt, &a->sock.wait, waker) == 0) return ZYNTAX_PENDING;
   while (a->left > 0) {
     int fd = accept4(a->listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -160,6 +171,13 @@ static int client_step(client *c, const zyntax_waker *waker) {
 
 static zyntax_poll client_poll(void *state, const zyntax_waker *waker) {
   client *c = state;
+  int connecting = !c->connected && c->sock.wait != NULL;
+  int resumed = resume_wait(c->sock.rt, &c->sock.wait, waker);
+  if (resumed <= 0) return resumed == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
+  if (connecting) { /* the connect's writability wait just completed */
+    c->connected = 1;
+    c->started = zb_now_ns();
+  }
   while (c->request < c->run->sizes->echo_requests) {
     int step = client_step(c, waker);
     if (step == 0) return ZYNTAX_PENDING;
@@ -224,6 +242,8 @@ typedef struct waiter {
 
 static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
   waiter *w = state;
+  int resumed = resume_wait(w->sock.rt, &w->sock.wait, waker);
+  if (resumed <= 0) return resumed == 0 ? ZYNTAX_PENDING : sock_finish(&w->sock, 0);
   while (w->left > 0) {
     char byte;
     ssize_t n = read(w->fd, &byte, 1);

@@ -1,9 +1,19 @@
 //! fd readiness on Tokio's reactor. epoll registers a descriptor once, so
 //! the runtime keeps one `AsyncFd` per fd, shared by every future waiting
-//! on it (`Shared::fds`), registered for both directions and removed when
-//! the last of them is dropped. Each wait uses Tokio's multi-waiter
-//! `readable()` / `writable()` futures, and confirms readiness with poll(2)
-//! because Tokio's readiness is edge-triggered and may be stale.
+//! on it (`Shared::fds`), registered for both directions. Each wait uses
+//! Tokio's multi-waiter `readable()` / `writable()` futures, and confirms
+//! readiness with poll(2) because Tokio's readiness is edge-triggered and
+//! may be stale.
+//!
+//! A socket's registration outlives its waits: registering and
+//! deregistering for every wait cost epoll_ctl calls and a hand-off to the
+//! reactor's thread. The descriptor is not ours, so each new wait checks
+//! with fstat that the number still names the same socket (device and
+//! inode; a socket has one open file description, so the same inode means
+//! the same registration); if the number was closed and reused, the stale
+//! registration is dropped and the new file registered. Other kinds of fd
+//! (pipes, ttys: several descriptions may share an inode) are deregistered
+//! when their last wait ends, as before.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,7 +21,7 @@ use std::io;
 use std::os::raw::c_int;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::unix::AsyncFd;
@@ -29,7 +39,25 @@ impl AsRawFd for Borrowed {
 }
 
 type Registration = Arc<AsyncFd<Borrowed>>;
-pub type Registry = Mutex<HashMap<RawFd, Weak<AsyncFd<Borrowed>>>>;
+
+/// One registered fd: what it was when registered, and whether it stays
+/// registered between waits (sockets).
+pub struct Entry {
+    reg: Registration,
+    id: (u64, u64), // st_dev, st_ino
+    kept: bool,
+}
+
+pub type Registry = Mutex<HashMap<RawFd, Entry>>;
+
+/// (st_dev, st_ino, is a socket) of an open fd; ZYNTAX_EBADF if closed.
+fn identity(fd: RawFd) -> Result<((u64, u64), bool), c_int> {
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(EBADF);
+    }
+    Ok(((st.st_dev as u64, st.st_ino as u64), st.st_mode & libc::S_IFMT == libc::S_IFSOCK))
+}
 
 /// Readiness of `fd` right now (level-triggered), as ZYNTAX_READABLE /
 /// ZYNTAX_WRITABLE bits, or ZYNTAX_EBADF / ZYNTAX_EIO.
@@ -63,15 +91,27 @@ pub fn level(fd: c_int, events: u32) -> Result<u32, c_int> {
 
 /// The registration of `fd`, shared or new. Needs the runtime's context.
 fn register(registry: &Registry, fd: RawFd) -> Result<Registration, c_int> {
+    let (id, socket) = identity(fd)?;
     let mut fds = registry.lock().unwrap();
-    if let Some(live) = fds.get(&fd).and_then(Weak::upgrade) {
-        return Ok(live);
+    if let Some(entry) = fds.get(&fd) {
+        if entry.id == id {
+            return Ok(entry.reg.clone());
+        }
+        // The number was closed and now names another file: the old
+        // registration is stale (its deregistration error is ignored).
+        fds.remove(&fd);
     }
     let interest = Interest::READABLE.add(Interest::WRITABLE);
     // epoll refuses e.g. regular files: such an fd cannot be watched.
     let reg = Arc::new(AsyncFd::with_interest(Borrowed(fd), interest).map_err(|_| EBADF)?);
-    fds.insert(fd, Arc::downgrade(&reg));
+    fds.insert(fd, Entry { reg: reg.clone(), id, kept: socket });
     Ok(reg)
+}
+
+/// Drops every registration (the runtime is being destroyed).
+pub fn clear(registry: &Registry) {
+    let all: Vec<Entry> = registry.lock().unwrap().drain().map(|(_, e)| e).collect();
+    drop(all); // outside the lock
 }
 
 type Waiting = Pin<Box<dyn Future<Output = c_int> + Send>>;
@@ -121,15 +161,21 @@ impl Wait {
         Poll::Pending
     }
 
-    /// Drops the wait; the last one on an fd deregisters it.
+    /// Drops the wait; the last one on an fd that is not kept
+    /// deregisters it.
     pub fn finish(self, registry: &Registry) {
         let Wait { reg, waits } = self;
         drop(waits);
         let fd = reg.get_ref().0;
         let mut fds = registry.lock().unwrap();
-        if Arc::strong_count(&reg) == 1 {
+        let last = match fds.get(&fd) {
+            // This wait and the table hold the only references.
+            Some(e) => !e.kept && Arc::ptr_eq(&e.reg, &reg) && Arc::strong_count(&reg) == 2,
+            None => false,
+        };
+        if last {
             fds.remove(&fd);
-            drop(reg); // deregisters, under the lock: no one re-registers meanwhile
         }
+        drop(reg); // deregisters if last, under the lock: no one re-registers meanwhile
     }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Sleep;
 
-use crate::fd::{self, Wait};
+use crate::fd::Wait;
 use crate::ffi::*;
 use crate::runtime::{count, is_current, Shared};
 use crate::task::rust_waker;
@@ -85,11 +85,8 @@ fn poll_sleep(shared: &Shared, deadline_ns: u64, timer: &mut Option<Pin<Box<Slee
 fn poll_fd(shared: &Shared, fd: c_int, events: u32, wait: &mut Option<Wait>,
            cx: &mut Context<'_>) -> Poll<c_int> {
     if wait.is_none() {
-        match fd::level(fd, events) {
-            Err(e) => return Poll::Ready(e),
-            Ok(0) => {}
-            Ok(ready) => return Poll::Ready(ready as c_int), // no registration at all
-        }
+        // No poll(2) first: registrations are kept, so waiting on a ready fd
+        // costs no epoll_ctl, and the wait confirms readiness itself.
         count(&shared.stats.io_waits);
         match Wait::start(&shared.fds, fd, events) {
             Ok(w) => *wait = Some(w),

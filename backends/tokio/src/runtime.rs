@@ -198,6 +198,7 @@ impl Backend {
         } else {
             drop(runtime);
         }
+        fd::clear(&self.shared.fds);
         let left: Vec<Arc<Task>> = self.shared.kept.lock().unwrap().drain().map(|(_, t)| t).collect();
         for task in left {
             task.drop_state();

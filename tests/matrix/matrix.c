@@ -87,6 +87,7 @@ typedef struct cell {
   int handle_live, rt_live;
   zyntax_future *join;
   int destroy_rc;
+  atomic_int driving; /* the main thread is inside block_on_future */
 } cell;
 
 static void let_finish(cell *c) {
@@ -125,7 +126,9 @@ static void act(cell *c) {
 
 static void *act_when_polled(void *arg) {
   cell *c = arg;
-  while (!atomic_load(&c->s.in_poll)) {
+  /* On tokio a worker may poll before the main thread drives; the action
+   * must happen while it does (destroy then returns EBUSY, as on uv/ev). */
+  while (!atomic_load(&c->s.in_poll) || !atomic_load(&c->driving)) {
   }
   act(c);
   atomic_store(&c->s.acted, 1);
@@ -164,7 +167,7 @@ static void run_cell(enum action action, enum moment moment) {
     break;
   case DURING_POLL:
     pthread_create(&other, NULL, act_when_polled, c);
-    drive_until(c->rt, &c->s.acted, 1);
+    drive_until_marking(c->rt, &c->s.acted, 1, &c->driving);
     /* Where the poll ran on a worker (tokio), it may still be running:
      * letting the task finish now would race the action. */
     drive_until(c->rt, &c->s.first_returned, 1);

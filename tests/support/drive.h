@@ -11,4 +11,10 @@
  * fails. Other tasks of `rt` run meanwhile. */
 void drive_until(zyntax_runtime *rt, atomic_int *flag, int value);
 
+/* drive_until that also sets *driving to 1 from its first poll, so another
+ * thread can wait until this one is really driving `rt` (on tokio, tasks
+ * are polled by workers whether anyone drives or not). */
+void drive_until_marking(zyntax_runtime *rt, atomic_int *flag, int value,
+                         atomic_int *driving);
+
 #endif

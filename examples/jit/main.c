@@ -72,6 +72,7 @@ static int run_all(zyntax_runtime *rt, const zjit_program *p, int bench) {
 }
 
 int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IOLBF, 0); /* a hung test still shows how far it got */
   int bench = argc > 1 && strcmp(argv[1], "--bench") == 0;
   const char *dump = argc > 2 && strcmp(argv[1], "--dump") == 0 ? argv[2] : NULL;
   zjit_program p;

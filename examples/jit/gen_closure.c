@@ -51,13 +51,8 @@ static void closure_drop(zjit *j, gcc_jit_struct *st, const closure_fields *f) {
   gcc_jit_lvalue *s;
   gcc_jit_block *b;
   zjit_drop_fn(j, "zjit_closure_drop", st, &s, &b);
-  gcc_jit_lvalue *sleep = zjit_deref(zjit_rv(s), f->sleep), *name = zjit_deref(zjit_rv(s), f->name);
-  gcc_jit_rvalue *arg = zjit_rv(sleep);
-  zjit_eval(b, zjit_call(j, j->future_drop, 1, &arg));
-  zjit_set(b, sleep, gcc_jit_context_null(j->ctx, j->t_futurep));
-  arg = zjit_cast(j, zjit_rv(name), j->t_voidp);
-  zjit_eval(b, zjit_call(j, j->free_, 1, &arg));
-  zjit_set(b, name, gcc_jit_context_null(j->ctx, j->t_charp));
+  zjit_drop_future(j, b, zjit_deref(zjit_rv(s), f->sleep));
+  zjit_free(j, b, zjit_deref(zjit_rv(s), f->name));
   gcc_jit_lvalue *drops = gcc_jit_rvalue_dereference(zjit_rv(zjit_deref(zjit_rv(s), f->drops)), NULL);
   zjit_set(b, drops, zjit_add(j, j->t_i64, zjit_rv(drops), zjit_int(j, j->t_i64, 1)));
   gcc_jit_block_end_with_void_return(b, NULL);

@@ -136,10 +136,7 @@ static void fetch_drop(zjit *j, fetch_gen *f, gcc_jit_struct *st) {
   call_drop(j, read, f->rb.drop, zjit_io_at(await, f->read));
   gcc_jit_block_end_with_jump(read, NULL, rest);
   zjit_set(rest, id, zjit_int(j, j->t_u32, FETCH_DONE));
-  gcc_jit_lvalue *body = zjit_deref(zjit_rv(s), f->body);
-  gcc_jit_rvalue *arg = zjit_cast(j, zjit_rv(body), j->t_voidp);
-  zjit_eval(rest, zjit_call(j, j->free_, 1, &arg));
-  zjit_set(rest, body, gcc_jit_context_null(j->ctx, j->t_charp));
+  zjit_free(j, rest, zjit_deref(zjit_rv(s), f->body));
   gcc_jit_block_end_with_void_return(rest, NULL);
 }
 

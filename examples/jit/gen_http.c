@@ -109,8 +109,8 @@ static void get_head(io_fn *io, const zjit_http_get *g, const resp_fields *r) {
 
 void zjit_gen_http_get(zjit *j, gcc_jit_struct *resp, const resp_fields *r, zjit_http_get *g) {
   g->st = get_struct(j, resp, g);
-  io_fn io = {.state_id = g->state_id, .error = g->error, .ready = g->ready, .done = GET_DONE};
-  zjit_sm_begin(&io.sm, j, "zjit_http_get_poll", g->st, g->state_id, GET_DONE);
+  io_fn io;
+  zjit_io_begin(&io, j, "zjit_http_get_poll", g->st, g->state_id, g->error, g->ready, GET_DONE);
   get_connect(&io, g, r);
   get_send(&io, g, r);
   get_head(&io, g, r);
@@ -194,8 +194,8 @@ static void body_read(io_fn *io, const zjit_read_body *rb, const resp_fields *r)
 
 void zjit_gen_read_body(zjit *j, gcc_jit_struct *resp, const resp_fields *r, zjit_read_body *rb) {
   rb->st = body_struct(j, resp, rb);
-  io_fn io = {.state_id = rb->state_id, .error = rb->error, .ready = rb->ready, .done = BODY_DONE};
-  zjit_sm_begin(&io.sm, j, "zjit_read_body_poll", rb->st, rb->state_id, BODY_DONE);
+  io_fn io;
+  zjit_io_begin(&io, j, "zjit_read_body_poll", rb->st, rb->state_id, rb->error, rb->ready, BODY_DONE);
   body_start(&io, rb, r);
   body_read(&io, rb, r);
   zjit_sm_end(&io.sm);
@@ -204,10 +204,8 @@ void zjit_gen_read_body(zjit *j, gcc_jit_struct *resp, const resp_fields *r, zji
   gcc_jit_lvalue *s;
   gcc_jit_block *b;
   rb->drop = zjit_drop_fn(j, "zjit_read_body_drop", rb->st, &s, &b);
-  gcc_jit_lvalue *in = zjit_deref(zjit_rv(s), rb->in), *body = zjit_deref(zjit_rv(s), rb->body);
+  gcc_jit_lvalue *in = zjit_deref(zjit_rv(s), rb->in);
   zjit_io_release(j, rb->drop, &b, zjit_deref(zjit_rv(s), rb->ready), zjit_io_at(in, r->fd));
-  gcc_jit_rvalue *arg = zjit_cast(j, zjit_rv(body), j->t_voidp);
-  zjit_eval(b, zjit_call(j, j->free_, 1, &arg));
-  zjit_set(b, body, gcc_jit_context_null(j->ctx, j->t_charp));
+  zjit_free(j, b, zjit_deref(zjit_rv(s), rb->body));
   gcc_jit_block_end_with_void_return(b, NULL);
 }

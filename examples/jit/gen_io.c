@@ -38,6 +38,12 @@ static gcc_jit_rvalue *neg(zjit *j, gcc_jit_type *t, gcc_jit_rvalue *v) {
 }
 
 /* error = err (an errno value or ZYNTAX_E*); READY in the done state. */
+void zjit_io_begin(io_fn *io, zjit *j, const char *name, gcc_jit_struct *st,
+                   gcc_jit_field *state_id, gcc_jit_field *error, gcc_jit_field *ready, int done) {
+  *io = (io_fn){.state_id = state_id, .error = error, .ready = ready, .done = done};
+  zjit_sm_begin(&io->sm, j, name, st, state_id, done);
+}
+
 void zjit_io_fail(io_fn *io, gcc_jit_block *b, gcc_jit_rvalue *err) {
   zjit_set(b, zjit_sm_field(&io->sm, io->error), zjit_cast(io->sm.j, err, io->sm.j->t_int));
   zjit_sm_ready(&io->sm, b, io->done);
@@ -79,12 +85,10 @@ void zjit_io_await(io_fn *io, int state, int next) {
  * connection they may own. */
 void zjit_io_release(zjit *j, gcc_jit_function *fn, gcc_jit_block **b, gcc_jit_lvalue *ready,
                        gcc_jit_lvalue *fd) {
-  gcc_jit_rvalue *arg = zjit_rv(ready);
-  zjit_eval(*b, zjit_call(j, j->future_drop, 1, &arg));
-  zjit_set(*b, ready, gcc_jit_context_null(j->ctx, j->t_futurep));
+  zjit_drop_future(j, *b, ready);
   gcc_jit_block *open = gcc_jit_function_new_block(fn, "open"), *end = gcc_jit_function_new_block(fn, "closed");
   zjit_if(*b, zjit_cmp(j, GCC_JIT_COMPARISON_GE, zjit_rv(fd), zjit_int(j, j->t_int, 0)), open, end);
-  arg = zjit_rv(fd);
+  gcc_jit_rvalue *arg = zjit_rv(fd);
   zjit_eval(open, zjit_call(j, j->close_, 1, &arg));
   zjit_set(open, fd, zjit_int(j, j->t_int, -1));
   gcc_jit_block_end_with_jump(open, NULL, end);

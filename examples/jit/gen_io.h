@@ -23,6 +23,9 @@ gcc_jit_rvalue *zjit_io_addr(gcc_jit_lvalue *lv);                  /* &lv */
 gcc_jit_rvalue *zjit_io_elem(zjit *j, gcc_jit_lvalue *array, gcc_jit_rvalue *index);
 gcc_jit_rvalue *zjit_io_i64(zjit *j, long v);
 gcc_jit_rvalue *zjit_io_minus(zjit *j, gcc_jit_type *t, gcc_jit_rvalue *a, gcc_jit_rvalue *b);
+/* Starts the poll function `name` of an I/O async fn (see zjit_sm_begin). */
+void zjit_io_begin(io_fn *io, zjit *j, const char *name, gcc_jit_struct *st,
+                   gcc_jit_field *state_id, gcc_jit_field *error, gcc_jit_field *ready, int done);
 /* error = err; READY in io->done. */
 void zjit_io_fail(io_fn *io, gcc_jit_block *b, gcc_jit_rvalue *err);
 /* A syscall returned n: > 0 continues in the returned block, 0 fails with

@@ -73,9 +73,7 @@ static void loop_drop(zjit *j, gcc_jit_struct *st, const loop_fields *f) {
   gcc_jit_lvalue *s;
   gcc_jit_block *b;
   zjit_drop_fn(j, "zjit_loop_drop", st, &s, &b);
-  gcc_jit_rvalue *sleep = zjit_rv(zjit_deref(zjit_rv(s), f->sleep));
-  zjit_eval(b, zjit_call(j, j->future_drop, 1, &sleep));
-  zjit_set(b, zjit_deref(zjit_rv(s), f->sleep), gcc_jit_context_null(j->ctx, j->t_futurep));
+  zjit_drop_future(j, b, zjit_deref(zjit_rv(s), f->sleep));
   gcc_jit_block_end_with_void_return(b, NULL);
 }
 

@@ -74,8 +74,7 @@ static gcc_jit_lvalue *gen_child(zjit *j, gcc_jit_struct *st, const child_fields
 
   gcc_jit_lvalue *s;
   gcc_jit_function *drop = zjit_drop_fn(j, "zjit_child_drop", st, &s, &b);
-  gcc_jit_rvalue *sleep = zjit_rv(zjit_deref(zjit_rv(s), f->sleep));
-  zjit_eval(b, zjit_call(j, j->future_drop, 1, &sleep));
+  zjit_drop_future(j, b, zjit_deref(zjit_rv(s), f->sleep));
   gcc_jit_rvalue *state = zjit_cast(j, zjit_rv(s), j->t_voidp);
   zjit_eval(b, zjit_call(j, j->free_, 1, &state));
   gcc_jit_block_end_with_void_return(b, NULL);

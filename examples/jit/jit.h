@@ -66,7 +66,10 @@ gcc_jit_rvalue *zjit_call(zjit *j, gcc_jit_function *fn, int n, gcc_jit_rvalue *
 gcc_jit_rvalue *zjit_add(zjit *j, gcc_jit_type *t, gcc_jit_rvalue *a, gcc_jit_rvalue *b);
 gcc_jit_rvalue *zjit_cast(zjit *j, gcc_jit_rvalue *v, gcc_jit_type *t);
 
-/* Statements. */
+/* Statements. zjit_drop_future: zyntax_future_drop(*slot), slot = NULL;
+ * zjit_free: free(*ptr), ptr = NULL - the two moves of every drop glue. */
+void zjit_drop_future(zjit *j, gcc_jit_block *b, gcc_jit_lvalue *slot);
+void zjit_free(zjit *j, gcc_jit_block *b, gcc_jit_lvalue *ptr);
 void zjit_set(gcc_jit_block *b, gcc_jit_lvalue *lv, gcc_jit_rvalue *v);
 void zjit_eval(gcc_jit_block *b, gcc_jit_rvalue *v);
 void zjit_if(gcc_jit_block *b, gcc_jit_rvalue *cond, gcc_jit_block *yes, gcc_jit_block *no);

@@ -195,6 +195,18 @@ void zjit_if(gcc_jit_block *b, gcc_jit_rvalue *cond, gcc_jit_block *yes, gcc_jit
   gcc_jit_block_end_with_conditional(b, NULL, cond, yes, no);
 }
 
+void zjit_drop_future(zjit *j, gcc_jit_block *b, gcc_jit_lvalue *slot) {
+  gcc_jit_rvalue *arg = zjit_rv(slot);
+  zjit_eval(b, zjit_call(j, j->future_drop, 1, &arg));
+  zjit_set(b, slot, gcc_jit_context_null(j->ctx, j->t_futurep));
+}
+
+void zjit_free(zjit *j, gcc_jit_block *b, gcc_jit_lvalue *ptr) {
+  gcc_jit_rvalue *arg = zjit_cast(j, zjit_rv(ptr), j->t_voidp);
+  zjit_eval(b, zjit_call(j, j->free_, 1, &arg));
+  zjit_set(b, ptr, gcc_jit_context_null(j->ctx, gcc_jit_rvalue_get_type(zjit_rv(ptr))));
+}
+
 gcc_jit_rvalue *zjit_current(zjit *j) { return zjit_call(j, j->current, 0, NULL); }
 
 /* ---- functions --------------------------------------------------------- */
@@ -307,7 +319,6 @@ gcc_jit_block *zjit_sm_await(zjit_sm *sm, gcc_jit_block *b, gcc_jit_field *slot,
           pending, ready);
   zjit_sm_pending(sm, pending);
   if (result != NULL) zjit_set(ready, result, zjit_call(j, j->future_result, 1, args));
-  zjit_eval(ready, zjit_call(j, j->future_drop, 1, args));
-  zjit_set(ready, f, gcc_jit_context_null(j->ctx, j->t_futurep));
+  zjit_drop_future(j, ready, f);
   return ready;
 }

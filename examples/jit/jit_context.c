@@ -23,7 +23,7 @@ static gcc_jit_function *import(zjit *j, gcc_jit_type *ret, const char *name, in
                                 gcc_jit_type **types) {
   gcc_jit_param *params[8];
   for (int i = 0; i < n; i++) {
-    char pname[8];
+    char pname[16];
     snprintf(pname, sizeof pname, "a%d", i);
     params[i] = gcc_jit_context_new_param(j->ctx, NULL, types[i], pname);
   }

@@ -16,7 +16,7 @@
 typedef struct zjit {
   gcc_jit_context *ctx;
   gcc_jit_type *t_void, *t_int, *t_uint, *t_u32, *t_i64, *t_u64, *t_size, *t_char;
-  gcc_jit_type *t_voidp, *t_charp, *t_i64p, *t_future, *t_futurep, *t_task, *t_rt;
+  gcc_jit_type *t_voidp, *t_charp, *t_i64p, *t_futurep, *t_task, *t_rt;
   gcc_jit_type *t_waker, *t_wakerp, *t_fvtable, *t_poll_fn, *t_drop_fn;
   gcc_jit_field *f_waker_data, *f_waker_vtable, *f_wvt_wake_by_ref;
   gcc_jit_field *f_fvt_poll, *f_fvt_drop;

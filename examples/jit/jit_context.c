@@ -47,8 +47,7 @@ static void declare_types(zjit *j) {
   j->t_voidp = basic(j, GCC_JIT_TYPE_VOID_PTR);
   j->t_charp = ptr(j->t_char);
   j->t_i64p = ptr(j->t_i64);
-  j->t_future = opaque(j, "zyntax_future");
-  j->t_futurep = ptr(j->t_future);
+  j->t_futurep = opaque(j, "zyntax_future");
   j->t_task = opaque(j, "zyntax_task");
   j->t_rt = opaque(j, "zyntax_runtime");
 }

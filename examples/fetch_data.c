@@ -15,10 +15,7 @@
  * Usage: fetch_data            (ZYNTAX_RUNTIME picks the backend)
  * Prints the body and the backend; exits 1 with the runtime's error if the
  * backend cannot be loaded. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +25,7 @@
 #include <zyntax/runtime.h>
 
 #include "fd_await.h"
+#include "http_parse.h"
 #include "http_server.h"
 
 /* ---- http_get(url) -> response ---------------------------------------- */
@@ -60,18 +58,6 @@ static void http_get_init(http_get_state *g, const char *url) {
   g->out.fd = -1;
 }
 
-/* Only what the demo needs: http://IPv4:port/path, no DNS. */
-static int parse_url(const char *url, struct sockaddr_in *addr, const char **path) {
-  char host[INET_ADDRSTRLEN];
-  unsigned port;
-  int used = 0;
-  if (sscanf(url, "http://%15[0-9.]:%u%n", host, &port, &used) != 2 || port > 65535) return -1;
-  *addr = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  if (inet_pton(AF_INET, host, &addr->sin_addr) != 1) return -1;
-  *path = url[used] == '/' ? url + used : "/";
-  return 0;
-}
-
 static zyntax_poll get_fail(http_get_state *g, int error) {
   g->error = error;
   g->state_id = GET_DONE;
@@ -86,36 +72,12 @@ static zyntax_poll get_await(http_get_state *g, unsigned events, const zyntax_wa
 }
 
 static int start_connect(http_get_state *g) {
-  struct sockaddr_in addr;
-  const char *path;
-  if (parse_url(g->url, &addr, &path) != 0) return EINVAL;
-  int n = snprintf(g->request, sizeof g->request,
-                   "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path,
-                   inet_ntoa(addr.sin_addr));
-  if (n < 0 || (size_t)n >= sizeof g->request) return EINVAL;
-  g->request_len = (size_t)n;
-  g->out.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (g->out.fd < 0) return errno;
-  if (connect(g->out.fd, (struct sockaddr *)&addr, sizeof addr) == 0) return 0;
-  return errno == EINPROGRESS ? 0 : errno;
-}
-
-static int connect_result(int fd) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno;
-  return err;
+  return http_connect(g->url, g->request, sizeof g->request, &g->request_len, &g->out.fd);
 }
 
 /* Parses the response head once "\r\n\r\n" arrived; 1 = complete. */
 static int parse_head(response *r) {
-  r->head[r->len] = '\0';
-  const char *end = strstr(r->head, "\r\n\r\n");
-  if (end == NULL) return 0;
-  r->body_at = (size_t)(end + 4 - r->head);
-  const char *cl = strstr(r->head, "Content-Length:");
-  r->body_length = cl != NULL && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
-  return 1;
+  return http_parse_head(r->head, r->len, &r->body_at, &r->body_length);
 }
 
 static zyntax_poll http_get_poll(http_get_state *g, const zyntax_waker *w) {
@@ -131,7 +93,7 @@ static zyntax_poll http_get_poll(http_get_state *g, const zyntax_waker *w) {
     case GET_CONNECTING: /* connect(...).await */
       if (get_await(g, ZYNTAX_WRITABLE, w) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
       if (g->state_id == GET_DONE) break;
-      if (connect_result(g->out.fd) != 0) return get_fail(g, connect_result(g->out.fd));
+      if (http_connect_result(g->out.fd) != 0) return get_fail(g, http_connect_result(g->out.fd));
       g->state_id = GET_SEND;
       break;
     case GET_SEND: /* write_all(request).await */

@@ -1,14 +1,10 @@
 /* fd readiness on uv_poll_t. libuv allows one poll handle per fd and loop,
  * so every fd has one watch that multiplexes all futures waiting on it.
- * A watch outlives its waits, kept initialised for the next wait on the
- * same fd (uv_poll_init probes with two epoll_ctl and an ioctl). A socket's
- * watch whose readers were served stays started for reading, as a native
- * libuv program keeps its watcher: the next read wait then costs one fstat,
- * which checks that the number still names the same socket (device, inode)
- * - libuv aborts on epoll_ctl errors, so a watch must never be started on
- * a number that was closed and reused. An event while nobody waits stops
- * it (level-triggered epoll would report it again and again), as does the
- * last waiter leaving any other kind of fd. */
+ * When its last waiter leaves, the watch is stopped - the fd leaves epoll at
+ * once, so a closed and reused fd number never meets a stale registration -
+ * but kept initialised for the next wait on the same fd: a wait then costs
+ * an fstat and epoll's add and delete, instead of also uv_poll_init's probe
+ * (two epoll_ctl and an ioctl) and a close. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,9 +19,6 @@ struct uvb_watch {
   int fd;
   int events;          /* uv events currently started */
   uvb_fdwait *waiters; /* doubly linked */
-  int socket;          /* the fd is a socket: dev/ino name it */
-  dev_t dev;
-  ino_t ino;
 };
 
 struct uvb_fdwait {
@@ -79,14 +72,10 @@ static void watch_close(uvb_watch *w) {
   uv_close((uv_handle_t *)&w->handle, free_on_close);
 }
 
-/* Starts, narrows or stops the watch to match its waiters. With `keep`
- * (waiters were just served, or one gave up) an idle socket watch started
- * for reading only stays so. Keeping never starts or changes a watch: that
- * would make libuv call epoll_ctl later, when the fd may be closed. */
-static void watch_settle(uvb_watch *w, int keep) {
+/* Starts, narrows or stops the watch to match its waiters. */
+static void watch_settle(uvb_watch *w) {
   int want = 0;
   for (uvb_fdwait *f = w->waiters; f; f = f->next) want |= uv_events(f->want);
-  if (want == 0 && keep && w->socket && w->events == UV_READABLE) want = UV_READABLE;
   if (want == w->events) return;
   w->events = want;
   if (want == 0)
@@ -95,21 +84,14 @@ static void watch_settle(uvb_watch *w, int keep) {
     uv_poll_start(&w->handle, want, on_ready);
 }
 
-/* Whether the watch may serve a new wait on its fd, recording what the fd
- * is now: always while others wait on it (the fd is in use); a started
- * watch only for the same socket; a stopped one for any socket or pipe.
- * Anything else goes through uv_poll_init's own check again. */
-static int reusable(uvb_watch *w) {
+/* An idle watch may be reused only while its fd number is an open socket
+ * or pipe: starting it on a closed fd or a regular file would make libuv
+ * abort on epoll_ctl's error. Anything else goes through uv_poll_init's
+ * own check again. */
+static int reusable(const uvb_watch *w) {
   struct stat st;
-  if (w->waiters != NULL) return 1;
-  if (fstat(w->fd, &st) != 0) return 0;
-  int socket = S_ISSOCK(st.st_mode);
-  if (w->events != 0) return socket && st.st_dev == w->dev && st.st_ino == w->ino;
-  if (!socket && !S_ISFIFO(st.st_mode)) return 0;
-  w->socket = socket;
-  w->dev = st.st_dev;
-  w->ino = st.st_ino;
-  return 1;
+  if (w->waiters != NULL) return 1; /* running: the fd is in use */
+  return fstat(w->fd, &st) == 0 && (S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode));
 }
 
 static int watch_get(uvb_runtime *rt, int fd, uvb_watch **out) {
@@ -132,12 +114,6 @@ static int watch_get(uvb_runtime *rt, int fd, uvb_watch **out) {
   w->handle.data = w;
   w->rt = rt;
   w->fd = fd;
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
-    w->socket = 1;
-    w->dev = st.st_dev;
-    w->ino = st.st_ino;
-  }
   rt->watches[fd] = w;
   *out = w;
   return 0;
@@ -162,7 +138,6 @@ static void detach(uvb_fdwait *f) {
 
 static void on_ready(uv_poll_t *handle, int status, int events) {
   uvb_watch *w = handle->data;
-  int served = w->waiters != NULL; /* else: ready while nobody waits */
   if (status < 0) {
     /* libuv stopped the handle (POLLERR). Report every wanted event: the
      * waiter's next syscall returns the real error, as with epoll. */
@@ -179,7 +154,7 @@ static void on_ready(uv_poll_t *handle, int status, int events) {
     }
     f = next;
   }
-  watch_settle(w, served);
+  watch_settle(w);
 }
 
 /* ---- the future ---- */
@@ -199,7 +174,7 @@ static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
     if (w->waiters) w->waiters->prev = f;
     w->waiters = f;
     zx_count(&f->rt->ex.stats.io_waits);
-    watch_settle(w, 0);
+    watch_settle(w);
   }
   zyntax_waker_store(&f->waker, waker);
   return ZYNTAX_PENDING;
@@ -211,7 +186,7 @@ static void fdwait_drop(zyntax_future *base) {
   if (f->watch != NULL) {
     uvb_watch *w = f->watch;
     detach(f);
-    watch_settle(w, 1);
+    watch_settle(w);
   }
   free(f);
 }

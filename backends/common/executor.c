@@ -36,6 +36,10 @@ static void owned_unlink(zx_exec *ex, zx_task *t) {
 /* ---- queues ---- */
 
 static void push_local(zx_exec *ex, zx_task *t) {
+  if (ex->in_loop && !ex->interrupted) {
+    ex->interrupted = 1;
+    ex->ops->interrupt(ex);
+  }
   t->next = NULL;
   if (ex->run_tail)
     ex->run_tail->next = t;
@@ -248,6 +252,15 @@ static void run_ready(zx_exec *ex) {
 
 typedef int (*done_fn)(zx_exec *ex, void *arg);
 
+/* One loop turn; it may block only while nothing is queued, and a task
+ * queued by a callback during the turn stops it from blocking. */
+static void run_loop_once(zx_exec *ex) {
+  ex->in_loop = 1;
+  ex->interrupted = 0;
+  ex->ops->run_once(ex, ex->run_head == NULL);
+  ex->in_loop = 0;
+}
+
 static void drive(zx_exec *ex, done_fn done, void *arg) {
   zx_exec *outer = driving;
   driving = ex;
@@ -256,7 +269,7 @@ static void drive(zx_exec *ex, done_fn done, void *arg) {
     run_ready(ex);
     if (done(ex, arg)) break;
     drain_inbox(ex);
-    ex->ops->run_once(ex, ex->run_head == NULL);
+    run_loop_once(ex);
   }
   driving = outer;
 }

@@ -30,6 +30,12 @@ typedef struct zx_loop_ops {
   /* Runs one loop iteration on the driving thread: waits for an event when
    * `block`, else only handles what is ready now. */
   void (*run_once)(zx_exec *ex, int block);
+  /* Called on the driving thread from inside run_once(), when a loop
+   * callback (a timer, an fd event) queued a task: the iteration under way
+   * must not block waiting for events any more. A loop that runs some
+   * callbacks before it waits (libuv runs due timers first) would
+   * otherwise sleep with work queued. At most once per run_once(). */
+  void (*interrupt)(zx_exec *ex);
   /* Frees the backend runtime once the last task record referring to the
    * executor is gone (after the backend's own destroy). */
   void (*free)(zx_exec *ex);
@@ -69,6 +75,8 @@ struct zx_exec {
   zx_task *root;                /* block_on_future's reusable task cell */
   int root_done;
   int root_outcome;
+  int in_loop;     /* inside ops->run_once() */
+  int interrupted; /* ops->interrupt() was called in this run_once() */
 
   /* Any thread. */
   atomic_size_t live;  /* unfinished spawned tasks */

@@ -23,9 +23,18 @@ static void loop_run_once(zx_exec *ex, int block) {
   ev_run(((evb_runtime *)ex)->loop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
 }
 
+/* ev_run() invokes its callbacks after it polled, so a task queued by one
+ * never meets a blocking wait in the same iteration; breaking keeps the
+ * contract explicit should a callback ever run before the poll (prepare
+ * watchers, fed events). */
+static void loop_interrupt(zx_exec *ex) {
+  ev_break(((evb_runtime *)ex)->loop, EVBREAK_ONE);
+}
+
 static void loop_free(zx_exec *ex) { free(ex); }
 
-static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_free};
+static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_interrupt,
+                                     loop_free};
 
 /* libev creates its async eventfd in ev_async_start() and abort()s when it
  * cannot; make sure a descriptor is free first, so the caller gets an

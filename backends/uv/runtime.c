@@ -17,9 +17,14 @@ static void loop_run_once(zx_exec *ex, int block) {
   uv_run(&((uvb_runtime *)ex)->loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
 }
 
+/* uv_run() runs due timers before it computes its poll timeout; a stopped
+ * loop polls with timeout 0 and returns after this iteration. */
+static void loop_interrupt(zx_exec *ex) { uv_stop(&((uvb_runtime *)ex)->loop); }
+
 static void loop_free(zx_exec *ex) { free(ex); }
 
-static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_free};
+static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_interrupt,
+                                     loop_free};
 
 int uvb_create(const zyntax_backend_host *host,
                const zyntax_runtime_options *opts, zyntax_backend_runtime **out,

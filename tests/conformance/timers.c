@@ -89,7 +89,51 @@ static void dropped_sleep_cancels_its_timer(void **state) {
   end_runtime(rt);
 }
 
+/* A poll arms a 1 ms sleep, then works past its deadline before returning
+ * PENDING: the timer is already due when the loop next looks at it, so the
+ * wake it delivers lands while the loop iterates. The driver must still
+ * poll the task again instead of blocking for I/O that never comes (the
+ * libuv backend hung here: its loop runs due timers before it polls). */
+typedef struct slow_sleeper {
+  zyntax_future *sleep;
+  int polls;
+} slow_sleeper;
+
+static void spin_until(uint64_t t) {
+  while (zyntax_now() < t) {
+  }
+}
+
+static zyntax_poll slow_sleeper_poll(void *state, const zyntax_waker *waker) {
+  slow_sleeper *s = state;
+  s->polls++;
+  if (s->sleep == NULL) {
+    s->sleep = zyntax_sleep(zyntax_runtime_current(), 1000000u);
+    if (s->sleep == NULL) return ZYNTAX_READY;
+    if (zyntax_future_poll(s->sleep, waker) != ZYNTAX_PENDING) return ZYNTAX_READY;
+    spin_until(zyntax_now() + 5000000u); /* 5 ms of work after arming */
+    return ZYNTAX_PENDING;
+  }
+  if (zyntax_future_poll(s->sleep, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  zyntax_future_drop(s->sleep);
+  s->sleep = NULL;
+  return ZYNTAX_READY;
+}
+
+static void sleep_due_before_the_poll_returns_still_wakes(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  for (int round = 0; round < 3; round++) {
+    slow_sleeper s = {NULL, 0};
+    assert_int_equal(zyntax_runtime_block_on_future(rt, &s, slow_sleeper_poll), 0);
+    assert_null(s.sleep);
+    assert_int_equal(s.polls, 2);
+  }
+  end_runtime(rt);
+}
+
 TEST_GROUP(timer_tests) = {
+    cmocka_unit_test(sleep_due_before_the_poll_returns_still_wakes),
     cmocka_unit_test(sleeps_finish_in_deadline_order_never_early),
     cmocka_unit_test(sleep_in_the_past_is_ready),
     cmocka_unit_test(dropped_sleep_cancels_its_timer),

@@ -13,7 +13,7 @@ baseline=abi/libzyntax.abi
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZYNTAX_BACKENDS= \
   -DZYNTAX_BUILD_TESTS=OFF -DZYNTAX_BUILD_EXAMPLES=OFF -DZYNTAX_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build" --target zyntax >/dev/null
-lib=$(readlink -f "$build/loader/libzyntax.so")
+lib=$(readlink -f "$build/src/libzyntax.so")
 supp=abi/suppressions.abignore
 
 if [ "$mode" = update ]; then

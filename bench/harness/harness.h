@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-#include "../bench_common.h"
+#include "bench_common.h"
 
 #define ZH_MAX_REPS 100
 #define ZH_NOT_OFFERED 3 /* the program does not have this workload */

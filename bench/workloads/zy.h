@@ -15,7 +15,7 @@
 
 #include <zyntax/runtime.h>
 
-#include "../bench_common.h"
+#include "bench_common.h"
 
 typedef struct zy_latch {
   atomic_uint_fast64_t remaining;

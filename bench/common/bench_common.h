@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 /** Sizes of every workload; zb_sizes_get() gives the full or quick set. The
- * native Tokio baseline (native-tokio/src/sizes.rs) mirrors this table. */
+ * native Tokio baseline (native/tokio/src/sizes.rs) mirrors this table. */
 typedef struct zb_sizes {
   uint64_t dispatch_polls; /**< dispatch: polls of one self-waking task */
   uint32_t yield_tasks, yield_count; /**< yield_many: tasks x yields each */

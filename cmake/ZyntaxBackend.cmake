@@ -21,7 +21,7 @@ function(zyntax_add_backend name)
   if(ARG_SOURCES)
     add_library(zyntax_backend_${name}_objs OBJECT ${ARG_SOURCES})
     zyntax_target_defaults(zyntax_backend_${name}_objs)
-    target_link_libraries(zyntax_backend_${name}_objs PRIVATE ${ARG_LIBS})
+    target_link_libraries(zyntax_backend_${name}_objs PRIVATE zyntax_abi ${ARG_LIBS})
   else()
     add_library(zyntax_backend_${name}_objs INTERFACE)
     target_link_libraries(zyntax_backend_${name}_objs INTERFACE ${ARG_LIBS})
@@ -35,7 +35,7 @@ function(zyntax_add_backend name)
       ZYNTAX_BACKEND_ENTRY_NAME=zyntax_backend_entry
       ZYNTAX_BACKEND_ENTRY_VISIBILITY=default)
     target_link_libraries(zyntax-backend-${name} PRIVATE
-      zyntax_backend_${name}_objs ${ARG_LIBS})
+      zyntax_backend_${name}_objs zyntax_abi ${ARG_LIBS})
     target_link_options(zyntax-backend-${name} PRIVATE
       -Wl,--version-script=${PROJECT_SOURCE_DIR}/backends/plugin.map
       -Wl,--no-undefined)
@@ -57,6 +57,11 @@ function(zyntax_add_backend name)
       ZYNTAX_BACKEND_ENTRY_VISIBILITY=hidden)
     target_link_libraries(zyntax_backend_${name}_static PUBLIC
       zyntax_backend_${name}_objs ${ARG_LIBS})
+    target_link_libraries(zyntax_backend_${name}_static PRIVATE zyntax_abi)
+    # libzyntax.a must then carry the executor too (src/CMakeLists.txt).
+    if(zyntax_backend_common IN_LIST ARG_LIBS)
+      set_property(GLOBAL PROPERTY ZYNTAX_STATIC_NEEDS_EXECUTOR ON)
+    endif()
   endif()
 
   if(NOT ARG_TEST_MODES)

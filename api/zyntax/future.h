@@ -84,16 +84,22 @@ static inline void zyntax_waker_drop(zyntax_waker *w) {
 }
 
 /** Nonzero when waking `a` and `b` wakes the same task, so a stored clone
- * need not be replaced (Rust's Waker::will_wake). */
+ * need not be replaced (Rust's Waker::will_wake). 0 when either is NULL.
+ * Any thread; the caller owns neither. */
 static inline int zyntax_waker_will_wake(const zyntax_waker *a,
                                          const zyntax_waker *b) {
+  if (a == NULL || b == NULL) return 0;
   return a->data == b->data && a->vtable == b->vtable;
 }
 
-/** Stores a clone of `w` in the slot `*slot`, reusing the stored waker when
- * it already wakes the same task (the common case: no refcount traffic). */
+/** Stores a clone of `w` in the slot `*slot` (owned by the caller),
+ * reusing the stored waker when it already wakes the same task (the common
+ * case: no refcount traffic). A NULL or empty `w` empties the slot (its
+ * waker is dropped); a NULL `slot` is a no-op. Never fails; call from the
+ * thread that owns the slot (typically inside a poll function). */
 static inline void zyntax_waker_store(zyntax_waker *slot,
                                       const zyntax_waker *w) {
+  if (slot == NULL) return;
   if (slot->vtable != NULL && zyntax_waker_will_wake(slot, w)) return;
   zyntax_waker_drop(slot);
   *slot = zyntax_waker_clone(w);

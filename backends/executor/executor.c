@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sized.h"
 #include "task.h"
 
 /* Tasks polled between two looks at I/O and timers: enough to amortise the
@@ -413,7 +414,5 @@ void zx_exec_stats(const zyntax_backend_runtime *rt, zyntax_stats *out) {
       .blocking_jobs = ZX_READ_(blocking_jobs),
   };
 #undef ZX_READ_
-  size_t n = out->size < sizeof all ? out->size : sizeof all;
-  memcpy((char *)out + sizeof(size_t), (char *)&all + sizeof(size_t),
-         n - sizeof(size_t));
+  zx_sized_copy(out, &all, ZX_STATS_SIZE_1_0);
 }

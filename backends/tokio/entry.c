@@ -5,6 +5,7 @@
  * plugin's zyntax_backend_entry and as zyntax_static_backend_tokio. */
 #include <string.h>
 
+#include "sized.h"
 #include "zyntax/backend.h"
 
 /* The Rust side (src/lib.rs). `b` is its runtime. */
@@ -47,8 +48,7 @@ static void tkb_stats(const zyntax_backend_runtime *b, zyntax_stats *out) {
   uint64_t c[9];
   zxt_stats(b, c);
   zyntax_stats all = {sizeof all, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]};
-  size_t n = out->size < sizeof all ? out->size : sizeof all;
-  memcpy((char *)out + sizeof(size_t), (char *)&all + sizeof(size_t), n - sizeof(size_t));
+  zx_sized_copy(out, &all, ZX_STATS_SIZE_1_0);
 }
 
 static const zyntax_backend tkb_table = {

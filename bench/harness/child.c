@@ -16,14 +16,12 @@
 enum { CHILD_TIMEOUT_SECONDS = 900 };
 
 const char *zh_program(const zh_options *opt, const zh_series *s, char *buf, size_t size) {
-  const char *name = "zyntax-bench-zyntax";
-  if (s->kind == ZH_NATIVE) {
-    if (strcmp(s->backend, "uv") == 0) name = "zyntax-bench-native-uv";
-    else if (strcmp(s->backend, "ev") == 0) name = "zyntax-bench-native-ev";
-    else if (strcmp(s->backend, "tokio") == 0) name = "zyntax-bench-tokio";
-    else return NULL;
-  }
-  snprintf(buf, size, "%s/%s", opt->bin_dir, name);
+  /* A backend's native baseline is zyntax-bench-native-NAME by convention;
+   * a backend without one has no native series (NULL). */
+  if (s->kind == ZH_NATIVE)
+    snprintf(buf, size, "%s/zyntax-bench-native-%s", opt->bin_dir, s->backend);
+  else
+    snprintf(buf, size, "%s/zyntax-bench-zyntax", opt->bin_dir);
   return access(buf, X_OK) == 0 ? buf : NULL;
 }
 

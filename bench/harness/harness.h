@@ -83,6 +83,11 @@ int zh_write_svg(const zh_options *opt, const zh_series *all, size_t n);
 /** A line about the machine: CPU model, cores, kernel, library versions. */
 void zh_machine(char *buf, size_t size);
 
+/* The backends that load here (zyntax_backend_foreach: linked-in ones and
+ * plugins on the search path), by name, sorted, each once; at most `max`.
+ * The names are static storage. */
+size_t zh_backends(const char **out, size_t max);
+
 /** The series for (workload, backend, kind) in `all`, or NULL. */
 const zh_series *zh_find(const zh_series *all, size_t n, const char *workload,
                          const char *backend, zh_kind kind);

@@ -78,9 +78,8 @@ static int apply_defaults(zh_options *opt) {
   if (opt->workload_count == 0)
     for (size_t i = 0; i < zb_workload_count; i++) opt->workloads[opt->workload_count++] = zb_workload_names[i];
   int named = opt->backend_count > 0;
-  static const char *const all[] = {"uv", "ev", "tokio"};
   if (!named)
-    for (size_t i = 0; i < 3; i++) opt->backends[opt->backend_count++] = all[i];
+    opt->backend_count = zh_backends(opt->backends, sizeof opt->backends / sizeof opt->backends[0]);
   size_t kept = 0;
   for (size_t i = 0; i < opt->backend_count; i++) {
     zyntax_backend_info info = {.size = sizeof info};

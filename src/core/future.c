@@ -1,5 +1,6 @@
-/* Public leaf-future functions, the clock, the loader's own futures (yield)
- * and the no-op waker. */
+/* Public leaf-future functions (the backend's sleep, fd wait and blocking
+ * work), the clock, generic future access and the no-op waker. The
+ * backend-independent futures live in src/future. */
 #include <stdlib.h>
 #include <time.h>
 
@@ -47,37 +48,6 @@ zyntax_future *zyntax_blocking(zyntax_runtime *rt, zyntax_blocking_fn fn,
   if (rt == NULL || fn == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
   int rc = rt->backend->blocking(rt->impl, fn, arg, &f);
   return made(rc, f, __func__);
-}
-
-/* ---- yield: needs nothing but the waker, so it is the same everywhere ---- */
-
-typedef struct yield_future {
-  zyntax_future base;
-  int polled;
-} yield_future;
-
-static zyntax_poll yield_poll(zyntax_future *f, const zyntax_waker *waker) {
-  yield_future *y = (yield_future *)f;
-  if (y->polled) {
-    f->result = 0;
-    return ZYNTAX_READY;
-  }
-  y->polled = 1;
-  zyntax_waker_wake_by_ref(waker);
-  return ZYNTAX_PENDING;
-}
-
-static void yield_drop(zyntax_future *f) { free(f); }
-
-static const zyntax_future_ops yield_ops = {yield_poll, yield_drop};
-
-zyntax_future *zyntax_yield_now(zyntax_runtime *rt) {
-  if (rt == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
-  yield_future *y = malloc(sizeof *y);
-  if (y == NULL) return made(ZYNTAX_ENOMEM, NULL, __func__);
-  y->base = (zyntax_future){&yield_ops, ZYNTAX_TASK_RUNNING};
-  y->polled = 0;
-  return &y->base;
 }
 
 /* ---- generic future access ---- */

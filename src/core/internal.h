@@ -1,10 +1,13 @@
-/* libzyntax internals shared by the loader's files. Not installed. */
+/* libzyntax internals shared by src/core and src/plugin. src/sync and
+ * src/future never include it (their include path does not hold it); what
+ * they need is in src/sync/shared.h. Not installed. */
 #ifndef ZYNTAX_LOADER_INTERNAL_H
 #define ZYNTAX_LOADER_INTERNAL_H
 
 #include <stdarg.h>
 #include <stdatomic.h>
 
+#include "shared.h" /* zx_fail: the part src/sync and src/future see too */
 #include "zyntax/backend.h"
 
 /* The public runtime handle: a backend and its runtime object. */
@@ -27,21 +30,12 @@ void zx_fork_watch(void);
  * process, else 0. */
 int zx_check_forked(const zyntax_runtime *rt, const char *func);
 
-/* ---- error.c: thread-local last error ---- */
-
-/* Records `code` with a printf-style message as the thread's last error,
- * copies it to `out` when not NULL, logs it when ZYNTAX_LOG=1, and returns
- * `code`. */
-int zx_fail(zyntax_error *out, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Records `code` with its zyntax_strerror() text and the function name. */
-int zx_fail_code(const char *func, int code);
+/* ---- error.c: thread-local last error (zx_fail, zx_fail_code: shared.h) ---- */
 
 /* Writes to stderr only when ZYNTAX_LOG=1. */
 void zx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* ---- select.c: backend selection ---- */
+/* ---- plugin/resolve.c: backend resolution ---- */
 
 typedef struct zx_choice {
   const zyntax_backend *backend;
@@ -51,7 +45,7 @@ typedef struct zx_choice {
 
 /* Resolves `request` (a name, an absolute plugin path, or NULL for
  * $ZYNTAX_RUNTIME then the default) to a validated backend table. */
-int zx_backend_select(const char *request, zx_choice *out, zyntax_error *err);
+int zx_backend_resolve(const char *request, zx_choice *out, zyntax_error *err);
 
 /* ---- thread.c: the runtime driving the calling thread ---- */
 
@@ -62,20 +56,5 @@ void zx_thread_set_current(zyntax_runtime *rt);
 
 /* secure_getenv(): NULL in secure-execution mode (setuid etc.). */
 const char *zx_getenv(const char *name);
-
-/* ---- stream.c: runtime-provided streams ---- */
-
-/* Every runtime stream starts with this; vt->poll_next and vt->drop take
- * the stream itself as their state. */
-struct zyntax_stream {
-  const zyntax_stream_vtable *vt;
-  int result; /* ZYNTAX_TASK_RUNNING until DONE, then why it ended */
-};
-
-/* ---- channel.c: what the oneshot builds on ---- */
-
-/* zyntax_channel_create with an explicit capacity; errors recorded for func. */
-int zx_channel_create(const zyntax_channel_options *opts, size_t capacity,
-                      zyntax_sender **tx, zyntax_receiver **rx, const char *func);
 
 #endif /* ZYNTAX_LOADER_INTERNAL_H */

@@ -5,11 +5,11 @@
 #include <string.h>
 
 #include "internal.h"
+#include "sized.h"
 
 #define ZX_MAX_WORKERS 4096u
 #define ZX_MAX_ALIGN 4096u
 #define ZX_KNOWN_FLAGS ZYNTAX_RUNTIME_SINGLE_THREADED
-#define ZX_OPTIONS_SIZE_0_1 (offsetof(zyntax_runtime_options, flags) + sizeof(uint32_t))
 
 static void enter_thread(zyntax_runtime *rt) { zx_thread_set_current(rt); }
 static void leave_thread(void) { zx_thread_set_current(NULL); }
@@ -31,13 +31,11 @@ static int normalise_options(const zyntax_runtime_options *in,
                              zyntax_runtime_options *out, zyntax_error *err) {
   zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
   if (in != NULL) {
-    if (in->size < ZX_OPTIONS_SIZE_0_1)
+    if (zx_sized_copy(&o, in, ZX_RUNTIME_OPTIONS_SIZE_1_0) != 0)
       return zx_fail(err, ZYNTAX_EINVAL,
                      "zyntax_runtime_options.size is %zu; at least %zu needed "
                      "(set it to sizeof(zyntax_runtime_options))",
-                     in->size, (size_t)ZX_OPTIONS_SIZE_0_1);
-    memcpy(&o, in, in->size < sizeof o ? in->size : sizeof o);
-    o.size = sizeof o;
+                     in->size, (size_t)ZX_RUNTIME_OPTIONS_SIZE_1_0);
   }
   if (o.flags & ~ZX_KNOWN_FLAGS)
     return zx_fail(err, ZYNTAX_EINVAL, "unknown runtime flags 0x%x",
@@ -58,7 +56,7 @@ zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
   zyntax_runtime_options o;
   zx_choice choice;
   if (normalise_options(opts, &o, err) != 0) return NULL;
-  if (zx_backend_select(o.backend, &choice, err) != 0) return NULL;
+  if (zx_backend_resolve(o.backend, &choice, err) != 0) return NULL;
   const zyntax_backend *be = choice.backend;
 
   zyntax_runtime *rt = calloc(1, sizeof *rt);
@@ -106,12 +104,22 @@ int zyntax_runtime_destroy(zyntax_runtime *rt) {
   return 0;
 }
 
+/* "" rather than NULL for a NULL handle, so a caller that prints the name
+ * cannot crash; the failure is recorded like every other NULL handle's. */
 const char *zyntax_runtime_backend_name(const zyntax_runtime *rt) {
-  return rt ? rt->backend->name : "";
+  if (rt == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return "";
+  }
+  return rt->backend->name;
 }
 
 const char *zyntax_runtime_backend_version(const zyntax_runtime *rt) {
-  return rt ? rt->backend->version : "";
+  if (rt == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return "";
+  }
+  return rt->backend->version;
 }
 
 /* ---- spawning ---- */
@@ -226,14 +234,12 @@ int zyntax_runtime_run(zyntax_runtime *rt) {
 /* ---- stats ---- */
 
 int zyntax_runtime_stats(const zyntax_runtime *rt, zyntax_stats *out) {
-  if (rt == NULL || out == NULL || out->size < sizeof(size_t))
+  if (rt == NULL || out == NULL || out->size < ZX_STATS_SIZE_1_0)
     return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zyntax_stats all;
   memset(&all, 0, sizeof all);
   all.size = sizeof all;
   rt->backend->stats(rt->impl, &all);
-  size_t n = out->size < sizeof all ? out->size : sizeof all;
-  memcpy((char *)out + sizeof(size_t), (char *)&all + sizeof(size_t),
-         n - sizeof(size_t));
+  zx_sized_copy(out, &all, ZX_STATS_SIZE_1_0);
   return 0;
 }

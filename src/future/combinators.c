@@ -3,7 +3,7 @@
  * and poll them with the task's waker; nothing here is backend-specific. */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "shared.h"
 
 /* ---- a user future as a zyntax_future ---- */
 

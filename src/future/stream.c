@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "shared.h"
 
 zyntax_stream_poll zyntax_stream_poll_next(zyntax_stream *s, const zyntax_waker *waker,
                                            void *out_item) {

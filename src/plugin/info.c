@@ -5,14 +5,15 @@
 
 #include "dirs.h"
 #include "internal.h"
+#include "sized.h"
 #include "plugin.h"
 #include "static_registry.h"
 
 /* Copies what is known into the caller's struct, up to its size. `name` is
  * reported when the backend itself cannot be trusted to give one. */
 static void fill(zyntax_backend_info *info, const zyntax_backend *be,
-                 const char *name, const char *path, int status,
-                 const zyntax_error *err) {
+                 const char *name, const char *path, const char *reason,
+                 int status, const zyntax_error *err) {
   zyntax_backend_info out;
   memset(&out, 0, sizeof out);
   out.size = sizeof out;
@@ -27,20 +28,18 @@ static void fill(zyntax_backend_info *info, const zyntax_backend *be,
   }
   snprintf(out.name, sizeof out.name, "%s", name ? name : "");
   snprintf(out.path, sizeof out.path, "%s", path);
-  snprintf(out.reason, sizeof out.reason, "%s", info->reason);
+  snprintf(out.reason, sizeof out.reason, "%s", reason);
   if (status != 0 && err != NULL) snprintf(out.message, sizeof out.message, "%s", err->message);
-  size_t n = info->size < sizeof out ? info->size : sizeof out;
-  memcpy((char *)info + sizeof(size_t), (char *)&out + sizeof(size_t), n - sizeof(size_t));
+  zx_sized_copy(info, &out, ZX_BACKEND_INFO_SIZE_1_0);
 }
 
 int zyntax_backend_probe(const char *request, zyntax_backend_info *info) {
-  if (info == NULL || info->size < offsetof(zyntax_backend_info, message))
+  if (info == NULL || info->size < ZX_BACKEND_INFO_SIZE_1_0)
     return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zx_choice choice;
   zyntax_error err = {0, ""};
-  int rc = zx_backend_select(request, &choice, &err);
-  snprintf(info->reason, sizeof info->reason, "%s", choice.reason);
-  fill(info, choice.backend, NULL, choice.path, rc, &err);
+  int rc = zx_backend_resolve(request, &choice, &err);
+  fill(info, choice.backend, NULL, choice.path, choice.reason, rc, &err);
   return rc;
 }
 
@@ -58,7 +57,7 @@ static int visit_plugin(const char *dir, const char *file, const char *name, voi
   zyntax_error err = {0, ""};
   zyntax_backend_info info = {.size = sizeof info};
   int rc = zx_plugin_load(path, name, &be, &err);
-  fill(&info, be, name, path, rc, &err);
+  fill(&info, be, name, path, "", rc, &err);
   ctx->stopped = ctx->visit(&info, ctx->arg);
   return ctx->stopped;
 }
@@ -70,7 +69,7 @@ int zyntax_backend_foreach(zyntax_backend_visit_fn visit, void *arg) {
     zyntax_error err = {0, ""};
     zyntax_backend_info info = {.size = sizeof info};
     int rc = zx_plugin_validate(s->entry(), "linked-in backend", s->name, &be, &err);
-    fill(&info, s->entry(), s->name, "", rc, &err);
+    fill(&info, s->entry(), s->name, "", "", rc, &err);
     if (visit(&info, arg)) return 0;
   }
   zx_dirs dirs;

@@ -98,7 +98,7 @@ static int select_by_path(const char *path, zx_choice *out, zyntax_error *err) {
   return zx_plugin_load(path, NULL, &out->backend, err);
 }
 
-int zx_backend_select(const char *request, zx_choice *out, zyntax_error *err) {
+int zx_backend_resolve(const char *request, zx_choice *out, zyntax_error *err) {
   out->backend = NULL;
   out->path[0] = '\0';
   if (request != NULL && request[0] != '\0') {

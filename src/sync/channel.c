@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "shared.h"
+#include "sized.h"
 #include "waitq.h"
 
 typedef struct channel {
@@ -38,11 +39,17 @@ static void channel_free(channel *ch) {
   free(ch);
 }
 
-int zx_channel_create(const zyntax_channel_options *opts, size_t capacity,
+int zx_channel_create(const zyntax_channel_options *in, size_t capacity,
                       zyntax_sender **tx, zyntax_receiver **rx, const char *func) {
-  if (opts == NULL || tx == NULL || rx == NULL ||
-      opts->size < sizeof(zyntax_channel_options) || opts->item_size == 0 ||
-      capacity == 0 || capacity > SIZE_MAX / opts->item_size)
+  /* A caller compiled against an older (shorter) or newer (longer) layout
+   * works: the fields both know are copied, the rest keep their defaults. */
+  zyntax_channel_options o = ZYNTAX_CHANNEL_OPTIONS_INIT;
+  const zyntax_channel_options *opts = &o;
+  if (in == NULL || tx == NULL || rx == NULL ||
+      zx_sized_copy(&o, in, ZX_CHANNEL_OPTIONS_SIZE_1_0) != 0)
+    return zx_fail_code(func, ZYNTAX_EINVAL);
+  if (capacity == 0) capacity = o.capacity;
+  if (o.item_size == 0 || capacity == 0 || capacity > SIZE_MAX / o.item_size)
     return zx_fail_code(func, ZYNTAX_EINVAL);
   channel *ch = calloc(1, sizeof *ch);
   zyntax_sender *s = calloc(1, sizeof *s);
@@ -70,7 +77,7 @@ int zx_channel_create(const zyntax_channel_options *opts, size_t capacity,
 
 int zyntax_channel_create(const zyntax_channel_options *opts, zyntax_sender **tx,
                           zyntax_receiver **rx) {
-  return zx_channel_create(opts, opts ? opts->capacity : 0, tx, rx, __func__);
+  return zx_channel_create(opts, 0, tx, rx, __func__);
 }
 
 zyntax_sender *zyntax_sender_clone(zyntax_sender *tx) {
@@ -132,7 +139,10 @@ zyntax_poll zyntax_sender_poll_send(zyntax_sender *tx, const zyntax_waker *waker
 }
 
 void zyntax_sender_cancel_send(zyntax_sender *tx) {
-  if (tx == NULL) return;
+  if (tx == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return;
+  }
   zx_wakes wakes = ZX_WAKES_INIT;
   zx_lock(&tx->ch->lock);
   zx_waitq_cancel(&tx->ch->slots, &tx->wait, &wakes);

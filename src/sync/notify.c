@@ -3,7 +3,7 @@
  * hands a permit to every waiter queued now and stores none. */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "shared.h"
 #include "waitq.h"
 
 struct zyntax_notify {
@@ -38,8 +38,11 @@ static void notify_unref(zyntax_notify *n) {
   free(n);
 }
 
-static void notify_release(zyntax_notify *n, int all) {
-  if (n == NULL) return;
+static void notify_release(zyntax_notify *n, int all, const char *func) {
+  if (n == NULL) {
+    zx_fail_code(func, ZYNTAX_EINVAL);
+    return;
+  }
   zx_wakes wakes = ZX_WAKES_INIT;
   zx_lock(&n->lock);
   if (all)
@@ -50,9 +53,9 @@ static void notify_release(zyntax_notify *n, int all) {
   zx_wakes_run(&wakes);
 }
 
-void zyntax_notify_one(zyntax_notify *n) { notify_release(n, 0); }
+void zyntax_notify_one(zyntax_notify *n) { notify_release(n, 0, __func__); }
 
-void zyntax_notify_all(zyntax_notify *n) { notify_release(n, 1); }
+void zyntax_notify_all(zyntax_notify *n) { notify_release(n, 1, __func__); }
 
 void zyntax_notify_drop(zyntax_notify *n) {
   if (n != NULL) notify_unref(n);

@@ -1,6 +1,6 @@
 /* The oneshot: a channel of one slot whose only sender sends at most once.
  * The handles are the channel's own, under their oneshot names. */
-#include "internal.h"
+#include "shared.h"
 
 int zyntax_oneshot_create(const zyntax_channel_options *opts,
                           zyntax_oneshot_sender **tx, zyntax_oneshot_receiver **rx) {

@@ -3,9 +3,10 @@
  * is per thread and reference-counted, because a waker clone stored in a
  * channel may be woken after the blocking call returned, or after the
  * thread exited. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "shared.h"
 #include "waitq.h"
 
 typedef struct parker {

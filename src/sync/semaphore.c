@@ -2,7 +2,7 @@
  * waiter). Reference-counted by its creator and its acquire operations. */
 #include <stdlib.h>
 
-#include "internal.h"
+#include "shared.h"
 #include "waitq.h"
 
 struct zyntax_semaphore {
@@ -46,7 +46,10 @@ int zyntax_semaphore_try_acquire(zyntax_semaphore *sem) {
 }
 
 void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n) {
-  if (sem == NULL) return;
+  if (sem == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return;
+  }
   zx_wakes wakes = ZX_WAKES_INIT;
   zx_lock(&sem->lock);
   zx_waitq_release(&sem->q, n, &wakes);
@@ -55,7 +58,10 @@ void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n) {
 }
 
 void zyntax_semaphore_close(zyntax_semaphore *sem) {
-  if (sem == NULL) return;
+  if (sem == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return;
+  }
   zx_wakes wakes = ZX_WAKES_INIT;
   zx_lock(&sem->lock);
   zx_waitq_close(&sem->q, &wakes);

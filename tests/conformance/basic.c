@@ -192,11 +192,7 @@ static void stats_match_the_work(void **state) {
   assert_true(st.wakes >= 3);   /* 2 yields, 1 cancel (+ the timer unless it was over) */
   assert_true(st.timers >= 1);  /* the 1 ms sleep */
   assert_int_equal(st.io_waits, 0);
-  zyntax_stats small = {.size = offsetof(zyntax_stats, tasks_completed)};
-  small.tasks_completed = 12345; /* beyond size: must stay untouched */
-  assert_int_equal(zyntax_runtime_stats(rt, &small), 0);
-  assert_int_equal(small.tasks_spawned, 3);
-  assert_int_equal(small.tasks_completed, 12345);
+  /* Other layouts of the struct: the abi group. */
   zyntax_task_release(a);
   zyntax_task_release(b);
   zyntax_task_release(c);

@@ -13,7 +13,8 @@
 #include <cmocka.h>
 #include <zyntax/runtime.h>
 
-#include "drive.h"
+#include "groups.h"
+#include "support.h"
 
 /* A runtime on the backend the environment names; fails the test if none. */
 zyntax_runtime *new_runtime(void);
@@ -46,12 +47,11 @@ void await_slot_drop(await_slot *slot);
 #define TEST_GROUP(name) const struct CMUnitTest name[]
 #define GROUP_SIZE(tests) (sizeof(tests) / sizeof((tests)[0]))
 
-/* The groups, one per file. */
-extern const struct CMUnitTest basic_tests[], waker_tests[], timer_tests[], io_tests[],
-    blocking_tests[], task_tests[], spawn_tests[], error_tests[], channel_tests[],
-    sync_tests[], stream_tests[], combinator_tests[], closure_tests[];
-extern const size_t basic_count, waker_count, timer_count, io_count, blocking_count,
-    task_count, spawn_count, error_count, channel_count, sync_count, stream_count,
-    combinator_count, closure_count;
+/* The groups, one per file, listed in groups.h. */
+#define CONFORMANCE_DECLARE_(name, tests, count) \
+  extern const struct CMUnitTest tests[];        \
+  extern const size_t count;
+CONFORMANCE_GROUPS(CONFORMANCE_DECLARE_)
+#undef CONFORMANCE_DECLARE_
 
 #endif

@@ -97,6 +97,97 @@ static void options_are_checked(void **state) {
   assert_non_null(strstr(err.message, "available:"));
 }
 
+/* A yield future polled from another runtime's task completes with
+ * ZYNTAX_EFOREIGN, as every runtime future does, and is not woken. */
+typedef struct yield_poller {
+  zyntax_future *f;
+  int polls;
+} yield_poller;
+
+static zyntax_poll poll_yield(void *state, const zyntax_waker *waker) {
+  yield_poller *y = state;
+  y->polls++;
+  return zyntax_future_poll(y->f, waker);
+}
+
+static void yield_of_another_runtime_is_foreign(void **state) {
+  (void)state;
+  zyntax_runtime *a = new_runtime(), *b = new_runtime();
+  yield_poller y = {zyntax_yield_now(a), 0};
+  assert_non_null(y.f);
+  assert_int_equal(zyntax_runtime_block_on_future(b, &y, poll_yield), 0);
+  assert_int_equal(y.polls, 1);
+  assert_int_equal(zyntax_future_result(y.f), ZYNTAX_EFOREIGN);
+  zyntax_future_drop(y.f);
+  /* Its own runtime's task: PENDING once, then READY with 0. */
+  y = (yield_poller){zyntax_yield_now(a), 0};
+  assert_int_equal(zyntax_runtime_block_on_future(a, &y, poll_yield), 0);
+  assert_int_equal(y.polls, 2);
+  assert_int_equal(zyntax_future_result(y.f), 0);
+  zyntax_future_drop(y.f);
+  end_runtime(a);
+  end_runtime(b);
+}
+
+/* A NULL handle given to a function that does not end a handle records
+ * ZYNTAX_EINVAL, also where the function returns nothing (design.md). */
+static void record_another_error(void) {
+  zyntax_backend_info info = {.size = sizeof info};
+  assert_int_equal(zyntax_backend_probe("no-such-backend", &info), ZYNTAX_ENOBACKEND);
+  assert_int_equal(zyntax_last_error()->code, ZYNTAX_ENOBACKEND);
+}
+
+static void null_handles_record_einval(void **state) {
+  (void)state;
+#define EXPECT_EINVAL_RECORDED(call)                            \
+  do {                                                          \
+    record_another_error();                                     \
+    call;                                                       \
+    assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL); \
+  } while (0)
+  EXPECT_EINVAL_RECORDED(assert_string_equal(zyntax_runtime_backend_name(NULL), ""));
+  EXPECT_EINVAL_RECORDED(assert_string_equal(zyntax_runtime_backend_version(NULL), ""));
+  EXPECT_EINVAL_RECORDED(zyntax_notify_one(NULL));
+  EXPECT_EINVAL_RECORDED(zyntax_notify_all(NULL));
+  EXPECT_EINVAL_RECORDED(zyntax_semaphore_release(NULL, 1));
+  EXPECT_EINVAL_RECORDED(zyntax_semaphore_close(NULL));
+  EXPECT_EINVAL_RECORDED(zyntax_sender_cancel_send(NULL));
+#undef EXPECT_EINVAL_RECORDED
+}
+
+/* zyntax_waker_store with a NULL or empty waker empties the slot (dropping
+ * what it held) instead of dereferencing NULL; a NULL slot is a no-op. */
+static atomic_int store_drops;
+static zyntax_waker counting_clone(const void *data);
+static void counting_drop(const void *data) {
+  (void)data;
+  atomic_fetch_add(&store_drops, 1);
+}
+static void counting_wake(const void *data) { counting_drop(data); }
+static void counting_wake_by_ref(const void *data) { (void)data; }
+static const zyntax_waker_vtable counting_vt = {counting_clone, counting_wake,
+                                                counting_wake_by_ref, counting_drop};
+static zyntax_waker counting_clone(const void *data) {
+  return (zyntax_waker){data, &counting_vt};
+}
+
+static void waker_store_with_null(void **state) {
+  (void)state;
+  zyntax_waker w = {NULL, &counting_vt};
+  zyntax_waker slot = ZYNTAX_WAKER_EMPTY;
+  zyntax_waker_store(&slot, &w);
+  assert_ptr_equal(slot.vtable, &counting_vt);
+  zyntax_waker_store(&slot, NULL);
+  assert_null(slot.vtable);
+  assert_int_equal(atomic_load(&store_drops), 1);
+  zyntax_waker_store(&slot, NULL); /* empty stays empty */
+  assert_null(slot.vtable);
+  zyntax_waker_store(NULL, &w);
+  zyntax_waker_store(NULL, NULL);
+  assert_false(zyntax_waker_will_wake(NULL, &w));
+  assert_int_equal(atomic_load(&store_drops), 1);
+}
+
 static void error_names_and_texts(void **state) {
   (void)state;
   for (int code = ZYNTAX_EAGAIN; code <= 0; code++) {
@@ -117,5 +208,8 @@ TEST_GROUP(error_tests) = {
     cmocka_unit_test(reentrant_block_on),
     cmocka_unit_test(options_are_checked),
     cmocka_unit_test(error_names_and_texts),
+    cmocka_unit_test(yield_of_another_runtime_is_foreign),
+    cmocka_unit_test(null_handles_record_einval),
+    cmocka_unit_test(waker_store_with_null),
 };
 const size_t error_count = GROUP_SIZE(error_tests);

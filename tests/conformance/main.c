@@ -5,11 +5,7 @@
 
 #include "conformance.h"
 
-zyntax_runtime *new_runtime(void) {
-  zyntax_runtime *rt = zyntax_runtime_create();
-  if (rt == NULL) fail_msg("no runtime: %s", zyntax_last_error()->message);
-  return rt;
-}
+zyntax_runtime *new_runtime(void) { return test_runtime(); }
 
 void end_runtime(zyntax_runtime *rt) { assert_int_equal(zyntax_runtime_destroy(rt), 0); }
 
@@ -59,14 +55,9 @@ typedef struct group {
 
 int main(int argc, char **argv) {
   const group groups[] = {
-      {"basic", basic_tests, &basic_count},       {"wakers", waker_tests, &waker_count},
-      {"timers", timer_tests, &timer_count},      {"io", io_tests, &io_count},
-      {"blocking", blocking_tests, &blocking_count}, {"tasks", task_tests, &task_count},
-      {"spawn", spawn_tests, &spawn_count},       {"errors", error_tests, &error_count},
-      {"channels", channel_tests, &channel_count}, {"sync", sync_tests, &sync_count},
-      {"streams", stream_tests, &stream_count},
-      {"combinators", combinator_tests, &combinator_count},
-      {"closures", closure_tests, &closure_count},
+#define CONFORMANCE_ENTRY_(name, tests, count) {#name, tests, &count},
+      CONFORMANCE_GROUPS(CONFORMANCE_ENTRY_)
+#undef CONFORMANCE_ENTRY_
   };
   int failed = 0, ran = 0;
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {

@@ -13,6 +13,8 @@
 #include <cmocka.h>
 #include <zyntax/runtime.h>
 
+#include "support.h"
+
 #include "failmalloc.h"
 
 typedef int (*operation)(zyntax_runtime *rt);
@@ -107,14 +109,9 @@ static int op_spawn_inplace(zyntax_runtime *rt) {
 
 /* ---- the sweep ---- */
 
-static zyntax_runtime *fresh_runtime(void) {
-  zyntax_runtime *rt = zyntax_runtime_create();
-  if (rt == NULL) fail_msg("no runtime: %s", zyntax_last_error()->message);
-  return rt;
-}
 
 static void sweep(operation op, const char *name) {
-  zyntax_runtime *rt = fresh_runtime();
+  zyntax_runtime *rt = test_runtime();
   assert_int_equal(op(rt), 0); /* warm: backend tables already sized */
   failmalloc_reset_count();
   assert_int_equal(op(rt), 0);
@@ -124,7 +121,7 @@ static void sweep(operation op, const char *name) {
   print_message("%s: %ld zyntax allocations, each failed in turn\n", name, allocations);
   assert_true(allocations > 0); /* else the interposition is not working */
   for (long n = 1; n <= allocations; n++) {
-    rt = fresh_runtime();
+    rt = test_runtime();
     assert_int_equal(op(rt), 0);
     failmalloc_fail_nth(n);
     int rc = op(rt);
@@ -139,7 +136,7 @@ static void sweep(operation op, const char *name) {
 static void sweep_create(void **state) {
   (void)state;
   failmalloc_reset_count();
-  zyntax_runtime *rt = fresh_runtime();
+  zyntax_runtime *rt = test_runtime();
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
   long allocations = failmalloc_count();
   print_message("create: %ld zyntax allocations, each failed in turn\n", allocations);
@@ -163,7 +160,7 @@ static void sweep_create(void **state) {
  * epoll/eventfd descriptors) and works again once descriptors are back. */
 static void create_without_fds(void **state) {
   (void)state;
-  zyntax_runtime *rt = fresh_runtime(); /* the backend is loaded already */
+  zyntax_runtime *rt = test_runtime(); /* the backend is loaded already */
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
   struct rlimit old;
   assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
@@ -185,7 +182,7 @@ static void create_without_fds(void **state) {
       fail_msg("code %s: %s", zyntax_err_name(code), zyntax_last_error()->message);
     print_message("create with %d spare fds: %s\n", spare, zyntax_last_error()->message);
   }
-  rt = fresh_runtime();
+  rt = test_runtime();
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
   assert_int_equal(failmalloc_live(), 0);
 }

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 #include <zyntax/runtime.h>
 
-#include "drive.h"
+#include "support.h"
 
 enum action { COMPLETE, FAIL, CANCEL, RELEASE, JOIN, DESTROY, ACTIONS };
 enum moment { BEFORE_POLL, PENDING, DURING_POLL, AFTER_DONE, MOMENTS };
@@ -150,8 +150,7 @@ static void run_cell(enum action action, enum moment moment) {
   c->moment = moment;
   c->s.fail = action == FAIL;
   c->s.hold_first_poll = moment == DURING_POLL;
-  c->rt = zyntax_runtime_create();
-  assert_non_null(c->rt);
+  c->rt = test_runtime();
   c->rt_live = c->handle_live = 1;
   c->task = zyntax_runtime_spawn_future(c->rt, &c->s, &subject_vt);
   assert_non_null(c->task);

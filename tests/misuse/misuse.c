@@ -11,11 +11,8 @@
 #include <cmocka.h>
 #include <zyntax/runtime.h>
 
-static zyntax_runtime *runtime(void) {
-  zyntax_runtime *rt = zyntax_runtime_create();
-  if (rt == NULL) fail_msg("no runtime: %s", zyntax_last_error()->message);
-  return rt;
-}
+#include "support.h"
+
 
 static zyntax_poll ready(void *state, const zyntax_waker *waker) {
   (void)state, (void)waker;
@@ -65,7 +62,7 @@ static zyntax_poll reentrant_poll(void *state, const zyntax_waker *waker) {
 
 static void reentrant_calls(void **state) {
   (void)state;
-  reentry r = {runtime(), runtime(), 1, 1, 1, 1, 1, 1};
+  reentry r = {test_runtime(), test_runtime(), 1, 1, 1, 1, 1, 1};
   assert_int_equal(zyntax_runtime_block_on_future(r.own, &r, reentrant_poll), 0);
   assert_int_equal(r.block_on, ZYNTAX_EREENTRANT);
   assert_int_equal(r.block_on_future, ZYNTAX_EREENTRANT);
@@ -104,7 +101,7 @@ static zyntax_poll wait_for_second(void *state, const zyntax_waker *waker) {
 
 static void second_thread_while_driving(void **state) {
   (void)state;
-  second s = {runtime(), 0, 0, 1, 1};
+  second s = {test_runtime(), 0, 0, 1, 1};
   pthread_t th;
   pthread_create(&th, NULL, second_thread, &s);
   assert_int_equal(zyntax_runtime_block_on_future(s.rt, &s, wait_for_second), 0);
@@ -130,7 +127,7 @@ static const zyntax_future_vtable garbage_vt = {garbage, count_drop};
 static void out_of_range_poll_value(void **state) {
   (void)state;
   atomic_store(&drops, 0);
-  zyntax_runtime *rt = runtime();
+  zyntax_runtime *rt = test_runtime();
   zyntax_task *t = zyntax_runtime_spawn_future(rt, NULL, &garbage_vt);
   assert_int_equal(zyntax_runtime_block_on(rt, t), ZYNTAX_EBADPOLL);
   assert_int_equal(zyntax_task_status(t), ZYNTAX_EBADPOLL);
@@ -149,7 +146,7 @@ static void out_of_range_poll_value(void **state) {
 
 static void double_release_of_a_live_task(void **state) {
   (void)state;
-  zyntax_runtime *rt = runtime();
+  zyntax_runtime *rt = test_runtime();
   zyntax_task *t = zyntax_runtime_spawn(rt, NULL, never);
   assert_int_equal(zyntax_task_release(t), 0);
   /* The runtime still holds the unfinished task, so the record is alive
@@ -161,7 +158,7 @@ static void double_release_of_a_live_task(void **state) {
 
 static void task_of_another_runtime(void **state) {
   (void)state;
-  zyntax_runtime *a = runtime(), *b = runtime();
+  zyntax_runtime *a = test_runtime(), *b = test_runtime();
   zyntax_task *t = zyntax_runtime_spawn(a, NULL, ready);
   assert_int_equal(zyntax_runtime_block_on(b, t), ZYNTAX_EFOREIGN);
   assert_int_equal(zyntax_runtime_block_on(a, t), 0);
@@ -185,7 +182,7 @@ static zyntax_poll poll_foreign(void *state, const zyntax_waker *waker) {
 
 static void leaf_future_of_another_runtime(void **state) {
   (void)state;
-  zyntax_runtime *a = runtime(), *b = runtime();
+  zyntax_runtime *a = test_runtime(), *b = test_runtime();
   foreign s = {zyntax_sleep(a, 1000000000), 0};
   assert_int_equal(zyntax_runtime_block_on_future(b, &s, poll_foreign), 0);
   assert_int_equal(s.result, ZYNTAX_EFOREIGN);
@@ -207,7 +204,7 @@ static const zyntax_future_vtable spawning_vt = {never, spawning_drop};
 
 static void spawn_during_destroy(void **state) {
   (void)state;
-  dying = runtime();
+  dying = test_runtime();
   zyntax_task *t = zyntax_runtime_spawn_future(dying, NULL, &spawning_vt);
   zyntax_task_release(t);
   assert_int_equal(zyntax_runtime_destroy(dying), 0);
@@ -218,7 +215,7 @@ static void spawn_during_destroy(void **state) {
 
 static void fork_child_refuses_inherited_runtime(void **state) {
   (void)state;
-  zyntax_runtime *rt = runtime();
+  zyntax_runtime *rt = test_runtime();
   zyntax_task *t = zyntax_runtime_spawn(rt, NULL, ready);
   pid_t pid = fork();
   assert_true(pid >= 0);

@@ -1,8 +1,9 @@
-/* Several runtimes at once, in one process: uv, ev and tokio side by side
- * (a backend that is not built is skipped, with the reason printed), each
- * driven by its own thread, connected by channels. Checks that every
- * message crosses exactly once, that wakers and spawns work across
- * runtimes, and that zyntax_runtime_current() is right in every poll. */
+/* Several runtimes at once, in one process: every usable backend of the
+ * build (zyntax_backend_foreach: linked-in ones and plugins on the search
+ * path) side by side, each driven by its own thread, connected by
+ * channels. Checks that every message crosses exactly once, that wakers
+ * and spawns work across runtimes, and that zyntax_runtime_current() is
+ * right in every poll. A test needing two backends skips with one. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +11,13 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 #include <zyntax/runtime.h>
+
+#include "support.h"
 
 #define EXCHANGE 100000 /* messages each way */
 #define SEQ_BITS 40
@@ -23,19 +28,35 @@ static void expect_current(zyntax_runtime *rt) {
   if (zyntax_runtime_current() != rt) atomic_fetch_add(&wrong_current, 1);
 }
 
-/* A runtime of the named backend, or a cmocka skip saying why not. */
-static zyntax_runtime *runtime_or_skip(const char *backend, uint32_t workers) {
-  zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
-  o.backend = backend;
-  o.worker_threads = workers;
-  zyntax_error err;
-  zyntax_runtime *rt = zyntax_runtime_create_with(&o, &err);
-  if (rt == NULL && err.code == ZYNTAX_ENOBACKEND) {
-    print_message("skipping: backend '%s' is not built here: %s\n", backend, err.message);
-    return NULL;
-  }
-  if (rt == NULL) fail_msg("'%s' runtime: %s", backend, err.message);
-  return rt;
+
+/* The usable backends, by name, sorted and without duplicates (a backend
+ * may be linked in and installed as a plugin). */
+#define MAX_BACKENDS 8
+static char backend_names[MAX_BACKENDS][64];
+static int backend_count;
+
+static int add_backend(const zyntax_backend_info *info, void *arg) {
+  (void)arg;
+  if (info->status != 0) return 0;
+  for (int i = 0; i < backend_count; i++)
+    if (strcmp(backend_names[i], info->name) == 0) return 0;
+  if (backend_count < MAX_BACKENDS)
+    snprintf(backend_names[backend_count++], sizeof backend_names[0], "%s", info->name);
+  return 0;
+}
+
+static int by_name(const void *a, const void *b) { return strcmp(a, b); }
+
+static void find_backends(void) {
+  assert_int_equal(zyntax_backend_foreach(add_backend, NULL), 0);
+  qsort(backend_names, (size_t)backend_count, sizeof backend_names[0], by_name);
+}
+
+/* Skips the test unless at least `n` backends are usable. */
+static void need_backends(int n) {
+  if (backend_count >= n) return;
+  print_message("skipping: %d backend(s) usable here, %d needed\n", backend_count, n);
+  skip();
 }
 
 /* Each runtime is driven by a thread of its own until its tasks are done. */
@@ -141,8 +162,8 @@ static zyntax_channel_options u64_channel(size_t capacity) {
  * through two bounded channels; every message is accounted for. */
 static void exchange(const char *backend_a, const char *backend_b) {
   atomic_store(&wrong_current, 0);
-  zyntax_runtime *a = runtime_or_skip(backend_a, 2);
-  zyntax_runtime *b = a ? runtime_or_skip(backend_b, 2) : NULL;
+  zyntax_runtime *a = test_runtime_of(backend_a, 2);
+  zyntax_runtime *b = a ? test_runtime_of(backend_b, 2) : NULL;
   if (b == NULL) {
     if (a) zyntax_runtime_destroy(a);
     skip();
@@ -181,29 +202,25 @@ static void exchange(const char *backend_a, const char *backend_b) {
   assert_int_equal(zyntax_runtime_destroy(b), 0);
 }
 
-static void uv_tokio_exchange_100k(void **state) {
+/* The first backend exchanges with every other one. */
+static void exchange_100k_between_backends(void **state) {
   (void)state;
-  exchange("uv", "tokio");
+  need_backends(2);
+  for (int i = 1; i < backend_count; i++) exchange(backend_names[0], backend_names[i]);
 }
 
-static void uv_ev_exchange_100k(void **state) {
-  (void)state;
-  exchange("uv", "ev");
-}
-
-/* Five producers on five runtimes (uv, uv, ev, ev, tokio: same and
- * different backends at once) and plain threads fan in to one consumer. */
-#define FAN_RUNTIMES 5
+/* Producers on two runtimes of every backend (same and different backends
+ * at once) fan in to one consumer. */
+#define FAN_RUNTIMES 8
 #define FAN_EACH 10000
 
 static void fan_in_from_many_runtimes(void **state) {
   (void)state;
   atomic_store(&wrong_current, 0);
-  const char *backends[FAN_RUNTIMES] = {"uv", "uv", "ev", "ev", "tokio"};
   zyntax_runtime *rts[FAN_RUNTIMES + 1];
   int n = 0;
-  for (int i = 0; i < FAN_RUNTIMES; i++) {
-    rts[n] = runtime_or_skip(backends[i], 2);
+  for (int i = 0; i < 2 * backend_count && n < FAN_RUNTIMES; i++) {
+    rts[n] = test_runtime_of(backend_names[i / 2], 2);
     if (rts[n] != NULL) n++;
   }
   if (n < 2) {
@@ -237,9 +254,10 @@ static void fan_in_from_many_runtimes(void **state) {
   for (int i = 0; i < n; i++) assert_int_equal(zyntax_runtime_destroy(rts[i]), 0);
 }
 
-/* A tokio (or ev) task spawns a task onto a uv runtime from its poll, then
- * awaits that task's join future; a uv task is kept alive by a notify the
- * test thread fires; a task handle of one runtime is refused by another. */
+/* A task of one backend spawns a task onto a runtime of another from its
+ * poll, then awaits that task's join future; the target runtime is kept
+ * alive by a notify the test thread fires; a task handle of one runtime is
+ * refused by another. */
 typedef struct child {
   zyntax_runtime *rt;
   atomic_int ran;
@@ -293,14 +311,11 @@ static zyntax_poll keeper_poll(void *state, const zyntax_waker *waker) {
 static void spawn_and_join_across_runtimes(void **state) {
   (void)state;
   atomic_store(&wrong_current, 0);
-  zyntax_runtime *uv = runtime_or_skip("uv", 0);
-  if (uv == NULL) skip();
-  zyntax_runtime *other = runtime_or_skip("tokio", 2);
-  if (other == NULL) other = runtime_or_skip("ev", 0);
-  if (other == NULL) {
-    zyntax_runtime_destroy(uv);
-    skip();
-  }
+  need_backends(2);
+  zyntax_runtime *uv = test_runtime_of(backend_names[0], 0); /* the target */
+  assert_non_null(uv);
+  zyntax_runtime *other = test_runtime_of(backend_names[backend_count - 1], 2);
+  assert_non_null(other);
   zyntax_notify *n = zyntax_notify_create();
   keeper k = {uv, zyntax_notified_create(n)};
   child c = {uv, 0};
@@ -325,8 +340,9 @@ static void spawn_and_join_across_runtimes(void **state) {
   assert_int_equal(zyntax_runtime_destroy(other), 0);
 }
 
-/* A token around a ring of three runtimes (uv -> ev -> tokio -> uv)
- * through one-slot channels: every hop wakes a task of another runtime. */
+/* A token around a ring of one runtime per backend (say uv -> ev -> tokio
+ * -> uv) through one-slot channels: every hop wakes a task of another
+ * runtime. */
 #define HOPS 3000
 
 typedef struct relay {
@@ -369,47 +385,46 @@ static void relay_drop(void *state) {
 
 static const zyntax_future_vtable relay_vt = {relay_poll, relay_drop};
 
-static void token_ring_uv_ev_tokio(void **state) {
+static void token_ring_through_every_backend(void **state) {
   (void)state;
+  need_backends(2);
   atomic_store(&wrong_current, 0);
-  const char *names[3] = {"uv", "ev", "tokio"};
-  zyntax_runtime *rt[3];
-  for (int i = 0; i < 3; i++) {
-    rt[i] = runtime_or_skip(names[i], 2);
-    if (rt[i] == NULL) {
-      for (int j = 0; j < i; j++) zyntax_runtime_destroy(rt[j]);
-      skip();
-    }
+  const int n = backend_count;
+  zyntax_runtime *rt[MAX_BACKENDS];
+  for (int i = 0; i < n; i++) {
+    rt[i] = test_runtime_of(backend_names[i], 2);
+    assert_non_null(rt[i]);
   }
   zyntax_channel_options o = u64_channel(1);
-  static relay r[3];
-  for (int i = 0; i < 3; i++) r[i] = (relay){.rt = rt[i]};
-  for (int i = 0; i < 3; i++)
-    assert_int_equal(zyntax_channel_create(&o, &r[i].out, &r[(i + 1) % 3].in), 0);
+  static relay r[MAX_BACKENDS];
+  for (int i = 0; i < n; i++) r[i] = (relay){.rt = rt[i]};
+  for (int i = 0; i < n; i++)
+    assert_int_equal(zyntax_channel_create(&o, &r[i].out, &r[(i + 1) % n].in), 0);
   uint64_t first = 0;
-  assert_int_equal(zyntax_sender_try_send(r[2].out, &first), 0); /* into uv's inbox */
-  zyntax_task *t[3];
-  for (int i = 0; i < 3; i++) t[i] = zyntax_runtime_spawn_future(rt[i], &r[i], &relay_vt);
-  driver d[3];
-  for (int i = 0; i < 3; i++) start(&d[i], rt[i]);
+  assert_int_equal(zyntax_sender_try_send(r[n - 1].out, &first), 0); /* into rt[0]'s inbox */
+  zyntax_task *t[MAX_BACKENDS];
+  for (int i = 0; i < n; i++) t[i] = zyntax_runtime_spawn_future(rt[i], &r[i], &relay_vt);
+  driver d[MAX_BACKENDS];
+  for (int i = 0; i < n; i++) start(&d[i], rt[i]);
   uint64_t hops = 0;
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; i < n; i++) {
     finish(&d[i]); /* destroy drops the task states */
     assert_int_equal(zyntax_task_status(t[i]), 0);
     hops += r[i].hops;
     zyntax_task_release(t[i]);
   }
-  assert_true(hops >= HOPS && hops <= HOPS + 3);
+  assert_true(hops >= HOPS && hops <= HOPS + (uint64_t)n);
   assert_int_equal(atomic_load(&wrong_current), 0);
 }
 
 int main(void) {
+  find_backends();
+  for (int i = 0; i < backend_count; i++) print_message("backend: %s\n", backend_names[i]);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(uv_tokio_exchange_100k),
-      cmocka_unit_test(uv_ev_exchange_100k),
+      cmocka_unit_test(exchange_100k_between_backends),
       cmocka_unit_test(fan_in_from_many_runtimes),
       cmocka_unit_test(spawn_and_join_across_runtimes),
-      cmocka_unit_test(token_ring_uv_ev_tokio),
+      cmocka_unit_test(token_ring_through_every_backend),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

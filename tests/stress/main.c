@@ -4,12 +4,6 @@
 
 #include "stress.h"
 
-zyntax_runtime *stress_runtime(void) {
-  zyntax_runtime *rt = zyntax_runtime_create();
-  if (rt == NULL) fail_msg("no runtime: %s", zyntax_last_error()->message);
-  return rt;
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(stress_million_tasks),

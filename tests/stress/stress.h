@@ -11,8 +11,7 @@
 #include <cmocka.h>
 #include <zyntax/runtime.h>
 
-/* A runtime on the backend the environment names; fails the test if none. */
-zyntax_runtime *stress_runtime(void);
+#include "support.h"
 
 void stress_million_tasks(void **state);
 void stress_pending_at_destroy(void **state);

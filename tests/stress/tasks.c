@@ -67,7 +67,7 @@ static zyntax_poll spawner_poll(void *state, const zyntax_waker *waker) {
 void stress_million_tasks(void **state) {
   (void)state;
   reset();
-  zyntax_runtime *rt = stress_runtime();
+  zyntax_runtime *rt = test_runtime();
   spawner s = {0, NULL};
   zyntax_task *t = zyntax_runtime_spawn(rt, &s, spawner_poll);
   assert_non_null(t);
@@ -90,7 +90,7 @@ void stress_million_tasks(void **state) {
 void stress_pending_at_destroy(void **state) {
   (void)state;
   reset();
-  zyntax_runtime *rt = stress_runtime();
+  zyntax_runtime *rt = test_runtime();
   zyntax_task **kept = calloc(PENDING / 2, sizeof *kept);
   assert_non_null(kept);
   for (int i = 0; i < PENDING; i++) {
@@ -206,7 +206,7 @@ static zyntax_poll gate_poll(void *state, const zyntax_waker *waker) {
 void stress_wake_storm(void **state) {
   (void)state;
   reset();
-  zyntax_runtime *rt = stress_runtime();
+  zyntax_runtime *rt = test_runtime();
   atomic_store(&storm_over, 0);
   storm *s = calloc(1, sizeof *s);
   assert_non_null(s);
@@ -264,7 +264,7 @@ static zyntax_poll all_done_poll(void *state, const zyntax_waker *waker) {
 void stress_spawn_from_threads(void **state) {
   (void)state;
   reset();
-  zyntax_runtime *rt = stress_runtime();
+  zyntax_runtime *rt = test_runtime();
   spawn_gate g = {rt, 0};
   pthread_t th[SPAWN_THREADS];
   for (int i = 0; i < SPAWN_THREADS; i++) pthread_create(&th[i], NULL, spawn_thread, &g);

@@ -30,17 +30,22 @@ typedef struct zyntax_future zyntax_future;
  * lives in `state`); dropping it calls `vtable->drop(state)` (if any)
  * exactly once. Ownership of `state` passes to the new future. NULL on
  * error: ZYNTAX_EINVAL (NULL vtable or poll), ZYNTAX_ENOMEM; then `state`
- * stays the caller's. May be polled from any runtime. */
+ * stays the caller's. Create from any thread; may be polled from any
+ * runtime's task (one task at a time). */
 ZYNTAX_EXTERN zyntax_future *zyntax_future_from(void *state,
                                                 const zyntax_future_vtable *vtable);
 
 /** The state pointer of a future made by zyntax_future_from(), for reading
- * its result; NULL for any other future or NULL. */
+ * its result; borrowed (the future owns it). NULL for any other future,
+ * and for NULL (with ZYNTAX_EINVAL recorded). Call from the polling
+ * thread, or once the future is READY. */
 ZYNTAX_EXTERN void *zyntax_future_state(const zyntax_future *f);
 
 /** Child `i` of a combinator, to read its result; NULL when `i` is out of
  * range, `f` is not a combinator, or the child was dropped (a select's
- * loser, a timed-out inner future). Borrowed: the combinator owns it. */
+ * loser, a timed-out inner future). Borrowed: the combinator owns it.
+ * ZYNTAX_EINVAL recorded for a NULL `f`. Call from the polling thread, or
+ * once the combinator is READY. */
 ZYNTAX_EXTERN zyntax_future *zyntax_future_child(const zyntax_future *f,
                                                  size_t i);
 
@@ -48,8 +53,8 @@ ZYNTAX_EXTERN zyntax_future *zyntax_future_child(const zyntax_future *f,
  * `inner` (also on failure, when it is dropped). Result: inner's result
  * when it finished first, or ZYNTAX_ETIMEDOUT, in which case `inner` is
  * dropped at once (cancelled). Child 0 is `inner`. Poll from tasks of `rt`
- * (the timer is `rt`'s). NULL on error: ZYNTAX_EINVAL (NULL rt or inner),
- * ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. */
+ * (the timer is `rt`'s). Create from any thread. NULL on error:
+ * ZYNTAX_EINVAL (NULL rt or inner), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. */
 ZYNTAX_EXTERN zyntax_future *zyntax_timeout(zyntax_runtime *rt,
                                             zyntax_future *inner, uint64_t ns);
 
@@ -58,14 +63,15 @@ ZYNTAX_EXTERN zyntax_future *zyntax_timeout(zyntax_runtime *rt,
  * once at that moment (the losers' cancellation); the winner stays
  * reachable through zyntax_future_child() until the select is dropped.
  * Takes ownership of the children (also on failure, when they are
- * dropped); the array itself is copied. NULL on error: ZYNTAX_EINVAL
- * (NULL array, n == 0, a NULL child), ZYNTAX_ENOMEM. */
+ * dropped); the array itself is copied. Create from any thread; poll from
+ * one task, where each child's own thread rule allows. NULL on error:
+ * ZYNTAX_EINVAL (NULL array, n == 0, a NULL child), ZYNTAX_ENOMEM. */
 ZYNTAX_EXTERN zyntax_future *zyntax_select(zyntax_future *const *children,
                                            size_t n);
 
 /** READY when all `n` children are READY; result 0. Each child is polled
  * until it is READY and never again; all are dropped with the join.
- * Ownership and errors as zyntax_select(). */
+ * Ownership, threads and errors as zyntax_select(). */
 ZYNTAX_EXTERN zyntax_future *zyntax_join_all(zyntax_future *const *children,
                                              size_t n);
 

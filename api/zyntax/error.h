@@ -68,7 +68,8 @@ ZYNTAX_EXTERN const char *zyntax_err_name(int code);
 /** The most recent failure of a zyntax_* call on the calling thread (code 0
  * and an empty message if none failed yet). The pointer is to thread-local
  * storage: valid until the thread exits, overwritten by the next failure on
- * the same thread. Successful calls do not clear it. */
+ * the same thread. Successful calls do not clear it. Never fails, never
+ * NULL; any thread (each sees its own). */
 ZYNTAX_EXTERN const zyntax_error *zyntax_last_error(void);
 
 #ifdef __cplusplus

@@ -75,7 +75,12 @@ typedef struct zyntax_runtime_options {
    * of CPUs; 1 = current-thread scheduler. uv and ev always use the
    * driving thread and ignore it. */
   uint32_t worker_threads;
-  /** Upper bound on threads running zyntax_blocking() jobs; 0 = default. */
+  /** Upper bound on threads running zyntax_blocking() jobs; 0 = default.
+   * ev: the runtime's own pool (default 4). tokio: Tokio's
+   * max_blocking_threads (default: Tokio's, 512). uv: ignored - libuv has
+   * one thread pool per process, shared by every loop and sized once by
+   * the environment variable UV_THREADPOOL_SIZE (default 4) before its
+   * first use; a uv runtime cannot bound it. */
   uint32_t blocking_threads;
   /** ZYNTAX_RUNTIME_* flags. */
   uint32_t flags;
@@ -113,14 +118,17 @@ ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create_with(
 ZYNTAX_EXTERN int zyntax_runtime_destroy(zyntax_runtime *rt);
 
 /** The backend's name ("uv", "ev", "tokio", or a plugin's own name), static
- * storage valid for the life of the process. "" for NULL. Thread-safe. */
+ * storage valid for the life of the process. "" for NULL, with
+ * ZYNTAX_EINVAL recorded for zyntax_last_error(). Thread-safe. */
 ZYNTAX_EXTERN const char *zyntax_runtime_backend_name(const zyntax_runtime *rt);
 
-/** The backend's version string, e.g. "libuv 1.44.2". "" for NULL. */
+/** The backend's version string, e.g. "libuv 1.44.2": static storage, like
+ * the name. "" for NULL, with ZYNTAX_EINVAL recorded. Thread-safe. */
 ZYNTAX_EXTERN const char *zyntax_runtime_backend_version(const zyntax_runtime *rt);
 
 /** The runtime whose poll function is running on the calling thread (or that
- * the calling thread is driving, or whose worker it is); NULL otherwise. */
+ * the calling thread is driving, or whose worker it is); NULL otherwise.
+ * Borrowed: valid while that runtime lives. Never fails; any thread. */
 ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_current(void);
 
 /* ------------------------------------------------------------------------ */
@@ -139,7 +147,8 @@ ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn(zyntax_runtime *rt, void *state,
 /** Spawns a task that owns `state`: `vtable->drop(state)` runs exactly once
  * (after completion when the handle is released, on cancel, or on destroy).
  * On failure returns NULL (errors as zyntax_runtime_spawn, and ZYNTAX_EINVAL
- * for a NULL vtable or vtable->poll) and `state` stays the caller's. */
+ * for a NULL vtable or vtable->poll) and `state` stays the caller's.
+ * Thread-safe, as zyntax_runtime_spawn. */
 ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn_future(
     zyntax_runtime *rt, void *state, const zyntax_future_vtable *vtable);
 
@@ -178,7 +187,8 @@ ZYNTAX_EXTERN int zyntax_runtime_block_on_future(zyntax_runtime *rt, void *state
                                                  zyntax_poll_fn poll);
 
 /** Drives `rt` until no unfinished task is left (released tasks included).
- * Returns 0, or the errors of block_on. */
+ * Returns 0, or the errors of block_on. Threads as block_on: any thread
+ * that is not running poll functions, one at a time per runtime. */
 ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
 
 /* ------------------------------------------------------------------------ */
@@ -190,8 +200,10 @@ ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
 #define ZYNTAX_TASK_RUNNING 0x7fffffff
 
 /** The task's state pointer, for reading its result after it completed.
- * NULL for NULL, or once the state was dropped (cancelled task). Only read
- * the state when the task has finished, or from the task's own polls. */
+ * Borrowed: valid until the handle is released. NULL for NULL (with
+ * ZYNTAX_EINVAL recorded), or once the state was dropped (cancelled task).
+ * Thread-safe to call; only read the state when the task has finished, or
+ * from the task's own polls. */
 ZYNTAX_EXTERN void *zyntax_task_state(const zyntax_task *task);
 
 /** ZYNTAX_TASK_RUNNING, or the outcome: 0 completed, ZYNTAX_ECANCELED,
@@ -227,15 +239,20 @@ ZYNTAX_EXTERN zyntax_future *zyntax_task_join(zyntax_task *task);
 #define ZYNTAX_READABLE 0x1u
 #define ZYNTAX_WRITABLE 0x2u
 
-/** Current time of the clock sleeps use: CLOCK_MONOTONIC, in nanoseconds. */
+/** Current time of the clock sleeps use: CLOCK_MONOTONIC, in nanoseconds.
+ * Never fails; any thread. */
 ZYNTAX_EXTERN uint64_t zyntax_now(void);
 
 /** A future READY once `ns` nanoseconds have passed since this call. The
  * backend rounds up to its timer granularity; it never completes early.
- * NULL on error: ZYNTAX_EINVAL, ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. */
+ * The caller owns the future (zyntax_future_drop). NULL on error:
+ * ZYNTAX_EINVAL, ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. Create it from any thread;
+ * poll and drop it as zyntax_future_poll / zyntax_future_drop say. The same
+ * holds for every runtime future below. */
 ZYNTAX_EXTERN zyntax_future *zyntax_sleep(zyntax_runtime *rt, uint64_t ns);
 
-/** A future READY once zyntax_now() >= deadline_ns. Errors as zyntax_sleep. */
+/** A future READY once zyntax_now() >= deadline_ns. Ownership, threads and
+ * errors as zyntax_sleep. */
 ZYNTAX_EXTERN zyntax_future *zyntax_sleep_until(zyntax_runtime *rt,
                                                 uint64_t deadline_ns);
 
@@ -244,21 +261,24 @@ ZYNTAX_EXTERN zyntax_future *zyntax_sleep_until(zyntax_runtime *rt,
  * error (ZYNTAX_EBADF for an fd the backend cannot watch, ZYNTAX_EIO).
  * The fd is not owned: keep it open until the future is dropped. Several
  * futures may wait on the same fd. NULL on error: ZYNTAX_EINVAL (fd < 0,
- * no events), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. */
+ * no events), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. Threads as zyntax_sleep. */
 ZYNTAX_EXTERN zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd,
                                             unsigned events);
 
 /** A future PENDING on its first poll (waking its task at the back of the
  * run queue) and READY on the second: lets other tasks run. One allocation
  * per yield; compiled code can use zyntax_yield_poll() (future.h) instead,
- * which behaves the same and allocates nothing. */
+ * which behaves the same and allocates nothing. Polled from a task of
+ * another runtime it completes with ZYNTAX_EFOREIGN. Ownership and threads
+ * as zyntax_sleep; NULL on error: ZYNTAX_EINVAL (NULL rt), ZYNTAX_ENOMEM. */
 ZYNTAX_EXTERN zyntax_future *zyntax_yield_now(zyntax_runtime *rt);
 
 /** Runs `fn(arg)` on the runtime's blocking-work pool (never on a thread that
  * polls tasks); READY after it returned. `fn` must not call zyntax_* driving
  * functions. Dropping the future before `fn` started skips it; after it
  * started, `fn` runs to completion and the drop does not wait. The runtime's
- * destroy waits for running jobs. Errors as zyntax_sleep. */
+ * destroy waits for running jobs. Ownership, threads and errors as
+ * zyntax_sleep (ZYNTAX_EINVAL also for a NULL fn). */
 typedef void (*zyntax_blocking_fn)(void *arg);
 ZYNTAX_EXTERN zyntax_future *zyntax_blocking(zyntax_runtime *rt,
                                              zyntax_blocking_fn fn, void *arg);
@@ -266,13 +286,17 @@ ZYNTAX_EXTERN zyntax_future *zyntax_blocking(zyntax_runtime *rt,
 /** Polls a runtime future with the calling task's borrowed waker.
  * ZYNTAX_READY once done (and on every later poll). A future polled from a
  * task of another runtime completes with ZYNTAX_EFOREIGN. NULL: READY with
- * nothing done. Only one task may poll a given future. */
+ * nothing done. Only one task may poll a given future: call it from that
+ * task's poll function (on whatever thread the backend polls it), or from
+ * block_on_future's poll. */
 ZYNTAX_EXTERN zyntax_poll zyntax_future_poll(zyntax_future *f,
                                              const zyntax_waker *waker);
 
 /** The result of a READY future: 0 or a positive value (fd_wait: ready
  * events; join: the task outcome) on success, a negative ZYNTAX_E* code on
- * failure. ZYNTAX_TASK_RUNNING while pending; ZYNTAX_EINVAL for NULL. */
+ * failure. ZYNTAX_TASK_RUNNING while pending; ZYNTAX_EINVAL for NULL.
+ * Call from the thread that polls the future (the result is written there
+ * without a lock), or after the polling task finished. */
 ZYNTAX_EXTERN int zyntax_future_result(const zyntax_future *f);
 
 /** Drops a runtime future: cancels whatever it waits for (stops the timer,

@@ -72,14 +72,16 @@ typedef struct zyntax_stream_vtable {
 typedef struct zyntax_stream zyntax_stream;
 
 /** Polls a runtime-provided stream; the item type is documented by the
- * function that made it. DONE for NULL and on every poll after DONE. */
+ * function that made it. DONE for NULL and on every poll after DONE.
+ * Threads as zyntax_future_poll: from the one task that polls it. */
 ZYNTAX_EXTERN zyntax_stream_poll zyntax_stream_poll_next(
     zyntax_stream *s, const zyntax_waker *waker, void *out_item);
 
 /** Why a stream ended: 0 for a normal end (channel closed and drained, end
  * of file), a negative ZYNTAX_E* code otherwise (fd stream: ZYNTAX_EIO,
  * ZYNTAX_EBADF; any stream: ZYNTAX_ENOMEM when a timer could not be made).
- * ZYNTAX_TASK_RUNNING before DONE; ZYNTAX_EINVAL for NULL. */
+ * ZYNTAX_TASK_RUNNING before DONE; ZYNTAX_EINVAL for NULL. Call from the
+ * polling thread, or after the polling task finished. */
 ZYNTAX_EXTERN int zyntax_stream_result(const zyntax_stream *s);
 
 /** Drops a runtime-provided stream and everything it owns (a channel
@@ -89,14 +91,16 @@ ZYNTAX_EXTERN void zyntax_stream_drop(zyntax_stream *s);
 
 /** The vtable that polls and drops runtime streams through the functions
  * above (state = the zyntax_stream *), so generic code that takes a
- * (state, zyntax_stream_vtable) pair accepts them too. Static storage. */
+ * (state, zyntax_stream_vtable) pair accepts them too. Static storage,
+ * never NULL, never fails; any thread. */
 ZYNTAX_EXTERN const zyntax_stream_vtable *zyntax_stream_vtable_of_runtime(void);
 
 /** An interval timer: an item (uint64_t, the tick's deadline in
  * zyntax_now() nanoseconds) every `period_ns`, the first at now + period.
  * Deadlines are start + k * period, so ticks never drift; a consumer that
  * falls behind gets the missed ticks at once, in order. Never DONE unless
- * a timer cannot be made. Poll only from tasks of `rt`.
+ * a timer cannot be made. Owned by the caller (zyntax_stream_drop). Create
+ * from any thread; poll only from tasks of `rt`.
  * NULL on error: ZYNTAX_EINVAL (NULL rt, period 0), ZYNTAX_ENOMEM. */
 ZYNTAX_EXTERN zyntax_stream *zyntax_interval(zyntax_runtime *rt,
                                              uint64_t period_ns);
@@ -114,7 +118,8 @@ typedef struct zyntax_chunk {
  * owns (no allocation per item). DONE at end of file (result 0) or on a
  * read error (result ZYNTAX_EIO, or ZYNTAX_EBADF). The fd is not owned and
  * should be O_NONBLOCK (a blocking fd may block the poll on a spurious
- * wake-up). Poll only from tasks of `rt`. NULL on error: ZYNTAX_EINVAL
+ * wake-up). Owned by the caller (zyntax_stream_drop). Create from any
+ * thread; poll only from tasks of `rt`. NULL on error: ZYNTAX_EINVAL
  * (NULL rt, fd < 0), ZYNTAX_ENOMEM. */
 ZYNTAX_EXTERN zyntax_stream *zyntax_fd_stream(zyntax_runtime *rt, int fd,
                                               size_t chunk_size);

@@ -83,7 +83,8 @@ ZYNTAX_EXTERN zyntax_sender *zyntax_sender_clone(zyntax_sender *tx);
  * ZYNTAX_ECLOSED: the receiver is gone and the item is still the caller's.
  * PENDING: the channel is full; the task is woken when a slot was reserved
  * for it (waiting senders are served in FIFO order), and must poll again
- * with the same item. ZYNTAX_EINVAL in `*result` for NULL arguments. */
+ * with the same item. ZYNTAX_EINVAL in `*result` for NULL arguments.
+ * Any thread, from the one task using this sender handle. */
 ZYNTAX_EXTERN zyntax_poll zyntax_sender_poll_send(zyntax_sender *tx,
                                                   const zyntax_waker *waker,
                                                   const void *item,
@@ -91,7 +92,8 @@ ZYNTAX_EXTERN zyntax_poll zyntax_sender_poll_send(zyntax_sender *tx,
 
 /** Abandons a send that returned PENDING (for example when a select chose
  * another branch); a slot already reserved for it passes to the next
- * waiting sender. A no-op when no send is waiting. Thread-safe. */
+ * waiting sender. A no-op when no send is waiting; ZYNTAX_EINVAL recorded
+ * for NULL. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_sender_cancel_send(zyntax_sender *tx);
 
 /** Sends without waiting: 0, ZYNTAX_EAGAIN (full), ZYNTAX_ECLOSED (receiver
@@ -114,7 +116,8 @@ ZYNTAX_EXTERN void zyntax_sender_drop(zyntax_sender *tx);
  * `*result` 0: `out` holds the item, now owned by the caller. READY with
  * ZYNTAX_ECLOSED: every sender is gone and nothing is queued. PENDING: the
  * task is woken by the next send or by the last sender's drop.
- * ZYNTAX_EINVAL in `*result` for NULL arguments. */
+ * ZYNTAX_EINVAL in `*result` for NULL arguments. Any thread, from the one
+ * task using the receiver. */
 ZYNTAX_EXTERN zyntax_poll zyntax_receiver_poll_recv(zyntax_receiver *rx,
                                                     const zyntax_waker *waker,
                                                     void *out, int *result);
@@ -123,8 +126,9 @@ ZYNTAX_EXTERN zyntax_poll zyntax_receiver_poll_recv(zyntax_receiver *rx,
  * ZYNTAX_EINVAL. Thread-safe. */
 ZYNTAX_EXTERN int zyntax_receiver_try_recv(zyntax_receiver *rx, void *out);
 
-/** Receives, blocking the calling thread while the channel is empty. Errors
- * as zyntax_sender_send_blocking(). */
+/** Receives, blocking the calling thread while the channel is empty. 0 with
+ * the item in `out` (now the caller's), or the errors and thread rule of
+ * zyntax_sender_send_blocking(). */
 ZYNTAX_EXTERN int zyntax_receiver_recv_blocking(zyntax_receiver *rx,
                                                 void *out);
 
@@ -137,7 +141,8 @@ ZYNTAX_EXTERN void zyntax_receiver_drop(zyntax_receiver *rx);
  * (item_size bytes each) and which is DONE (result 0) when every sender is
  * gone and the queue is drained. Consumes `rx` on success (dropping the
  * stream drops it); on failure returns NULL (ZYNTAX_EINVAL, ZYNTAX_ENOMEM)
- * and `rx` stays the caller's. The stream may be polled from any runtime. */
+ * and `rx` stays the caller's. Any thread; the stream may be polled from
+ * any runtime's task (one at a time). */
 ZYNTAX_EXTERN zyntax_stream *zyntax_receiver_stream(zyntax_receiver *rx);
 
 /* ------------------------------------------------------------------------ */
@@ -166,9 +171,10 @@ ZYNTAX_EXTERN int zyntax_oneshot_send(zyntax_oneshot_sender *tx,
  * NULL is a no-op. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_oneshot_sender_drop(zyntax_oneshot_sender *tx);
 
-/** READY with `*result` 0 and the item in `out`, or ZYNTAX_ECLOSED (the
- * sender was dropped unsent, or the item was already received); PENDING
- * until then. */
+/** READY with `*result` 0 and the item in `out` (now the caller's), or
+ * ZYNTAX_ECLOSED (the sender was dropped unsent, or the item was already
+ * received); PENDING until then. ZYNTAX_EINVAL in `*result` for NULL
+ * arguments. Any thread, from the one task using the receiver. */
 ZYNTAX_EXTERN zyntax_poll zyntax_oneshot_poll_recv(zyntax_oneshot_receiver *rx,
                                                    const zyntax_waker *waker,
                                                    void *out, int *result);
@@ -192,34 +198,39 @@ typedef struct zyntax_acquire zyntax_acquire;
 ZYNTAX_EXTERN zyntax_semaphore *zyntax_semaphore_create(size_t permits);
 
 /** Takes one permit without waiting: 0, ZYNTAX_EAGAIN (none free, or
- * acquirers are waiting: no barging), ZYNTAX_ECLOSED, ZYNTAX_EINVAL. */
+ * acquirers are waiting: no barging), ZYNTAX_ECLOSED, ZYNTAX_EINVAL.
+ * Thread-safe. */
 ZYNTAX_EXTERN int zyntax_semaphore_try_acquire(zyntax_semaphore *sem);
 
 /** Gives back `n` permits; they go to waiting acquirers first, in FIFO
- * order. NULL is a no-op. Thread-safe. */
+ * order. ZYNTAX_EINVAL recorded for NULL. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n);
 
 /** Closes the semaphore: waiting and later acquires fail with
- * ZYNTAX_ECLOSED. Thread-safe. */
+ * ZYNTAX_ECLOSED. ZYNTAX_EINVAL recorded for NULL. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_semaphore_close(zyntax_semaphore *sem);
 
 /** Releases the caller's reference; the memory goes with the last acquire.
- * NULL is a no-op. */
+ * NULL is a no-op. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_semaphore_drop(zyntax_semaphore *sem);
 
-/** A new acquire operation (holds a reference to `sem`). NULL on error:
- * ZYNTAX_EINVAL, ZYNTAX_ENOMEM. */
+/** A new acquire operation (holds a reference to `sem`), owned by the
+ * caller (zyntax_acquire_drop). NULL on error: ZYNTAX_EINVAL,
+ * ZYNTAX_ENOMEM. Thread-safe. */
 ZYNTAX_EXTERN zyntax_acquire *zyntax_acquire_create(zyntax_semaphore *sem);
 
 /** Acquires one permit: READY with `*result` 0 (the caller now holds a
  * permit; give it back with zyntax_semaphore_release) or ZYNTAX_ECLOSED;
- * PENDING while none is free. The operation is reusable after READY. */
+ * PENDING while none is free. The operation is reusable after READY.
+ * ZYNTAX_EINVAL in `*result` for NULL arguments. Any thread, from the one
+ * task using this operation. */
 ZYNTAX_EXTERN zyntax_poll zyntax_acquire_poll(zyntax_acquire *op,
                                               const zyntax_waker *waker,
                                               int *result);
 
 /** Drops the operation; a waiting acquire is cancelled, and a permit
- * handed to it but not yet taken by a poll passes on. NULL is a no-op. */
+ * handed to it but not yet taken by a poll passes on. NULL is a no-op.
+ * Any thread, once no task polls it. */
 ZYNTAX_EXTERN void zyntax_acquire_drop(zyntax_acquire *op);
 
 /* ------------------------------------------------------------------------ */
@@ -235,28 +246,32 @@ typedef struct zyntax_notified zyntax_notified;
 ZYNTAX_EXTERN zyntax_notify *zyntax_notify_create(void);
 
 /** Wakes the longest-waiting waiter; with none waiting, stores one permit
- * (at most one) that the next wait consumes at once. Thread-safe. */
+ * (at most one) that the next wait consumes at once. ZYNTAX_EINVAL
+ * recorded for NULL. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_notify_one(zyntax_notify *n);
 
 /** Wakes every waiter waiting now (polled and PENDING); stores no permit.
- * Thread-safe. */
+ * ZYNTAX_EINVAL recorded for NULL. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_notify_all(zyntax_notify *n);
 
-/** Releases the caller's reference. NULL is a no-op. */
+/** Releases the caller's reference; the memory goes with the last waiting
+ * record. NULL is a no-op. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_notify_drop(zyntax_notify *n);
 
-/** A new waiting record (holds a reference to `n`). NULL on error:
- * ZYNTAX_EINVAL, ZYNTAX_ENOMEM. */
+/** A new waiting record (holds a reference to `n`), owned by the caller
+ * (zyntax_notified_drop). NULL on error: ZYNTAX_EINVAL, ZYNTAX_ENOMEM.
+ * Thread-safe. */
 ZYNTAX_EXTERN zyntax_notified *zyntax_notified_create(zyntax_notify *n);
 
 /** READY once notified (consuming a stored permit or a notify_one /
  * notify_all aimed at this wait); PENDING until then. Reusable: a poll
- * after READY starts a new wait. */
+ * after READY starts a new wait. Any thread, from the one task using this
+ * record. */
 ZYNTAX_EXTERN zyntax_poll zyntax_notified_poll(zyntax_notified *wt,
                                                const zyntax_waker *waker);
 
 /** Drops the record; a notify_one handed to it but not yet seen passes to
- * the next waiter. NULL is a no-op. */
+ * the next waiter. NULL is a no-op. Any thread, once no task polls it. */
 ZYNTAX_EXTERN void zyntax_notified_drop(zyntax_notified *wt);
 
 #ifdef __cplusplus

@@ -25,11 +25,16 @@
   ZYNTAX_STRINGIFY(ZYNTAX_VERSION_MINOR) "."                               \
   ZYNTAX_STRINGIFY(ZYNTAX_VERSION_PATCH)
 
-/** Marks the functions libzyntax exports; everything else is hidden. */
+/** Marks the functions libzyntax exports; everything else is hidden. A
+ * program may define it before including any zyntax header (as with
+ * UV_EXTERN or SQLITE_API), e.g. to add a dllimport-style attribute or to
+ * compile the headers with a compiler that lacks the visibility attribute. */
+#ifndef ZYNTAX_EXTERN
 #if defined(__GNUC__)
 #define ZYNTAX_EXTERN __attribute__((visibility("default")))
 #else
 #define ZYNTAX_EXTERN
+#endif
 #endif
 
 #ifdef __cplusplus
@@ -40,7 +45,8 @@ extern "C" {
  * Thread-safe, never fails. */
 ZYNTAX_EXTERN unsigned zyntax_version(void);
 
-/** The same as a static string "MAJOR.MINOR.PATCH". Never NULL. */
+/** The same as a static string "MAJOR.MINOR.PATCH". Never NULL, never
+ * fails; any thread. */
 ZYNTAX_EXTERN const char *zyntax_version_string(void);
 
 #ifdef __cplusplus

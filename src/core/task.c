@@ -5,7 +5,11 @@
 #include "internal.h"
 
 void *zyntax_task_state(const zyntax_task *task) {
-  return task ? task->ops->state(task) : NULL;
+  if (task == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  return task->ops->state(task);
 }
 
 int zyntax_task_status(const zyntax_task *task) {

@@ -44,7 +44,11 @@ zyntax_future *zyntax_future_from(void *state, const zyntax_future_vtable *vtabl
 }
 
 void *zyntax_future_state(const zyntax_future *f) {
-  return f != NULL && f->ops == &from_ops ? ((const from_future *)f)->state : NULL;
+  if (f == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return NULL;
+  }
+  return f->ops == &from_ops ? ((const from_future *)f)->state : NULL;
 }
 
 /* ---- the combinators: one record, children inline ---- */
@@ -111,8 +115,11 @@ static const zyntax_future_ops join_ops = {join_poll, combo_drop};
 static const zyntax_future_ops timeout_ops = {timeout_poll, combo_drop};
 
 zyntax_future *zyntax_future_child(const zyntax_future *f, size_t i) {
-  if (f == NULL || (f->ops != &select_ops && f->ops != &join_ops && f->ops != &timeout_ops))
+  if (f == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
     return NULL;
+  }
+  if (f->ops != &select_ops && f->ops != &join_ops && f->ops != &timeout_ops) return NULL;
   const combo *c = (const combo *)f;
   return i < c->n ? c->child[i] : NULL;
 }

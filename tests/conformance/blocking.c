@@ -1,6 +1,7 @@
 /* Blocking work: runs on a pool thread, never on a thread that polls, and
  * its completion wakes the task. */
 #include <pthread.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "conformance.h"
@@ -98,9 +99,65 @@ static void destroy_waits_for_a_running_job(void **state) {
   zyntax_task_release(t);
 }
 
+/* blocking_threads bounds the jobs running at once on ev and tokio. uv
+ * ignores it (runtime.h: libuv's pool is process-wide, sized by
+ * UV_THREADPOOL_SIZE), so there only the jobs' completion is checked. The
+ * bound is checked by counting, never by timing: with a bound of one, no
+ * job can ever see another running. */
+#define BOUND_JOBS 4
+static atomic_int bound_running, bound_max, bound_done;
+
+static void counted_work(void *arg) {
+  (void)arg;
+  int now = atomic_fetch_add(&bound_running, 1) + 1;
+  int max = atomic_load(&bound_max);
+  while (now > max && !atomic_compare_exchange_weak(&bound_max, &max, now)) {
+  }
+  usleep(5000); /* long enough for a second pool thread to start meanwhile */
+  atomic_fetch_sub(&bound_running, 1);
+  atomic_fetch_add(&bound_done, 1);
+}
+
+typedef struct bound_jobs {
+  zyntax_future *f[BOUND_JOBS];
+} bound_jobs;
+
+static zyntax_poll bound_jobs_poll(void *state, const zyntax_waker *waker) {
+  bound_jobs *b = state;
+  int pending = 0;
+  for (int i = 0; i < BOUND_JOBS; i++)
+    pending |= zyntax_future_poll(b->f[i], waker) == ZYNTAX_PENDING;
+  return pending ? ZYNTAX_PENDING : ZYNTAX_READY;
+}
+
+static void blocking_threads_bounds_the_pool(void **state) {
+  (void)state;
+  zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
+  o.blocking_threads = 1;
+  zyntax_runtime *rt = zyntax_runtime_create_with(&o, NULL);
+  assert_non_null(rt);
+  atomic_store(&bound_max, 0);
+  atomic_store(&bound_done, 0);
+  bound_jobs b;
+  for (int i = 0; i < BOUND_JOBS; i++) {
+    b.f[i] = zyntax_blocking(rt, counted_work, NULL);
+    assert_non_null(b.f[i]);
+  }
+  assert_int_equal(zyntax_runtime_block_on_future(rt, &b, bound_jobs_poll), 0);
+  for (int i = 0; i < BOUND_JOBS; i++) {
+    assert_int_equal(zyntax_future_result(b.f[i]), 0);
+    zyntax_future_drop(b.f[i]);
+  }
+  assert_int_equal(atomic_load(&bound_done), BOUND_JOBS);
+  if (strcmp(zyntax_runtime_backend_name(rt), "uv") != 0)
+    assert_int_equal(atomic_load(&bound_max), 1);
+  end_runtime(rt);
+}
+
 TEST_GROUP(blocking_tests) = {
     cmocka_unit_test(blocking_work_runs_off_the_poll_thread),
     cmocka_unit_test(many_blocking_jobs),
     cmocka_unit_test(destroy_waits_for_a_running_job),
+    cmocka_unit_test(blocking_threads_bounds_the_pool),
 };
 const size_t blocking_count = GROUP_SIZE(blocking_tests);

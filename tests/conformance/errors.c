@@ -152,6 +152,9 @@ static void null_handles_record_einval(void **state) {
   EXPECT_EINVAL_RECORDED(zyntax_semaphore_release(NULL, 1));
   EXPECT_EINVAL_RECORDED(zyntax_semaphore_close(NULL));
   EXPECT_EINVAL_RECORDED(zyntax_sender_cancel_send(NULL));
+  EXPECT_EINVAL_RECORDED(assert_null(zyntax_task_state(NULL)));
+  EXPECT_EINVAL_RECORDED(assert_null(zyntax_future_state(NULL)));
+  EXPECT_EINVAL_RECORDED(assert_null(zyntax_future_child(NULL, 0)));
 #undef EXPECT_EINVAL_RECORDED
 }
 

@@ -101,7 +101,8 @@ ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create(void);
 
 /** Like zyntax_runtime_create() with explicit options (NULL = defaults).
  * On failure returns NULL, fills `*err` if `err` is not NULL, and records the
- * error for zyntax_last_error(). ZYNTAX_EINVAL if opts->size is too small.
+ * error for zyntax_last_error(). ZYNTAX_EINVAL if opts->size is below the
+ * 1.0 layout (any larger size works: docs/abi.md).
  * Thread-safe. */
 ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create_with(
     const zyntax_runtime_options *opts, zyntax_error *err);
@@ -309,7 +310,8 @@ ZYNTAX_EXTERN void zyntax_future_drop(zyntax_future *f);
 /* Stats                                                                     */
 
 /** Counters with the same meaning on every backend. Set `size` to
- * sizeof(zyntax_stats); fields past it are not written. */
+ * sizeof(zyntax_stats); fields past it are never written (a program built
+ * against a later, longer layout keeps its extra fields). */
 typedef struct zyntax_stats {
   size_t size;
   uint64_t tasks_spawned; /**< successful spawns */
@@ -325,8 +327,8 @@ typedef struct zyntax_stats {
 
 /** Copies the counters into `*out` (which must have `size` set). Counters are
  * updated with relaxed atomics: a read while tasks run sees each counter
- * at some recent value. Returns 0, ZYNTAX_EINVAL (NULL, size too small).
- * Thread-safe. */
+ * at some recent value. Returns 0, ZYNTAX_EINVAL (NULL, or `size` below the
+ * 1.0 layout: docs/abi.md). Thread-safe. */
 ZYNTAX_EXTERN int zyntax_runtime_stats(const zyntax_runtime *rt,
                                        zyntax_stats *out);
 
@@ -350,7 +352,8 @@ typedef struct zyntax_backend_info {
 /** Resolves `request` exactly as zyntax_runtime_create_with() would (NULL:
  * $ZYNTAX_RUNTIME, else the default) and loads and validates the backend
  * without creating a runtime. Fills `*info` either way. Returns 0, or the
- * error create would fail with. ZYNTAX_EINVAL for NULL or a small size.
+ * error create would fail with. ZYNTAX_EINVAL for NULL or a size below the
+ * 1.0 layout.
  * Thread-safe. */
 ZYNTAX_EXTERN int zyntax_backend_probe(const char *request,
                                        zyntax_backend_info *info);

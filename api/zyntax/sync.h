@@ -68,8 +68,9 @@ typedef struct zyntax_receiver zyntax_receiver;
 
 /** Creates a bounded channel; on success `*tx` and `*rx` are owned by the
  * caller (give back with zyntax_sender_drop / zyntax_receiver_drop).
- * Returns 0, ZYNTAX_EINVAL (NULL argument, size too small, item_size or
- * capacity 0 or their product overflowing), ZYNTAX_ENOMEM. Thread-safe. */
+ * Returns 0, ZYNTAX_EINVAL (NULL argument, `size` below the 1.0 layout,
+ * item_size or capacity 0 or their product overflowing), ZYNTAX_ENOMEM.
+ * Any larger `size` works (docs/abi.md). Thread-safe. */
 ZYNTAX_EXTERN int zyntax_channel_create(const zyntax_channel_options *opts,
                                         zyntax_sender **tx,
                                         zyntax_receiver **rx);

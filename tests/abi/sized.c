@@ -59,6 +59,14 @@ static void newer_caller_older_library(void **state) {
   assert_int_equal(lib.size, sizeof lib);
 }
 
+/* extern_override.c: compiled with its own ZYNTAX_EXTERN. */
+const char *zyntax_abi_test_version(void);
+
+static void extern_can_be_overridden(void **state) {
+  (void)state;
+  assert_string_equal(zyntax_abi_test_version(), ZYNTAX_VERSION_STRING);
+}
+
 static void shorter_than_1_0_is_refused(void **state) {
   (void)state;
   opts_1_0 caller = {OPTS_SIZE_1_0 - 1, 1, 2};
@@ -74,6 +82,7 @@ int main(void) {
       cmocka_unit_test(older_caller_newer_library),
       cmocka_unit_test(newer_caller_older_library),
       cmocka_unit_test(shorter_than_1_0_is_refused),
+      cmocka_unit_test(extern_can_be_overridden),
   };
   return cmocka_run_group_tests_name("abi", tests, NULL, NULL);
 }

@@ -7,8 +7,11 @@
  * Threads: one thread at a time drives the executor (the loader enforces
  * it); polls, drops of cancelled tasks and loop callbacks run there. Wakes,
  * spawns, cancels and releases may come from any thread: they reach the
- * driving thread through the inbox (a mutex-protected list) and
+ * driving thread through the inbox (mutex-protected lists) and
  * ops->signal().
+ *
+ * A task's lifecycle is its state word: task_state.h has every transition,
+ * who may make it, and the ordering rule.
  */
 #ifndef ZYNTAX_COMMON_EXECUTOR_H
 #define ZYNTAX_COMMON_EXECUTOR_H
@@ -64,29 +67,40 @@ typedef struct zx_stats {
   zx_counter timers, io_waits, blocking_jobs;
 } zx_stats;
 
+typedef struct zx_task_list {
+  zx_task *head, *tail;
+} zx_task_list;
+
 struct zx_exec {
   const zx_loop_ops *ops;
   zyntax_runtime *owner; /* the public handle (task owner) */
   zx_stats stats;
 
-  /* Driving thread only. */
-  zx_task *run_head, *run_tail; /* FIFO of scheduled tasks */
-  zx_task *owned;               /* unfinished tasks, doubly linked */
-  zx_task *root;                /* block_on_future's reusable task cell */
+  /* Driving thread only (and the destroying thread, once nobody drives). */
+  zx_task_list run;  /* FIFO of scheduled tasks */
+  zx_task *owned;    /* tasks the executor holds a reference for */
+  size_t nlive;      /* unfinished tasks on the owned list */
+  zx_task *root;     /* block_on_future's reusable task cell */
   int root_done;
   int root_outcome;
   int in_loop;     /* inside ops->run_once() */
   int interrupted; /* ops->interrupt() was called in this run_once() */
 
   /* Any thread. */
-  atomic_size_t live;  /* unfinished spawned tasks */
   atomic_size_t refs;  /* 1 (the backend) + task records */
-  atomic_int closed;   /* set once by zx_exec_shutdown() */
-  atomic_int inbox_hint;
-  pthread_mutex_t lock; /* guards the inbox and the held list */
-  zx_task *inbox_head, *inbox_tail;
-  zx_task *held; /* completed tasks whose handle is not yet released */
+  atomic_int closed;   /* set once by zx_exec_shutdown(), under `lock` */
+  atomic_int inbox_hint; /* the inbox is not empty */
+  pthread_mutex_t lock;  /* guards the inbox */
+  /* The inbox: tasks spawned on other threads, tasks woken there, and
+   * finished tasks whose handle was released there. */
+  zx_task_list in_spawned, in_woken, in_reaped;
 };
+
+/* Nonzero once zx_exec_shutdown() started. Acquire: pairs with the store
+ * under the lock, so work refused here is work shutdown takes care of. */
+static inline int zx_exec_closed(zx_exec *ex) {
+  return atomic_load_explicit(&ex->closed, memory_order_acquire);
+}
 
 /* Initialises `ex` (refs = 1). Returns 0 or ZYNTAX_ENOMEM. */
 int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,

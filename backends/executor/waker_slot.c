@@ -1,5 +1,7 @@
 #include "waker_slot.h"
 
+/* Acquire / release: the slot's two words written under the lock are seen
+ * by the next holder. */
 static void lock(zx_waker_slot *slot) {
   while (atomic_flag_test_and_set_explicit(&slot->lock, memory_order_acquire)) {
   }

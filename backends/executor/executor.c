@@ -12,9 +12,8 @@
 #define ZX_TICK_BUDGET 128
 
 /* The executor the calling thread is driving. Per-thread, not global. */
-static _Thread_local zx_exec *driving;
-
-int zx_exec_is_current(const zx_exec *ex) { return driving == ex; }
+_Thread_local zx_exec *zx_driving;
+#define driving zx_driving
 
 /* ---- owned list: driving thread only ---- */
 
@@ -315,6 +314,22 @@ int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
   return 0;
 }
 
+/* ---- the arena ---- */
+
+static void exec_free(zx_exec *ex) {
+  zx_arena_destroy(&ex->arena);
+  pthread_mutex_destroy(&ex->lock);
+  ex->ops->free(ex);
+}
+
+void *zx_exec_alloc(zx_exec *ex, uint8_t cls, size_t size, size_t align) {
+  return zx_arena_alloc(&ex->arena, cls, size, align, driving == ex);
+}
+
+void zx_exec_free(zx_exec *ex, void *p, uint8_t cls) {
+  if (zx_arena_free(&ex->arena, p, cls, driving == ex)) exec_free(ex);
+}
+
 /* ---- lifetime ---- */
 
 int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
@@ -322,14 +337,18 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
   memset(ex, 0, sizeof *ex);
   ex->ops = ops;
   ex->owner = host->runtime;
-  atomic_init(&ex->refs, 1);
   atomic_init(&ex->closed, 0);
   atomic_init(&ex->inbox_hint, 0);
-  if (pthread_mutex_init(&ex->lock, NULL) != 0) return ZYNTAX_ENOMEM;
+  if (zx_arena_init(&ex->arena) != 0) return ZYNTAX_ENOMEM;
+  if (pthread_mutex_init(&ex->lock, NULL) != 0) {
+    zx_arena_destroy(&ex->arena);
+    return ZYNTAX_ENOMEM;
+  }
   zyntax_spawn_args none = {.size = sizeof none, .poll = root_idle_poll};
   ex->root = zx_task_new(ex, &none, ZX_STATE_ROOT);
   if (ex->root == NULL) {
     pthread_mutex_destroy(&ex->lock);
+    zx_arena_destroy(&ex->arena);
     return ZYNTAX_ENOMEM;
   }
   return 0;
@@ -366,10 +385,7 @@ void zx_exec_shutdown(zx_exec *ex) {
 }
 
 void zx_exec_unref(zx_exec *ex) {
-  /* acq_rel: the freeing thread sees every record's last writes. */
-  if (atomic_fetch_sub_explicit(&ex->refs, 1, memory_order_acq_rel) != 1) return;
-  pthread_mutex_destroy(&ex->lock);
-  ex->ops->free(ex);
+  if (zx_arena_close(&ex->arena)) exec_free(ex);
 }
 
 void zx_exec_stats(const zyntax_backend_runtime *rt, zyntax_stats *out) {

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "arena.h"
 #include "zyntax/backend.h"
 
 typedef struct zx_exec zx_exec;
@@ -86,8 +87,9 @@ struct zx_exec {
   int in_loop;     /* inside ops->run_once() */
   int interrupted; /* ops->interrupt() was called in this run_once() */
 
-  /* Any thread. */
-  atomic_size_t refs;  /* 1 (the backend) + task records */
+  /* Any thread. Task records, join futures and sleep nodes; the executor
+   * is freed with it, once the backend let go and its last block is back. */
+  zx_arena arena;
   atomic_int closed;   /* set once by zx_exec_shutdown(), under `lock` */
   atomic_int inbox_hint; /* the inbox is not empty */
   pthread_mutex_t lock;  /* guards the inbox */
@@ -102,7 +104,10 @@ static inline int zx_exec_closed(zx_exec *ex) {
   return atomic_load_explicit(&ex->closed, memory_order_acquire);
 }
 
-/* Initialises `ex` (refs = 1). Returns 0 or ZYNTAX_ENOMEM. */
+/* The executor the calling thread is driving (NULL: none). */
+extern _Thread_local zx_exec *zx_driving;
+
+/* Initialises `ex`. Returns 0 or ZYNTAX_ENOMEM. */
 int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
                  const zyntax_backend_host *host);
 
@@ -112,12 +117,20 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
  * (running it until closes finish) and calls zx_exec_unref(). */
 void zx_exec_shutdown(zx_exec *ex);
 
-/* Drops a reference; the last one calls ops->free. */
+/* Destroy, last step: the backend lets go. ops->free runs now, or when the
+ * last arena block still out (a record kept by a leaked waker or handle, a
+ * sleep dropped later) comes back, on whichever thread frees it. */
 void zx_exec_unref(zx_exec *ex);
 
 /* Nonzero when the calling thread is driving `ex` (leaf futures use it to
- * refuse being polled from another runtime's task). */
-int zx_exec_is_current(const zx_exec *ex);
+ * refuse being polled from another runtime's task; the arena to take its
+ * lock-free path). */
+static inline int zx_exec_is_current(const zx_exec *ex) { return zx_driving == ex; }
+
+/* A block of the executor's arena (NULL: out of memory) and its return;
+ * `cls` from zx_arena_class(). Any thread. */
+void *zx_exec_alloc(zx_exec *ex, uint8_t cls, size_t size, size_t align);
+void zx_exec_free(zx_exec *ex, void *p, uint8_t cls);
 
 /* Leaf futures call this first in their poll: a future polled from a task
  * of another runtime completes with ZYNTAX_EFOREIGN (returns nonzero). */

@@ -1,6 +1,6 @@
 /* The join future: READY with the task's outcome once it finished. It may
  * be polled from any thread (even a task of another runtime). */
-#include <stdlib.h>
+#include <stdalign.h>
 
 #include "task.h"
 
@@ -28,18 +28,19 @@ static zyntax_poll join_poll(zyntax_future *f, const zyntax_waker *waker) {
 static void join_drop(zyntax_future *f) {
   zx_task *t = ((zx_join *)f)->task;
   zx_waker_slot_clear(&t->joiner);
+  zx_exec_free(t->ex, f, zx_arena_class(sizeof(zx_join), alignof(zx_join)));
   if (zx_transition_unjoin(&t->state)) zx_task_free(t);
-  free(f);
 }
 
 static const zyntax_future_ops join_ops = {join_poll, join_drop};
 
 int zx_task_join(zyntax_task *task, zyntax_future **out) {
   zx_task *t = (zx_task *)task;
-  zx_join *j = malloc(sizeof *j);
+  uint8_t cls = zx_arena_class(sizeof(zx_join), alignof(zx_join));
+  zx_join *j = zx_exec_alloc(t->ex, cls, sizeof *j, alignof(zx_join));
   if (j == NULL) return ZYNTAX_ENOMEM;
   if (zx_transition_join(&t->state) != 0) {
-    free(j);
+    zx_exec_free(t->ex, j, cls);
     return ZYNTAX_EBUSY;
   }
   j->base = (zyntax_future){&join_ops, ZYNTAX_TASK_RUNNING};

@@ -2,7 +2,6 @@
  * status, cancel, release). Every state change is a transition of
  * task_state.h. */
 #include <stdalign.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "task.h"
@@ -19,10 +18,11 @@ zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, zx_snapshot wor
   if (align < alignof(max_align_t)) align = alignof(max_align_t);
   size_t header = round_up(sizeof(zx_task), align);
   size_t total = round_up(header + args->inplace_size, align);
-  zx_task *t = align > alignof(max_align_t) ? aligned_alloc(align, total)
-                                            : malloc(total);
+  uint8_t cls = zx_arena_class(total, align);
+  zx_task *t = zx_exec_alloc(ex, cls, total, align);
   if (t == NULL) return NULL;
   memset(t, 0, sizeof *t);
+  t->cls = cls;
   t->pub.ops = &task_ops;
   t->pub.owner = ex->owner;
   zx_state_init(&t->state, word);
@@ -31,16 +31,10 @@ zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, zx_snapshot wor
   t->poll = args->poll;
   t->drop = args->drop;
   t->user_state = args->inplace_size ? (char *)t + header : args->state;
-  /* Relaxed: the backend's own reference keeps `ex` alive meanwhile. */
-  atomic_fetch_add_explicit(&ex->refs, 1, memory_order_relaxed);
   return t;
 }
 
-void zx_task_free(zx_task *t) {
-  zx_exec *ex = t->ex;
-  free(t);
-  zx_exec_unref(ex);
-}
+void zx_task_free(zx_task *t) { zx_exec_free(t->ex, t, t->cls); }
 
 void zx_task_wake(zx_task *t) {
   zx_exec *ex = t->ex;

@@ -16,6 +16,7 @@ struct zx_task {
   zyntax_drop_fn drop;
   void *user_state;
   int outcome;     /* written before ZX_COMPLETE is published */
+  uint8_t cls;     /* the record's arena class */
   zx_task *next;   /* run queue / inbox link */
   /* The owned list (driving thread): every task the executor holds its
    * reference for, unfinished or finished with its handle still out. */

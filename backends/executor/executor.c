@@ -184,7 +184,10 @@ static void run_task(zx_exec *ex, zx_task *t) {
   }
   zyntax_waker waker = zx_task_waker(t);
   zx_count(&ex->stats.polls);
+  ex->current = t;
+  ex->self_woken = 0;
   zyntax_poll r = t->poll(t->user_state, &waker);
+  ex->current = NULL;
   if (r != ZYNTAX_PENDING && t != ex->root) {
     complete(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
     return;
@@ -194,7 +197,11 @@ static void run_task(zx_exec *ex, zx_task *t) {
     ex->root_outcome = r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL;
     t->poll = root_idle_poll;
   }
-  if (zx_transition_to_idle(&t->state) == ZX_IDLE_NOTIFIED) push_local(ex, t);
+  /* Woken by its own borrowed waker: back of the queue, still RUNNING, so
+   * no other party queues it meanwhile (a wake from elsewhere only sets
+   * NOTIFIED) and the state word is not touched at all. */
+  if (ex->self_woken || zx_transition_to_idle(&t->state) == ZX_IDLE_NOTIFIED)
+    push_local(ex, t);
 }
 
 static void run_ready(zx_exec *ex) {

@@ -84,6 +84,8 @@ struct zx_exec {
   zx_task *root;     /* block_on_future's reusable task cell */
   int root_done;
   int root_outcome;
+  zx_task *current; /* the task being polled */
+  int self_woken;    /* it woke itself by reference during this poll */
   int in_loop;     /* inside ops->run_once() */
   int interrupted; /* ops->interrupt() was called in this run_once() */
 

@@ -2,8 +2,9 @@
  * futures and sleep nodes come from slabs the runtime owns, so a steady
  * state spawns and sleeps without malloc and without touching fresh pages.
  *
- * Shape: six size classes (64 .. 2048 bytes) carved from 64 KiB slabs
- * (aligned_alloc, so fault injection sees them). The driving thread keeps a
+ * Shape: six size classes (64 .. 2048 bytes) carved from 32 KiB slabs
+ * (aligned_alloc, so fault injection sees them; at 64 KiB glibc would
+ * mmap and munmap every slab, a TLB shootdown each). The driving thread keeps a
  * magazine of free blocks per class and takes and gives them back without
  * a lock; it refills and spills half a magazine at a time under the lock.
  * Other threads (a spawn from outside the runtime, a record freed by a
@@ -12,7 +13,7 @@
  * aligned_alloc, accounted the same way.
  *
  * Memory bound: a slab whose blocks are all free is kept for reuse by any
- * class while fewer than ZX_ARENA_KEEP_SLABS (4 MiB) are kept, else freed
+ * class while fewer than ZX_ARENA_KEEP_SLABS (2 MiB) are kept, else freed
  * at once. Everything goes back when the runtime is destroyed and the last
  * block is freed (blocks may outlive destroy: a leaked waker keeps its task
  * record, a dropped-later sleep its node).
@@ -29,8 +30,8 @@
 #define ZX_ARENA_CLASSES 6
 #define ZX_ARENA_MIN_BLOCK 64u
 #define ZX_ARENA_MAX_BLOCK (ZX_ARENA_MIN_BLOCK << (ZX_ARENA_CLASSES - 1))
-#define ZX_ARENA_SLAB ((size_t)64 * 1024)
-#define ZX_ARENA_KEEP_SLABS 64
+#define ZX_ARENA_SLAB ((size_t)32 * 1024)
+#define ZX_ARENA_KEEP_SLABS 64 /* x 32 KiB */
 #define ZX_ARENA_MAGAZINE 64
 #define ZX_ARENA_BIG 0xff /* the class of a block from aligned_alloc */
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sleep.h"
 #include "task.h"
 
 /* Tasks polled between two looks at I/O and timers: enough to amortise the
@@ -216,13 +217,55 @@ static void run_ready(zx_exec *ex) {
 
 typedef int (*done_fn)(zx_exec *ex, void *arg);
 
+/* ---- timers: the wheel and the backend's one timer ---- */
+
+#define NS_PER_MS 1000000u
+
+/* Before a blocking turn: the backend timer fires at the wheel's next tick
+ * (rounded up from now, so never before it). Re-armed only when that tick
+ * changed; a timer left armed for a removed sleep fires once for nothing. */
+static void arm_timer(zx_exec *ex) {
+  uint64_t next = zx_wheel_next(&ex->wheel);
+  if (next == ex->wheel.armed) return;
+  uint64_t now = zx_now_ns(), at = next * NS_PER_MS;
+  ex->ops->timer_arm(ex, at > now ? (at - now + NS_PER_MS - 1) / NS_PER_MS : 0);
+  ex->wheel.armed = next;
+}
+
+void zx_exec_timer_fired(zx_exec *ex) {
+  ex->wheel.armed = ZX_WHEEL_NONE;
+  /* libuv runs timers before it polls: do not let it block after. */
+  if (ex->in_loop && !ex->interrupted) {
+    ex->interrupted = 1;
+    ex->ops->interrupt(ex);
+  }
+}
+
+void zx_exec_timer_insert(zx_exec *ex, zx_wheel_node *n, uint64_t when,
+                          uint64_t now_ns) {
+  zx_wheel *w = &ex->wheel;
+  uint64_t now_tick = now_ns / NS_PER_MS;
+  if (w->count == 0 && now_tick > w->elapsed) w->elapsed = now_tick;
+  if (when <= w->elapsed) when = w->elapsed + 1;
+  zx_wheel_insert(w, n, when);
+}
+
+void zx_exec_timer_remove(zx_exec *ex, zx_wheel_node *n) {
+  zx_wheel_remove(&ex->wheel, n);
+}
+
 /* One loop turn; it may block only while nothing is queued, and a task
- * queued by a callback during the turn stops it from blocking. */
+ * queued by a callback during the turn stops it from blocking. Afterwards
+ * the wheel turns to the current millisecond. */
 static void run_loop_once(zx_exec *ex) {
+  int block = ex->run.head == NULL;
+  if (block && ex->wheel.count) arm_timer(ex);
   ex->in_loop = 1;
   ex->interrupted = 0;
-  ex->ops->run_once(ex, ex->run.head == NULL);
+  ex->ops->run_once(ex, block);
   ex->in_loop = 0;
+  if (ex->wheel.count)
+    zx_wheel_advance(&ex->wheel, zx_now_ns() / NS_PER_MS, zx_sleep_fire, NULL);
 }
 
 static void drive(zx_exec *ex, done_fn done, void *arg) {
@@ -347,6 +390,7 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
   atomic_init(&ex->closed, 0);
   atomic_init(&ex->inbox_hint, 0);
   if (zx_arena_init(&ex->arena) != 0) return ZYNTAX_ENOMEM;
+  zx_wheel_init(&ex->wheel, zx_now_ns() / NS_PER_MS);
   if (pthread_mutex_init(&ex->lock, NULL) != 0) {
     zx_arena_destroy(&ex->arena);
     return ZYNTAX_ENOMEM;
@@ -386,6 +430,8 @@ void zx_exec_shutdown(zx_exec *ex) {
     if (zx_transition_take_drop(&t->state)) zx_task_drop_state(t);
     reap_local(ex, t);
   }
+  /* Sleeps still out (kept outside any task) drop later without it. */
+  zx_wheel_clear(&ex->wheel);
   driving = outer;
   zx_task_unref(ex->root, 1);
   ex->root = NULL;

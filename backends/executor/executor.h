@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "wheel.h"
 #include "zyntax/backend.h"
 
 typedef struct zx_exec zx_exec;
@@ -43,6 +44,10 @@ typedef struct zx_loop_ops {
   /* Frees the backend runtime once the last task record referring to the
    * executor is gone (after the backend's own destroy). */
   void (*free)(zx_exec *ex);
+  /* (Re)starts the runtime's one timer to fire in `ms` milliseconds or
+   * later, measured from now (not from a cached loop time); its callback
+   * calls zx_exec_timer_fired(). Driving thread. */
+  void (*timer_arm)(zx_exec *ex, uint64_t ms);
 } zx_loop_ops;
 
 /* A counter with one writer at a time (the driving thread): a relaxed
@@ -84,6 +89,7 @@ struct zx_exec {
   zx_task *root;     /* block_on_future's reusable task cell */
   int root_done;
   int root_outcome;
+  zx_wheel wheel;    /* the sleeps (sleep.c) */
   zx_task *current; /* the task being polled */
   int self_woken;    /* it woke itself by reference during this poll */
   int in_loop;     /* inside ops->run_once() */
@@ -128,6 +134,18 @@ void zx_exec_unref(zx_exec *ex);
  * refuse being polled from another runtime's task; the arena to take its
  * lock-free path). */
 static inline int zx_exec_is_current(const zx_exec *ex) { return zx_driving == ex; }
+
+/* The backend timer armed by ops->timer_arm fired (driving thread). */
+void zx_exec_timer_fired(zx_exec *ex);
+
+/* Files a sleep's wheel node for tick `when` (ms), or unlinks it (driving
+ * thread; sleep.c). */
+void zx_exec_timer_insert(zx_exec *ex, zx_wheel_node *n, uint64_t when,
+                          uint64_t now_ns);
+void zx_exec_timer_remove(zx_exec *ex, zx_wheel_node *n);
+
+/* Wakes the sleep whose node the wheel passed (sleep.c). */
+void zx_sleep_fire(zx_wheel_node *n, void *arg);
 
 /* A block of the executor's arena (NULL: out of memory) and its return;
  * `cls` from zx_arena_class(). Any thread. */

@@ -233,7 +233,8 @@ static void sweep(operation op, const char *name) { sweep_min(op, name, 1); }
 static void sweep_spawn(void **s) { (void)s; sweep_min(op_spawn, "spawn", 0); }
 static void sweep_spawn_inplace(void **s) { (void)s; sweep_min(op_spawn_inplace, "spawn_inplace", 0); }
 static void sweep_spawn_many(void **s) { (void)s; sweep(op_spawn_many, "spawn_many"); }
-static void sweep_sleep(void **s) { (void)s; sweep(op_sleep, "sleep"); }
+/* A sleep is a node of the same arena. */
+static void sweep_sleep(void **s) { (void)s; sweep_min(op_sleep, "sleep", 0); }
 static void sweep_yield(void **s) { (void)s; sweep(op_yield, "yield"); }
 static void sweep_fd_wait(void **s) { (void)s; sweep(op_fd_wait, "fd_wait"); }
 static void sweep_blocking(void **s) { (void)s; sweep(op_blocking, "blocking"); }

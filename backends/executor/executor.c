@@ -7,13 +7,18 @@
 #include "sleep.h"
 #include "task.h"
 
-/* Tasks polled between two looks at I/O and timers: enough to amortise the
- * non-blocking loop turn, few enough that a busy task set cannot starve I/O
- * (Tokio's event_interval plays the same role). */
+/* While tasks are queued, the loop's I/O and timers are looked at (a
+ * non-blocking loop turn, a system call) after a pass over the tasks that
+ * were queued when it began - at least ZX_TICK_BUDGET polls - once
+ * ZX_TURN_INTERVAL_NS passed since the last turn: a busy task set cannot
+ * starve I/O for longer than that plus one pass, and a pass of cheap polls
+ * does not pay a system call every few hundred nanoseconds (a native
+ * libuv/libev program runs every pending callback per loop iteration). */
 #define ZX_TICK_BUDGET 128
+#define ZX_TURN_INTERVAL_NS 50000u
 
 /* The executor the calling thread is driving. Per-thread, not global. */
-_Thread_local zx_exec *zx_driving;
+_Thread_local zx_exec *zx_driving __attribute__((tls_model("initial-exec")));
 #define driving zx_driving
 
 /* ---- owned list: driving thread only ---- */
@@ -63,6 +68,7 @@ static void push_local(zx_exec *ex, zx_task *t) {
     ex->ops->interrupt(ex);
   }
   list_push(&ex->run, t);
+  ex->run_len++;
 }
 
 static zx_task *pop_local(zx_exec *ex) {
@@ -70,6 +76,7 @@ static zx_task *pop_local(zx_exec *ex) {
   if (t == NULL) return NULL;
   ex->run.head = t->next;
   if (ex->run.head == NULL) ex->run.tail = NULL;
+  ex->run_len--;
   return t;
 }
 
@@ -206,10 +213,15 @@ static void run_task(zx_exec *ex, zx_task *t) {
 }
 
 static void run_ready(zx_exec *ex) {
-  for (int i = 0; i < ZX_TICK_BUDGET; i++) {
-    zx_task *t = pop_local(ex);
-    if (t == NULL) return;
-    run_task(ex, t);
+  for (;;) {
+    size_t pass = ex->run_len > ZX_TICK_BUDGET ? ex->run_len : ZX_TICK_BUDGET;
+    for (size_t i = 0; i < pass; i++) {
+      zx_task *t = pop_local(ex);
+      if (t == NULL) return;
+      run_task(ex, t);
+    }
+    if (ex->run.head == NULL || zx_now_ns() - ex->turn_ns >= ZX_TURN_INTERVAL_NS)
+      return;
   }
 }
 
@@ -264,8 +276,9 @@ static void run_loop_once(zx_exec *ex) {
   ex->interrupted = 0;
   ex->ops->run_once(ex, block);
   ex->in_loop = 0;
+  ex->turn_ns = zx_now_ns();
   if (ex->wheel.count)
-    zx_wheel_advance(&ex->wheel, zx_now_ns() / NS_PER_MS, zx_sleep_fire, NULL);
+    zx_wheel_advance(&ex->wheel, ex->turn_ns / NS_PER_MS, zx_sleep_fire, NULL);
 }
 
 static void drive(zx_exec *ex, done_fn done, void *arg) {
@@ -418,6 +431,7 @@ void zx_exec_shutdown(zx_exec *ex) {
   inbox in = take_inbox(ex);
   for (zx_task *t = in.spawned; t != NULL; t = t->next) adopt(ex, t);
   ex->run.head = ex->run.tail = NULL;
+  ex->run_len = 0;
   /* Always the head: a drop may reap other tasks from the list. */
   while (ex->owned != NULL) {
     zx_task *t = ex->owned;

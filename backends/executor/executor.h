@@ -84,6 +84,8 @@ struct zx_exec {
 
   /* Driving thread only (and the destroying thread, once nobody drives). */
   zx_task_list run;  /* FIFO of scheduled tasks */
+  size_t run_len;    /* tasks in it */
+  uint64_t turn_ns;  /* when the last loop turn ended */
   zx_task *owned;    /* tasks the executor holds a reference for */
   size_t nlive;      /* unfinished tasks on the owned list */
   zx_task *root;     /* block_on_future's reusable task cell */
@@ -112,8 +114,10 @@ static inline int zx_exec_closed(zx_exec *ex) {
   return atomic_load_explicit(&ex->closed, memory_order_acquire);
 }
 
-/* The executor the calling thread is driving (NULL: none). */
-extern _Thread_local zx_exec *zx_driving;
+/* The executor the calling thread is driving (NULL: none). initial-exec:
+ * read on every wake and arena block, it must not cost a __tls_get_addr
+ * call; a plugin's 8 bytes fit glibc's static TLS reserve for dlopen. */
+extern _Thread_local zx_exec *zx_driving __attribute__((tls_model("initial-exec")));
 
 /* Initialises `ex`. Returns 0 or ZYNTAX_ENOMEM. */
 int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,

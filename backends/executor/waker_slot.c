@@ -12,7 +12,8 @@ static void unlock(zx_waker_slot *slot) {
 }
 
 void zx_waker_slot_init(zx_waker_slot *slot) {
-  atomic_flag_clear(&slot->lock);
+  /* Relaxed: a new slot is published with the object that holds it. */
+  atomic_flag_clear_explicit(&slot->lock, memory_order_relaxed);
   slot->waker = (zyntax_waker)ZYNTAX_WAKER_EMPTY;
 }
 

@@ -1,5 +1,5 @@
 /* The per-runtime arena (see arena.h): slabs split into blocks of one
- * class, a depot under a lock, and the driving thread's magazines. */
+ * class, a depot under a lock, and the driving thread's free lists. */
 #include <stdlib.h>
 
 #include "arena.h"
@@ -121,46 +121,72 @@ static void *big_alloc(zx_arena *a, size_t size, size_t align) {
   return p;
 }
 
+static void local_push(zx_free_list *l, void *p) {
+  *(void **)p = l->head;
+  l->head = p;
+  l->n++;
+}
+
+static void *local_pop(zx_free_list *l) {
+  void *p = l->head;
+  l->head = *(void **)p;
+  l->n--;
+  return p;
+}
+
 void *zx_arena_alloc(zx_arena *a, uint8_t cls, size_t size, size_t align, int local) {
   if (cls == ZX_ARENA_BIG) return big_alloc(a, size, align);
-  zx_magazine *m = &a->mag[cls];
-  if (local && m->n > 0) return m->block[--m->n];
+  zx_free_list *l = &a->local[cls];
+  if (local && l->n > 0) return local_pop(l);
   pthread_mutex_lock(&a->lock);
   void *p = depot_take(a, cls);
-  /* Refill half a magazine, so the next allocations take no lock. */
-  while (local && p != NULL && m->n < ZX_ARENA_MAGAZINE / 2) {
+  /* Refill a batch, so the next allocations take no lock. */
+  for (unsigned i = 1; local && p != NULL && i < ZX_ARENA_BATCH; i++) {
     void *more = depot_take(a, cls);
     if (more == NULL) break;
-    m->block[m->n++] = more;
+    local_push(l, more);
   }
   pthread_mutex_unlock(&a->lock);
   return p;
 }
 
 int zx_arena_free(zx_arena *a, void *p, uint8_t cls, int local) {
-  zx_magazine *m = cls == ZX_ARENA_BIG ? NULL : &a->mag[cls];
-  if (local && m != NULL && m->n < ZX_ARENA_MAGAZINE) {
-    m->block[m->n++] = p;
+  if (local && cls != ZX_ARENA_BIG) {
+    local_push(&a->local[cls], p);
     return 0;
   }
   pthread_mutex_lock(&a->lock);
-  if (m == NULL) {
+  if (cls == ZX_ARENA_BIG) {
     free(p);
     a->out--;
   } else {
     depot_put(a, p);
-    /* A full magazine: give half of it back too. */
-    while (local && m->n > ZX_ARENA_MAGAZINE / 2) depot_put(a, m->block[--m->n]);
   }
   int last = a->closing && a->out == 0;
   pthread_mutex_unlock(&a->lock);
   return last;
 }
 
-int zx_arena_close(zx_arena *a) {
+/* Gives local blocks of `cls` back until `keep` are left (lock held). */
+static void spill(zx_arena *a, uint8_t cls, size_t keep) {
+  zx_free_list *l = &a->local[cls];
+  while (l->n > keep) depot_put(a, local_pop(l));
+}
+
+void zx_arena_trim(zx_arena *a) {
+  int over = 0;
+  for (uint8_t c = 0; c < ZX_ARENA_CLASSES; c++)
+    over |= a->local[c].n * block_size(c) > ZX_ARENA_KEEP_LOCAL;
+  if (!over) return;
   pthread_mutex_lock(&a->lock);
   for (uint8_t c = 0; c < ZX_ARENA_CLASSES; c++)
-    while (a->mag[c].n > 0) depot_put(a, a->mag[c].block[--a->mag[c].n]);
+    spill(a, c, ZX_ARENA_KEEP_LOCAL / block_size(c));
+  pthread_mutex_unlock(&a->lock);
+}
+
+int zx_arena_close(zx_arena *a) {
+  pthread_mutex_lock(&a->lock);
+  for (uint8_t c = 0; c < ZX_ARENA_CLASSES; c++) spill(a, c, 0);
   a->closing = 1;
   int last = a->out == 0;
   pthread_mutex_unlock(&a->lock);

@@ -271,6 +271,7 @@ void zx_exec_timer_remove(zx_exec *ex, zx_wheel_node *n) {
  * the wheel turns to the current millisecond. */
 static void run_loop_once(zx_exec *ex) {
   int block = ex->run.head == NULL;
+  if (block) zx_arena_trim(&ex->arena); /* idle: memory above the bound goes */
   if (block && ex->wheel.count) arm_timer(ex);
   ex->in_loop = 1;
   ex->interrupted = 0;

@@ -131,6 +131,9 @@ static void *local_pop(zx_free_list *l) {
   void *p = l->head;
   l->head = *(void **)p;
   l->n--;
+  /* The next block is reused soon and, with many blocks on the list, is
+   * rarely in the cache: start loading it now. */
+  if (l->head) __builtin_prefetch(l->head, 1);
   return p;
 }
 

@@ -12,8 +12,8 @@
  * Anything larger than 2048 bytes (or aligned beyond its class) is a plain
  * aligned_alloc, accounted the same way.
  *
- * Memory bound: when the runtime goes idle (its loop is about to block),
- * each class's local free list is trimmed to ZX_ARENA_KEEP_LOCAL bytes
+ * Memory bound: when the runtime goes idle (its loop is about to block with
+ * no timer due within 10 ms), each class's local free list is trimmed to ZX_ARENA_KEEP_LOCAL bytes
  * (1 MiB); a slab whose blocks are then all free is kept for reuse by any
  * class while fewer than ZX_ARENA_KEEP_SLABS (2 MiB) are kept, else freed.
  * Everything goes back when the runtime is destroyed and the last block is

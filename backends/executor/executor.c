@@ -233,15 +233,20 @@ typedef int (*done_fn)(zx_exec *ex, void *arg);
 
 #define NS_PER_MS 1000000u
 
+/* A runtime about to block with no timer due sooner is idle. */
+#define ZX_IDLE_MS 10u
+
 /* Before a blocking turn: the backend timer fires at the wheel's next tick
  * (rounded up from now, so never before it). Re-armed only when that tick
- * changed; a timer left armed for a removed sleep fires once for nothing. */
-static void arm_timer(zx_exec *ex) {
+ * changed; a timer left armed for a removed sleep fires once for nothing.
+ * Returns that tick. */
+static uint64_t arm_timer(zx_exec *ex) {
   uint64_t next = zx_wheel_next(&ex->wheel);
-  if (next == ex->wheel.armed) return;
+  if (next == ex->wheel.armed) return next;
   uint64_t now = zx_now_ns(), at = next * NS_PER_MS;
   ex->ops->timer_arm(ex, at > now ? (at - now + NS_PER_MS - 1) / NS_PER_MS : 0);
   ex->wheel.armed = next;
+  return next;
 }
 
 void zx_exec_timer_fired(zx_exec *ex) {
@@ -271,8 +276,13 @@ void zx_exec_timer_remove(zx_exec *ex, zx_wheel_node *n) {
  * the wheel turns to the current millisecond. */
 static void run_loop_once(zx_exec *ex) {
   int block = ex->run.head == NULL;
-  if (block) zx_arena_trim(&ex->arena); /* idle: memory above the bound goes */
-  if (block && ex->wheel.count) arm_timer(ex);
+  if (block) {
+    uint64_t next = ex->wheel.count ? arm_timer(ex) : ZX_WHEEL_NONE;
+    /* Idle - nothing queued, no timer due within ZX_IDLE_MS: the arena's
+     * memory above its bound goes back. */
+    if (next == ZX_WHEEL_NONE || next >= ex->turn_ns / NS_PER_MS + ZX_IDLE_MS)
+      zx_arena_trim(&ex->arena);
+  }
   ex->in_loop = 1;
   ex->interrupted = 0;
   ex->ops->run_once(ex, block);

@@ -12,6 +12,7 @@ typedef struct evb_runtime {
   zx_exec ex; /* first: the executor casts the backend runtime to it */
   struct ev_loop *loop;
   ev_async wakeup; /* cross-thread wakes of the executor */
+  ev_timer timer;  /* armed for the executor's next timer tick */
   zx_pool pool;    /* libev has no thread pool */
 } evb_runtime;
 
@@ -27,6 +28,10 @@ int evb_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                     zyntax_future **out);
 int evb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                 zyntax_future **out);
+/* The runtime's timer (timer.c). */
+void evb_timer_init(evb_runtime *rt);
+void evb_timer_arm(zx_exec *ex, uint64_t ms);
+
 int evb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
 

@@ -34,7 +34,7 @@ static void loop_interrupt(zx_exec *ex) {
 static void loop_free(zx_exec *ex) { free(ex); }
 
 static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_interrupt,
-                                     loop_free};
+                                     loop_free, evb_timer_arm};
 
 /* libev creates its async eventfd in ev_async_start() and abort()s when it
  * cannot; make sure a descriptor is free first, so the caller gets an
@@ -76,6 +76,7 @@ int evb_create(const zyntax_backend_host *host,
   }
   ev_async_init(&rt->wakeup, on_wakeup);
   ev_async_start(rt->loop, &rt->wakeup);
+  evb_timer_init(rt);
   *out = (zyntax_backend_runtime *)rt;
   return 0;
 }
@@ -84,6 +85,7 @@ void evb_destroy(zyntax_backend_runtime *brt) {
   evb_runtime *rt = evb_from(brt);
   zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures stop watchers */
   ev_async_stop(rt->loop, &rt->wakeup);
+  ev_timer_stop(rt->loop, &rt->timer);
   zx_pool_shutdown(&rt->pool); /* waits for jobs already running */
   ev_loop_destroy(rt->loop);
   zx_exec_unref(&rt->ex);

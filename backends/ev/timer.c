@@ -1,44 +1,28 @@
-/* Sleep futures on ev_timer; the timing logic is common/sleep.c. */
-#include <stdlib.h>
-
+/* The runtime's one ev_timer: the executor's timing wheel (executor/
+ * wheel.c) decides when it fires; sleeps are wheel nodes (executor/sleep.c). */
 #include "ev_backend.h"
 #include "sleep.h"
 
-typedef struct evb_sleep {
-  zx_sleep core; /* first */
-  ev_timer timer;
-} evb_sleep;
-
-static struct ev_loop *loop_of(zx_sleep *s) { return ((evb_runtime *)s->ex)->loop; }
-
 static void on_timer(struct ev_loop *loop, ev_timer *timer, int revents) {
   (void)loop, (void)revents;
-  zx_sleep_fired(timer->data);
+  zx_exec_timer_fired(timer->data);
 }
 
-static void arm(zx_sleep *s, uint64_t ms) {
-  evb_sleep *e = (evb_sleep *)s;
-  /* libev measures from its cached loop time: refresh it so the timer
-   * covers the whole remaining time. */
-  ev_now_update(loop_of(s));
-  ev_timer_init(&e->timer, on_timer, (ev_tstamp)ms / 1e3, 0.);
-  e->timer.data = e;
-  ev_timer_start(loop_of(s), &e->timer);
+void evb_timer_init(evb_runtime *rt) {
+  ev_timer_init(&rt->timer, on_timer, 0., 0.);
+  rt->timer.data = &rt->ex;
 }
 
-static void release(zx_sleep *s) {
-  evb_sleep *e = (evb_sleep *)s;
-  if (s->armed) ev_timer_stop(loop_of(s), &e->timer);
-  free(e);
+void evb_timer_arm(zx_exec *ex, uint64_t ms) {
+  evb_runtime *rt = (evb_runtime *)ex;
+  /* libev measures from its cached loop time: refresh it first. */
+  ev_now_update(rt->loop);
+  ev_timer_stop(rt->loop, &rt->timer);
+  ev_timer_set(&rt->timer, (ev_tstamp)ms / 1e3, 0.);
+  ev_timer_start(rt->loop, &rt->timer);
 }
-
-static const zx_timer_ops timer_ops = {arm, release};
 
 int evb_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                     zyntax_future **out) {
-  evb_sleep *e = malloc(sizeof *e);
-  if (e == NULL) return ZYNTAX_ENOMEM;
-  zx_sleep_init(&e->core, (zx_exec *)rt, &timer_ops, deadline_ns);
-  *out = &e->core.base;
-  return 0;
+  return zx_sleep_until(rt, deadline_ns, out);
 }

@@ -1,22 +1,28 @@
-/* The drive loop and task lifecycle of the C executor: spawn, run queue,
- * inbox, poll, completion, block_on / run, shutdown. */
+/* The drive loop and the executor's side of the task lifecycle: spawn, the
+ * run queue, the inbox, poll, completion, block_on / run, shutdown. Every
+ * change of a task's state word is a transition of task_state.h. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sized.h"
+#include "sleep.h"
 #include "task.h"
 
-/* Tasks polled between two looks at I/O and timers: enough to amortise the
- * non-blocking loop turn, few enough that a busy task set cannot starve I/O
- * (Tokio's event_interval plays the same role). */
+/* While tasks are queued, the loop's I/O and timers are looked at (a
+ * non-blocking loop turn, a system call) after a pass over the tasks that
+ * were queued when it began - at least ZX_TICK_BUDGET polls - once
+ * ZX_TURN_INTERVAL_NS passed since the last turn: a busy task set cannot
+ * starve I/O for longer than that plus one pass, and a pass of cheap polls
+ * does not pay a system call every few hundred nanoseconds (a native
+ * libuv/libev program runs every pending callback per loop iteration). */
 #define ZX_TICK_BUDGET 128
+#define ZX_TURN_INTERVAL_NS 50000u
 
 /* The executor the calling thread is driving. Per-thread, not global. */
-static _Thread_local zx_exec *driving;
+_Thread_local zx_exec *zx_driving __attribute__((tls_model("initial-exec")));
+#define driving zx_driving
 
-int zx_exec_is_current(const zx_exec *ex) { return driving == ex; }
-
-/* ---- owned list: unfinished tasks, driving thread only ---- */
+/* ---- owned list: driving thread only ---- */
 
 static void owned_link(zx_exec *ex, zx_task *t) {
   t->owned_prev = NULL;
@@ -34,44 +40,58 @@ static void owned_unlink(zx_exec *ex, zx_task *t) {
   t->owned_prev = t->owned_next = NULL;
 }
 
+/* A finished task whose handle is gone: the executor lets go of it. */
+static void reap_local(zx_exec *ex, zx_task *t) {
+  owned_unlink(ex, t);
+  zx_task_unref(t, 1);
+}
+
 /* ---- queues ---- */
+
+static void list_push(zx_task_list *l, zx_task *t) {
+  t->next = NULL;
+  if (l->tail)
+    l->tail->next = t;
+  else
+    l->head = t;
+  l->tail = t;
+}
+
+static zx_task *list_take(zx_task_list *l) {
+  zx_task *all = l->head;
+  l->head = l->tail = NULL;
+  return all;
+}
 
 static void push_local(zx_exec *ex, zx_task *t) {
   if (ex->in_loop && !ex->interrupted) {
     ex->interrupted = 1;
     ex->ops->interrupt(ex);
   }
-  t->next = NULL;
-  if (ex->run_tail)
-    ex->run_tail->next = t;
-  else
-    ex->run_head = t;
-  ex->run_tail = t;
+  list_push(&ex->run, t);
+  ex->run_len++;
 }
 
 static zx_task *pop_local(zx_exec *ex) {
-  zx_task *t = ex->run_head;
+  zx_task *t = ex->run.head;
   if (t == NULL) return NULL;
-  ex->run_head = t->next;
-  if (ex->run_head == NULL) ex->run_tail = NULL;
+  ex->run.head = t->next;
+  if (ex->run.head == NULL) ex->run.tail = NULL;
+  ex->run_len--;
   return t;
 }
 
 /* Returns 0, or ZYNTAX_ECLOSED when the executor no longer accepts work. */
-static int push_remote(zx_exec *ex, zx_task *t) {
+static int push_remote(zx_exec *ex, zx_task_list *list, zx_task *t) {
   pthread_mutex_lock(&ex->lock);
-  if (atomic_load_explicit(&ex->closed, memory_order_relaxed)) {
+  if (atomic_load_explicit(&ex->closed, memory_order_relaxed)) { /* lock held */
     pthread_mutex_unlock(&ex->lock);
     return ZYNTAX_ECLOSED;
   }
-  t->next = NULL;
-  int was_empty = ex->inbox_head == NULL;
-  if (ex->inbox_tail)
-    ex->inbox_tail->next = t;
-  else
-    ex->inbox_head = t;
-  ex->inbox_tail = t;
-  if (was_empty) {
+  list_push(list, t);
+  if (!atomic_load_explicit(&ex->inbox_hint, memory_order_relaxed)) {
+    /* Release: the driving thread's acquire load of the hint then finds
+     * the lists filled (it takes the lock anyway). */
     atomic_store_explicit(&ex->inbox_hint, 1, memory_order_release);
     ex->ops->signal(ex);
   }
@@ -80,172 +100,129 @@ static int push_remote(zx_exec *ex, zx_task *t) {
 }
 
 void zx_exec_push(zx_exec *ex, zx_task *t) {
+  if (zx_exec_closed(ex)) return; /* shutdown cancels every task anyway */
   if (driving == ex)
     push_local(ex, t);
   else
-    (void)push_remote(ex, t); /* closed: the task is being cancelled anyway */
+    (void)push_remote(ex, &ex->in_woken, t);
 }
 
-static zx_task *take_inbox(zx_exec *ex) {
-  if (!atomic_load_explicit(&ex->inbox_hint, memory_order_acquire)) return NULL;
+void zx_exec_reap(zx_exec *ex, zx_task *t) {
+  if (driving == ex)
+    reap_local(ex, t);
+  else
+    (void)push_remote(ex, &ex->in_reaped, t); /* closed: shutdown reaps */
+}
+
+typedef struct inbox {
+  zx_task *spawned, *woken, *reaped;
+} inbox;
+
+static inbox take_inbox(zx_exec *ex) {
+  inbox in = {NULL, NULL, NULL};
+  /* Acquire: pairs with push_remote's release (a cheap look first). */
+  if (!atomic_load_explicit(&ex->inbox_hint, memory_order_acquire)) return in;
   pthread_mutex_lock(&ex->lock);
-  zx_task *list = ex->inbox_head;
-  ex->inbox_head = ex->inbox_tail = NULL;
+  in.spawned = list_take(&ex->in_spawned);
+  in.woken = list_take(&ex->in_woken);
+  in.reaped = list_take(&ex->in_reaped);
+  /* Relaxed: under the lock, which orders it with the pushes. */
   atomic_store_explicit(&ex->inbox_hint, 0, memory_order_relaxed);
   pthread_mutex_unlock(&ex->lock);
-  return list;
+  return in;
 }
 
 static void adopt(zx_exec *ex, zx_task *t) {
-  if (t->unlinked_spawn) {
-    t->unlinked_spawn = 0;
-    owned_link(ex, t);
-  }
+  owned_link(ex, t);
+  ex->nlive++;
 }
 
 static void drain_inbox(zx_exec *ex) {
-  zx_task *t = take_inbox(ex);
-  while (t != NULL) {
-    zx_task *next = t->next;
+  inbox in = take_inbox(ex);
+  for (zx_task *t = in.spawned, *next; t != NULL; t = next) {
+    next = t->next;
     adopt(ex, t);
     push_local(ex, t);
-    t = next;
+  }
+  for (zx_task *t = in.woken, *next; t != NULL; t = next) {
+    next = t->next;
+    push_local(ex, t);
+  }
+  for (zx_task *t = in.reaped, *next; t != NULL; t = next) {
+    next = t->next;
+    reap_local(ex, t);
   }
 }
 
 /* ---- completion and polling ---- */
 
-/* ---- held list: completed tasks whose state waits for the handle ---- */
-
-static void hold(zx_exec *ex, zx_task *t) {
-  zx_task_ref(t);
-  pthread_mutex_lock(&ex->lock);
-  t->held = 1;
-  t->owned_prev = NULL;
-  t->owned_next = ex->held;
-  if (ex->held) ex->held->owned_prev = t;
-  ex->held = t;
-  pthread_mutex_unlock(&ex->lock);
-}
-
-void zx_task_unhold(zx_task *t) {
-  zx_exec *ex = t->ex;
-  pthread_mutex_lock(&ex->lock);
-  int was_held = t->held;
-  if (was_held) {
-    t->held = 0;
-    if (t->owned_prev)
-      t->owned_prev->owned_next = t->owned_next;
-    else
-      ex->held = t->owned_next;
-    if (t->owned_next) t->owned_next->owned_prev = t->owned_prev;
-  }
-  pthread_mutex_unlock(&ex->lock);
-  if (was_held) zx_task_unref(t);
-}
-
-/* Destroy: drop the states that handles were keeping for reading. */
-static void drop_held(zx_exec *ex) {
-  pthread_mutex_lock(&ex->lock);
-  zx_task *list = ex->held;
-  ex->held = NULL;
-  for (zx_task *t = list; t; t = t->owned_next) t->held = 0;
-  pthread_mutex_unlock(&ex->lock);
-  while (list != NULL) {
-    zx_task *next = list->owned_next;
-    zx_task_drop_state(list);
-    zx_task_unref(list);
-    list = next;
-  }
-}
-
-static void complete(zx_exec *ex, zx_task *t, int outcome) {
+/* The task finished with `outcome`. Returns nonzero when its handle is
+ * still out: the record stays on the owned list until the release. */
+static int complete(zx_exec *ex, zx_task *t, int outcome) {
   t->outcome = outcome;
-  owned_unlink(ex, t);
-  /* Linked before ZX_COMPLETE is published, so a release that sees
-   * ZX_COMPLETE always finds it there. */
-  int keep = outcome == 0 &&
-             (atomic_load_explicit(&t->state, memory_order_acquire) & ZX_HANDLE);
-  if (keep) hold(ex, t);
-  uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-  uint32_t clear = ZX_RUNNING | ZX_NOTIFIED | ZX_SCHEDULED;
-  while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
-                                                (s & ~clear) | ZX_COMPLETE,
-                                                memory_order_acq_rel,
-                                                memory_order_relaxed)) {
-  }
+  zx_to_complete r = zx_transition_to_complete(&t->state, outcome == 0);
+  ex->nlive--;
   if (outcome == 0)
     zx_count(&ex->stats.completed);
   else if (outcome == ZYNTAX_ECANCELED)
     zx_count(&ex->stats.cancelled);
   else
     zx_count(&ex->stats.failed);
-  /* A completed task's state is kept for its handle to read; anything else
-   * (cancelled, failed, detached) is released now. */
-  if (outcome != 0 || !(s & ZX_HANDLE)) {
-    zx_task_drop_state(t);
-    if (keep) zx_task_unhold(t); /* released in between */
-  }
-  atomic_fetch_sub_explicit(&ex->live, 1, memory_order_release);
-  zx_task_notify_joiner(t);
-  zx_task_unref(t); /* the owned list's reference */
+  if (r.drop_state) zx_task_drop_state(t);
+  if (r.joined) zx_waker_slot_wake(&t->joiner);
+  if (r.handle_out) return 1;
+  owned_unlink(ex, t);
+  if (r.sole_owner)
+    zx_task_free(t);
+  else
+    zx_task_unref(t, 1);
+  return 0;
 }
 
-static void root_finished(zx_exec *ex, int outcome) {
-  ex->root_done = 1;
-  ex->root_outcome = outcome;
-  ex->root->poll = NULL;
-}
-
-/* After a PENDING poll: idle, or queued again if woken meanwhile. */
-static void after_pending(zx_exec *ex, zx_task *t) {
-  uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-  uint32_t next;
-  do {
-    next = s & ~(ZX_RUNNING | ZX_NOTIFIED);
-    if (s & ZX_NOTIFIED) next |= ZX_SCHEDULED;
-  } while (!atomic_compare_exchange_weak_explicit(
-      &t->state, &s, next, memory_order_acq_rel, memory_order_relaxed));
-  if (next & ZX_SCHEDULED) push_local(ex, t);
+/* block_on_future's cell after READY: it stays idle for the next call, and
+ * a stale wake of it only polls this. */
+static zyntax_poll root_idle_poll(void *state, const zyntax_waker *waker) {
+  (void)state, (void)waker;
+  return ZYNTAX_PENDING;
 }
 
 static void run_task(zx_exec *ex, zx_task *t) {
-  uint32_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-  while (!atomic_compare_exchange_weak_explicit(
-      &t->state, &s, (s & ~ZX_SCHEDULED) | ZX_RUNNING, memory_order_acq_rel,
-      memory_order_relaxed)) {
-  }
-  if (t == ex->root && t->poll == NULL) { /* stale wake of an idle root */
-    atomic_fetch_and_explicit(&t->state, ~(uint32_t)(ZX_RUNNING | ZX_NOTIFIED),
-                              memory_order_release);
-    return;
-  }
-  if (s & ZX_CANCEL) {
+  if (zx_transition_to_running(&t->state) == ZX_RUN_CANCEL) {
     complete(ex, t, ZYNTAX_ECANCELED);
     return;
   }
   zyntax_waker waker = zx_task_waker(t);
   zx_count(&ex->stats.polls);
+  ex->current = t;
+  ex->self_woken = 0;
   zyntax_poll r = t->poll(t->user_state, &waker);
-  if (r == ZYNTAX_PENDING) {
-    after_pending(ex, t);
+  ex->current = NULL;
+  if (r != ZYNTAX_PENDING && t != ex->root) {
+    complete(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
     return;
   }
-  int outcome = r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL;
-  if (t == ex->root) {
-    atomic_fetch_and_explicit(&t->state, ~(uint32_t)(ZX_RUNNING | ZX_NOTIFIED),
-                              memory_order_release);
-    root_finished(ex, outcome);
-    return;
+  if (r != ZYNTAX_PENDING) { /* the root: READY leaves it idle */
+    ex->root_done = 1;
+    ex->root_outcome = r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL;
+    t->poll = root_idle_poll;
   }
-  complete(ex, t, outcome);
+  /* Woken by its own borrowed waker: back of the queue, still RUNNING, so
+   * no other party queues it meanwhile (a wake from elsewhere only sets
+   * NOTIFIED) and the state word is not touched at all. */
+  if (ex->self_woken || zx_transition_to_idle(&t->state) == ZX_IDLE_NOTIFIED)
+    push_local(ex, t);
 }
 
 static void run_ready(zx_exec *ex) {
-  for (int i = 0; i < ZX_TICK_BUDGET; i++) {
-    zx_task *t = pop_local(ex);
-    if (t == NULL) return;
-    run_task(ex, t);
+  for (;;) {
+    size_t pass = ex->run_len > ZX_TICK_BUDGET ? ex->run_len : ZX_TICK_BUDGET;
+    for (size_t i = 0; i < pass; i++) {
+      zx_task *t = pop_local(ex);
+      if (t == NULL) return;
+      run_task(ex, t);
+    }
+    if (ex->run.head == NULL || zx_now_ns() - ex->turn_ns >= ZX_TURN_INTERVAL_NS)
+      return;
   }
 }
 
@@ -253,13 +230,67 @@ static void run_ready(zx_exec *ex) {
 
 typedef int (*done_fn)(zx_exec *ex, void *arg);
 
+/* ---- timers: the wheel and the backend's one timer ---- */
+
+#define NS_PER_MS 1000000u
+
+/* A runtime about to block with no timer due sooner is idle. */
+#define ZX_IDLE_MS 10u
+
+/* Before a blocking turn: the backend timer fires at the wheel's next tick
+ * (rounded up from now, so never before it). Re-armed only when that tick
+ * changed; a timer left armed for a removed sleep fires once for nothing.
+ * Returns that tick. */
+static uint64_t arm_timer(zx_exec *ex) {
+  uint64_t next = zx_wheel_next(&ex->wheel);
+  if (next == ex->wheel.armed) return next;
+  uint64_t now = zx_now_ns(), at = next * NS_PER_MS;
+  ex->ops->timer_arm(ex, at > now ? (at - now + NS_PER_MS - 1) / NS_PER_MS : 0);
+  ex->wheel.armed = next;
+  return next;
+}
+
+void zx_exec_timer_fired(zx_exec *ex) {
+  ex->wheel.armed = ZX_WHEEL_NONE;
+  /* libuv runs timers before it polls: do not let it block after. */
+  if (ex->in_loop && !ex->interrupted) {
+    ex->interrupted = 1;
+    ex->ops->interrupt(ex);
+  }
+}
+
+void zx_exec_timer_insert(zx_exec *ex, zx_wheel_node *n, uint64_t when,
+                          uint64_t now_ns) {
+  zx_wheel *w = &ex->wheel;
+  uint64_t now_tick = now_ns / NS_PER_MS;
+  if (w->count == 0 && now_tick > w->elapsed) w->elapsed = now_tick;
+  if (when <= w->elapsed) when = w->elapsed + 1;
+  zx_wheel_insert(w, n, when);
+}
+
+void zx_exec_timer_remove(zx_exec *ex, zx_wheel_node *n) {
+  zx_wheel_remove(&ex->wheel, n);
+}
+
 /* One loop turn; it may block only while nothing is queued, and a task
- * queued by a callback during the turn stops it from blocking. */
+ * queued by a callback during the turn stops it from blocking. Afterwards
+ * the wheel turns to the current millisecond. */
 static void run_loop_once(zx_exec *ex) {
+  int block = ex->run.head == NULL;
+  if (block) {
+    uint64_t next = ex->wheel.count ? arm_timer(ex) : ZX_WHEEL_NONE;
+    /* Idle - nothing queued, no timer due within ZX_IDLE_MS: the arena's
+     * memory above its bound goes back. */
+    if (next == ZX_WHEEL_NONE || next >= ex->turn_ns / NS_PER_MS + ZX_IDLE_MS)
+      zx_arena_trim(&ex->arena);
+  }
   ex->in_loop = 1;
   ex->interrupted = 0;
-  ex->ops->run_once(ex, ex->run_head == NULL);
+  ex->ops->run_once(ex, block);
   ex->in_loop = 0;
+  ex->turn_ns = zx_now_ns();
+  if (ex->wheel.count)
+    zx_wheel_advance(&ex->wheel, ex->turn_ns / NS_PER_MS, zx_sleep_fire, NULL);
 }
 
 static void drive(zx_exec *ex, done_fn done, void *arg) {
@@ -277,8 +308,7 @@ static void drive(zx_exec *ex, done_fn done, void *arg) {
 
 static int task_done(zx_exec *ex, void *arg) {
   (void)ex;
-  zx_task *t = arg;
-  return (atomic_load_explicit(&t->state, memory_order_acquire) & ZX_COMPLETE) != 0;
+  return (zx_state_load(&((zx_task *)arg)->state) & ZX_COMPLETE) != 0;
 }
 
 static int root_done(zx_exec *ex, void *arg) {
@@ -286,9 +316,12 @@ static int root_done(zx_exec *ex, void *arg) {
   return ex->root_done;
 }
 
+/* A task spawned on another thread and not yet adopted keeps the inbox
+ * hint set, so run() does not return before it ran. */
 static int nothing_live(zx_exec *ex, void *arg) {
   (void)arg;
-  return atomic_load_explicit(&ex->live, memory_order_acquire) == 0;
+  return ex->nlive == 0 &&
+         !atomic_load_explicit(&ex->inbox_hint, memory_order_acquire);
 }
 
 int zx_exec_block_on(zyntax_backend_runtime *rt, zyntax_task *task) {
@@ -320,39 +353,56 @@ int zx_exec_run(zyntax_backend_runtime *rt) {
 
 /* ---- spawning ---- */
 
+/* Runs the in-place state's init; 0 or ZYNTAX_EINVAL. */
+static int init_state(zx_task *t, const zyntax_spawn_args *args) {
+  if (args->inplace_size == 0) return 0;
+  if (args->init == NULL) {
+    memset(t->user_state, 0, args->inplace_size);
+    return 0;
+  }
+  return args->init(t->user_state, args->init_arg) == 0 ? 0 : ZYNTAX_EINVAL;
+}
+
 int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
                   zyntax_task **out) {
   zx_exec *ex = (zx_exec *)rt;
-  if (atomic_load_explicit(&ex->closed, memory_order_acquire)) return ZYNTAX_ECLOSED;
-  zx_task *t = zx_task_new(ex, args, ZX_HANDLE | ZX_SCHEDULED);
+  if (zx_exec_closed(ex)) return ZYNTAX_ECLOSED;
+  zx_task *t = zx_task_new(ex, args, ZX_STATE_SPAWNED);
   if (t == NULL) return ZYNTAX_ENOMEM;
-  if (args->inplace_size) {
-    if (args->init == NULL)
-      memset(t->user_state, 0, args->inplace_size);
-    else if (args->init(t->user_state, args->init_arg) != 0) {
-      t->drop = NULL;
-      zx_task_unref(t);
-      return ZYNTAX_EINVAL;
-    }
+  if (init_state(t, args) != 0) {
+    zx_task_free(t); /* nothing to drop: init failed */
+    return ZYNTAX_EINVAL;
   }
-  zx_task_ref(t); /* one for the handle, one for the owned list */
-  atomic_fetch_add_explicit(&ex->live, 1, memory_order_relaxed);
   if (driving == ex) {
-    owned_link(ex, t);
+    adopt(ex, t);
     push_local(ex, t);
+    zx_count(&ex->stats.spawned);
   } else {
-    t->unlinked_spawn = 1;
-    if (push_remote(ex, t) != 0) {
-      atomic_fetch_sub_explicit(&ex->live, 1, memory_order_relaxed);
+    if (push_remote(ex, &ex->in_spawned, t) != 0) {
       if (args->inplace_size) zx_task_drop_state(t); /* it was initialised */
-      zx_task_unref(t);
-      zx_task_unref(t);
+      zx_task_free(t);
       return ZYNTAX_ECLOSED;
     }
+    zx_count_shared(&ex->stats.spawned);
   }
-  zx_count_shared(&ex->stats.spawned);
   *out = &t->pub;
   return 0;
+}
+
+/* ---- the arena ---- */
+
+static void exec_free(zx_exec *ex) {
+  zx_arena_destroy(&ex->arena);
+  pthread_mutex_destroy(&ex->lock);
+  ex->ops->free(ex);
+}
+
+void *zx_exec_alloc(zx_exec *ex, uint8_t cls, size_t size, size_t align) {
+  return zx_arena_alloc(&ex->arena, cls, size, align, driving == ex);
+}
+
+void zx_exec_free(zx_exec *ex, void *p, uint8_t cls) {
+  if (zx_arena_free(&ex->arena, p, cls, driving == ex)) exec_free(ex);
 }
 
 /* ---- lifetime ---- */
@@ -362,15 +412,19 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
   memset(ex, 0, sizeof *ex);
   ex->ops = ops;
   ex->owner = host->runtime;
-  atomic_init(&ex->live, 0);
-  atomic_init(&ex->refs, 1);
   atomic_init(&ex->closed, 0);
   atomic_init(&ex->inbox_hint, 0);
-  if (pthread_mutex_init(&ex->lock, NULL) != 0) return ZYNTAX_ENOMEM;
-  zyntax_spawn_args none = {.size = sizeof none};
-  ex->root = zx_task_new(ex, &none, 0);
+  if (zx_arena_init(&ex->arena) != 0) return ZYNTAX_ENOMEM;
+  zx_wheel_init(&ex->wheel, zx_now_ns() / NS_PER_MS);
+  if (pthread_mutex_init(&ex->lock, NULL) != 0) {
+    zx_arena_destroy(&ex->arena);
+    return ZYNTAX_ENOMEM;
+  }
+  zyntax_spawn_args none = {.size = sizeof none, .poll = root_idle_poll};
+  ex->root = zx_task_new(ex, &none, ZX_STATE_ROOT);
   if (ex->root == NULL) {
     pthread_mutex_destroy(&ex->lock);
+    zx_arena_destroy(&ex->arena);
     return ZYNTAX_ENOMEM;
   }
   return 0;
@@ -378,24 +432,39 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
 
 void zx_exec_shutdown(zx_exec *ex) {
   pthread_mutex_lock(&ex->lock);
-  atomic_store_explicit(&ex->closed, 1, memory_order_release);
+  /* Relaxed: the lock orders it with every push_remote. */
+  atomic_store_explicit(&ex->closed, 1, memory_order_relaxed);
   pthread_mutex_unlock(&ex->lock);
 
   zx_exec *outer = driving;
   driving = ex; /* drops may drop leaf futures, which check this */
-  for (zx_task *t = take_inbox(ex); t != NULL; t = t->next) adopt(ex, t);
-  ex->run_head = ex->run_tail = NULL;
-  while (ex->owned != NULL) complete(ex, ex->owned, ZYNTAX_ECANCELED);
-  drop_held(ex);
+  /* Woken and reaped tasks are on the owned list already. */
+  atomic_store_explicit(&ex->inbox_hint, 1, memory_order_relaxed);
+  inbox in = take_inbox(ex);
+  for (zx_task *t = in.spawned; t != NULL; t = t->next) adopt(ex, t);
+  ex->run.head = ex->run.tail = NULL;
+  ex->run_len = 0;
+  /* Always the head: a drop may reap other tasks from the list. */
+  while (ex->owned != NULL) {
+    zx_task *t = ex->owned;
+    int kept = (zx_state_load(&t->state) & ZX_COMPLETE)
+                   ? 1
+                   : complete(ex, t, ZYNTAX_ECANCELED);
+    if (!kept) continue;
+    /* Finished, its handle still out: the state goes now, the record
+     * when the handle is released. */
+    if (zx_transition_take_drop(&t->state)) zx_task_drop_state(t);
+    reap_local(ex, t);
+  }
+  /* Sleeps still out (kept outside any task) drop later without it. */
+  zx_wheel_clear(&ex->wheel);
   driving = outer;
-  zx_task_unref(ex->root);
+  zx_task_unref(ex->root, 1);
   ex->root = NULL;
 }
 
 void zx_exec_unref(zx_exec *ex) {
-  if (atomic_fetch_sub_explicit(&ex->refs, 1, memory_order_acq_rel) != 1) return;
-  pthread_mutex_destroy(&ex->lock);
-  ex->ops->free(ex);
+  if (zx_arena_close(&ex->arena)) exec_free(ex);
 }
 
 void zx_exec_stats(const zyntax_backend_runtime *rt, zyntax_stats *out) {

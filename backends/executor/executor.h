@@ -7,8 +7,11 @@
  * Threads: one thread at a time drives the executor (the loader enforces
  * it); polls, drops of cancelled tasks and loop callbacks run there. Wakes,
  * spawns, cancels and releases may come from any thread: they reach the
- * driving thread through the inbox (a mutex-protected list) and
+ * driving thread through the inbox (mutex-protected lists) and
  * ops->signal().
+ *
+ * A task's lifecycle is its state word: task_state.h has every transition,
+ * who may make it, and the ordering rule.
  */
 #ifndef ZYNTAX_COMMON_EXECUTOR_H
 #define ZYNTAX_COMMON_EXECUTOR_H
@@ -17,6 +20,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "arena.h"
+#include "wheel.h"
 #include "zyntax/backend.h"
 
 typedef struct zx_exec zx_exec;
@@ -39,6 +44,10 @@ typedef struct zx_loop_ops {
   /* Frees the backend runtime once the last task record referring to the
    * executor is gone (after the backend's own destroy). */
   void (*free)(zx_exec *ex);
+  /* (Re)starts the runtime's one timer to fire in `ms` milliseconds or
+   * later, measured from now (not from a cached loop time); its callback
+   * calls zx_exec_timer_fired(). Driving thread. */
+  void (*timer_arm)(zx_exec *ex, uint64_t ms);
 } zx_loop_ops;
 
 /* A counter with one writer at a time (the driving thread): a relaxed
@@ -64,31 +73,53 @@ typedef struct zx_stats {
   zx_counter timers, io_waits, blocking_jobs;
 } zx_stats;
 
+typedef struct zx_task_list {
+  zx_task *head, *tail;
+} zx_task_list;
+
 struct zx_exec {
   const zx_loop_ops *ops;
   zyntax_runtime *owner; /* the public handle (task owner) */
   zx_stats stats;
 
-  /* Driving thread only. */
-  zx_task *run_head, *run_tail; /* FIFO of scheduled tasks */
-  zx_task *owned;               /* unfinished tasks, doubly linked */
-  zx_task *root;                /* block_on_future's reusable task cell */
+  /* Driving thread only (and the destroying thread, once nobody drives). */
+  zx_task_list run;  /* FIFO of scheduled tasks */
+  size_t run_len;    /* tasks in it */
+  uint64_t turn_ns;  /* when the last loop turn ended */
+  zx_task *owned;    /* tasks the executor holds a reference for */
+  size_t nlive;      /* unfinished tasks on the owned list */
+  zx_task *root;     /* block_on_future's reusable task cell */
   int root_done;
   int root_outcome;
+  zx_wheel wheel;    /* the sleeps (sleep.c) */
+  zx_task *current; /* the task being polled */
+  int self_woken;    /* it woke itself by reference during this poll */
   int in_loop;     /* inside ops->run_once() */
   int interrupted; /* ops->interrupt() was called in this run_once() */
 
-  /* Any thread. */
-  atomic_size_t live;  /* unfinished spawned tasks */
-  atomic_size_t refs;  /* 1 (the backend) + task records */
-  atomic_int closed;   /* set once by zx_exec_shutdown() */
-  atomic_int inbox_hint;
-  pthread_mutex_t lock; /* guards the inbox and the held list */
-  zx_task *inbox_head, *inbox_tail;
-  zx_task *held; /* completed tasks whose handle is not yet released */
+  /* Any thread. Task records, join futures and sleep nodes; the executor
+   * is freed with it, once the backend let go and its last block is back. */
+  zx_arena arena;
+  atomic_int closed;   /* set once by zx_exec_shutdown(), under `lock` */
+  atomic_int inbox_hint; /* the inbox is not empty */
+  pthread_mutex_t lock;  /* guards the inbox */
+  /* The inbox: tasks spawned on other threads, tasks woken there, and
+   * finished tasks whose handle was released there. */
+  zx_task_list in_spawned, in_woken, in_reaped;
 };
 
-/* Initialises `ex` (refs = 1). Returns 0 or ZYNTAX_ENOMEM. */
+/* Nonzero once zx_exec_shutdown() started. Acquire: pairs with the store
+ * under the lock, so work refused here is work shutdown takes care of. */
+static inline int zx_exec_closed(zx_exec *ex) {
+  return atomic_load_explicit(&ex->closed, memory_order_acquire);
+}
+
+/* The executor the calling thread is driving (NULL: none). initial-exec:
+ * read on every wake and arena block, it must not cost a __tls_get_addr
+ * call; a plugin's 8 bytes fit glibc's static TLS reserve for dlopen. */
+extern _Thread_local zx_exec *zx_driving __attribute__((tls_model("initial-exec")));
+
+/* Initialises `ex`. Returns 0 or ZYNTAX_ENOMEM. */
 int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
                  const zyntax_backend_host *host);
 
@@ -98,12 +129,32 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
  * (running it until closes finish) and calls zx_exec_unref(). */
 void zx_exec_shutdown(zx_exec *ex);
 
-/* Drops a reference; the last one calls ops->free. */
+/* Destroy, last step: the backend lets go. ops->free runs now, or when the
+ * last arena block still out (a record kept by a leaked waker or handle, a
+ * sleep dropped later) comes back, on whichever thread frees it. */
 void zx_exec_unref(zx_exec *ex);
 
 /* Nonzero when the calling thread is driving `ex` (leaf futures use it to
- * refuse being polled from another runtime's task). */
-int zx_exec_is_current(const zx_exec *ex);
+ * refuse being polled from another runtime's task; the arena to take its
+ * lock-free path). */
+static inline int zx_exec_is_current(const zx_exec *ex) { return zx_driving == ex; }
+
+/* The backend timer armed by ops->timer_arm fired (driving thread). */
+void zx_exec_timer_fired(zx_exec *ex);
+
+/* Files a sleep's wheel node for tick `when` (ms), or unlinks it (driving
+ * thread; sleep.c). */
+void zx_exec_timer_insert(zx_exec *ex, zx_wheel_node *n, uint64_t when,
+                          uint64_t now_ns);
+void zx_exec_timer_remove(zx_exec *ex, zx_wheel_node *n);
+
+/* Wakes the sleep whose node the wheel passed (sleep.c). */
+void zx_sleep_fire(zx_wheel_node *n, void *arg);
+
+/* A block of the executor's arena (NULL: out of memory) and its return;
+ * `cls` from zx_arena_class(). Any thread. */
+void *zx_exec_alloc(zx_exec *ex, uint8_t cls, size_t size, size_t align);
+void zx_exec_free(zx_exec *ex, void *p, uint8_t cls);
 
 /* Leaf futures call this first in their poll: a future polled from a task
  * of another runtime completes with ZYNTAX_EFOREIGN (returns nonzero). */

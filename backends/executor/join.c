@@ -1,6 +1,6 @@
 /* The join future: READY with the task's outcome once it finished. It may
  * be polled from any thread (even a task of another runtime). */
-#include <stdlib.h>
+#include <stdalign.h>
 
 #include "task.h"
 
@@ -10,7 +10,7 @@ typedef struct zx_join {
 } zx_join;
 
 static int finished(zx_task *t) {
-  return (atomic_load_explicit(&t->state, memory_order_acquire) & ZX_COMPLETE) != 0;
+  return (zx_state_load(&t->state) & ZX_COMPLETE) != 0;
 }
 
 static zyntax_poll join_poll(zyntax_future *f, const zyntax_waker *waker) {
@@ -28,27 +28,23 @@ static zyntax_poll join_poll(zyntax_future *f, const zyntax_waker *waker) {
 static void join_drop(zyntax_future *f) {
   zx_task *t = ((zx_join *)f)->task;
   zx_waker_slot_clear(&t->joiner);
-  atomic_fetch_and_explicit(&t->state, ~(uint32_t)ZX_JOINED, memory_order_acq_rel);
-  zx_task_unref(t);
-  free(f);
+  zx_exec_free(t->ex, f, zx_arena_class(sizeof(zx_join), alignof(zx_join)));
+  if (zx_transition_unjoin(&t->state)) zx_task_free(t);
 }
 
 static const zyntax_future_ops join_ops = {join_poll, join_drop};
 
 int zx_task_join(zyntax_task *task, zyntax_future **out) {
   zx_task *t = (zx_task *)task;
-  zx_join *j = malloc(sizeof *j);
+  uint8_t cls = zx_arena_class(sizeof(zx_join), alignof(zx_join));
+  zx_join *j = zx_exec_alloc(t->ex, cls, sizeof *j, alignof(zx_join));
   if (j == NULL) return ZYNTAX_ENOMEM;
-  uint32_t prev = atomic_fetch_or_explicit(&t->state, ZX_JOINED, memory_order_acq_rel);
-  if (prev & ZX_JOINED) {
-    free(j);
+  if (zx_transition_join(&t->state) != 0) {
+    zx_exec_free(t->ex, j, cls);
     return ZYNTAX_EBUSY;
   }
-  zx_task_ref(t);
   j->base = (zyntax_future){&join_ops, ZYNTAX_TASK_RUNNING};
   j->task = t;
   *out = &j->base;
   return 0;
 }
-
-void zx_task_notify_joiner(zx_task *t) { zx_waker_slot_wake(&t->joiner); }

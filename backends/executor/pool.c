@@ -20,6 +20,7 @@ struct zx_job {
   zx_job *next;
 };
 
+/* acq_rel: the thread that frees the job sees the other party's writes. */
 static void job_unref(zx_job *job) {
   if (atomic_fetch_sub_explicit(&job->refs, 1, memory_order_acq_rel) == 1) free(job);
 }
@@ -61,8 +62,11 @@ static zx_job *next_job(zx_pool *pool) {
 
 static void run_job(zx_job *job) {
   int queued = JOB_QUEUED;
+  /* seq_cst (the default) is more than needed; acquire would do: a drop's
+   * CANCELLED and this RUNNING are decided by the one CAS that wins. */
   if (atomic_compare_exchange_strong(&job->state, &queued, JOB_RUNNING)) {
     job->fn(job->arg);
+    /* Release: the poll that sees DONE (acquire) sees what fn wrote. */
     atomic_store_explicit(&job->state, JOB_DONE, memory_order_release);
     zx_waker_slot_wake(&job->waker);
   }
@@ -116,15 +120,19 @@ void zx_pool_shutdown(zx_pool *pool) {
 static zyntax_poll job_poll(zyntax_future *f, const zyntax_waker *waker) {
   zx_job *job = (zx_job *)f;
   if (zx_future_refuse_foreign(f, job->ex)) return ZYNTAX_READY;
+  /* Acquire: pairs with the worker's DONE (fn's writes are visible). */
   int state = atomic_load_explicit(&job->state, memory_order_acquire);
   if (state != JOB_DONE) {
     zx_waker_slot_store(&job->waker, waker);
     if (state == JOB_IDLE) {
+      /* Relaxed: the pool's lock in submit() publishes both to the
+       * worker that takes the job. */
       atomic_store_explicit(&job->state, JOB_QUEUED, memory_order_relaxed);
       atomic_fetch_add_explicit(&job->refs, 1, memory_order_relaxed);
       int rc = submit(job->pool, job);
       if (rc != 0) {
-        atomic_store(&job->state, JOB_DONE);
+        /* Not submitted: no other party ever saw the job. */
+        atomic_store_explicit(&job->state, JOB_DONE, memory_order_relaxed);
         atomic_fetch_sub_explicit(&job->refs, 1, memory_order_relaxed);
         f->result = rc;
         return ZYNTAX_READY;
@@ -143,6 +151,7 @@ static void job_drop(zyntax_future *f) {
   zx_job *job = (zx_job *)f;
   int queued = JOB_QUEUED;
   /* A job not yet started is skipped; a running one finishes on its own. */
+  /* seq_cst (default); see run_job: one CAS decides skip or run. */
   atomic_compare_exchange_strong(&job->state, &queued, JOB_CANCELLED);
   zx_waker_slot_clear(&job->waker);
   job_unref(job);

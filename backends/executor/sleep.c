@@ -1,10 +1,26 @@
-/* Sleep futures: never complete before the deadline, whatever the backend's
- * timer granularity or clock caching. */
+/* Sleep futures: never complete before the deadline, whatever the backend
+ * timer's granularity or clock caching - the wheel files a sleep at its
+ * deadline rounded up to the millisecond, and every poll re-checks the
+ * clock. */
+#include <stdalign.h>
 #include <time.h>
 
 #include "sleep.h"
+#include "wheel.h"
 
 #define NS_PER_MS 1000000u
+
+typedef struct zx_sleep {
+  zyntax_future base; /* first */
+  zx_exec *ex;
+  uint64_t deadline; /* CLOCK_MONOTONIC ns */
+  zyntax_waker waker;
+  zx_wheel_node node;
+  uint8_t cls;   /* the arena class */
+  uint8_t armed; /* filed at least once (counted in the stats) */
+} zx_sleep;
+
+static const zyntax_future_ops sleep_ops;
 
 uint64_t zx_now_ns(void) {
   struct timespec ts;
@@ -12,46 +28,64 @@ uint64_t zx_now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void zx_sleep_init(zx_sleep *s, zx_exec *ex, const zx_timer_ops *timer,
-                   uint64_t deadline_ns) {
-  s->base = (zyntax_future){&zx_sleep_ops, ZYNTAX_TASK_RUNNING};
-  s->ex = ex;
-  s->timer = timer;
-  s->deadline = deadline_ns;
-  s->waker = (zyntax_waker)ZYNTAX_WAKER_EMPTY;
-  s->armed = 0;
-  s->pending = 0;
+static zx_sleep *sleep_of(zx_wheel_node *n) {
+  return (zx_sleep *)((char *)n - offsetof(zx_sleep, node));
 }
 
-void zx_sleep_fired(zx_sleep *s) {
-  s->pending = 0;
-  zyntax_waker_wake(&s->waker);
+/* The wheel turned past the node's tick: wake the task (it re-checks). */
+void zx_sleep_fire(zx_wheel_node *n, void *arg) {
+  (void)arg;
+  zyntax_waker_wake(&sleep_of(n)->waker);
 }
 
 static zyntax_poll sleep_poll(zyntax_future *f, const zyntax_waker *waker) {
   zx_sleep *s = (zx_sleep *)f;
   if (zx_future_refuse_foreign(f, s->ex)) return ZYNTAX_READY;
-  uint64_t now = zx_now_ns();
+  if (zx_exec_closed(s->ex)) { /* polled by a drop during destroy */
+    f->result = ZYNTAX_ECLOSED;
+    return ZYNTAX_READY;
+  }
+  /* The time of the last loop turn is never ahead of the clock: when it
+   * says the deadline passed (a sleep the wheel fired), it did. */
+  uint64_t now = s->ex->turn_ns;
+  if (now < s->deadline) now = zx_now_ns();
   if (now >= s->deadline) {
     f->result = 0;
     return ZYNTAX_READY;
   }
   zyntax_waker_store(&s->waker, waker);
-  if (!s->pending) {
+  if (!s->node.linked) {
     if (!s->armed) zx_count(&s->ex->stats.timers);
-    /* Round up: a timer of whole milliseconds never fires before the
-     * deadline measured from now. */
-    s->timer->arm(s, (s->deadline - now + NS_PER_MS - 1) / NS_PER_MS);
     s->armed = 1;
-    s->pending = 1;
+    zx_exec_timer_insert(s->ex, &s->node,
+                         (s->deadline + NS_PER_MS - 1) / NS_PER_MS, now);
   }
   return ZYNTAX_PENDING;
 }
 
 static void sleep_drop(zyntax_future *f) {
   zx_sleep *s = (zx_sleep *)f;
+  zx_exec *ex = s->ex;
+  /* After destroy the node is unlinked already: no wheel, no loop. */
+  if (s->node.linked) zx_exec_timer_remove(ex, &s->node);
   zyntax_waker_drop(&s->waker);
-  s->timer->release(s);
+  zx_exec_free(ex, s, s->cls);
 }
 
-const zyntax_future_ops zx_sleep_ops = {sleep_poll, sleep_drop};
+static const zyntax_future_ops sleep_ops = {sleep_poll, sleep_drop};
+
+int zx_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
+                   zyntax_future **out) {
+  zx_exec *ex = (zx_exec *)rt;
+  if (zx_exec_closed(ex)) return ZYNTAX_ECLOSED;
+  uint8_t cls = zx_arena_class(sizeof(zx_sleep), alignof(zx_sleep));
+  zx_sleep *s = zx_exec_alloc(ex, cls, sizeof *s, alignof(zx_sleep));
+  if (s == NULL) return ZYNTAX_ENOMEM;
+  *s = (zx_sleep){.base = {&sleep_ops, ZYNTAX_TASK_RUNNING},
+                  .ex = ex,
+                  .deadline = deadline_ns,
+                  .waker = ZYNTAX_WAKER_EMPTY,
+                  .cls = cls};
+  *out = &s->base;
+  return 0;
+}

@@ -1,42 +1,21 @@
-/* The sleep future's logic, shared by the C backends. A backend embeds
- * zx_sleep first in its own struct next to its timer handle and supplies
- * how to arm a one-shot timer and how to release everything. */
+/* The sleep future of the C backends: a node of the executor's arena filed
+ * in its timing wheel (wheel.h). The backend supplies only one timer per
+ * runtime (zx_loop_ops.timer_arm) and calls zx_exec_timer_fired() from it.
+ *
+ * Lifetime: the future may be dropped after its runtime was destroyed (a
+ * future kept outside any task). Destroy unlinks every node from the wheel
+ * and the arena outlives the backend while a node is out, so such a drop
+ * touches no loop and only gives the block back. */
 #ifndef ZYNTAX_COMMON_SLEEP_H
 #define ZYNTAX_COMMON_SLEEP_H
 
 #include "executor.h"
 
-typedef struct zx_sleep zx_sleep;
-
-typedef struct zx_timer_ops {
-  /* (Re)starts the one-shot timer to fire in `ms` milliseconds; when
-   * s->armed is still 0 it must create the timer first. Driving thread. */
-  void (*arm)(zx_sleep *s, uint64_t ms);
-  /* Stops the timer if it was created and frees the whole future (maybe
-   * later, from a close callback). */
-  void (*release)(zx_sleep *s);
-} zx_timer_ops;
-
-struct zx_sleep {
-  zyntax_future base;
-  zx_exec *ex;
-  const zx_timer_ops *timer;
-  uint64_t deadline; /* CLOCK_MONOTONIC ns */
-  zyntax_waker waker;
-  int armed;   /* the timer was created */
-  int pending; /* the timer is running */
-};
-
-/* Initialises the common part of a new sleep future. */
-void zx_sleep_init(zx_sleep *s, zx_exec *ex, const zx_timer_ops *timer,
-                   uint64_t deadline_ns);
-
-/* The timer fired (driving thread): wake the task, which re-checks the
- * clock, so a timer that fires early only costs one more poll. */
-void zx_sleep_fired(zx_sleep *s);
-
-/* The zyntax_future_ops of every C backend's sleep future. */
-extern const zyntax_future_ops zx_sleep_ops;
+/* The backend's sleep_until: a new sleep future for `deadline_ns`
+ * (CLOCK_MONOTONIC). 0, ZYNTAX_ENOMEM, or ZYNTAX_ECLOSED when the runtime
+ * is being destroyed. Any thread. */
+int zx_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
+                   zyntax_future **out);
 
 /* CLOCK_MONOTONIC in nanoseconds (the clock of zyntax_now()). */
 uint64_t zx_now_ns(void);

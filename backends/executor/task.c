@@ -1,7 +1,7 @@
-/* Task records: allocation, reference counts, wakers, and the handle
- * operations (state, status, cancel, release). */
+/* Task records: allocation, wakers, and the handle operations (state,
+ * status, cancel, release). Every state change is a transition of
+ * task_state.h. */
 #include <stdalign.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "task.h"
@@ -13,81 +13,83 @@ static size_t round_up(size_t n, size_t align) {
   return (n + align - 1) & ~(align - 1);
 }
 
-zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, uint32_t bits) {
+zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, zx_snapshot word) {
   size_t align = args->inplace_size ? args->inplace_align : 1;
   if (align < alignof(max_align_t)) align = alignof(max_align_t);
   size_t header = round_up(sizeof(zx_task), align);
   size_t total = round_up(header + args->inplace_size, align);
-  zx_task *t = align > alignof(max_align_t) ? aligned_alloc(align, total)
-                                            : malloc(total);
+  uint8_t cls = zx_arena_class(total, align);
+  zx_task *t = zx_exec_alloc(ex, cls, total, align);
   if (t == NULL) return NULL;
   memset(t, 0, sizeof *t);
+  t->cls = cls;
   t->pub.ops = &task_ops;
   t->pub.owner = ex->owner;
-  atomic_init(&t->state, bits);
-  atomic_init(&t->refs, 1);
+  zx_state_init(&t->state, word);
   zx_waker_slot_init(&t->joiner);
   t->ex = ex;
   t->poll = args->poll;
   t->drop = args->drop;
   t->user_state = args->inplace_size ? (char *)t + header : args->state;
-  atomic_fetch_add_explicit(&ex->refs, 1, memory_order_relaxed);
   return t;
 }
 
-void zx_task_ref(zx_task *t) {
-  atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
-}
-
-void zx_task_unref(zx_task *t) {
-  if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1) return;
-  zx_exec *ex = t->ex;
-  free(t);
-  zx_exec_unref(ex);
-}
-
-void zx_task_drop_state(zx_task *t) {
-  uint32_t prev = atomic_fetch_or_explicit(&t->state, ZX_DROPPED,
-                                           memory_order_acq_rel);
-  if (!(prev & ZX_DROPPED) && t->drop != NULL) t->drop(t->user_state);
-}
+void zx_task_free(zx_task *t) { zx_exec_free(t->ex, t, t->cls); }
 
 void zx_task_wake(zx_task *t) {
   zx_exec *ex = t->ex;
-  if (atomic_load_explicit(&ex->closed, memory_order_acquire)) return;
-  uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
-  uint32_t next;
-  do {
-    if (s & ZX_COMPLETE) return;
-    if (s & (ZX_SCHEDULED | ZX_NOTIFIED)) {
-      next = s;
-      break;
-    }
-    next = s | ((s & ZX_RUNNING) ? ZX_NOTIFIED : ZX_SCHEDULED);
-  } while (!atomic_compare_exchange_weak_explicit(
-      &t->state, &s, next, memory_order_acq_rel, memory_order_acquire));
+  if (zx_exec_closed(ex)) return;
   if (zx_exec_is_current(ex))
     zx_count(&ex->stats.wakes_local);
   else
     zx_count_shared(&ex->stats.wakes_remote);
-  if (next != s && (next & ZX_SCHEDULED)) zx_exec_push(ex, t);
+  if (zx_transition_wake(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push(ex, t);
 }
 
 /* ---- the task waker ---- */
 
 static zyntax_waker waker_clone(const void *data) {
-  zx_task_ref((zx_task *)data);
+  zx_state_ref(&((zx_task *)data)->state);
   return (zyntax_waker){data, &waker_vtable};
 }
 
 static void waker_wake(const void *data) {
-  zx_task_wake((zx_task *)data);
-  zx_task_unref((zx_task *)data);
+  zx_task *t = (zx_task *)data;
+  zx_exec *ex = t->ex;
+  if (zx_exec_closed(ex)) {
+    zx_task_unref(t, 1);
+    return;
+  }
+  if (zx_exec_is_current(ex))
+    zx_count(&ex->stats.wakes_local);
+  else
+    zx_count_shared(&ex->stats.wakes_remote);
+  switch (zx_transition_wake_by_val(&t->state)) {
+  case ZX_WAKE_VAL_SUBMIT:
+    zx_exec_push(ex, t);
+    zx_task_unref(t, 1); /* kept across the push: see the transition */
+    break;
+  case ZX_WAKE_VAL_DEALLOC: zx_task_free(t); break;
+  case ZX_WAKE_VAL_NOTHING: break;
+  }
 }
 
-static void waker_wake_by_ref(const void *data) { zx_task_wake((zx_task *)data); }
+/* The driving thread's fast path: a task waking itself through the waker
+ * its poll was given (a yield) only marks itself, and the end of the poll
+ * queues it again without an atomic read-modify-write. Only the driving
+ * thread reads or writes `current` and `self_woken`. */
+static void waker_wake_by_ref(const void *data) {
+  zx_task *t = (zx_task *)data;
+  zx_exec *ex = t->ex;
+  if (zx_exec_is_current(ex) && ex->current == t) {
+    ex->self_woken = 1;
+    zx_count(&ex->stats.wakes_local);
+    return;
+  }
+  zx_task_wake(t);
+}
 
-static void waker_drop(const void *data) { zx_task_unref((zx_task *)data); }
+static void waker_drop(const void *data) { zx_task_unref((zx_task *)data, 1); }
 
 static const zyntax_waker_vtable waker_vtable = {waker_clone, waker_wake,
                                                  waker_wake_by_ref, waker_drop};
@@ -97,36 +99,39 @@ zyntax_waker zx_task_waker(zx_task *t) { return (zyntax_waker){t, &waker_vtable}
 /* ---- handle operations ---- */
 
 static void *task_state(const zyntax_task *task) {
-  const zx_task *t = (const zx_task *)task;
-  uint32_t s = atomic_load_explicit(&((zx_task *)t)->state, memory_order_acquire);
-  return (s & ZX_DROPPED) ? NULL : t->user_state;
+  zx_task *t = (zx_task *)task;
+  return (zx_state_load(&t->state) & ZX_DROPPED) ? NULL : t->user_state;
 }
 
 static int task_status(const zyntax_task *task) {
   zx_task *t = (zx_task *)task;
-  uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
-  return (s & ZX_COMPLETE) ? t->outcome : ZYNTAX_TASK_RUNNING;
+  return (zx_state_load(&t->state) & ZX_COMPLETE) ? t->outcome : ZYNTAX_TASK_RUNNING;
 }
 
 static int task_cancel(zyntax_task *task) {
   zx_task *t = (zx_task *)task;
-  uint32_t prev = atomic_fetch_or_explicit(&t->state, ZX_CANCEL,
-                                           memory_order_acq_rel);
-  if (prev & ZX_COMPLETE) return ZYNTAX_EFINISHED;
-  zx_task_wake(t);
+  zx_exec *ex = t->ex;
+  switch (zx_transition_cancel(&t->state)) {
+  case ZX_CANCEL_FINISHED: return ZYNTAX_EFINISHED;
+  case ZX_CANCEL_SUBMIT:
+    zx_exec_push(ex, t); /* closed: shutdown cancels it anyway */
+    break;
+  case ZX_CANCEL_DONE: break;
+  }
   return 0;
 }
 
 static int task_release(zyntax_task *task) {
   zx_task *t = (zx_task *)task;
-  uint32_t prev = atomic_fetch_and_explicit(&t->state, ~(uint32_t)ZX_HANDLE,
-                                            memory_order_acq_rel);
-  if (!(prev & ZX_HANDLE)) return ZYNTAX_EINVAL; /* released twice */
-  if (prev & ZX_COMPLETE) {
-    zx_task_drop_state(t);
-    zx_task_unhold(t);
+  int drop_state = 0;
+  switch (zx_transition_release(&t->state, &drop_state)) {
+  case ZX_RELEASE_TWICE: return ZYNTAX_EINVAL;
+  case ZX_RELEASE_RUNNING: return 0; /* its reference went with HANDLE */
+  case ZX_RELEASE_COMPLETE: break;
   }
-  zx_task_unref(t);
+  if (drop_state) zx_task_drop_state(t);
+  zx_exec_reap(t->ex, t);
+  zx_task_unref(t, 1); /* the handle's */
   return 0;
 }
 

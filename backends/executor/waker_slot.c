@@ -1,5 +1,7 @@
 #include "waker_slot.h"
 
+/* Acquire / release: the slot's two words written under the lock are seen
+ * by the next holder. */
 static void lock(zx_waker_slot *slot) {
   while (atomic_flag_test_and_set_explicit(&slot->lock, memory_order_acquire)) {
   }
@@ -10,7 +12,8 @@ static void unlock(zx_waker_slot *slot) {
 }
 
 void zx_waker_slot_init(zx_waker_slot *slot) {
-  atomic_flag_clear(&slot->lock);
+  /* Relaxed: a new slot is published with the object that holds it. */
+  atomic_flag_clear_explicit(&slot->lock, memory_order_relaxed);
   slot->waker = (zyntax_waker)ZYNTAX_WAKER_EMPTY;
 }
 

@@ -24,7 +24,7 @@ static void loop_interrupt(zx_exec *ex) { uv_stop(&((uvb_runtime *)ex)->loop); }
 static void loop_free(zx_exec *ex) { free(ex); }
 
 static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_interrupt,
-                                     loop_free};
+                                     loop_free, uvb_timer_arm};
 
 int uvb_create(const zyntax_backend_host *host,
                const zyntax_runtime_options *opts, zyntax_backend_runtime **out,
@@ -39,6 +39,7 @@ int uvb_create(const zyntax_backend_host *host,
   int rc = uv_loop_init(&rt->loop);
   if (rc == 0) {
     rc = uv_async_init(&rt->loop, &rt->wakeup, on_wakeup);
+    if (rc == 0) rc = uvb_timer_init(rt); /* cannot fail in libuv 1.x */
     if (rc != 0) uv_loop_close(&rt->loop);
   }
   if (rc != 0) {
@@ -63,6 +64,7 @@ void uvb_destroy(zyntax_backend_runtime *brt) {
   uvb_runtime *rt = uvb_from(brt);
   zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures close handles */
   uv_close((uv_handle_t *)&rt->wakeup, NULL);
+  uv_close((uv_handle_t *)&rt->timer, NULL);
   uvb_watches_close(rt); /* idle fd watches kept for reuse */
   uv_walk(&rt->loop, close_leftover, NULL);
   /* Runs close callbacks and waits for blocking jobs already running. */

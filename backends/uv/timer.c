@@ -1,44 +1,22 @@
-/* Sleep futures on uv_timer_t; the timing logic is common/sleep.c. */
-#include <stdlib.h>
-
+/* The runtime's one uv_timer_t: the executor's timing wheel (executor/
+ * wheel.c) decides when it fires; sleeps are wheel nodes (executor/sleep.c). */
 #include "sleep.h"
 #include "uv_backend.h"
 
-typedef struct uvb_sleep {
-  zx_sleep core; /* first */
-  uv_timer_t timer;
-} uvb_sleep;
+static void on_timer(uv_timer_t *timer) { zx_exec_timer_fired(timer->data); }
 
-static void on_timer(uv_timer_t *timer) { zx_sleep_fired(timer->data); }
-
-static void arm(zx_sleep *s, uint64_t ms) {
-  uvb_sleep *u = (uvb_sleep *)s;
-  uv_loop_t *loop = &((uvb_runtime *)s->ex)->loop;
-  if (!s->armed) {
-    uv_timer_init(loop, &u->timer);
-    u->timer.data = u;
-  }
-  uv_update_time(loop); /* the loop's cached time may be a turn old */
-  uv_timer_start(&u->timer, on_timer, ms, 0);
+int uvb_timer_init(uvb_runtime *rt) {
+  rt->timer.data = &rt->ex;
+  return uv_timer_init(&rt->loop, &rt->timer);
 }
 
-static void free_on_close(uv_handle_t *handle) { free(handle->data); }
-
-static void release(zx_sleep *s) {
-  uvb_sleep *u = (uvb_sleep *)s;
-  if (s->armed)
-    uv_close((uv_handle_t *)&u->timer, free_on_close);
-  else
-    free(u);
+void uvb_timer_arm(zx_exec *ex, uint64_t ms) {
+  uvb_runtime *rt = (uvb_runtime *)ex;
+  uv_update_time(&rt->loop); /* the loop's cached time may be a turn old */
+  uv_timer_start(&rt->timer, on_timer, ms, 0);
 }
-
-static const zx_timer_ops timer_ops = {arm, release};
 
 int uvb_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                     zyntax_future **out) {
-  uvb_sleep *u = malloc(sizeof *u);
-  if (u == NULL) return ZYNTAX_ENOMEM;
-  zx_sleep_init(&u->core, (zx_exec *)rt, &timer_ops, deadline_ns);
-  *out = &u->core.base;
-  return 0;
+  return zx_sleep_until(rt, deadline_ns, out);
 }

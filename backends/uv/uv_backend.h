@@ -12,6 +12,7 @@ typedef struct uvb_runtime {
   zx_exec ex; /* first: the executor casts the backend runtime to it */
   uv_loop_t loop;
   uv_async_t wakeup; /* cross-thread wakes of the executor */
+  uv_timer_t timer;  /* armed for the executor's next timer tick */
   uvb_watch **watches; /* fd -> the one uv_poll_t watching it */
   size_t nwatches;
 } uvb_runtime;
@@ -31,10 +32,14 @@ int uvb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
 int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
 
-/* Frees the fd table (destroy, after every watch was closed). */
+/* The runtime's timer (timer.c): 0 or a libuv error. */
+int uvb_timer_init(uvb_runtime *rt);
+void uvb_timer_arm(zx_exec *ex, uint64_t ms);
+
 /* Closes the fd watches no future waits on (destroy, before the loop's
  * last run). */
 void uvb_watches_close(uvb_runtime *rt);
+/* Frees the fd table (destroy, after every watch was closed). */
 void uvb_watches_free(uvb_runtime *rt);
 
 #endif /* ZYNTAX_UV_BACKEND_H */

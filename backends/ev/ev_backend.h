@@ -6,13 +6,16 @@
 #include <ev.h>
 
 #include "executor.h"
+#include "fdtab.h"
 #include "pool.h"
 
 typedef struct evb_runtime {
   zx_exec ex; /* first: the executor casts the backend runtime to it */
-  struct ev_loop *loop;
+  struct ev_loop *loop; /* NULL once destroyed */
   ev_async wakeup; /* cross-thread wakes of the executor */
   zx_pool pool;    /* libev has no thread pool */
+  zx_fdtab waits;  /* fd -> the fd waits started on it (io.c) */
+  int probe_fd;    /* an epoll fd asking whether a device is watchable */
 } evb_runtime;
 
 static inline evb_runtime *evb_from(zyntax_backend_runtime *rt) {
@@ -27,6 +30,10 @@ int evb_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                     zyntax_future **out);
 int evb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                 zyntax_future **out);
+/* Destroy: stops every started fd wait while the loop exists (they
+ * complete with ZYNTAX_ECLOSED and their drop touches no loop), and frees
+ * the fd table and the probe fd. */
+void evb_io_detach_all(evb_runtime *rt);
 int evb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
 

@@ -1,4 +1,4 @@
-/* Sleep futures on ev_timer; the timing logic is common/sleep.c. */
+/* Sleep futures on ev_timer; the timing logic is executor/sleep.c. */
 #include <stdlib.h>
 
 #include "ev_backend.h"
@@ -26,9 +26,11 @@ static void arm(zx_sleep *s, uint64_t ms) {
   ev_timer_start(loop_of(s), &e->timer);
 }
 
+/* After destroy the loop is gone (NULL): libev lets a watcher that was
+ * still active at ev_loop_destroy simply be freed. */
 static void release(zx_sleep *s) {
   evb_sleep *e = (evb_sleep *)s;
-  if (s->armed) ev_timer_stop(loop_of(s), &e->timer);
+  if (s->armed && loop_of(s) != NULL) ev_timer_stop(loop_of(s), &e->timer);
   free(e);
 }
 

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lost_wake.h"
 #include "task.h"
 
 /* Tasks polled between two looks at I/O and timers: enough to amortise the
@@ -205,7 +206,10 @@ static void after_pending(zx_exec *ex, zx_task *t) {
     if (s & ZX_NOTIFIED) next |= ZX_SCHEDULED;
   } while (!atomic_compare_exchange_weak_explicit(
       &t->state, &s, next, memory_order_acq_rel, memory_order_relaxed));
-  if (next & ZX_SCHEDULED) push_local(ex, t);
+  if (next & ZX_SCHEDULED)
+    push_local(ex, t);
+  else
+    zx_lost_wake_check(ex, t, next);
 }
 
 static void run_task(zx_exec *ex, zx_task *t) {

@@ -3,6 +3,7 @@
  * reference count. */
 #include <stdlib.h>
 
+#include "leaf.h"
 #include "pool.h"
 #include "waker_slot.h"
 
@@ -115,7 +116,7 @@ void zx_pool_shutdown(zx_pool *pool) {
 
 static zyntax_poll job_poll(zyntax_future *f, const zyntax_waker *waker) {
   zx_job *job = (zx_job *)f;
-  if (zx_future_refuse_foreign(f, job->ex)) return ZYNTAX_READY;
+  if (zx_leaf_refuse(f, job->ex)) return ZYNTAX_READY;
   int state = atomic_load_explicit(&job->state, memory_order_acquire);
   if (state != JOB_DONE) {
     zx_waker_slot_store(&job->waker, waker);
@@ -139,13 +140,16 @@ static zyntax_poll job_poll(zyntax_future *f, const zyntax_waker *waker) {
   return ZYNTAX_READY;
 }
 
+/* Touches no pool: after destroy the pool is gone (and every job ended). */
 static void job_drop(zyntax_future *f) {
   zx_job *job = (zx_job *)f;
+  zx_exec *ex = job->ex;
   int queued = JOB_QUEUED;
   /* A job not yet started is skipped; a running one finishes on its own. */
   atomic_compare_exchange_strong(&job->state, &queued, JOB_CANCELLED);
   zx_waker_slot_clear(&job->waker);
   job_unref(job);
+  zx_exec_unref(ex);
 }
 
 static const zyntax_future_ops job_ops = {job_poll, job_drop};
@@ -163,6 +167,7 @@ int zx_pool_blocking(zx_exec *ex, zx_pool *pool, zyntax_blocking_fn fn,
   atomic_init(&job->refs, 1);
   zx_waker_slot_init(&job->waker);
   job->next = NULL;
+  zx_leaf_hold(ex);
   *out = &job->base;
   return 0;
 }

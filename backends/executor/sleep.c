@@ -2,6 +2,7 @@
  * timer granularity or clock caching. */
 #include <time.h>
 
+#include "leaf.h"
 #include "sleep.h"
 
 #define NS_PER_MS 1000000u
@@ -21,6 +22,7 @@ void zx_sleep_init(zx_sleep *s, zx_exec *ex, const zx_timer_ops *timer,
   s->waker = (zyntax_waker)ZYNTAX_WAKER_EMPTY;
   s->armed = 0;
   s->pending = 0;
+  zx_leaf_hold(ex);
 }
 
 void zx_sleep_fired(zx_sleep *s) {
@@ -30,7 +32,7 @@ void zx_sleep_fired(zx_sleep *s) {
 
 static zyntax_poll sleep_poll(zyntax_future *f, const zyntax_waker *waker) {
   zx_sleep *s = (zx_sleep *)f;
-  if (zx_future_refuse_foreign(f, s->ex)) return ZYNTAX_READY;
+  if (zx_leaf_refuse(f, s->ex)) return ZYNTAX_READY;
   uint64_t now = zx_now_ns();
   if (now >= s->deadline) {
     f->result = 0;
@@ -50,8 +52,10 @@ static zyntax_poll sleep_poll(zyntax_future *f, const zyntax_waker *waker) {
 
 static void sleep_drop(zyntax_future *f) {
   zx_sleep *s = (zx_sleep *)f;
+  zx_exec *ex = s->ex;
   zyntax_waker_drop(&s->waker);
   s->timer->release(s);
+  zx_exec_unref(ex); /* maybe the last: after destroy */
 }
 
 const zyntax_future_ops zx_sleep_ops = {sleep_poll, sleep_drop};

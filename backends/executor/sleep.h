@@ -13,7 +13,9 @@ typedef struct zx_timer_ops {
    * s->armed is still 0 it must create the timer first. Driving thread. */
   void (*arm)(zx_sleep *s, uint64_t ms);
   /* Stops the timer if it was created and frees the whole future (maybe
-   * later, from a close callback). */
+   * later, from a close callback). After the runtime's destroy (the
+   * future outlived it) it must touch no loop: destroy closed or
+   * abandoned the timer already. */
   void (*release)(zx_sleep *s);
 } zx_timer_ops;
 
@@ -27,7 +29,8 @@ struct zx_sleep {
   int pending; /* the timer is running */
 };
 
-/* Initialises the common part of a new sleep future. */
+/* Initialises the common part of a new sleep future; it holds a reference
+ * on `ex` until dropped (leaf.h). */
 void zx_sleep_init(zx_sleep *s, zx_exec *ex, const zx_timer_ops *timer,
                    uint64_t deadline_ns);
 

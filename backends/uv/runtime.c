@@ -52,8 +52,9 @@ int uvb_create(const zyntax_backend_host *host,
   return 0;
 }
 
-/* Futures the user leaked (never dropped) still own handles; close them so
- * the loop can close. Their memory stays the leaker's. */
+/* Sleep futures that outlive the runtime still own timer handles: close
+ * them so the loop can close. Their memory stays the futures' (a later
+ * drop sees loop_closed and only frees it). */
 static void close_leftover(uv_handle_t *handle, void *arg) {
   (void)arg;
   if (!uv_is_closing(handle)) uv_close(handle, NULL);
@@ -63,12 +64,13 @@ void uvb_destroy(zyntax_backend_runtime *brt) {
   uvb_runtime *rt = uvb_from(brt);
   zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures close handles */
   uv_close((uv_handle_t *)&rt->wakeup, NULL);
-  uvb_watches_close(rt); /* idle fd watches kept for reuse */
+  uvb_watches_close(rt); /* idle ones kept for reuse, and outliving waits */
   uv_walk(&rt->loop, close_leftover, NULL);
   /* Runs close callbacks and waits for blocking jobs already running. */
   while (uv_run(&rt->loop, UV_RUN_DEFAULT) != 0) {
   }
   uv_loop_close(&rt->loop);
-  uvb_watches_free(rt);
-  zx_exec_unref(&rt->ex);
+  rt->loop_closed = 1;
+  zx_fdtab_free(&rt->fds);
+  zx_exec_unref(&rt->ex); /* the memory goes with the last leaf future */
 }

@@ -1,4 +1,4 @@
-/* Sleep futures on uv_timer_t; the timing logic is common/sleep.c. */
+/* Sleep futures on uv_timer_t; the timing logic is executor/sleep.c. */
 #include <stdlib.h>
 
 #include "sleep.h"
@@ -24,9 +24,10 @@ static void arm(zx_sleep *s, uint64_t ms) {
 
 static void free_on_close(uv_handle_t *handle) { free(handle->data); }
 
+/* After destroy the loop is closed and so is the timer (uvb_destroy). */
 static void release(zx_sleep *s) {
   uvb_sleep *u = (uvb_sleep *)s;
-  if (s->armed)
+  if (s->armed && !((uvb_runtime *)s->ex)->loop_closed)
     uv_close((uv_handle_t *)&u->timer, free_on_close);
   else
     free(u);

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "executor.h"
+#include "fdtab.h"
 
 typedef struct uvb_watch uvb_watch;
 
@@ -12,8 +13,8 @@ typedef struct uvb_runtime {
   zx_exec ex; /* first: the executor casts the backend runtime to it */
   uv_loop_t loop;
   uv_async_t wakeup; /* cross-thread wakes of the executor */
-  uvb_watch **watches; /* fd -> the one uv_poll_t watching it */
-  size_t nwatches;
+  zx_fdtab fds;      /* fd -> the one uvb_watch (uv_poll_t) watching it */
+  int loop_closed;   /* destroy closed the loop: leaves touch no handle */
 } uvb_runtime;
 
 static inline uvb_runtime *uvb_from(zyntax_backend_runtime *rt) {
@@ -31,10 +32,8 @@ int uvb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
 int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
 
-/* Frees the fd table (destroy, after every watch was closed). */
-/* Closes the fd watches no future waits on (destroy, before the loop's
- * last run). */
+/* Closes every fd watch (destroy, before the loop's last run); waits still
+ * pending are detached and complete with ZYNTAX_ECLOSED. */
 void uvb_watches_close(uvb_runtime *rt);
-void uvb_watches_free(uvb_runtime *rt);
 
 #endif /* ZYNTAX_UV_BACKEND_H */

@@ -3,6 +3,7 @@
  * orphaned and freed by the after-work callback. */
 #include <stdlib.h>
 
+#include "leaf.h"
 #include "uv_backend.h"
 
 typedef struct uvb_work {
@@ -33,7 +34,7 @@ static void after_job(uv_work_t *req, int status) {
 
 static zyntax_poll work_poll(zyntax_future *base, const zyntax_waker *waker) {
   uvb_work *w = (uvb_work *)base;
-  if (zx_future_refuse_foreign(base, &w->rt->ex)) return ZYNTAX_READY;
+  if (zx_leaf_refuse(base, &w->rt->ex)) return ZYNTAX_READY;
   if (w->done) {
     base->result = w->status == UV_ECANCELED ? ZYNTAX_ECANCELED : 0;
     return ZYNTAX_READY;
@@ -50,15 +51,18 @@ static zyntax_poll work_poll(zyntax_future *base, const zyntax_waker *waker) {
   return ZYNTAX_PENDING;
 }
 
+/* After destroy every job has ended (destroy waits for them): done. */
 static void work_drop(zyntax_future *base) {
   uvb_work *w = (uvb_work *)base;
+  zx_exec *ex = &w->rt->ex;
   zyntax_waker_drop(&w->waker);
   if (w->queued && !w->done) {
     w->orphaned = 1;
     uv_cancel((uv_req_t *)&w->req); /* skips the job unless it started */
-    return;
+  } else {
+    free(w);
   }
-  free(w);
+  zx_exec_unref(ex);
 }
 
 static const zyntax_future_ops work_ops = {work_poll, work_drop};
@@ -72,6 +76,7 @@ int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
   w->fn = fn;
   w->arg = arg;
   w->req.data = w;
+  zx_leaf_hold(&w->rt->ex);
   *out = &w->base;
   return 0;
 }

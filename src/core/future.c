@@ -22,6 +22,7 @@ static zyntax_future *made(int rc, zyntax_future *f, const char *func) {
 zyntax_future *zyntax_sleep_until(zyntax_runtime *rt, uint64_t deadline_ns) {
   zyntax_future *f = NULL;
   if (rt == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
+  if (zx_check_open(rt, __func__) != 0) return NULL;
   int rc = rt->backend->sleep_until(rt->impl, deadline_ns, &f);
   return made(rc, f, __func__);
 }
@@ -37,6 +38,7 @@ zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd, unsigned events) {
   unsigned all = ZYNTAX_READABLE | ZYNTAX_WRITABLE;
   if (rt == NULL || fd < 0 || events == 0 || (events & ~all) != 0)
     return made(ZYNTAX_EINVAL, NULL, __func__);
+  if (zx_check_open(rt, __func__) != 0) return NULL;
   int rc = rt->backend->fd_wait(rt->impl, fd, events, &f);
   return made(rc, f, __func__);
 }
@@ -45,6 +47,7 @@ zyntax_future *zyntax_blocking(zyntax_runtime *rt, zyntax_blocking_fn fn,
                                void *arg) {
   zyntax_future *f = NULL;
   if (rt == NULL || fn == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
+  if (zx_check_open(rt, __func__) != 0) return NULL;
   int rc = rt->backend->blocking(rt->impl, fn, arg, &f);
   return made(rc, f, __func__);
 }
@@ -73,6 +76,7 @@ static const zyntax_future_ops yield_ops = {yield_poll, yield_drop};
 
 zyntax_future *zyntax_yield_now(zyntax_runtime *rt) {
   if (rt == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
+  if (zx_check_open(rt, __func__) != 0) return NULL;
   yield_future *y = malloc(sizeof *y);
   if (y == NULL) return made(ZYNTAX_ENOMEM, NULL, __func__);
   y->base = (zyntax_future){&yield_ops, ZYNTAX_TASK_RUNNING};

@@ -49,9 +49,10 @@ void await_slot_drop(await_slot *slot);
 /* The groups, one per file. */
 extern const struct CMUnitTest basic_tests[], waker_tests[], timer_tests[], io_tests[],
     blocking_tests[], task_tests[], spawn_tests[], error_tests[], channel_tests[],
-    sync_tests[], stream_tests[], combinator_tests[], closure_tests[];
+    sync_tests[], stream_tests[], combinator_tests[], closure_tests[], lifetime_tests[],
+    edge_tests[];
 extern const size_t basic_count, waker_count, timer_count, io_count, blocking_count,
     task_count, spawn_count, error_count, channel_count, sync_count, stream_count,
-    combinator_count, closure_count;
+    combinator_count, closure_count, lifetime_count, edge_count;
 
 #endif

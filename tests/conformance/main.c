@@ -67,6 +67,7 @@ int main(int argc, char **argv) {
       {"streams", stream_tests, &stream_count},
       {"combinators", combinator_tests, &combinator_count},
       {"closures", closure_tests, &closure_count},
+      {"lifetime", lifetime_tests, &lifetime_count}, {"edges", edge_tests, &edge_count},
   };
   int failed = 0, ran = 0;
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {

@@ -6,11 +6,12 @@
  * one load on every path, no syscall.
  *
  * The prepare handler also takes the loader's lock and the live-runtime
- * list's lock (glibc's fork does the same for its own loader lock): a
- * thread inside the process's first zyntax_runtime_create, half way
- * through dlopen()ing a plugin, finishes that first, so the child never
- * inherits a half-loaded plugin or a lock held by a thread it does not
- * have. */
+ * list's lock (glibc's fork does the same for its own loader lock). The
+ * loader's lock is held across plugin loading and the backend's
+ * runtime_create: a thread inside zyntax_runtime_create, half way through
+ * dlopen()ing a plugin or through a backend's own one-time setup (Tokio
+ * starting its threads), finishes that first, so the child never inherits
+ * a half-loaded plugin or a lock held by a thread it does not have. */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -18,7 +19,11 @@
 
 static atomic_uint generation;
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
+/* A plain mutex (the child's unlock must not check the owner: the forking
+ * thread has another id there), made re-entrant per thread by a depth
+ * count: a create holds it around the plugin load it may do. */
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local int load_depth;
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static zyntax_runtime *live; /* runtimes not yet destroyed, this process */
 
@@ -44,8 +49,13 @@ static void install(void) {
 
 void zx_fork_watch(void) { pthread_once(&watch_once, install); }
 
-void zx_load_lock(void) { pthread_mutex_lock(&load_lock); }
-void zx_load_unlock(void) { pthread_mutex_unlock(&load_lock); }
+void zx_load_lock(void) {
+  if (load_depth++ == 0) pthread_mutex_lock(&load_lock);
+}
+
+void zx_load_unlock(void) {
+  if (--load_depth == 0) pthread_mutex_unlock(&load_lock);
+}
 
 unsigned zx_fork_generation(void) {
   return atomic_load_explicit(&generation, memory_order_relaxed);

@@ -53,11 +53,10 @@ static int normalise_options(const zyntax_runtime_options *in,
   return 0;
 }
 
-zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
-                                           zyntax_error *err) {
+static zyntax_runtime *create_locked(const zyntax_runtime_options *opts,
+                                     zyntax_error *err) {
   zyntax_runtime_options o;
   zx_choice choice;
-  zx_fork_watch(); /* before any plugin is loaded: see fork.c */
   if (normalise_options(opts, &o, err) != 0) return NULL;
   if (zx_backend_select(o.backend, &choice, err) != 0) return NULL;
   const zyntax_backend *be = choice.backend;
@@ -84,6 +83,16 @@ zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
   }
   zx_runtime_track(rt);
   zx_log("runtime %p on backend '%s' (%s)", (void *)rt, be->name, be->version);
+  return rt;
+}
+
+/* Under the loader's lock: fork() waits for a create under way (fork.c). */
+zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
+                                           zyntax_error *err) {
+  zx_fork_watch();
+  zx_load_lock();
+  zyntax_runtime *rt = create_locked(opts, err);
+  zx_load_unlock();
   return rt;
 }
 

@@ -96,10 +96,12 @@ static int trial(uint64_t delay_ns) {
 
 int main(void) {
   int failed_children = 0, failed_loaders = 0, inside = 0;
-  for (int i = 0; i < TRIALS; i++) {
+  const char *n = getenv("ZYNTAX_FORK_TRIALS"); /* default TRIALS */
+  int trials = n && atoi(n) > 0 ? atoi(n) : TRIALS;
+  for (int i = 0; i < trials; i++) {
     fflush(stdout);
     pid_t pid = fork();
-    if (pid == 0) _exit(trial(SWEEP_NS * (uint64_t)i / TRIALS));
+    if (pid == 0) _exit(trial(SWEEP_NS * (uint64_t)i / (uint64_t)trials));
     int status;
     if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
       failed_children++;
@@ -113,6 +115,6 @@ int main(void) {
   const char *backend = getenv("ZYNTAX_RUNTIME");
   printf("fork: %d forks against a loading thread (backend %s): %d landed inside the "
          "first create, %d failed children, %d failed loading threads\n",
-         TRIALS, backend ? backend : "default", inside, failed_children, failed_loaders);
+         trials, backend ? backend : "default", inside, failed_children, failed_loaders);
   return failed_children != 0 || failed_loaders != 0;
 }

@@ -25,7 +25,8 @@ extern "C" {
  * forever. The uv and ev backends see it after every such poll and, with
  * ZYNTAX_LOG=1, write one "zyntax: lost wake: poll function NAME ..." line
  * to stderr naming the poll function (its symbol if the dynamic symbol
- * table has it, else object file + offset, for addr2line). Tokio cannot
+ * table has it, else object file + offset, for addr2line), once per poll
+ * function per process. There is no stats counter for it yet. Tokio cannot
  * tell: whether a wake was queued during the poll is Tokio's private task
  * state, so nothing is reported there. A task meant to wait for its
  * cancel is reported too: the line says so. */

@@ -10,6 +10,27 @@
 
 #include "lost_wake.h"
 
+/* Poll functions already reported: each is named once per process, so a
+ * program that parks thousands of tasks on the same bug (or on purpose,
+ * waiting for cancel) logs one line, not thousands. Past the table's size
+ * every report is written. */
+#define REPORTED_MAX 64
+static _Atomic(zyntax_poll_fn) reported[REPORTED_MAX];
+
+/* Nonzero the first time `fn` is seen. */
+static int first_report(zyntax_poll_fn fn) {
+  for (int i = 0; i < REPORTED_MAX; i++) {
+    zyntax_poll_fn seen = atomic_load_explicit(&reported[i], memory_order_acquire);
+    if (seen == fn) return 0;
+    if (seen == NULL) {
+      zyntax_poll_fn none = NULL;
+      if (atomic_compare_exchange_strong(&reported[i], &none, fn)) return 1;
+      if (none == fn) return 0;
+    }
+  }
+  return 1;
+}
+
 static int logging(void) {
   const char *log = secure_getenv("ZYNTAX_LOG");
   return log != NULL && strcmp(log, "1") == 0;
@@ -34,12 +55,13 @@ void zx_lost_wake_report(zx_exec *ex, zx_task *t) {
    * read now shows it. */
   uint32_t s = atomic_load_explicit(&t->state, memory_order_acquire);
   if (s & (ZX_SCHEDULED | ZX_NOTIFIED | ZX_COMPLETE | ZX_CANCEL)) return;
-  if (!logging()) return;
+  if (!logging() || !first_report(t->poll)) return;
   char name[512];
   name_function(t->poll, name, sizeof name);
   fprintf(stderr,
           "zyntax: lost wake: poll function %s of %s %p returned PENDING "
           "without keeping a waker clone or queueing a wake; nothing can wake "
-          "it again (only cancel or destroy end it)\n",
+          "it again (only cancel or destroy end it; reported once per poll "
+          "function)\n",
           name, t == ex->root ? "block_on_future's root" : "task", (void *)t);
 }

@@ -19,10 +19,15 @@
  * One thread at a time may drive a runtime (block_on / run); a second
  * thread gets ZYNTAX_EBUSY.
  *
- * fork(): a runtime is not inherited. In a child process, driving,
- * spawning onto or destroying a runtime created before the fork fails with
- * ZYNTAX_EFORKED (its memory is left to the child's exit); create a new
- * runtime in the child.
+ * fork(): a runtime is not inherited. In a child process, every call on a
+ * runtime created before the fork - driving, spawning, destroying, and the
+ * future constructors (sleep, fd_wait, blocking, yield) - fails with
+ * ZYNTAX_EFORKED (its memory is left to the child's exit), and so do
+ * zyntax_task_status / cancel / release / join on its tasks; create a new
+ * runtime in the child. fork() while another thread is inside
+ * zyntax_runtime_create (loading a backend plugin, or the backend starting
+ * up) waits until that create is done, so the child never inherits a
+ * half-loaded plugin.
  */
 #ifndef ZYNTAX_RUNTIME_H
 #define ZYNTAX_RUNTIME_H
@@ -53,7 +58,16 @@ typedef struct zyntax_task zyntax_task;
 
 /** A runtime-provided future (sleep, fd readiness, yield, blocking work,
  * join). Opaque; owned by its creator until zyntax_future_drop(). Polled
- * only from tasks (or block_on_future) of the runtime that created it. */
+ * only from tasks (or block_on_future) of the runtime that created it.
+ * It may outlive its runtime, on every backend: after
+ * zyntax_runtime_destroy it can still be polled and must still be
+ * dropped; the drop touches no loop (destroy detached it) and frees it.
+ * A sleep, fd-wait or blocking future not READY when its runtime was
+ * destroyed completes with ZYNTAX_ECLOSED on its next poll. A yield
+ * holds nothing of the runtime (a poll after destroy, from outside any of
+ * its tasks, completes with ZYNTAX_EFOREIGN, as any foreign poll); a join
+ * completes with the task's outcome (ZYNTAX_ECANCELED for a task destroy
+ * cancelled). */
 typedef struct zyntax_future zyntax_future;
 
 /* ------------------------------------------------------------------------ */
@@ -113,6 +127,11 @@ ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create_with(
  * waited for), and the runtime's memory is freed. Task handles stay valid
  * until released; wakers that outlive the runtime stay safe to wake and drop
  * (no-ops): the small records they refer to are freed with the last one.
+ * Runtime futures may outlive it too (see zyntax_future). While destroy
+ * runs, code it runs (drop functions, blocking jobs) gets ZYNTAX_ECLOSED
+ * from every call that would add or drive work on `rt`: spawn, sleep,
+ * fd_wait, blocking, yield_now, block_on, block_on_future, run - on every
+ * backend, whichever thread it runs on.
  * Returns 0, ZYNTAX_EINVAL (NULL), ZYNTAX_EBUSY (a thread is inside
  * block_on/run of `rt`, or called from a poll function of `rt`; nothing is
  * destroyed). Call from any thread that is not driving `rt`. */
@@ -176,7 +195,9 @@ ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn_inplace(
  * ZYNTAX_ECANCELED, ZYNTAX_EBADPOLL; or an error with nothing driven:
  * ZYNTAX_EINVAL (NULL), ZYNTAX_EFOREIGN (task of another runtime),
  * ZYNTAX_EREENTRANT (called from a poll function or a runtime worker),
- * ZYNTAX_EBUSY (another thread is driving `rt`), ZYNTAX_ECLOSED.
+ * ZYNTAX_EBUSY (another thread is driving `rt`), ZYNTAX_ECLOSED (`rt` is
+ * being destroyed: called from a drop function or blocking job that
+ * destroy runs; checked before EREENTRANT), ZYNTAX_EFORKED.
  * The task handle stays valid; release it when done. */
 ZYNTAX_EXTERN int zyntax_runtime_block_on(zyntax_runtime *rt, zyntax_task *task);
 
@@ -208,7 +229,9 @@ ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
 ZYNTAX_EXTERN void *zyntax_task_state(const zyntax_task *task);
 
 /** ZYNTAX_TASK_RUNNING, or the outcome: 0 completed, ZYNTAX_ECANCELED,
- * ZYNTAX_EBADPOLL. ZYNTAX_EINVAL for NULL. Thread-safe. */
+ * ZYNTAX_EBADPOLL. ZYNTAX_EINVAL for NULL; ZYNTAX_EFORKED in a forked
+ * child for a task of a runtime it inherited (its fate is the parent's).
+ * Thread-safe. */
 ZYNTAX_EXTERN int zyntax_task_status(const zyntax_task *task);
 
 /** Requests cancellation: the task is not polled again and its state is
@@ -216,20 +239,23 @@ ZYNTAX_EXTERN int zyntax_task_status(const zyntax_task *task);
  * turn, or in destroy). A task being polled right now on another thread
  * finishes that poll first (if it returns READY it completes normally).
  * Returns 0 (requested), ZYNTAX_EFINISHED (already finished),
- * ZYNTAX_EINVAL (NULL). Thread-safe. */
+ * ZYNTAX_EINVAL (NULL), ZYNTAX_EFORKED (task of a runtime inherited
+ * through fork(): nothing is done). Thread-safe. */
 ZYNTAX_EXTERN int zyntax_task_cancel(zyntax_task *task);
 
 /** Gives the handle back. The task keeps running if unfinished (detach) and
  * its state is dropped when it ends; a finished task's state is dropped now,
- * on the calling thread. The handle is invalid afterwards. Returns 0 or
- * ZYNTAX_EINVAL (NULL). Thread-safe. */
+ * on the calling thread. The handle is invalid afterwards. Returns 0,
+ * ZYNTAX_EINVAL (NULL), or ZYNTAX_EFORKED (task of a runtime inherited
+ * through fork(): the handle is left to the child's exit). Thread-safe. */
 ZYNTAX_EXTERN int zyntax_task_release(zyntax_task *task);
 
 /** A future that becomes READY when `task` finished; its
  * zyntax_future_result() is the task's outcome (as zyntax_task_status).
  * It holds its own reference: the handle may be released meanwhile. One
  * join future per task may exist at a time. NULL on error: ZYNTAX_EINVAL,
- * ZYNTAX_EBUSY (a join future for this task already exists), ZYNTAX_ENOMEM.
+ * ZYNTAX_EBUSY (a join future for this task already exists), ZYNTAX_ENOMEM,
+ * ZYNTAX_EFORKED (task of a runtime inherited through fork()).
  * Thread-safe; the future may be polled from any runtime's task. */
 ZYNTAX_EXTERN zyntax_future *zyntax_task_join(zyntax_task *task);
 
@@ -247,9 +273,10 @@ ZYNTAX_EXTERN uint64_t zyntax_now(void);
 /** A future READY once `ns` nanoseconds have passed since this call. The
  * backend rounds up to its timer granularity; it never completes early.
  * The caller owns the future (zyntax_future_drop). NULL on error:
- * ZYNTAX_EINVAL, ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. Create it from any thread;
- * poll and drop it as zyntax_future_poll / zyntax_future_drop say. The same
- * holds for every runtime future below. */
+ * ZYNTAX_EINVAL, ZYNTAX_ENOMEM, ZYNTAX_ECLOSED (`rt` is being destroyed),
+ * ZYNTAX_EFORKED (`rt` was inherited through fork()). Create it from any
+ * thread; poll and drop it as zyntax_future_poll / zyntax_future_drop say.
+ * The same holds for every runtime future below. */
 ZYNTAX_EXTERN zyntax_future *zyntax_sleep(zyntax_runtime *rt, uint64_t ns);
 
 /** A future READY once zyntax_now() >= deadline_ns. Ownership, threads and
@@ -259,10 +286,16 @@ ZYNTAX_EXTERN zyntax_future *zyntax_sleep_until(zyntax_runtime *rt,
 
 /** A future READY when `fd` is ready for any of `events` (ZYNTAX_READABLE |
  * ZYNTAX_WRITABLE). Its result is the ready events (> 0), or a negative
- * error (ZYNTAX_EBADF for an fd the backend cannot watch, ZYNTAX_EIO).
+ * error (ZYNTAX_EBADF, ZYNTAX_EIO). Every backend completes it with
+ * ZYNTAX_EBADF at its first poll for an fd epoll cannot watch - a regular
+ * file, a directory, /dev/null - or a closed one.
  * The fd is not owned: keep it open until the future is dropped. Several
- * futures may wait on the same fd. NULL on error: ZYNTAX_EINVAL (fd < 0,
- * no events), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. Threads as zyntax_sleep. */
+ * futures may wait on the same fd. Closing the fd while a wait on it is
+ * pending is misuse; if its number is then reused (a new socket) and a new
+ * wait starts on it, the stale waits complete with ZYNTAX_EBADF and the new
+ * wait works normally (a stale wait nobody displaces stays pending).
+ * NULL on error: ZYNTAX_EINVAL (fd < 0, no events), ZYNTAX_ENOMEM,
+ * ZYNTAX_ECLOSED, ZYNTAX_EFORKED. Threads as zyntax_sleep. */
 ZYNTAX_EXTERN zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd,
                                             unsigned events);
 
@@ -271,7 +304,8 @@ ZYNTAX_EXTERN zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd,
  * per yield; compiled code can use zyntax_yield_poll() (future.h) instead,
  * which behaves the same and allocates nothing. Polled from a task of
  * another runtime it completes with ZYNTAX_EFOREIGN. Ownership and threads
- * as zyntax_sleep; NULL on error: ZYNTAX_EINVAL (NULL rt), ZYNTAX_ENOMEM. */
+ * as zyntax_sleep; NULL on error: ZYNTAX_EINVAL (NULL rt), ZYNTAX_ENOMEM,
+ * ZYNTAX_ECLOSED (`rt` is being destroyed), ZYNTAX_EFORKED. */
 ZYNTAX_EXTERN zyntax_future *zyntax_yield_now(zyntax_runtime *rt);
 
 /** Runs `fn(arg)` on the runtime's blocking-work pool (never on a thread that
@@ -285,11 +319,15 @@ ZYNTAX_EXTERN zyntax_future *zyntax_blocking(zyntax_runtime *rt,
                                              zyntax_blocking_fn fn, void *arg);
 
 /** Polls a runtime future with the calling task's borrowed waker.
- * ZYNTAX_READY once done (and on every later poll). A future polled from a
- * task of another runtime completes with ZYNTAX_EFOREIGN. NULL: READY with
- * nothing done. Only one task may poll a given future: call it from that
- * task's poll function (on whatever thread the backend polls it), or from
- * block_on_future's poll. */
+ * ZYNTAX_READY once done (and on every later poll). A sleep, fd-wait or
+ * blocking future polled anywhere but in a task (or block_on_future) of its
+ * own runtime completes with ZYNTAX_EFOREIGN: from a task of another
+ * runtime, and also from outside any task (a plain thread, with a NULL or
+ * no-op waker); such a poll consumes the future. Polled after its runtime
+ * was destroyed it completes with ZYNTAX_ECLOSED (see zyntax_future).
+ * NULL: READY with nothing done. Only one task may poll a given future:
+ * call it from that task's poll function (on whatever thread the backend
+ * polls it), or from block_on_future's poll. */
 ZYNTAX_EXTERN zyntax_poll zyntax_future_poll(zyntax_future *f,
                                              const zyntax_waker *waker);
 

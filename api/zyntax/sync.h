@@ -84,8 +84,10 @@ ZYNTAX_EXTERN zyntax_sender *zyntax_sender_clone(zyntax_sender *tx);
  * ZYNTAX_ECLOSED: the receiver is gone and the item is still the caller's.
  * PENDING: the channel is full; the task is woken when a slot was reserved
  * for it (waiting senders are served in FIFO order), and must poll again
- * with the same item. ZYNTAX_EINVAL in `*result` for NULL arguments.
- * Any thread, from the one task using this sender handle. */
+ * with the same item. ZYNTAX_EINVAL in `*result` for NULL arguments (READY;
+ * with `result` NULL too, ZYNTAX_EINVAL is recorded for zyntax_last_error()
+ * and nothing is sent). Any thread, from the one task using this sender
+ * handle. */
 ZYNTAX_EXTERN zyntax_poll zyntax_sender_poll_send(zyntax_sender *tx,
                                                   const zyntax_waker *waker,
                                                   const void *item,
@@ -117,8 +119,9 @@ ZYNTAX_EXTERN void zyntax_sender_drop(zyntax_sender *tx);
  * `*result` 0: `out` holds the item, now owned by the caller. READY with
  * ZYNTAX_ECLOSED: every sender is gone and nothing is queued. PENDING: the
  * task is woken by the next send or by the last sender's drop.
- * ZYNTAX_EINVAL in `*result` for NULL arguments. Any thread, from the one
- * task using the receiver. */
+ * ZYNTAX_EINVAL in `*result` for NULL arguments (READY; with `result` NULL
+ * too, ZYNTAX_EINVAL is recorded for zyntax_last_error() and nothing is
+ * received). Any thread, from the one task using the receiver. */
 ZYNTAX_EXTERN zyntax_poll zyntax_receiver_poll_recv(zyntax_receiver *rx,
                                                     const zyntax_waker *waker,
                                                     void *out, int *result);
@@ -204,7 +207,9 @@ ZYNTAX_EXTERN zyntax_semaphore *zyntax_semaphore_create(size_t permits);
 ZYNTAX_EXTERN int zyntax_semaphore_try_acquire(zyntax_semaphore *sem);
 
 /** Gives back `n` permits; they go to waiting acquirers first, in FIFO
- * order. ZYNTAX_EINVAL recorded for NULL. Thread-safe. */
+ * order. ZYNTAX_EINVAL recorded for NULL. A release that would take the
+ * free permits past SIZE_MAX is refused whole: nothing is released and
+ * ZYNTAX_EINVAL is recorded for zyntax_last_error(). Thread-safe. */
 ZYNTAX_EXTERN void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n);
 
 /** Closes the semaphore: waiting and later acquires fail with
@@ -266,8 +271,9 @@ ZYNTAX_EXTERN zyntax_notified *zyntax_notified_create(zyntax_notify *n);
 
 /** READY once notified (consuming a stored permit or a notify_one /
  * notify_all aimed at this wait); PENDING until then. Reusable: a poll
- * after READY starts a new wait. Any thread, from the one task using this
- * record. */
+ * after READY starts a new wait. NULL `wt` or `waker`: READY with
+ * ZYNTAX_EINVAL recorded for zyntax_last_error() (nothing awaited). Any
+ * thread, from the one task using this record. */
 ZYNTAX_EXTERN zyntax_poll zyntax_notified_poll(zyntax_notified *wt,
                                                const zyntax_waker *waker);
 

@@ -54,6 +54,7 @@ int evb_create(const zyntax_backend_host *host,
                zyntax_error *err) {
   evb_runtime *rt = calloc(1, sizeof *rt);
   if (rt == NULL) return ZYNTAX_ENOMEM;
+  rt->probe_fd = -1;
   if (zx_exec_init(&rt->ex, &loop_ops, host) != 0) {
     free(rt);
     return ZYNTAX_ENOMEM;
@@ -86,6 +87,7 @@ void evb_destroy(zyntax_backend_runtime *brt) {
   zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures stop watchers */
   ev_async_stop(rt->loop, &rt->wakeup);
   ev_timer_stop(rt->loop, &rt->timer);
+  evb_io_detach_all(rt); /* fd waits that outlive the runtime */
   zx_pool_shutdown(&rt->pool); /* waits for jobs already running */
   ev_loop_destroy(rt->loop);
   zx_exec_unref(&rt->ex);

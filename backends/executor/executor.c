@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lost_wake.h"
 #include "sized.h"
 #include "sleep.h"
 #include "task.h"
@@ -211,6 +212,9 @@ static void run_task(zx_exec *ex, zx_task *t) {
    * NOTIFIED) and the state word is not touched at all. */
   if (ex->self_woken || zx_transition_to_idle(&t->state) == ZX_IDLE_NOTIFIED)
     push_local(ex, t);
+  else if (r == ZYNTAX_PENDING && t->poll != root_idle_poll &&
+           !zx_task_may_be_woken(t))
+    zx_lost_wake_report(ex, t); /* nothing can poll it again */
 }
 
 static void run_ready(zx_exec *ex) {

@@ -1,8 +1,10 @@
 /* The blocking-work pool and its future. A job is the future itself, shared
  * by the polling thread and one pool thread through an atomic state and a
  * reference count. */
+#include <stdalign.h>
 #include <stdlib.h>
 
+#include "leaf.h"
 #include "pool.h"
 #include "waker_slot.h"
 
@@ -18,11 +20,14 @@ struct zx_job {
   atomic_int refs; /* the future, plus the pool while queued or running */
   zx_waker_slot waker;
   zx_job *next;
+  uint8_t cls; /* its arena class (leaf.h) */
 };
 
-/* acq_rel: the thread that frees the job sees the other party's writes. */
+/* acq_rel: the thread that frees the job sees the other party's writes.
+ * The block may be the executor's last (a job dropped after destroy). */
 static void job_unref(zx_job *job) {
-  if (atomic_fetch_sub_explicit(&job->refs, 1, memory_order_acq_rel) == 1) free(job);
+  if (atomic_fetch_sub_explicit(&job->refs, 1, memory_order_acq_rel) == 1)
+    zx_leaf_free(job->ex, job, job->cls);
 }
 
 /* ---- the pool ---- */
@@ -119,7 +124,7 @@ void zx_pool_shutdown(zx_pool *pool) {
 
 static zyntax_poll job_poll(zyntax_future *f, const zyntax_waker *waker) {
   zx_job *job = (zx_job *)f;
-  if (zx_future_refuse_foreign(f, job->ex)) return ZYNTAX_READY;
+  if (zx_leaf_refuse(f, job->ex)) return ZYNTAX_READY;
   /* Acquire: pairs with the worker's DONE (fn's writes are visible). */
   int state = atomic_load_explicit(&job->state, memory_order_acquire);
   if (state != JOB_DONE) {
@@ -147,6 +152,7 @@ static zyntax_poll job_poll(zyntax_future *f, const zyntax_waker *waker) {
   return ZYNTAX_READY;
 }
 
+/* Touches no pool: after destroy the pool is gone (and every job ended). */
 static void job_drop(zyntax_future *f) {
   zx_job *job = (zx_job *)f;
   int queued = JOB_QUEUED;
@@ -161,8 +167,10 @@ static const zyntax_future_ops job_ops = {job_poll, job_drop};
 
 int zx_pool_blocking(zx_exec *ex, zx_pool *pool, zyntax_blocking_fn fn,
                      void *arg, zyntax_future **out) {
-  zx_job *job = malloc(sizeof *job);
+  uint8_t cls;
+  zx_job *job = zx_leaf_alloc(ex, sizeof *job, alignof(zx_job), &cls);
   if (job == NULL) return ZYNTAX_ENOMEM;
+  job->cls = cls;
   job->base = (zyntax_future){&job_ops, ZYNTAX_TASK_RUNNING};
   job->ex = ex;
   job->pool = pool;

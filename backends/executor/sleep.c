@@ -5,6 +5,7 @@
 #include <stdalign.h>
 #include <time.h>
 
+#include "leaf.h"
 #include "sleep.h"
 #include "wheel.h"
 
@@ -40,11 +41,9 @@ void zx_sleep_fire(zx_wheel_node *n, void *arg) {
 
 static zyntax_poll sleep_poll(zyntax_future *f, const zyntax_waker *waker) {
   zx_sleep *s = (zx_sleep *)f;
-  if (zx_future_refuse_foreign(f, s->ex)) return ZYNTAX_READY;
-  if (zx_exec_closed(s->ex)) { /* polled by a drop during destroy */
-    f->result = ZYNTAX_ECLOSED;
-    return ZYNTAX_READY;
-  }
+  /* Destroyed or being destroyed (a drop inside destroy, or a poll after
+   * it from anywhere): ECLOSED, before the foreign check. */
+  if (zx_leaf_refuse(f, s->ex)) return ZYNTAX_READY;
   /* The time of the last loop turn is never ahead of the clock: when it
    * says the deadline passed (a sleep the wheel fired), it did. */
   uint64_t now = s->ex->turn_ns;

@@ -53,8 +53,8 @@ int uvb_create(const zyntax_backend_host *host,
   return 0;
 }
 
-/* Futures the user leaked (never dropped) still own handles; close them so
- * the loop can close. Their memory stays the leaker's. */
+/* Every handle of the runtime's own is closed above; this is a safety net
+ * so the loop can always close. */
 static void close_leftover(uv_handle_t *handle, void *arg) {
   (void)arg;
   if (!uv_is_closing(handle)) uv_close(handle, NULL);
@@ -65,12 +65,12 @@ void uvb_destroy(zyntax_backend_runtime *brt) {
   zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures close handles */
   uv_close((uv_handle_t *)&rt->wakeup, NULL);
   uv_close((uv_handle_t *)&rt->timer, NULL);
-  uvb_watches_close(rt); /* idle fd watches kept for reuse */
+  uvb_watches_close(rt); /* idle ones kept for reuse, and outliving waits */
   uv_walk(&rt->loop, close_leftover, NULL);
   /* Runs close callbacks and waits for blocking jobs already running. */
   while (uv_run(&rt->loop, UV_RUN_DEFAULT) != 0) {
   }
   uv_loop_close(&rt->loop);
-  uvb_watches_free(rt);
-  zx_exec_unref(&rt->ex);
+  zx_fdtab_free(&rt->fds);
+  zx_exec_unref(&rt->ex); /* the memory goes with the last arena block */
 }

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "executor.h"
+#include "fdtab.h"
 
 typedef struct uvb_watch uvb_watch;
 
@@ -13,8 +14,7 @@ typedef struct uvb_runtime {
   uv_loop_t loop;
   uv_async_t wakeup; /* cross-thread wakes of the executor */
   uv_timer_t timer;  /* armed for the executor's next timer tick */
-  uvb_watch **watches; /* fd -> the one uv_poll_t watching it */
-  size_t nwatches;
+  zx_fdtab fds;      /* fd -> the one uvb_watch (uv_poll_t) watching it */
 } uvb_runtime;
 
 static inline uvb_runtime *uvb_from(zyntax_backend_runtime *rt) {
@@ -36,10 +36,8 @@ int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
 int uvb_timer_init(uvb_runtime *rt);
 void uvb_timer_arm(zx_exec *ex, uint64_t ms);
 
-/* Closes the fd watches no future waits on (destroy, before the loop's
- * last run). */
+/* Closes every fd watch (destroy, before the loop's last run); waits still
+ * pending are detached and complete with ZYNTAX_ECLOSED. */
 void uvb_watches_close(uvb_runtime *rt);
-/* Frees the fd table (destroy, after every watch was closed). */
-void uvb_watches_free(uvb_runtime *rt);
 
 #endif /* ZYNTAX_UV_BACKEND_H */

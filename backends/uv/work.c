@@ -1,8 +1,9 @@
 /* Blocking work on libuv's thread pool (uv_queue_work). The request lives in
  * the future; a future dropped while its job is queued or running is
  * orphaned and freed by the after-work callback. */
-#include <stdlib.h>
+#include <stdalign.h>
 
+#include "leaf.h"
 #include "uv_backend.h"
 
 typedef struct uvb_work {
@@ -13,6 +14,7 @@ typedef struct uvb_work {
   zyntax_waker waker;
   uv_work_t req;
   int queued, done, orphaned, status;
+  uint8_t cls; /* its arena class (leaf.h) */
 } uvb_work;
 
 static void run_job(uv_work_t *req) {
@@ -23,7 +25,7 @@ static void run_job(uv_work_t *req) {
 static void after_job(uv_work_t *req, int status) {
   uvb_work *w = req->data;
   if (w->orphaned) {
-    free(w);
+    zx_leaf_free(&w->rt->ex, w, w->cls);
     return;
   }
   w->done = 1;
@@ -33,7 +35,7 @@ static void after_job(uv_work_t *req, int status) {
 
 static zyntax_poll work_poll(zyntax_future *base, const zyntax_waker *waker) {
   uvb_work *w = (uvb_work *)base;
-  if (zx_future_refuse_foreign(base, &w->rt->ex)) return ZYNTAX_READY;
+  if (zx_leaf_refuse(base, &w->rt->ex)) return ZYNTAX_READY;
   if (w->done) {
     base->result = w->status == UV_ECANCELED ? ZYNTAX_ECANCELED : 0;
     return ZYNTAX_READY;
@@ -50,23 +52,26 @@ static zyntax_poll work_poll(zyntax_future *base, const zyntax_waker *waker) {
   return ZYNTAX_PENDING;
 }
 
+/* After destroy every job has ended (destroy waits for them): done. */
 static void work_drop(zyntax_future *base) {
   uvb_work *w = (uvb_work *)base;
   zyntax_waker_drop(&w->waker);
   if (w->queued && !w->done) {
     w->orphaned = 1;
     uv_cancel((uv_req_t *)&w->req); /* skips the job unless it started */
-    return;
+  } else {
+    zx_leaf_free(&w->rt->ex, w, w->cls); /* maybe the last block */
   }
-  free(w);
 }
 
 static const zyntax_future_ops work_ops = {work_poll, work_drop};
 
 int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out) {
-  uvb_work *w = calloc(1, sizeof *w);
+  uint8_t cls;
+  uvb_work *w = zx_leaf_alloc(&uvb_from(rt)->ex, sizeof *w, alignof(uvb_work), &cls);
   if (w == NULL) return ZYNTAX_ENOMEM;
+  w->cls = cls;
   w->base = (zyntax_future){&work_ops, ZYNTAX_TASK_RUNNING};
   w->rt = uvb_from(rt);
   w->fn = fn;

@@ -23,6 +23,7 @@ static zyntax_future *made(int rc, zyntax_future *f, const char *func) {
 zyntax_future *zyntax_sleep_until(zyntax_runtime *rt, uint64_t deadline_ns) {
   zyntax_future *f = NULL;
   if (rt == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
+  if (zx_check_open(rt, __func__) != 0) return NULL;
   int rc = rt->backend->sleep_until(rt->impl, deadline_ns, &f);
   return made(rc, f, __func__);
 }
@@ -38,6 +39,7 @@ zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd, unsigned events) {
   unsigned all = ZYNTAX_READABLE | ZYNTAX_WRITABLE;
   if (rt == NULL || fd < 0 || events == 0 || (events & ~all) != 0)
     return made(ZYNTAX_EINVAL, NULL, __func__);
+  if (zx_check_open(rt, __func__) != 0) return NULL;
   int rc = rt->backend->fd_wait(rt->impl, fd, events, &f);
   return made(rc, f, __func__);
 }
@@ -46,6 +48,7 @@ zyntax_future *zyntax_blocking(zyntax_runtime *rt, zyntax_blocking_fn fn,
                                void *arg) {
   zyntax_future *f = NULL;
   if (rt == NULL || fn == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
+  if (zx_check_open(rt, __func__) != 0) return NULL;
   int rc = rt->backend->blocking(rt->impl, fn, arg, &f);
   return made(rc, f, __func__);
 }

@@ -16,19 +16,40 @@ struct zyntax_runtime {
   zyntax_backend_runtime *impl;
   zyntax_backend_host host;
   atomic_int driving; /* 1 while a thread is inside block_on / run */
+  atomic_int closing; /* set once destroy starts: new work gets ECLOSED */
   unsigned fork_generation; /* zx_fork_generation() when created */
+  zyntax_runtime *live_prev, *live_next; /* fork.c's list of live runtimes */
 };
 
 /* ---- fork.c: runtimes do not survive fork() ---- */
 
 /* Counts fork()s into this process's ancestry (a pthread_atfork child
- * handler); a runtime created under another generation is the parent's. */
+ * handler); a runtime created under another generation is the parent's.
+ * zx_fork_watch() installs the handlers (idempotent); call it before
+ * taking zx_load_lock() or creating a runtime. */
 unsigned zx_fork_generation(void);
 void zx_fork_watch(void);
 
 /* ZYNTAX_EFORKED (recorded) if `rt` was created before a fork() of this
  * process, else 0. */
 int zx_check_forked(const zyntax_runtime *rt, const char *func);
+
+/* zx_check_open (every constructor's first check): shared.h. */
+
+/* ZYNTAX_EFORKED (recorded) if `task` belongs to a runtime this process
+ * inherited through fork(), else 0. Free until the process forks; then
+ * a walk of the live runtimes under a lock. */
+int zx_task_check_forked(const zyntax_task *task, const char *func);
+
+/* The live-runtime list (for zx_task_check_forked). */
+void zx_runtime_track(zyntax_runtime *rt);
+void zx_runtime_untrack(zyntax_runtime *rt);
+
+/* The plugin loader's lock. fork()'s prepare handler takes it, so a child
+ * never inherits a plugin half loaded by another thread (dlopen's
+ * relocations, the registry). */
+void zx_load_lock(void);
+void zx_load_unlock(void);
 
 /* ---- error.c: thread-local last error (zx_fail, zx_fail_code: shared.h) ---- */
 

@@ -51,8 +51,8 @@ static int normalise_options(const zyntax_runtime_options *in,
   return 0;
 }
 
-zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
-                                           zyntax_error *err) {
+static zyntax_runtime *create_locked(const zyntax_runtime_options *opts,
+                                     zyntax_error *err) {
   zyntax_runtime_options o;
   zx_choice choice;
   if (normalise_options(opts, &o, err) != 0) return NULL;
@@ -64,11 +64,11 @@ zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
     zx_fail(err, ZYNTAX_ENOMEM, "out of memory creating a '%s' runtime", be->name);
     return NULL;
   }
-  zx_fork_watch();
   rt->fork_generation = zx_fork_generation();
   rt->backend = be;
   rt->host = (zyntax_backend_host){sizeof rt->host, rt, enter_thread, leave_thread};
   atomic_init(&rt->driving, 0);
+  atomic_init(&rt->closing, 0);
 
   zyntax_error backend_err = {0, ""};
   int rc = be->runtime_create(&rt->host, &o, &rt->impl, &backend_err);
@@ -79,7 +79,18 @@ zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
     free(rt);
     return NULL;
   }
+  zx_runtime_track(rt);
   zx_log("runtime %p on backend '%s' (%s)", (void *)rt, be->name, be->version);
+  return rt;
+}
+
+/* Under the loader's lock: fork() waits for a create under way (fork.c). */
+zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
+                                           zyntax_error *err) {
+  zx_fork_watch();
+  zx_load_lock();
+  zyntax_runtime *rt = create_locked(opts, err);
+  zx_load_unlock();
   return rt;
 }
 
@@ -99,7 +110,11 @@ int zyntax_runtime_destroy(zyntax_runtime *rt) {
     return zx_fail(NULL, ZYNTAX_EBUSY,
                    "zyntax_runtime_destroy: another thread is inside "
                    "block_on/run of this runtime");
+  /* From here on, drop functions and blocking jobs that run inside the
+   * backend's destroy get ECLOSED for any new work on `rt`. */
+  atomic_store_explicit(&rt->closing, 1, memory_order_release);
   rt->backend->runtime_destroy(rt->impl);
+  zx_runtime_untrack(rt);
   free(rt);
   return 0;
 }
@@ -130,7 +145,7 @@ static zyntax_task *spawn(zyntax_runtime *rt, const zyntax_spawn_args *args,
     zx_fail_code(func, ZYNTAX_EINVAL);
     return NULL;
   }
-  if (zx_check_forked(rt, func) != 0) return NULL;
+  if (zx_check_open(rt, func) != 0) return NULL;
   zyntax_task *task = NULL;
   int rc = rt->backend->spawn(rt->impl, args, &task);
   if (rc != 0) {
@@ -182,7 +197,11 @@ zyntax_task *zyntax_runtime_spawn_inplace(zyntax_runtime *rt,
 
 static int begin_drive(zyntax_runtime *rt, const char *func) {
   if (rt == NULL) return zx_fail_code(func, ZYNTAX_EINVAL);
-  if (zx_check_forked(rt, func) != 0) return ZYNTAX_EFORKED;
+  /* Checked before re-entrancy: a drop function run by destroy gets the
+   * same answer whichever thread runs it (the destroying thread on uv, ev
+   * and tokio-single, a worker on multi-threaded tokio). */
+  int rc = zx_check_open(rt, func);
+  if (rc != 0) return rc;
   if (zx_thread_current() != NULL)
     return zx_fail(NULL, ZYNTAX_EREENTRANT,
                    "%s: called from inside a poll function or a runtime "

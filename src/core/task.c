@@ -14,17 +14,20 @@ void *zyntax_task_state(const zyntax_task *task) {
 
 int zyntax_task_status(const zyntax_task *task) {
   if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  if (zx_task_check_forked(task, __func__) != 0) return ZYNTAX_EFORKED;
   return task->ops->status(task);
 }
 
 int zyntax_task_cancel(zyntax_task *task) {
   if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  if (zx_task_check_forked(task, __func__) != 0) return ZYNTAX_EFORKED;
   int rc = task->ops->cancel(task);
   return rc < 0 ? zx_fail_code(__func__, rc) : rc;
 }
 
 int zyntax_task_release(zyntax_task *task) {
   if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  if (zx_task_check_forked(task, __func__) != 0) return ZYNTAX_EFORKED;
   int rc = task->ops->release(task);
   return rc < 0 ? zx_fail_code(__func__, rc) : rc;
 }
@@ -34,6 +37,7 @@ zyntax_future *zyntax_task_join(zyntax_task *task) {
     zx_fail_code(__func__, ZYNTAX_EINVAL);
     return NULL;
   }
+  if (zx_task_check_forked(task, __func__) != 0) return NULL;
   zyntax_future *f = NULL;
   int rc = task->ops->join(task, &f);
   if (rc != 0) {

@@ -35,6 +35,7 @@ zyntax_future *zyntax_yield_now(zyntax_runtime *rt) {
     zx_fail_code(__func__, ZYNTAX_EINVAL);
     return NULL;
   }
+  if (zx_check_open(rt, __func__) != 0) return NULL;
   yield_future *y = malloc(sizeof *y);
   if (y == NULL) {
     zx_fail_code(__func__, ZYNTAX_ENOMEM);

@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -16,7 +15,8 @@
 
 /* The loader's registry: plugins already loaded and validated, by path.
  * Plugins stay resident, so a later create reuses the table without
- * touching the file system again. The only global mutable state. */
+ * touching the file system again. Guarded by the load lock (fork.c), which
+ * zx_plugin_load holds throughout: fork() waits for a load under way. */
 #define REGISTRY_SIZE 16
 
 static struct {
@@ -24,25 +24,20 @@ static struct {
   const zyntax_backend *backend;
 } registry[REGISTRY_SIZE];
 static int registry_count;
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const zyntax_backend *registry_find(const char *path) {
   const zyntax_backend *be = NULL;
-  pthread_mutex_lock(&registry_lock);
   for (int i = 0; i < registry_count && be == NULL; i++)
     if (strcmp(registry[i].path, path) == 0) be = registry[i].backend;
-  pthread_mutex_unlock(&registry_lock);
   return be;
 }
 
 static void registry_add(const char *path, const zyntax_backend *be) {
-  pthread_mutex_lock(&registry_lock);
   if (registry_count < REGISTRY_SIZE && strlen(path) < PATH_MAX) {
     strcpy(registry[registry_count].path, path);
     registry[registry_count].backend = be;
     registry_count++;
   }
-  pthread_mutex_unlock(&registry_lock);
 }
 
 int zx_plugin_exists(const char *path) {
@@ -90,8 +85,8 @@ static int check_elf(const char *path, zyntax_error *err) {
   return 0;
 }
 
-int zx_plugin_load(const char *path, const char *expected_name,
-                   const zyntax_backend **out, zyntax_error *err) {
+static int load_locked(const char *path, const char *expected_name,
+                       const zyntax_backend **out, zyntax_error *err) {
   const zyntax_backend *known = registry_find(path);
   if (known != NULL) return zx_plugin_validate(known, path, expected_name, out, err);
   int rc = check_permissions(path, err);
@@ -116,6 +111,15 @@ int zx_plugin_load(const char *path, const char *expected_name,
   rc = zx_plugin_validate(be, path, expected_name, out, err);
   if (rc == 0) registry_add(path, be);
   if (rc == 0) zx_log("loaded backend '%s' (%s) from %s", be->name, be->version, path);
+  return rc;
+}
+
+int zx_plugin_load(const char *path, const char *expected_name,
+                   const zyntax_backend **out, zyntax_error *err) {
+  zx_fork_watch(); /* the prepare handler must exist before we lock */
+  zx_load_lock();
+  int rc = load_locked(path, expected_name, out, err);
+  zx_load_unlock();
   return rc;
 }
 

@@ -129,7 +129,8 @@ static int send_once(zyntax_sender *tx, const zyntax_waker *waker, const void *i
 zyntax_poll zyntax_sender_poll_send(zyntax_sender *tx, const zyntax_waker *waker,
                                     const void *item, int *result) {
   if (tx == NULL || waker == NULL || item == NULL || result == NULL) {
-    if (result) *result = zx_fail_code(__func__, ZYNTAX_EINVAL);
+    int bad = zx_fail_code(__func__, ZYNTAX_EINVAL); /* recorded even without result */
+    if (result) *result = bad;
     return ZYNTAX_READY;
   }
   int rc = send_once(tx, waker, item);
@@ -212,7 +213,8 @@ static int recv_once(channel *ch, const zyntax_waker *waker, void *out) {
 zyntax_poll zyntax_receiver_poll_recv(zyntax_receiver *rx, const zyntax_waker *waker,
                                       void *out, int *result) {
   if (rx == NULL || waker == NULL || out == NULL || result == NULL) {
-    if (result) *result = zx_fail_code(__func__, ZYNTAX_EINVAL);
+    int bad = zx_fail_code(__func__, ZYNTAX_EINVAL); /* recorded even without result */
+    if (result) *result = bad;
     return ZYNTAX_READY;
   }
   int rc = recv_once(rx->ch, waker, out);

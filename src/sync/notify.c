@@ -79,7 +79,10 @@ zyntax_notified *zyntax_notified_create(zyntax_notify *n) {
 }
 
 zyntax_poll zyntax_notified_poll(zyntax_notified *wt, const zyntax_waker *waker) {
-  if (wt == NULL || waker == NULL) return ZYNTAX_READY;
+  if (wt == NULL || waker == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL); /* READY: never awaited forever */
+    return ZYNTAX_READY;
+  }
   zx_lock(&wt->n->lock);
   int got = zx_waitq_acquire(&wt->n->q, &wt->wait, waker);
   zx_unlock(&wt->n->lock);

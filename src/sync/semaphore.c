@@ -45,6 +45,9 @@ int zyntax_semaphore_try_acquire(zyntax_semaphore *sem) {
   return got == 1 ? 0 : got == 0 ? ZYNTAX_EAGAIN : ZYNTAX_ECLOSED;
 }
 
+/* Permits past SIZE_MAX cannot be counted: such a release is refused
+ * whole (a caller releasing more than it acquired has a bug to hear
+ * about), rather than silently capped. */
 void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n) {
   if (sem == NULL) {
     zx_fail_code(__func__, ZYNTAX_EINVAL);
@@ -52,9 +55,16 @@ void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n) {
   }
   zx_wakes wakes = ZX_WAKES_INIT;
   zx_lock(&sem->lock);
-  zx_waitq_release(&sem->q, n, &wakes);
+  /* Permits sit in the count only while nobody waits. */
+  int overflow = sem->q.head == NULL && n > sem->q.max_permits - sem->q.permits;
+  if (!overflow) zx_waitq_release(&sem->q, n, &wakes);
+  size_t had = sem->q.permits;
   zx_unlock(&sem->lock);
   zx_wakes_run(&wakes);
+  if (overflow)
+    zx_fail(NULL, ZYNTAX_EINVAL,
+            "zyntax_semaphore_release: %zu more permits overflow the %zu free "
+            "ones; nothing released", n, had);
 }
 
 void zyntax_semaphore_close(zyntax_semaphore *sem) {
@@ -93,7 +103,8 @@ zyntax_acquire *zyntax_acquire_create(zyntax_semaphore *sem) {
 zyntax_poll zyntax_acquire_poll(zyntax_acquire *op, const zyntax_waker *waker,
                                 int *result) {
   if (op == NULL || waker == NULL || result == NULL) {
-    if (result) *result = zx_fail_code(__func__, ZYNTAX_EINVAL);
+    int bad = zx_fail_code(__func__, ZYNTAX_EINVAL); /* recorded even without result */
+    if (result) *result = bad;
     return ZYNTAX_READY;
   }
   zx_lock(&op->sem->lock);

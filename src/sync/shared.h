@@ -1,6 +1,7 @@
 /* What src/sync and src/future share with the rest of libzyntax, and all
  * they take from it: recording a failure as the thread's last error
- * (implemented in core/error.c), the header of a runtime-provided stream,
+ * (implemented in core/error.c), whether a runtime takes new work
+ * (core/fork.c), the header of a runtime-provided stream,
  * and the channel constructor the oneshot builds on. Together with the
  * public headers, waitq.h and src/abi/sized.h this is the whole include
  * path of those two folders (src/CMakeLists.txt), so they cannot reach
@@ -20,6 +21,14 @@ int zx_fail(zyntax_error *out, int code, const char *fmt, ...)
 
 /* Records `code` with its zyntax_strerror() text and the function name. */
 int zx_fail_code(const char *func, int code);
+
+/* ---- core/fork.c: may new work go on a runtime? ---- */
+
+/* ZYNTAX_EFORKED (recorded) if `rt` was created before a fork() of this
+ * process, ZYNTAX_ECLOSED (recorded) if it is being destroyed, else 0:
+ * what every constructor of new work on `rt` checks first (`rt` not NULL).
+ * Any thread. */
+int zx_check_open(const zyntax_runtime *rt, const char *func);
 
 /* ---- future/stream.c, sync/channel.c: runtime-provided streams ---- */
 

@@ -20,6 +20,8 @@
   X(streams, stream_tests, stream_count)               \
   X(combinators, combinator_tests, combinator_count)   \
   X(closures, closure_tests, closure_count)            \
-  X(abi, abi_tests, abi_count)
+  X(abi, abi_tests, abi_count)                         \
+  X(lifetime, lifetime_tests, lifetime_count)          \
+  X(edges, edge_tests, edge_count)
 
 #endif

@@ -213,6 +213,15 @@ static void spawn_during_destroy(void **state) {
 
 /* ---- fork ---- */
 
+static void nothing(void *arg) { (void)arg; }
+
+/* 1 unless the call failed (nonzero `failed`) with EFORKED recorded. */
+static int forked_fails(int failed) {
+  return !failed || zyntax_last_error()->code != ZYNTAX_EFORKED;
+}
+
+/* In the child every call on the inherited runtime or its tasks fails with
+ * EFORKED: constructors, task status/cancel/join/release included. */
 static void fork_child_refuses_inherited_runtime(void **state) {
   (void)state;
   zyntax_runtime *rt = test_runtime();
@@ -226,6 +235,15 @@ static void fork_child_refuses_inherited_runtime(void **state) {
     bad |= zyntax_runtime_spawn(rt, NULL, ready) != NULL;
     bad |= zyntax_last_error()->code != ZYNTAX_EFORKED;
     bad |= zyntax_runtime_destroy(rt) != ZYNTAX_EFORKED;
+    /* Exit status: which check failed (bit 0: the ones above). */
+    if (forked_fails(zyntax_sleep(rt, 1000) == NULL)) bad |= 2;
+    if (forked_fails(zyntax_fd_wait(rt, 0, ZYNTAX_READABLE) == NULL)) bad |= 2;
+    if (forked_fails(zyntax_blocking(rt, nothing, NULL) == NULL)) bad |= 4;
+    if (forked_fails(zyntax_yield_now(rt) == NULL)) bad |= 4;
+    if (zyntax_task_status(t) != ZYNTAX_EFORKED) bad |= 8;
+    if (zyntax_task_cancel(t) != ZYNTAX_EFORKED) bad |= 16;
+    if (forked_fails(zyntax_task_join(t) == NULL)) bad |= 32;
+    if (zyntax_task_release(t) != ZYNTAX_EFORKED) bad |= 64;
     zyntax_runtime *fresh = zyntax_runtime_create(); /* the child's own */
     bad |= fresh == NULL || zyntax_runtime_block_on_future(fresh, NULL, ready) != 0;
     if (fresh) bad |= zyntax_runtime_destroy(fresh) != 0;

@@ -14,6 +14,12 @@
 //! registration is dropped and the new file registered. Other kinds of fd
 //! (pipes, ttys: several descriptions may share an inode) are deregistered
 //! when their last wait ends, as before.
+//!
+//! Misuse - an fd closed while waits are pending and its number reused -
+//! is met when a new wait registers the number: the stale waits complete
+//! with ZYNTAX_EBADF (through the entry's `stale` Notify), and the stale
+//! registration forgets its number so that dropping it later cannot
+//! deregister the new file that now has it.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,20 +27,23 @@ use std::io;
 use std::os::raw::c_int;
 use std::os::unix::io::{AsRawFd, RawFd};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
+use tokio::sync::Notify;
 
 use crate::ffi::*;
 
-/// A descriptor the caller owns: never closed here.
-pub struct Borrowed(RawFd);
+/// A descriptor the caller owns: never closed here. -1 once stale: the
+/// AsyncFd's drop then deregisters nothing (epoll_ctl(-1) fails).
+pub struct Borrowed(AtomicI32);
 
 impl AsRawFd for Borrowed {
     fn as_raw_fd(&self) -> RawFd {
-        self.0
+        self.0.load(Ordering::Acquire)
     }
 }
 
@@ -46,6 +55,7 @@ pub struct Entry {
     reg: Registration,
     id: (u64, u64), // st_dev, st_ino
     kept: bool,
+    stale: Arc<Notify>, // notified when the number names another file
 }
 
 pub type Registry = Mutex<HashMap<RawFd, Entry>>;
@@ -89,23 +99,27 @@ pub fn level(fd: c_int, events: u32) -> Result<u32, c_int> {
     Ok(ready)
 }
 
-/// The registration of `fd`, shared or new. Needs the runtime's context.
-fn register(registry: &Registry, fd: RawFd) -> Result<Registration, c_int> {
+/// The registration of `fd`, shared or new, and its stale signal. Needs
+/// the runtime's context.
+fn register(registry: &Registry, fd: RawFd) -> Result<(Registration, Arc<Notify>), c_int> {
     let (id, socket) = identity(fd)?;
     let mut fds = registry.lock().unwrap();
     if let Some(entry) = fds.get(&fd) {
         if entry.id == id {
-            return Ok(entry.reg.clone());
+            return Ok((entry.reg.clone(), entry.stale.clone()));
         }
         // The number was closed and now names another file: the old
-        // registration is stale (its deregistration error is ignored).
-        fds.remove(&fd);
+        // registration is stale. Its waits end with EBADF.
+        let old = fds.remove(&fd).unwrap();
+        old.reg.get_ref().0.store(-1, Ordering::Release);
+        old.stale.notify_waiters();
     }
     let interest = Interest::READABLE.add(Interest::WRITABLE);
     // epoll refuses e.g. regular files: such an fd cannot be watched.
-    let reg = Arc::new(AsyncFd::with_interest(Borrowed(fd), interest).map_err(|_| EBADF)?);
-    fds.insert(fd, Entry { reg: reg.clone(), id, kept: socket });
-    Ok(reg)
+    let reg = Arc::new(AsyncFd::with_interest(Borrowed(AtomicI32::new(fd)), interest).map_err(|_| EBADF)?);
+    let stale = Arc::new(Notify::new());
+    fds.insert(fd, Entry { reg: reg.clone(), id, kept: socket, stale: stale.clone() });
+    Ok((reg, stale))
 }
 
 /// Drops every registration (the runtime is being destroyed).
@@ -143,12 +157,16 @@ pub struct Wait {
 impl Wait {
     /// Starts waiting; Err with the future's result if it cannot.
     pub fn start(registry: &Registry, fd: RawFd, events: u32) -> Result<Wait, c_int> {
-        let reg = register(registry, fd)?;
-        let waits = [READABLE, WRITABLE]
+        let (reg, stale) = register(registry, fd)?;
+        let mut waits: Vec<Waiting> = [READABLE, WRITABLE]
             .iter()
             .filter(|&&dir| events & dir != 0)
             .map(|&dir| wait_one(reg.clone(), fd, dir, events))
             .collect();
+        waits.push(Box::pin(async move {
+            stale.notified().await;
+            EBADF
+        }));
         Ok(Wait { reg, waits })
     }
 
@@ -166,7 +184,7 @@ impl Wait {
     pub fn finish(self, registry: &Registry) {
         let Wait { reg, waits } = self;
         drop(waits);
-        let fd = reg.get_ref().0;
+        let fd = reg.get_ref().as_raw_fd(); // -1 once stale: not in the table
         let mut fds = registry.lock().unwrap();
         let last = match fds.get(&fd) {
             // This wait and the table hold the only references.

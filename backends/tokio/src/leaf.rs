@@ -118,6 +118,12 @@ unsafe extern "C" fn leaf_poll(f: *mut ZFuture, w: *const CWaker) -> c_int {
     if leaf.base.result != RUNNING {
         return READY;
     }
+    // A leaf that outlived its runtime (or is polled while it is being
+    // destroyed) completes with ECLOSED, as on the C backends.
+    if leaf.shared.closed.load(std::sync::atomic::Ordering::Acquire) {
+        leaf.base.result = ECLOSED;
+        return READY;
+    }
     if !is_current(&leaf.shared) {
         leaf.base.result = EFOREIGN;
         return READY;

@@ -1,0 +1,62 @@
+/* Reporting a lost wake (lost_wake.h): through the ZYNTAX_LOG channel,
+ * the same "zyntax: " lines libzyntax writes to stderr when ZYNTAX_LOG=1.
+ * The poll function is named by its symbol when the dynamic symbol table
+ * has it, else by object file and offset (for addr2line). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lost_wake.h"
+
+/* Poll functions already reported: each is named once per process, so a
+ * program that parks thousands of tasks on the same bug (or on purpose,
+ * waiting for cancel) logs one line, not thousands. Past the table's size
+ * every report is written. */
+#define REPORTED_MAX 64
+static _Atomic(zyntax_poll_fn) reported[REPORTED_MAX];
+
+/* Nonzero the first time `fn` is seen. */
+static int first_report(zyntax_poll_fn fn) {
+  for (int i = 0; i < REPORTED_MAX; i++) {
+    zyntax_poll_fn seen = atomic_load_explicit(&reported[i], memory_order_acquire);
+    if (seen == fn) return 0;
+    if (seen == NULL) {
+      zyntax_poll_fn none = NULL;
+      if (atomic_compare_exchange_strong(&reported[i], &none, fn)) return 1;
+      if (none == fn) return 0;
+    }
+  }
+  return 1;
+}
+
+static int logging(void) {
+  const char *log = secure_getenv("ZYNTAX_LOG");
+  return log != NULL && strcmp(log, "1") == 0;
+}
+
+static void name_function(zyntax_poll_fn fn, char *buf, size_t size) {
+  void *addr;
+  memcpy(&addr, &fn, sizeof addr); /* a code address, for dladdr only */
+  Dl_info info;
+  if (dladdr(addr, &info) == 0 || info.dli_fname == NULL)
+    snprintf(buf, size, "%p", addr);
+  else if (info.dli_sname != NULL)
+    snprintf(buf, size, "%s (%p, %s)", info.dli_sname, addr, info.dli_fname);
+  else
+    snprintf(buf, size, "%p (%s+0x%lx)", addr, info.dli_fname,
+             (unsigned long)((char *)addr - (char *)info.dli_fbase));
+}
+
+void zx_lost_wake_report(zx_exec *ex, zx_task *t) {
+  if (!logging() || !first_report(t->poll)) return;
+  char name[512];
+  name_function(t->poll, name, sizeof name);
+  fprintf(stderr,
+          "zyntax: lost wake: poll function %s of %s %p returned PENDING "
+          "without keeping a waker clone or queueing a wake; nothing can wake "
+          "it again (only cancel or destroy end it; reported once per poll "
+          "function)\n",
+          name, t == ex->root ? "block_on_future's root" : "task", (void *)t);
+}

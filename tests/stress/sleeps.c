@@ -11,7 +11,6 @@
  * finishes every sleep, every state is dropped exactly once. A hang is the
  * failure (CTest's timeout; the [ RUN ] line names the case). */
 #include <pthread.h>
-#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -29,7 +28,7 @@
 #define SLEEPS 8         /* sleeps per sleeper */
 #define PENDING_AT_DESTROY 2
 #define WAKERS 2         /* threads waking tasks remotely */
-#define ROUNDS 1000      /* remote wakes per waker */
+#define ROUNDS 5000      /* remote wakes per waker */
 
 /* ---- CPU hogs: one spinning thread per CPU ---- */
 
@@ -180,6 +179,7 @@ static void short_sleeps_beside_cpu_hogs(void **state) {
 
 typedef struct pong {
   pthread_mutex_t lock;
+  pthread_cond_t changed;  /* a waker published or a token taken */
   zyntax_waker published; /* ZYNTAX_WAKER_EMPTY when none */
   int has_waker;
   atomic_int token;       /* set by the thread before it wakes */
@@ -211,6 +211,9 @@ static zyntax_poll pong_poll(void *state, const zyntax_waker *waker) {
     p->published = zyntax_waker_clone(waker);
     p->has_waker = 1;
   }
+  /* Also when a waker was already published: the token just taken may be
+   * what the thread waits for. */
+  pthread_cond_signal(&p->changed);
   pthread_mutex_unlock(&p->lock);
   return ZYNTAX_PENDING;
 }
@@ -224,25 +227,18 @@ static void pong_drop(void *state) {
 
 static const zyntax_future_vtable pong_vt = {pong_poll, pong_drop};
 
+/* Waits for the task's published waker (and for the last token to be
+ * taken), then wakes the task from this thread. */
 static void *pong_thread(void *arg) {
   pong *p = arg;
-  for (int sent = 0; sent < ROUNDS;) {
-    zyntax_waker w = ZYNTAX_WAKER_EMPTY;
-    int have = 0;
+  for (int sent = 0; sent < ROUNDS; sent++) {
     pthread_mutex_lock(&p->lock);
-    if (p->has_waker && !atomic_load(&p->token)) {
-      w = p->published;
-      p->has_waker = 0;
-      have = 1;
-    }
+    while (!p->has_waker || atomic_load(&p->token)) pthread_cond_wait(&p->changed, &p->lock);
+    zyntax_waker w = p->published;
+    p->has_waker = 0;
     pthread_mutex_unlock(&p->lock);
-    if (!have) {
-      sched_yield();
-      continue;
-    }
     atomic_store(&p->token, 1);
     zyntax_waker_wake(&w); /* consumes the clone */
-    sent++;
   }
   return NULL;
 }
@@ -258,6 +254,7 @@ static void remote_wakes_beside_cpu_hogs(void **state) {
   for (int i = 0; i < WAKERS; i++) {
     p[i] = (pong){.published = ZYNTAX_WAKER_EMPTY};
     pthread_mutex_init(&p[i].lock, NULL);
+    pthread_cond_init(&p[i].changed, NULL);
     t[i] = zyntax_runtime_spawn_future(rt, &p[i], &pong_vt);
     if (t[i] == NULL) fail_msg("spawn: %s", zyntax_last_error()->message);
     assert_int_equal(pthread_create(&threads[i], NULL, pong_thread, &p[i]), 0);
@@ -269,6 +266,7 @@ static void remote_wakes_beside_cpu_hogs(void **state) {
     if (p[i].has_waker) zyntax_waker_drop(&p[i].published);
     zyntax_task_release(t[i]);
     pthread_mutex_destroy(&p[i].lock);
+    pthread_cond_destroy(&p[i].changed);
   }
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
   assert_int_equal(atomic_load(&drops), WAKERS);

@@ -53,7 +53,8 @@ function(zyntax_add_backend_tests target label)
 endfunction()
 
 # zyntax_add_cmocka_test(TARGET SOURCES...): a cmocka binary on the public
-# API, its stdout line-buffered so a hung case is named in CTest's output.
+# API. A hung case is named in CTest's output by cmocka's "[ RUN ]" line;
+# stdout is line-buffered so the test's own lines before it are kept too.
 function(zyntax_add_cmocka_test target)
   find_package(PkgConfig REQUIRED)
   pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)

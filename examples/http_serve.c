@@ -41,6 +41,7 @@
 
 static const char response[] = HTTP_SERVE_RESPONSE;
 enum { RESPONSE_LEN = sizeof response - 1 };
+_Static_assert(sizeof HTTP_SERVE_BODY - 1 == 18, "Content-Length in HTTP_SERVE_RESPONSE");
 
 /* Work a task does in one poll before it yields (accepts or requests), so a
  * busy connection cannot starve the others on a one-thread loop. */

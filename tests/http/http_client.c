@@ -5,7 +5,8 @@
  * and expects the server to close), checks every response byte, then holds
  * IDLE more connections open, sends SIGTERM and expects the server to close
  * them and exit 0. One thread, poll(2); every wait is bounded, nothing
- * depends on speed. Exit 0 = pass. */
+ * depends on speed. Exit 0 = pass. Built with HTTP_SERVE_WRAPPER (valgrind)
+ * the server runs under it, and its exit status carries the leak check. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +26,9 @@
 
 #ifndef HTTP_SERVE_PATH
 #error "HTTP_SERVE_PATH: the http_serve program"
+#endif
+#ifndef HTTP_SERVE_WRAPPER
+#define HTTP_SERVE_WRAPPER "" /* run the server directly */
 #endif
 
 enum { CONNECTIONS = 200, REQUESTS = 20, IDLE = 50 };
@@ -56,15 +60,27 @@ static int fail(const char *what) {
   return -1;
 }
 
+/* In the child: execs [HTTP_SERVE_WRAPPER words...] HTTP_SERVE_PATH 0. The
+ * wrapper (e.g. valgrind) is a space-separated command line. */
+static void exec_server(void) {
+  char wrapper[] = HTTP_SERVE_WRAPPER, *argv[32];
+  int argc = 0;
+  for (char *w = strtok(wrapper, " "); w && argc < 29; w = strtok(NULL, " ")) argv[argc++] = w;
+  argv[argc++] = HTTP_SERVE_PATH;
+  argv[argc++] = "0";
+  argv[argc] = NULL;
+  execvp(argv[0], argv);
+  perror(argv[0]);
+  _exit(127);
+}
+
 static pid_t start_server(int *port) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -1;
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fds[1], STDOUT_FILENO);
-    execl(HTTP_SERVE_PATH, HTTP_SERVE_PATH, "0", (char *)NULL);
-    perror(HTTP_SERVE_PATH);
-    _exit(127);
+    exec_server();
   }
   close(fds[1]);
   char line[128];

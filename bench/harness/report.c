@@ -129,7 +129,7 @@ void zh_json_string(FILE *f, const char *s) {
 }
 
 void zh_json_number(FILE *f, double v) {
-  isnan(v) ? fprintf(f, "null") : fprintf(f, "%.4f", v);
+  isnan(v) ? fprintf(f, "null") : fprintf(f, "%.10g", v);
 }
 
 static void json_series(FILE *f, const zh_series *s) {

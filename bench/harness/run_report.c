@@ -163,6 +163,7 @@ static void json_run(FILE *f, const zh_run *r) {
 
 static void json_summary(FILE *f, const zh_options *opt, const zh_run *runs, size_t n, const char *b) {
   summary s = summarize(opt, runs, n, b);
+  if (strcmp(b, opt->backends[0]) == 0) s.ratio.valid = 0; /* the baseline: no interval */
   fprintf(f, "    {\"backend\": \"%s\", \"ok\": %zu, \"failed\": %zu, \"median\": ", b, s.ok, s.failed);
   zh_json_number(f, s.median);
   fprintf(f, ", \"min\": ");

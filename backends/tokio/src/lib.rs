@@ -7,11 +7,16 @@
 //! the loader checked its arguments (non-NULL handles, runtime ownership,
 //! re-entrancy, one driving thread at a time).
 
+#[allow(dead_code)] // CODES, EVENTS, stats_layout: for build.rs
+mod abi;
 mod fd;
 mod ffi;
+mod handle;
 mod leaf;
 mod runtime;
+mod state;
 mod task;
+mod waker;
 
 use std::os::raw::{c_char, c_int, c_void};
 
@@ -85,12 +90,11 @@ pub unsafe extern "C" fn zxt_run(b: *mut c_void) -> c_int {
     backend(b).run()
 }
 
-/// Fills `out[0..9]`: spawned, completed, cancelled, failed, polls, wakes,
-/// timers, io_waits, blocking_jobs.
+/// Fills `*out`, a whole `zyntax_stats` (entry.c copies what fits the
+/// caller's).
 #[no_mangle]
-pub unsafe extern "C" fn zxt_stats(b: *const c_void, out: *mut u64) {
-    let all = backend(b as *mut c_void).stats();
-    std::ptr::copy_nonoverlapping(all.as_ptr(), out, all.len());
+pub unsafe extern "C" fn zxt_stats(b: *const c_void, out: *mut abi::Stats) {
+    *out = backend(b as *mut c_void).stats();
 }
 
 #[no_mangle]

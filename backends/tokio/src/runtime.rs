@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 
 use crate::fd;
 use crate::ffi::*;
-use crate::task::{self, RootFuture, SpawnArgs, Task, WaitDone};
+use crate::task::{self, RootFuture, SpawnArgs, Task, TaskRef, WaitDone};
 
 #[derive(Default)]
 pub struct Stats {
@@ -47,7 +47,7 @@ pub struct Shared {
     pub idle: Notify,      // live reached 0
     /// Completed tasks whose state is kept for a handle not yet released:
     /// destroy drops those states (Tokio drops the unfinished ones).
-    pub kept: Mutex<HashMap<usize, Arc<Task>>>,
+    pub kept: Mutex<HashMap<usize, TaskRef>>,
     /// One reactor registration per watched fd (fd.rs).
     pub fds: fd::Registry,
     pub stats: Stats,
@@ -178,11 +178,22 @@ impl Backend {
         self.drive(until_idle).err().unwrap_or(0)
     }
 
-    pub fn stats(&self) -> [u64; 9] {
+    /// The counters, laid out as C's zyntax_stats (`size` is the caller's).
+    pub fn stats(&self) -> crate::abi::Stats {
         let s = &self.shared.stats;
-        [&s.spawned, &s.completed, &s.cancelled, &s.failed, &s.polls, &s.wakes, &s.timers,
-         &s.io_waits, &s.blocking_jobs]
-            .map(|c| c.load(Ordering::Relaxed))
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        crate::abi::Stats {
+            size: std::mem::size_of::<crate::abi::Stats>(),
+            tasks_spawned: get(&s.spawned),
+            tasks_completed: get(&s.completed),
+            tasks_cancelled: get(&s.cancelled),
+            tasks_failed: get(&s.failed),
+            polls: get(&s.polls),
+            wakes: get(&s.wakes),
+            timers: get(&s.timers),
+            io_waits: get(&s.io_waits),
+            blocking_jobs: get(&s.blocking_jobs),
+        }
     }
 
     /// Cancels every unfinished task (Tokio drops their futures, which
@@ -199,7 +210,7 @@ impl Backend {
             drop(runtime);
         }
         fd::clear(&self.shared.fds);
-        let left: Vec<Arc<Task>> = self.shared.kept.lock().unwrap().drain().map(|(_, t)| t).collect();
+        let left: Vec<TaskRef> = self.shared.kept.lock().unwrap().drain().map(|(_, t)| t).collect();
         for task in left {
             task.drop_state();
         }

@@ -116,12 +116,15 @@ fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
             let (public, me) = (public, me);
             CURRENT.with(|c| c.set(me.0 as *const Shared));
             if let Some(enter) = enter {
+                // SAFETY: the loader's enter_thread, for a thread of this
+                // runtime (host contract in backend.h).
                 unsafe { enter(public.0) };
             }
         })
         .on_thread_stop(move || {
             CURRENT.with(|c| c.set(ptr::null()));
             if let Some(leave) = leave {
+                // SAFETY: the loader's leave_thread, on a thread that entered.
                 unsafe { leave() };
             }
         });
@@ -157,7 +160,10 @@ impl Backend {
         task::spawn(&self.shared, &self.handle, args)
     }
 
+    /// `t` is a live handle of this runtime (the loader checked it; the
+    /// caller holds it for the call).
     pub fn block_on(&self, t: *mut ZTask) -> c_int {
+        // SAFETY: a live record for the call, borrowed only inside it.
         let task = unsafe { &*(t as *const Task) };
         self.drive(WaitDone(task)).unwrap_or_else(|e| e)
     }

@@ -56,7 +56,13 @@ pub static TASK_WAKER: CWakerVtable = CWakerVtable {
     drop: cwaker_drop,
 };
 
-// The same four as a Rust waker over the same record.
+// The same four as a Rust waker over the same record. std calls these
+// with the data of a RawWaker of this vtable; each has the contract of its
+// C twin above:
+//
+// # Safety
+// `data` is a record the Rust waker holds (or borrows) for the call; wake
+// and drop are called on an owned waker, whose reference they give up.
 
 unsafe fn raw_clone(data: *const ()) -> RawWaker {
     // SAFETY: a Rust waker of this vtable holds (or borrows) the record.
@@ -79,6 +85,12 @@ unsafe fn raw_drop(data: *const ()) {
 }
 
 static TASK_RAW: RawWakerVTable = RawWakerVTable::new(raw_clone, raw_wake, raw_wake_by_ref, raw_drop);
+
+// A boxed clone of a caller's C waker behind a Rust vtable:
+//
+// # Safety
+// `data` is the Box<OwnedCWaker> foreign_raw made, alive while its Rust
+// waker lives; wake and drop are called once, on the owner.
 
 unsafe fn foreign_clone(data: *const ()) -> RawWaker {
     // SAFETY: `data` is the box foreign_raw made, alive while its waker is.

@@ -7,9 +7,11 @@
 //! waker, and keeps its task's waker in the entry's waiter list, whose
 //! buffer is reused from wait to wait. Tokio keeps one waker per direction
 //! for `poll_*_ready`, so the entry's waker stands for all its waiters: a
-//! reactor event wakes them all, and each confirms readiness with poll(2),
-//! because Tokio's readiness is edge-triggered and may be stale (then it
-//! clears it and waits for the next edge).
+//! reactor event wakes them all. Tokio's readiness is edge-triggered and
+//! may be stale: readiness a wait finds already set when it starts is
+//! confirmed with poll(2) (and cleared if stale, to wait for the next
+//! edge); readiness set by an edge after the wait saw the fd not ready is
+//! real and taken as is.
 //!
 //! A socket's registration outlives its waits: registering and
 //! deregistering for every wait cost epoll_ctl calls and a hand-off to the
@@ -182,20 +184,35 @@ pub struct Wait {
     entry: Arc<Entry>,
     fd: RawFd,
     events: u32,
+    /// The directions this wait has seen not ready (READABLE/WRITABLE
+    /// bits): Tokio's readiness for them since then comes from an edge
+    /// after the wait began, so it is real and needs no poll(2).
+    seen_idle: u32,
 }
 
 /// Polls one direction: Some(result) once ready (confirmed), None pending.
-fn poll_dir(afd: &AsyncFd<Borrowed>, dir: u32, events: u32, cx: &mut Context<'_>) -> Option<c_int> {
+fn poll_dir(afd: &AsyncFd<Borrowed>, dir: u32, events: u32, seen_idle: &mut u32,
+            cx: &mut Context<'_>) -> Option<c_int> {
     loop {
         let ready = if dir == READABLE { afd.poll_read_ready(cx) } else { afd.poll_write_ready(cx) };
         let mut guard = match ready {
-            Poll::Pending => return None,
+            Poll::Pending => {
+                *seen_idle |= dir;
+                return None;
+            }
             Poll::Ready(Err(_)) => return Some(EIO),
             Poll::Ready(Ok(g)) => g,
         };
+        if *seen_idle & dir != 0 {
+            return Some(dir as c_int); // a new edge: no need to ask poll(2)
+        }
+        // Readiness from before this wait: the caller may have used it up.
         match level(afd.get_ref().0, events) {
             Err(e) => return Some(e),
-            Ok(0) => guard.clear_ready(), // stale: wait for the next edge
+            Ok(0) => {
+                guard.clear_ready(); // stale: wait for the next edge
+                *seen_idle |= dir;
+            }
             Ok(ready) => return Some(ready as c_int),
         }
     }
@@ -204,7 +221,7 @@ fn poll_dir(afd: &AsyncFd<Borrowed>, dir: u32, events: u32, cx: &mut Context<'_>
 impl Wait {
     /// Starts waiting; Err with the future's result if it cannot.
     pub fn start(registry: &Registry, fd: RawFd, events: u32) -> Result<Wait, c_int> {
-        Ok(Wait { entry: register(registry, fd)?, fd, events })
+        Ok(Wait { entry: register(registry, fd)?, fd, events, seen_idle: 0 })
     }
 
     /// `token` names this wait in the entry's list (the leaf's address).
@@ -221,7 +238,7 @@ impl Wait {
         let mut list_cx = Context::from_waker(&list_waker);
         for dir in [READABLE, WRITABLE] {
             if self.events & dir != 0 {
-                if let Some(r) = poll_dir(afd, dir, self.events, &mut list_cx) {
+                if let Some(r) = poll_dir(afd, dir, self.events, &mut self.seen_idle, &mut list_cx) {
                     return Poll::Ready(r);
                 }
             }

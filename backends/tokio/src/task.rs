@@ -49,9 +49,10 @@ pub struct Task {
     root: bool, // block_on_future's future: not spawned, not counted live
     /// Tokio's waker of the first poll; valid once WAKER is set.
     fixed: UnsafeCell<MaybeUninit<Waker>>,
-    /// The waker of a poll that came with another one (MOVED): rare.
-    moved: Mutex<Option<Waker>>,
-    /// block_on's and the join future's wakers (WAITERS says one is set).
+    /// The wakers off the fast path, under the record's one lock: a poll's
+    /// waker other than the fixed one (MOVED), block_on's and the join
+    /// future's (WAITERS). A wake of a task on Tokio's fixed waker and a
+    /// completion nobody waits for never take it.
     pub waiters: Mutex<Waiters>,
     inline: InlineState, // a small in-place state lives here: no allocation
 }
@@ -66,6 +67,7 @@ struct InlineState(UnsafeCell<[u8; INLINE_STATE]>);
 
 #[derive(Default)]
 pub struct Waiters {
+    moved: Option<Waker>,
     pub block_on: Option<Waker>,
     pub join: Option<OwnedCWaker>,
 }
@@ -181,7 +183,6 @@ impl Task {
             inplace,
             root,
             fixed: UnsafeCell::new(MaybeUninit::uninit()),
-            moved: Mutex::new(None),
             waiters: Mutex::new(Waiters::default()),
             inline: InlineState(UnsafeCell::new([0; INLINE_STATE])),
         })
@@ -223,10 +224,10 @@ impl Task {
             }
         }
         {
-            let mut cell = self.moved.lock().unwrap();
-            match &*cell {
+            let mut cold = self.waiters.lock().unwrap();
+            match &cold.moved {
                 Some(old) if old.will_wake(w) => {}
-                _ => *cell = Some(w.clone()),
+                _ => cold.moved = Some(w.clone()),
             }
         }
         if s.has(MOVED) {
@@ -244,7 +245,7 @@ impl Task {
         }
         count(&self.shared.stats.wakes);
         if s.has(MOVED) {
-            if let Some(w) = &*self.moved.lock().unwrap() {
+            if let Some(w) = &self.waiters.lock().unwrap().moved {
                 w.wake_by_ref();
             }
         } else if s.has(WAKER) {
@@ -324,7 +325,8 @@ impl Task {
             _ => &stats.failed,
         });
         if prev.has(MOVED) {
-            *this.moved.lock().unwrap() = None;
+            let moved = this.waiters.lock().unwrap().moved.take();
+            drop(moved); // outside the lock
         }
         if this.shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
             this.shared.idle.notify_one();
@@ -336,7 +338,10 @@ impl Task {
 
     /// Wakes block_on and the join future (after COMPLETE).
     fn wake_waiters(&self) {
-        let waiters = std::mem::take(&mut *self.waiters.lock().unwrap());
+        let waiters = {
+            let mut cold = self.waiters.lock().unwrap();
+            Waiters { moved: None, block_on: cold.block_on.take(), join: cold.join.take() }
+        };
         if let Some(w) = waiters.block_on {
             w.wake();
         }
@@ -475,7 +480,8 @@ impl Future for RootFuture {
             None => Poll::Pending,
             Some(outcome) => {
                 if self.0.complete(outcome).has(MOVED) {
-                    *self.0.moved.lock().unwrap() = None;
+                    let moved = self.0.waiters.lock().unwrap().moved.take();
+                    drop(moved);
                 }
                 Poll::Ready(outcome)
             }

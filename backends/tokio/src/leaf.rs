@@ -23,7 +23,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::fd::Wait;
 use crate::ffi::*;
-use crate::runtime::{count, is_current, Shared};
+use crate::runtime::{is_current, Counter, Shared};
 use crate::waker::with_rust_waker;
 
 pub enum Kind {
@@ -153,7 +153,7 @@ fn poll_sleep(shared: &Shared, deadline_ns: u64, mut timer: Pin<&mut Option<Slee
         }
         if !*armed {
             *armed = true;
-            count(&shared.stats.timers);
+            shared.stats.count(Counter::Timers);
         }
         // Tokio's Instant is CLOCK_MONOTONIC too; it rounds up to its tick.
         let at = || Instant::now() + Duration::from_nanos(deadline_ns - now);
@@ -181,7 +181,7 @@ fn poll_fd(shared: &Shared, token: usize, fd: c_int, events: u32, wait: &mut Opt
     if wait.is_none() {
         // No poll(2) first: registrations are kept, so waiting on a ready fd
         // costs no epoll_ctl, and the wait confirms readiness itself.
-        count(&shared.stats.io_waits);
+        shared.stats.count(Counter::IoWaits);
         match Wait::start(&shared.fds, fd, events) {
             Ok(w) => *wait = Some(w),
             Err(e) => return Poll::Ready(e),
@@ -193,7 +193,7 @@ fn poll_fd(shared: &Shared, token: usize, fd: c_int, events: u32, wait: &mut Opt
 fn poll_blocking(shared: &Shared, job: &mut Option<(BlockingFn, SendPtr)>, running: &mut Option<JoinHandle<()>>,
                  cx: &mut Context<'_>) -> Poll<c_int> {
     if let Some((f, arg)) = job.take() {
-        count(&shared.stats.blocking_jobs);
+        shared.stats.count(Counter::BlockingJobs);
         // SAFETY: the caller of zyntax_blocking promised f(arg) may run on
         // another thread, once.
         *running = Some(tokio::task::spawn_blocking(move || unsafe { f(arg.get()) }));

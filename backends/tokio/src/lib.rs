@@ -1,7 +1,9 @@
 //! Zyntax Runtime's Tokio backend, as a static library. `entry.c` (the C
 //! shim) builds the `zyntax_backend` table from the `zxt_*` functions
 //! below and is the only code that exports a symbol from the plugin; the
-//! versioned C structs (options, stats, errors) stay on the C side.
+//! versioned C structs (options, errors, the caller-sized stats) stay on
+//! the C side, and what crosses by value is in `abi.rs`, checked by
+//! entry.c at build time.
 //!
 //! Every function here is called by the loader through the table, after
 //! the loader checked its arguments (non-NULL handles, runtime ownership,

@@ -21,29 +21,73 @@ use crate::fd;
 use crate::ffi::*;
 use crate::task::{self, RootFuture, SpawnArgs, Task, TaskRef, WaitDone};
 
-#[derive(Default)]
-pub struct Stats {
-    pub spawned: AtomicU64,
-    pub completed: AtomicU64,
-    pub cancelled: AtomicU64,
-    pub failed: AtomicU64,
-    pub polls: AtomicU64,
-    pub wakes: AtomicU64,
-    pub timers: AtomicU64,
-    pub io_waits: AtomicU64,
-    pub blocking_jobs: AtomicU64,
+/// One counter of `zyntax_stats`.
+#[derive(Clone, Copy)]
+pub enum Counter {
+    Spawned,
+    Completed,
+    Cancelled,
+    Failed,
+    Polls,
+    Wakes,
+    Timers,
+    IoWaits,
+    BlockingJobs,
 }
 
-pub fn count(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
+const COUNTERS: usize = 9;
+const SHARDS: usize = 8;
+
+#[repr(align(64))] // a cache line of its own
+#[derive(Default)]
+struct Shard([AtomicU64; COUNTERS]);
+
+/// The counters, sharded by thread: every poll and wake counts, and with
+/// one shared counter the workers would pass its cache line back and
+/// forth at every poll. Each thread adds to its own shard (threads share
+/// one only past SHARDS of them); a read sums the shards, so a read while
+/// tasks run sees each counter at some recent value, as the API says.
+#[derive(Default)]
+pub struct Stats {
+    shards: [Shard; SHARDS],
+}
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+}
+
+impl Stats {
+    pub fn count(&self, c: Counter) {
+        let shard = SHARD.try_with(|s| *s).unwrap_or(0); // 0 during thread exit
+        self.shards[shard].0[c as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self, c: Counter) -> u64 {
+        self.shards.iter().fold(0u64, |n, s| n.wrapping_add(s.0[c as usize].load(Ordering::Relaxed)))
+    }
+}
+
+/// A value on a cache line of its own (read on every poll, or written by
+/// every spawn), so writes to its neighbours do not evict it.
+#[repr(align(64))]
+pub struct Padded<T>(pub T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// What tasks, wakers and futures share; outlives the Tokio runtime for
 /// as long as any of them does.
 pub struct Shared {
     pub public: SendPtr, // the zyntax_runtime * tasks are owned by
-    pub closed: AtomicBool,
-    pub live: AtomicUsize, // unfinished spawned tasks
+    pub closed: Padded<AtomicBool>,
+    pub live: Padded<AtomicUsize>, // unfinished spawned tasks
     pub idle: Notify,      // live reached 0
     /// Completed tasks whose state is kept for a handle not yet released:
     /// destroy drops those states (Tokio drops the unfinished ones).
@@ -134,8 +178,8 @@ fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
 pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
     let shared = Arc::new(Shared {
         public: SendPtr(cfg.public),
-        closed: AtomicBool::new(false),
-        live: AtomicUsize::new(0),
+        closed: Padded(AtomicBool::new(false)),
+        live: Padded(AtomicUsize::new(0)),
         idle: Notify::new(),
         kept: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),
@@ -187,18 +231,17 @@ impl Backend {
     /// The counters, laid out as C's zyntax_stats (`size` is the caller's).
     pub fn stats(&self) -> crate::abi::Stats {
         let s = &self.shared.stats;
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         crate::abi::Stats {
             size: std::mem::size_of::<crate::abi::Stats>(),
-            tasks_spawned: get(&s.spawned),
-            tasks_completed: get(&s.completed),
-            tasks_cancelled: get(&s.cancelled),
-            tasks_failed: get(&s.failed),
-            polls: get(&s.polls),
-            wakes: get(&s.wakes),
-            timers: get(&s.timers),
-            io_waits: get(&s.io_waits),
-            blocking_jobs: get(&s.blocking_jobs),
+            tasks_spawned: s.get(Counter::Spawned),
+            tasks_completed: s.get(Counter::Completed),
+            tasks_cancelled: s.get(Counter::Cancelled),
+            tasks_failed: s.get(Counter::Failed),
+            polls: s.get(Counter::Polls),
+            wakes: s.get(Counter::Wakes),
+            timers: s.get(Counter::Timers),
+            io_waits: s.get(Counter::IoWaits),
+            blocking_jobs: s.get(Counter::BlockingJobs),
         }
     }
 

@@ -29,7 +29,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::ffi::*;
 use crate::handle::TASK_OPS;
-use crate::runtime::{count, Shared};
+use crate::runtime::{Counter, Shared};
 use crate::state::*;
 use crate::waker::TASK_WAKER;
 
@@ -243,7 +243,7 @@ impl Task {
         if s.has(COMPLETE) {
             return; // finished: nothing to do
         }
-        count(&self.shared.stats.wakes);
+        self.shared.stats.count(Counter::Wakes);
         if s.has(MOVED) {
             if let Some(w) = &self.waiters.lock().unwrap().moved {
                 w.wake_by_ref();
@@ -264,7 +264,7 @@ impl Task {
         if s.has(CANCEL) || (!self.root && self.shared.closed.load(Ordering::Acquire)) {
             return Some(ECANCELED);
         }
-        count(&self.shared.stats.polls);
+        self.shared.stats.count(Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
         // SAFETY: the poll function and its state are the caller's, valid
         // until the state is dropped, which happens only after this task
@@ -319,10 +319,10 @@ impl Task {
             this.drop_state();
         }
         let stats = &this.shared.stats;
-        count(match outcome {
-            0 => &stats.completed,
-            ECANCELED => &stats.cancelled,
-            _ => &stats.failed,
+        stats.count(match outcome {
+            0 => Counter::Completed,
+            ECANCELED => Counter::Cancelled,
+            _ => Counter::Failed,
         });
         if prev.has(MOVED) {
             let moved = this.waiters.lock().unwrap().moved.take();
@@ -403,7 +403,7 @@ pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &Spawn
     }
     let task = new_task(shared, args)?;
     shared.live.fetch_add(1, Ordering::AcqRel);
-    count(&shared.stats.spawned);
+    shared.stats.count(Counter::Spawned);
     let handle_ref = task.clone().into_raw() as *mut ZTask;
     // On a runtime shutting down meanwhile, Tokio drops the future at once:
     // the task ends cancelled, its state dropped.

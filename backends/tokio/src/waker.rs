@@ -56,29 +56,32 @@ pub static TASK_WAKER: CWakerVtable = CWakerVtable {
     drop: cwaker_drop,
 };
 
-// The same four as a Rust waker over the same record. std calls these
-// with the data of a RawWaker of this vtable; each has the contract of its
-// C twin above:
-//
-// # Safety
-// `data` is a record the Rust waker holds (or borrows) for the call; wake
-// and drop are called on an owned waker, whose reference they give up.
+// The same four as a Rust waker over the same record: std calls these
+// with the data of a RawWaker of this vtable.
 
+/// # Safety
+/// `data` is a record a Rust waker holds (or borrows) for the call.
 unsafe fn raw_clone(data: *const ()) -> RawWaker {
     // SAFETY: a Rust waker of this vtable holds (or borrows) the record.
     RawWaker::new(unsafe { cwaker_clone(data as *const c_void) }.data as *const (), &TASK_RAW)
 }
 
+/// # Safety
+/// `data` is an owned Rust waker's record; its reference is given up.
 unsafe fn raw_wake(data: *const ()) {
     // SAFETY: an owned Rust waker gives up its reference.
     unsafe { cwaker_wake(data as *const c_void) }
 }
 
+/// # Safety
+/// `data` is a record a Rust waker holds (or borrows) for the call.
 unsafe fn raw_wake_by_ref(data: *const ()) {
     // SAFETY: the waker keeps the record alive for the call.
     unsafe { cwaker_wake_by_ref(data as *const c_void) }
 }
 
+/// # Safety
+/// `data` is an owned Rust waker's record; its reference is given up.
 unsafe fn raw_drop(data: *const ()) {
     // SAFETY: an owned Rust waker gives up its reference.
     unsafe { cwaker_drop(data as *const c_void) }
@@ -86,29 +89,33 @@ unsafe fn raw_drop(data: *const ()) {
 
 static TASK_RAW: RawWakerVTable = RawWakerVTable::new(raw_clone, raw_wake, raw_wake_by_ref, raw_drop);
 
-// A boxed clone of a caller's C waker behind a Rust vtable:
-//
-// # Safety
-// `data` is the Box<OwnedCWaker> foreign_raw made, alive while its Rust
-// waker lives; wake and drop are called once, on the owner.
+// A boxed clone of a caller's C waker behind a Rust vtable.
 
+/// # Safety
+/// `data` is the live Box<OwnedCWaker> foreign_raw made.
 unsafe fn foreign_clone(data: *const ()) -> RawWaker {
     // SAFETY: `data` is the box foreign_raw made, alive while its waker is.
     let inner = unsafe { &*(data as *const OwnedCWaker) };
     foreign_raw(inner.clone_owned())
 }
 
+/// # Safety
+/// `data` is the Box<OwnedCWaker> of an owned waker, given up here.
 unsafe fn foreign_wake(data: *const ()) {
     // SAFETY: the owned waker's box, given up here.
     let inner = unsafe { Box::from_raw(data as *mut OwnedCWaker) };
     inner.wake_by_ref();
 }
 
+/// # Safety
+/// `data` is the live Box<OwnedCWaker> foreign_raw made.
 unsafe fn foreign_wake_by_ref(data: *const ()) {
     // SAFETY: alive while its waker is.
     unsafe { (*(data as *const OwnedCWaker)).wake_by_ref() };
 }
 
+/// # Safety
+/// `data` is the Box<OwnedCWaker> of an owned waker, given up here.
 unsafe fn foreign_drop(data: *const ()) {
     // SAFETY: the owned waker's box, given up here.
     drop(unsafe { Box::from_raw(data as *mut OwnedCWaker) });

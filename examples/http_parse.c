@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 static int parse_url(const char *url, struct sockaddr_in *addr, const char **path) {
@@ -52,4 +53,17 @@ int http_parse_head(char *head, size_t len, size_t *body_at, size_t *body_length
   const char *cl = strstr(head, "Content-Length:");
   *body_length = cl != NULL && cl < end ? strtoul(cl + 15, NULL, 10) : 0;
   return 1;
+}
+
+int http_header_has(const char *head, size_t head_len, const char *name, const char *token) {
+  size_t name_len = strlen(name), token_len = strlen(token);
+  for (const char *line = strstr(head, "\r\n"); line && (size_t)(line - head) < head_len;
+       line = strstr(line + 2, "\r\n")) {
+    const char *at = line + 2;
+    if (strncasecmp(at, name, name_len) != 0 || at[name_len] != ':') continue;
+    const char *end = strstr(at, "\r\n");
+    for (const char *v = at + name_len + 1; end && v + token_len <= end; v++)
+      if (strncasecmp(v, token, token_len) == 0) return 1;
+  }
+  return 0;
 }

@@ -1,6 +1,6 @@
-/* The client side's text handling, shared by the hand-lowered fetch_data
- * and the JIT example's syscall shim: URL in, request text out, response
- * head parsed. Plain libc; nothing here touches the runtime. */
+/* HTTP text handling, shared by the hand-lowered fetch_data, the JIT
+ * example's syscall shim and http_serve: URL in, request text out, message
+ * heads parsed. Plain libc; nothing here touches the runtime. */
 #ifndef ZYNTAX_EXAMPLES_HTTP_PARSE_H
 #define ZYNTAX_EXAMPLES_HTTP_PARSE_H
 
@@ -19,5 +19,17 @@ int http_connect_result(int fd);
  * one more byte): 1 with *body_at and *body_length (Content-Length, 0 when
  * absent) once "\r\n\r\n" arrived, 0 while incomplete. */
 int http_parse_head(char *head, size_t len, size_t *body_at, size_t *body_length);
+
+/* 1 when the header `name` (case-insensitive, e.g. "Connection") of the
+ * NUL-terminated head[0..head_len) has a value containing `token`
+ * (case-insensitive, e.g. "close"), else 0. */
+int http_header_has(const char *head, size_t head_len, const char *name, const char *token);
+
+/* The fixed response of http_serve (and what its test client expects, byte
+ * for byte). */
+#define HTTP_SERVE_BODY "Hello from zyntax\n"
+#define HTTP_SERVE_RESPONSE                                                   \
+  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n" \
+  "\r\n" HTTP_SERVE_BODY
 
 #endif

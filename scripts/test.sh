@@ -7,18 +7,15 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 jobs=$(nproc)
 
-cmake -S . -B build-static -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DZYNTAX_BACKENDS= -DZYNTAX_STATIC_BACKENDS="uv;ev" -DZYNTAX_SANITIZE= \
-  -DZYNTAX_BUILD_TESTS=ON -DZYNTAX_BUILD_BENCH=OFF -DZYNTAX_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build build-static -j "$jobs"
+# The builds are CMakePresets.json's (warnings are errors there).
+cmake --preset static >/dev/null
+cmake --build --preset static -j "$jobs"
 if ls build-static/plugins/*.so >/dev/null 2>&1; then
   echo "static build produced plugin files" >&2
   exit 1
 fi
-ctest --test-dir build-static -j "$jobs" --output-on-failure -LE "fuzz"
+ctest --preset static -j "$jobs"
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DZYNTAX_SANITIZE= \
-  -DZYNTAX_BACKENDS="uv;ev;tokio" -DZYNTAX_STATIC_BACKENDS= \
-  -DZYNTAX_BUILD_TESTS=ON -DZYNTAX_BUILD_EXAMPLES=ON -DZYNTAX_BUILD_BENCH=ON >/dev/null
-cmake --build build -j "$jobs"
-ctest --test-dir build -j "$jobs" --output-on-failure
+cmake --preset default >/dev/null
+cmake --build --preset default -j "$jobs"
+ctest --preset default -j "$jobs"

@@ -2,9 +2,10 @@
  * installed as a plugin, with path, version and ABI, or why it is refused),
  * and which one a runtime created now would use, and why. The first thing
  * to run when a backend will not load. Exit status: 0 when that choice is
- * usable, 1 otherwise. */
+ * usable, 1 otherwise, 2 for a bad command line. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <zyntax/backend.h>
 #include <zyntax/runtime.h>
@@ -22,7 +23,29 @@ static int print_backend(const zyntax_backend_info *b, void *arg) {
   return 0;
 }
 
+static void usage(FILE *to) {
+  fputs("usage: zyntax-info [BACKEND]\n"
+        "Lists the backends libzyntax can see and which one a runtime would use.\n"
+        "  BACKEND     a name (uv, ev, tokio) or an absolute plugin path, checked\n"
+        "              as a request; without it, the choice ZYNTAX_RUNTIME or\n"
+        "              the build's default makes\n"
+        "  -h, --help  print this and exit\n"
+        "Exit status: 0 the choice is usable, 1 it is not, 2 bad arguments.\n",
+        to);
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    usage(stdout);
+    return 0;
+  }
+  /* No backend name or plugin path starts with '-': it is an option. */
+  if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+    if (argc == 2) fprintf(stderr, "zyntax-info: unknown option '%s'\n", argv[1]);
+    else fprintf(stderr, "zyntax-info: one BACKEND at most\n");
+    usage(stderr);
+    return 2;
+  }
   const char *request = argc > 1 ? argv[1] : NULL;
   printf("libzyntax %s (backend ABI %d.%d)\n", zyntax_version_string(),
          ZYNTAX_BACKEND_ABI_MAJOR, ZYNTAX_BACKEND_ABI_MINOR);

@@ -1,5 +1,6 @@
 /* The libuv runtime: one uv_loop_t per runtime (never the default loop),
  * woken from other threads through a uv_async_t. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -9,7 +10,16 @@ static void on_wakeup(uv_async_t *handle) {
   (void)handle; /* the executor drains its inbox after every loop turn */
 }
 
+/* The caller has just published work (the inbox and its hint) with plain
+ * and release stores. libuv 1.44's uv_async_send() starts with a plain read
+ * of the handle's pending flag and returns if it is set, with no barrier
+ * first; the loop thread clears the flag (a full barrier) before it runs
+ * the callback, and the executor then reads the hint. Without a full fence
+ * here the hint store could still be buffered while this thread reads the
+ * old flag: both sides miss each other and the driver blocks with the task
+ * in the inbox (store buffering). libev's ev_async_send() fences first. */
 static void loop_signal(zx_exec *ex) {
+  atomic_thread_fence(memory_order_seq_cst);
   uv_async_send(&((uvb_runtime *)ex)->wakeup);
 }
 

@@ -39,11 +39,11 @@ static void pin(const char *cpus) {
   if (sched_setaffinity(0, sizeof set, &set) != 0) perror("zyntax-bench: --cpus");
 }
 
-static void exec_child(const zh_options *opt, const zh_series *s, char **argv,
-                       char *const *extra_env, int out_fd) {
+void zh_exec(const zh_options *opt, const char *runtime, char *const *argv,
+             char *const *extra_env, int out_fd) {
   dup2(out_fd, STDOUT_FILENO);
   dup2(out_fd, STDERR_FILENO);
-  if (s->kind == ZH_ZYNTAX) setenv("ZYNTAX_RUNTIME", s->backend, 1);
+  if (runtime) setenv("ZYNTAX_RUNTIME", runtime, 1);
   if (opt->workers) setenv("ZYNTAX_WORKER_THREADS", opt->workers, 1);
   for (size_t i = 0; extra_env && extra_env[i]; i++) putenv(extra_env[i]);
   if (opt->cpus) pin(opt->cpus);
@@ -103,7 +103,7 @@ static int run_child(const zh_options *opt, zh_series *s, char *const *prefix,
   pid_t pid = fork();
   if (pid == 0) {
     close(fds[0]);
-    exec_child(opt, s, argv, extra_env, fds[1]);
+    zh_exec(opt, s->kind == ZH_ZYNTAX ? s->backend : NULL, argv, extra_env, fds[1]);
   }
   close(fds[1]);
   if (pid < 0) return close(fds[0]), -1;

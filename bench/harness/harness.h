@@ -48,10 +48,25 @@ typedef struct zh_options {
   const char *json_path;
   const char *svg_path;
   char bin_dir[4096]; /* where the workload programs are */
+  /* zyntax-bench run */
+  int run; /* the `run` subcommand */
+  unsigned warmup; /* unreported repetitions first (default 1) */
+  const char *baseline; /* the backend ratios are to (default the first) */
+  const char *load; /* --load: sh -c command, {port} substituted */
+  const char *ready; /* --ready: "tcp:PORT" or "tcp:auto" */
+  double grace_s; /* SIGTERM to SIGKILL (default 5) */
+  double ready_timeout_s; /* the ready condition's bound (default 30) */
+  char **program; /* PROGRAM ARGS..., NULL-terminated */
 } zh_options;
 
 /** The program that runs `s` (an absolute path), or NULL if it was not built. */
 const char *zh_program(const zh_options *opt, const zh_series *s, char *buf, size_t size);
+
+/** In a forked child: stdout and stderr to `out_fd`, ZYNTAX_RUNTIME set to
+ * `runtime` (unless NULL), --workers and --cpus applied, `extra_env` ("K=V")
+ * added, then argv executed (searched on PATH). Never returns. */
+void zh_exec(const zh_options *opt, const char *runtime, char *const *argv,
+             char *const *extra_env, int out_fd);
 
 /** Runs the child for `s` with opt->reps repetitions and fills its samples,
  * status and error. */
@@ -71,6 +86,22 @@ typedef struct zh_summary {
 
 int zh_summarize(const zh_series *s, zh_summary *out);
 
+/** The median of v[0..n) (n > 0); sorts v. */
+double zh_median(double *v, size_t n);
+
+/** A ratio of medians, median(a) / median(b), with its 95% confidence
+ * interval from a percentile bootstrap (ZH_BOOTSTRAP_RESAMPLES resamples of
+ * each side, fixed seed: the same data give the same interval). `valid` is
+ * 0 when a side has fewer than 3 values (no interval then). */
+#define ZH_BOOTSTRAP_RESAMPLES 10000
+typedef struct zh_ratio_ci {
+  double ratio, low, high;
+  int valid;
+  int significant; /* the interval excludes 1.0 */
+} zh_ratio_ci;
+
+zh_ratio_ci zh_ratio_of_medians(const double *a, size_t na, const double *b, size_t nb);
+
 /** The figure a workload compares by: CPU ns per op for timers (its wall
  * time is bounded by the sleeps), wall ns per op otherwise. */
 int zh_uses_cpu_time(const char *workload);
@@ -79,6 +110,23 @@ int zh_uses_cpu_time(const char *workload);
 void zh_print_markdown(const zh_options *opt, const zh_series *all, size_t n);
 int zh_write_json(const zh_options *opt, const zh_series *all, size_t n);
 int zh_write_svg(const zh_options *opt, const zh_series *all, size_t n);
+
+/** A bar chart (--svg): `groups` groups of `bars` bars, value[g * bars + b]
+ * with an optional interval (low/high NULL, or NAN for none); a dashed line
+ * at `reference` (1.0 for ratios). Returns 0 or -1 (perror'd). */
+typedef struct zh_chart {
+  const char *title;
+  size_t groups, bars;
+  const char *const *group_names;
+  const char *const *bar_names; /* the legend */
+  const double *value, *low, *high; /* value < 0: no bar */
+  double reference;
+} zh_chart;
+
+int zh_svg_chart(const char *path, const zh_chart *chart);
+
+/** `zyntax-bench run`: the user's program on every backend (run.c). */
+int zh_run_main(const zh_options *opt);
 
 /** A line about the machine: CPU model, cores, kernel, library versions. */
 void zh_machine(char *buf, size_t size);

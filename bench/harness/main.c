@@ -25,7 +25,21 @@ static void usage(FILE *to) {
           "  --syscalls        also count system calls per operation (strace -f -c)\n"
           "  --allocs          also count allocations per operation (LD_PRELOAD)\n"
           "  --json FILE       every sample and the machine, as JSON\n"
-          "  --svg FILE        a bar chart of the ratios\n");
+          "  --svg FILE        a bar chart of the ratios\n"
+          "\n"
+          "usage: zyntax-bench run [options] -- PROGRAM ARGS...\n"
+          "  runs PROGRAM once per backend in each repetition (ZYNTAX_RUNTIME set,\n"
+          "  backends interleaved, order rotated); --backends, --reps, --workers,\n"
+          "  --cpus, --json, --svg as above, and:\n"
+          "  --warmup N        unreported repetitions first (default 1)\n"
+          "  --baseline NAME   the backend ratios are to (default the first)\n"
+          "  --load 'CMD'      a server: start PROGRAM, wait for --ready, run CMD\n"
+          "                    (sh -c, {port} replaced), then SIGTERM PROGRAM\n"
+          "  --ready COND      tcp:PORT (the port accepts) or tcp:auto (the port is\n"
+          "                    the last number on PROGRAM's first output line that\n"
+          "                    contains 'listening on'); default tcp:auto\n"
+          "  --ready-timeout S seconds to wait for --ready (default 30)\n"
+          "  --grace S         seconds from SIGTERM to SIGKILL (default 5)\n");
 }
 
 /* Splits a comma list into `out` (pointers into `list`, which is modified). */
@@ -41,8 +55,9 @@ static int known_workload(const char *name) {
   return 0;
 }
 
-static int parse_options(int argc, char **argv, zh_options *opt) {
-  for (int i = 1; i < argc; i++) {
+/* Options from argv[first]; `run` stops at "--" (the program follows). */
+static int parse_options(int argc, char **argv, int first, zh_options *opt) {
+  for (int i = first; i < argc; i++) {
     const char *a = argv[i];
     const char *value = i + 1 < argc ? argv[i + 1] : NULL;
     int takes = 1;
@@ -51,6 +66,10 @@ static int parse_options(int argc, char **argv, zh_options *opt) {
     else if (strcmp(a, "--syscalls") == 0) opt->syscalls = 1, takes = 0;
     else if (strcmp(a, "--allocs") == 0) opt->allocs = 1, takes = 0;
     else if (strcmp(a, "--help") == 0) return usage(stdout), exit(0), 0;
+    else if (strcmp(a, "--") == 0 && opt->run) {
+      opt->program = argv + i + 1;
+      break;
+    }
     else if (value == NULL) return fprintf(stderr, "zyntax-bench: %s needs a value\n", a), -1;
     else if (strcmp(a, "--backends") == 0)
       opt->backend_count = split(argv[i + 1], opt->backends, 8);
@@ -61,9 +80,17 @@ static int parse_options(int argc, char **argv, zh_options *opt) {
     else if (strcmp(a, "--cpus") == 0) opt->cpus = value;
     else if (strcmp(a, "--json") == 0) opt->json_path = value;
     else if (strcmp(a, "--svg") == 0) opt->svg_path = value;
+    else if (opt->run && strcmp(a, "--warmup") == 0) opt->warmup = (unsigned)atoi(value);
+    else if (opt->run && strcmp(a, "--baseline") == 0) opt->baseline = value;
+    else if (opt->run && strcmp(a, "--load") == 0) opt->load = value;
+    else if (opt->run && strcmp(a, "--ready") == 0) opt->ready = value;
+    else if (opt->run && strcmp(a, "--grace") == 0) opt->grace_s = atof(value);
+    else if (opt->run && strcmp(a, "--ready-timeout") == 0) opt->ready_timeout_s = atof(value);
     else return fprintf(stderr, "zyntax-bench: unknown option %s\n", a), usage(stderr), -1;
     i += takes;
   }
+  if (opt->run && (opt->program == NULL || opt->program[0] == NULL))
+    return fprintf(stderr, "zyntax-bench run: no -- PROGRAM\n"), -1;
   if (opt->reps < 1 || opt->reps > ZH_MAX_REPS)
     return fprintf(stderr, "zyntax-bench: --reps must be 1..%d\n", ZH_MAX_REPS), -1;
   for (size_t w = 0; w < opt->workload_count; w++)
@@ -75,7 +102,7 @@ static int parse_options(int argc, char **argv, zh_options *opt) {
 /* Defaults: every workload, every backend that loads (a named one that does
  * not load is an error: an A/B run must not quietly lose a side). */
 static int apply_defaults(zh_options *opt) {
-  if (opt->workload_count == 0)
+  if (opt->workload_count == 0 && !opt->run)
     for (size_t i = 0; i < zb_workload_count; i++) opt->workloads[opt->workload_count++] = zb_workload_names[i];
   int named = opt->backend_count > 0;
   if (!named)
@@ -87,7 +114,7 @@ static int apply_defaults(zh_options *opt) {
     else if (named) return fprintf(stderr, "zyntax-bench: %s\n", info.message), -1;
   }
   opt->backend_count = kept;
-  if (!opt->workers) opt->workers = "2";
+  if (!opt->workers && !opt->run) opt->workers = "2"; /* run: the program's own default */
   return kept ? 0 : (fprintf(stderr, "zyntax-bench: no backend loads\n"), -1);
 }
 
@@ -134,10 +161,12 @@ static void run_all(const zh_options *opt, zh_series *all, size_t n) {
 
 int main(int argc, char **argv) {
   static zh_series all[256]; /* large: not on the stack */
-  zh_options opt = {.reps = 5, .native = 1};
-  if (parse_options(argc, argv, &opt) != 0 || apply_defaults(&opt) != 0 ||
+  zh_options opt = {.reps = 5, .native = 1, .warmup = 1, .grace_s = 5, .ready_timeout_s = 30};
+  opt.run = argc > 1 && strcmp(argv[1], "run") == 0;
+  if (parse_options(argc, argv, 1 + opt.run, &opt) != 0 || apply_defaults(&opt) != 0 ||
       find_bin_dir(&opt, argv[0]) != 0)
     return 2;
+  if (opt.run) return zh_run_main(&opt);
   size_t n = plan(&opt, all, sizeof all / sizeof all[0]);
   run_all(&opt, all, n);
   zh_print_markdown(&opt, all, n);

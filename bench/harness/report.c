@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "run.h"
 
 static const char *unit_of(const char *workload) {
   return zh_uses_cpu_time(workload) ? "CPU ns/op" : "ns/op";
@@ -117,7 +118,7 @@ static const char *kind_name(zh_kind kind) {
   return kind == ZH_ZYNTAX ? "zyntax" : kind == ZH_NATIVE ? "native" : "direct";
 }
 
-static void json_string(FILE *f, const char *s) {
+void zh_json_string(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
@@ -127,18 +128,18 @@ static void json_string(FILE *f, const char *s) {
   fputc('"', f);
 }
 
-static void json_number(FILE *f, double v) {
-  isnan(v) ? fprintf(f, "null") : fprintf(f, "%.4f", v);
+void zh_json_number(FILE *f, double v) {
+  isnan(v) ? fprintf(f, "null") : fprintf(f, "%.10g", v);
 }
 
 static void json_series(FILE *f, const zh_series *s) {
   fprintf(f, "    {\"workload\": \"%s\", \"backend\": \"%s\", \"kind\": \"%s\", \"status\": %d, "
              "\"error\": ", s->workload, s->backend, kind_name(s->kind), s->status);
-  json_string(f, s->error);
+  zh_json_string(f, s->error);
   fprintf(f, ", \"syscalls_per_op\": ");
-  json_number(f, s->syscalls_per_op);
+  zh_json_number(f, s->syscalls_per_op);
   fprintf(f, ", \"allocs_per_op\": ");
-  json_number(f, s->allocs_per_op);
+  zh_json_number(f, s->allocs_per_op);
   fprintf(f, ", \"samples\": [");
   for (size_t i = 0; i < s->count; i++) {
     const zb_sample *x = &s->samples[i];
@@ -150,16 +151,22 @@ static void json_series(FILE *f, const zh_series *s) {
   fprintf(f, "]}");
 }
 
-int zh_write_json(const zh_options *opt, const zh_series *all, size_t n) {
-  FILE *f = fopen(opt->json_path, "w");
-  if (f == NULL) return perror(opt->json_path), -1;
+FILE *zh_json_open(const char *path) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL) return perror(path), NULL;
   char machine[1024];
   zh_machine(machine, sizeof machine);
   fprintf(f, "{\n  \"machine\": ");
-  json_string(f, machine);
+  zh_json_string(f, machine);
+  return f;
+}
+
+int zh_write_json(const zh_options *opt, const zh_series *all, size_t n) {
+  FILE *f = zh_json_open(opt->json_path);
+  if (f == NULL) return -1;
   fprintf(f, ",\n  \"reps\": %u,\n  \"quick\": %s,\n  \"worker_threads\": ", opt->reps,
           opt->quick ? "true" : "false");
-  json_string(f, opt->workers ? opt->workers : "");
+  zh_json_string(f, opt->workers ? opt->workers : "");
   fprintf(f, ",\n  \"series\": [\n");
   for (size_t i = 0; i < n; i++) {
     json_series(f, &all[i]);

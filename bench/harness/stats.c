@@ -1,4 +1,6 @@
 /* Per-series summaries: median, min, max of ns per operation. */
+#include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +13,7 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static double median_of(double *v, size_t n) {
+double zh_median(double *v, size_t n) {
   qsort(v, n, sizeof *v, cmp_double);
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
@@ -28,12 +30,12 @@ int zh_summarize(const zh_series *s, zh_summary *out) {
     p99[i] = (double)x->p99_ns;
     rate[i] = (double)x->ops * 1e9 / (double)(x->wall_ns ? x->wall_ns : 1);
   }
-  out->median = median_of(per_op, s->count); /* sorts: min/max at the ends */
+  out->median = zh_median(per_op, s->count); /* sorts: min/max at the ends */
   out->min = per_op[0];
   out->max = per_op[s->count - 1];
-  out->p50 = median_of(p50, s->count);
-  out->p99 = median_of(p99, s->count);
-  out->ops_per_sec = median_of(rate, s->count);
+  out->p50 = zh_median(p50, s->count);
+  out->p99 = zh_median(p99, s->count);
+  out->ops_per_sec = zh_median(rate, s->count);
   return 0;
 }
 
@@ -44,4 +46,47 @@ const zh_series *zh_find(const zh_series *all, size_t n, const char *workload,
         (kind == ZH_DIRECT || strcmp(all[i].backend, backend) == 0))
       return &all[i];
   return NULL;
+}
+
+/* xorshift64*: a fixed, portable sequence (rand() differs between libcs). */
+static uint64_t next_random(uint64_t *x) {
+  *x ^= *x >> 12;
+  *x ^= *x << 25;
+  *x ^= *x >> 27;
+  return *x * 0x2545F4914F6CDD1DULL;
+}
+
+/* The median of n values drawn with replacement from v[0..n). */
+static double resampled_median(const double *v, size_t n, double *scratch, uint64_t *seed) {
+  for (size_t i = 0; i < n; i++) scratch[i] = v[next_random(seed) % n];
+  return zh_median(scratch, n);
+}
+
+zh_ratio_ci zh_ratio_of_medians(const double *a, size_t na, const double *b, size_t nb) {
+  zh_ratio_ci out = {NAN, NAN, NAN, 0, 0};
+  double *scratch = malloc(sizeof(double) * (na > nb ? na : nb));
+  double *ratios = malloc(sizeof(double) * ZH_BOOTSTRAP_RESAMPLES);
+  if (na > 0 && nb > 0 && scratch && ratios) {
+    memcpy(scratch, a, na * sizeof *a);
+    double ma = zh_median(scratch, na);
+    memcpy(scratch, b, nb * sizeof *b);
+    double mb = zh_median(scratch, nb);
+    out.ratio = mb != 0 ? ma / mb : NAN;
+  }
+  if (na >= 3 && nb >= 3 && scratch && ratios && !isnan(out.ratio)) {
+    uint64_t seed = 0x5A594E544158ULL; /* fixed: reruns give the same interval */
+    for (size_t i = 0; i < ZH_BOOTSTRAP_RESAMPLES; i++) {
+      double ra = resampled_median(a, na, scratch, &seed);
+      double rb = resampled_median(b, nb, scratch, &seed);
+      ratios[i] = rb != 0 ? ra / rb : INFINITY;
+    }
+    qsort(ratios, ZH_BOOTSTRAP_RESAMPLES, sizeof *ratios, cmp_double);
+    out.low = ratios[ZH_BOOTSTRAP_RESAMPLES / 40]; /* 2.5th percentile */
+    out.high = ratios[ZH_BOOTSTRAP_RESAMPLES - 1 - ZH_BOOTSTRAP_RESAMPLES / 40];
+    out.valid = 1;
+    out.significant = out.low > 1.0 || out.high < 1.0;
+  }
+  free(scratch);
+  free(ratios);
+  return out;
 }

@@ -1,68 +1,115 @@
 //! fd readiness on Tokio's reactor. epoll registers a descriptor once, so
-//! the runtime keeps one `AsyncFd` per fd, shared by every future waiting
-//! on it (`Shared::fds`), registered for both directions. Each wait uses
-//! Tokio's multi-waiter `readable()` / `writable()` futures, and confirms
-//! readiness with poll(2) because Tokio's readiness is edge-triggered and
-//! may be stale.
+//! the runtime keeps one `AsyncFd` per fd (`Shared::fds`), registered for
+//! both directions, shared by every future waiting on it.
+//!
+//! Waiting allocates nothing: a wait polls `AsyncFd::poll_read_ready` /
+//! `poll_write_ready` (no boxed `readable()` future) with the entry's own
+//! waker, and keeps its task's waker in the entry's waiter list, whose
+//! buffer is reused from wait to wait. Tokio keeps one waker per direction
+//! for `poll_*_ready`, so the entry's waker stands for all its waiters: a
+//! reactor event wakes them all. Tokio's readiness is edge-triggered and
+//! may be stale: readiness a wait finds already set when it starts is
+//! confirmed with poll(2) (and cleared if stale, to wait for the next
+//! edge); readiness set by an edge after the wait saw the fd not ready is
+//! real and taken as is.
 //!
 //! A socket's registration outlives its waits: registering and
 //! deregistering for every wait cost epoll_ctl calls and a hand-off to the
 //! reactor's thread. The descriptor is not ours, so each new wait checks
 //! with fstat that the number still names the same socket (device and
 //! inode; a socket has one open file description, so the same inode means
-//! the same registration); if the number was closed and reused, the stale
-//! registration is dropped and the new file registered. Other kinds of fd
-//! (pipes, ttys: several descriptions may share an inode) are deregistered
-//! when their last wait ends, as before.
-//!
-//! Misuse - an fd closed while waits are pending and its number reused -
-//! is met when a new wait registers the number: the stale waits complete
-//! with ZYNTAX_EBADF (through the entry's `stale` Notify), and the stale
-//! registration forgets its number so that dropping it later cannot
-//! deregister the new file that now has it.
+//! the same registration). If the number was closed and reused, the stale
+//! entry is deregistered before the new file is registered (so Tokio's
+//! EPOLL_CTL_DEL of the old one cannot remove the new one), and the waits
+//! still on it end with ZYNTAX_EBADF. Other kinds of fd (pipes, ttys:
+//! several descriptions may share an inode) are deregistered when their
+//! last wait ends.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::io;
 use std::os::raw::c_int;
 use std::os::unix::io::{AsRawFd, RawFd};
-use std::pin::Pin;
-use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll, Wake, Waker};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tokio::sync::Notify;
 
 use crate::ffi::*;
 
-/// A descriptor the caller owns: never closed here. -1 once stale: the
-/// AsyncFd's drop then deregisters nothing (epoll_ctl(-1) fails).
-pub struct Borrowed(AtomicI32);
+/// A descriptor the caller owns: never closed here.
+pub struct Borrowed(RawFd);
 
 impl AsRawFd for Borrowed {
     fn as_raw_fd(&self) -> RawFd {
-        self.0.load(Ordering::Acquire)
+        self.0
     }
 }
 
-type Registration = Arc<AsyncFd<Borrowed>>;
+/// The tasks waiting on one fd: (the wait's token, its task's waker).
+/// The reactor wakes this list (its `Waker`), which wakes every waiter.
+/// Kept apart from the `AsyncFd`, because Tokio keeps this waker inside
+/// the registration: a waker owning the registration would never drop.
+#[derive(Default)]
+struct WaitList(Mutex<Vec<(usize, Waker)>>);
 
-/// One registered fd: what it was when registered, and whether it stays
-/// registered between waits (sockets).
-pub struct Entry {
-    reg: Registration,
-    id: (u64, u64), // st_dev, st_ino
-    kept: bool,
-    stale: Arc<Notify>, // notified when the number names another file
+impl Wake for WaitList {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // drain() keeps the buffer for the next waits.
+        for (_, w) in self.0.lock().unwrap().drain(..) {
+            w.wake();
+        }
+    }
 }
 
-pub type Registry = Mutex<HashMap<RawFd, Entry>>;
+impl WaitList {
+    /// Adds or refreshes the waiter `token`.
+    fn add(&self, token: usize, waker: &Waker) {
+        let mut list = self.0.lock().unwrap();
+        match list.iter_mut().find(|(t, _)| *t == token) {
+            Some((_, w)) if w.will_wake(waker) => {}
+            Some((_, w)) => *w = waker.clone(),
+            None => list.push((token, waker.clone())),
+        }
+    }
+
+    fn remove(&self, token: usize) -> Option<Waker> {
+        let mut list = self.0.lock().unwrap();
+        let at = list.iter().position(|(t, _)| *t == token)?;
+        Some(list.swap_remove(at).1)
+    }
+}
+
+/// One registered fd: what it was when registered, and whether it stays
+/// registered between waits (sockets). `fd` is None once stale.
+pub struct Entry {
+    fd: RwLock<Option<AsyncFd<Borrowed>>>,
+    list: Arc<WaitList>,
+    id: (u64, u64), // st_dev, st_ino
+    kept: bool,
+}
+
+pub type Registry = Mutex<HashMap<RawFd, Arc<Entry>>>;
+
+impl Entry {
+    /// The number now names another file: deregister now, and wake the
+    /// waits so they end with ZYNTAX_EBADF.
+    fn make_stale(&self) {
+        let old = self.fd.write().unwrap().take();
+        drop(old); // EPOLL_CTL_DEL before the new file is registered
+        self.list.wake_by_ref();
+    }
+}
 
 /// (st_dev, st_ino, is a socket) of an open fd; ZYNTAX_EBADF if closed.
 fn identity(fd: RawFd) -> Result<((u64, u64), bool), c_int> {
+    // SAFETY: stat is plain old data; all zeroes is a valid value.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes only into `st`; a bad fd is an error return.
     if unsafe { libc::fstat(fd, &mut st) } != 0 {
         return Err(EBADF);
     }
@@ -80,6 +127,7 @@ pub fn level(fd: c_int, events: u32) -> Result<u32, c_int> {
         want |= libc::POLLOUT;
     }
     let mut p = libc::pollfd { fd, events: want, revents: 0 };
+    // SAFETY: one valid pollfd, no timeout.
     while unsafe { libc::poll(&mut p, 1, 0) } < 0 {
         if io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             return Err(EIO);
@@ -99,81 +147,100 @@ pub fn level(fd: c_int, events: u32) -> Result<u32, c_int> {
     Ok(ready)
 }
 
-/// The registration of `fd`, shared or new, and its stale signal. Needs
-/// the runtime's context.
-fn register(registry: &Registry, fd: RawFd) -> Result<(Registration, Arc<Notify>), c_int> {
+/// The registration of `fd`, shared or new. Needs the runtime's context.
+fn register(registry: &Registry, fd: RawFd) -> Result<Arc<Entry>, c_int> {
     let (id, socket) = identity(fd)?;
     let mut fds = registry.lock().unwrap();
     if let Some(entry) = fds.get(&fd) {
         if entry.id == id {
-            return Ok((entry.reg.clone(), entry.stale.clone()));
+            return Ok(entry.clone());
         }
-        // The number was closed and now names another file: the old
-        // registration is stale. Its waits end with EBADF.
-        let old = fds.remove(&fd).unwrap();
-        old.reg.get_ref().0.store(-1, Ordering::Release);
-        old.stale.notify_waiters();
+        // The number was closed and now names another file.
+        let stale = fds.remove(&fd);
+        if let Some(e) = stale {
+            e.make_stale();
+        }
     }
     let interest = Interest::READABLE.add(Interest::WRITABLE);
     // epoll refuses e.g. regular files: such an fd cannot be watched.
-    let reg = Arc::new(AsyncFd::with_interest(Borrowed(AtomicI32::new(fd)), interest).map_err(|_| EBADF)?);
-    let stale = Arc::new(Notify::new());
-    fds.insert(fd, Entry { reg: reg.clone(), id, kept: socket, stale: stale.clone() });
-    Ok((reg, stale))
+    let afd = AsyncFd::with_interest(Borrowed(fd), interest).map_err(|_| EBADF)?;
+    let entry = Arc::new(Entry { fd: RwLock::new(Some(afd)), list: Arc::default(), id, kept: socket });
+    fds.insert(fd, entry.clone());
+    Ok(entry)
 }
 
 /// Drops every registration (the runtime is being destroyed).
 pub fn clear(registry: &Registry) {
-    let all: Vec<Entry> = registry.lock().unwrap().drain().map(|(_, e)| e).collect();
+    let all: Vec<Arc<Entry>> = registry.lock().unwrap().drain().map(|(_, e)| e).collect();
+    for e in &all {
+        // Waits outliving the runtime end with EBADF, not on a dead reactor.
+        e.fd.write().unwrap().take();
+    }
     drop(all); // outside the lock
-}
-
-type Waiting = Pin<Box<dyn Future<Output = c_int> + Send>>;
-
-/// Waits for one direction of a shared registration.
-fn wait_one(reg: Registration, fd: RawFd, dir: u32, events: u32) -> Waiting {
-    Box::pin(async move {
-        loop {
-            let guard = if dir == READABLE { reg.readable().await } else { reg.writable().await };
-            let mut guard = match guard {
-                Ok(g) => g,
-                Err(_) => return EIO,
-            };
-            match level(fd, events) {
-                Err(e) => return e,
-                Ok(0) => guard.clear_ready(), // stale: wait for the next edge
-                Ok(ready) => return ready as c_int,
-            }
-        }
-    })
 }
 
 /// One fd_wait future's state after its first poll.
 pub struct Wait {
-    reg: Registration,
-    waits: Vec<Waiting>, // one per requested direction
+    entry: Arc<Entry>,
+    fd: RawFd,
+    events: u32,
+    /// The directions this wait has seen not ready (READABLE/WRITABLE
+    /// bits): Tokio's readiness for them since then comes from an edge
+    /// after the wait began, so it is real and needs no poll(2).
+    seen_idle: u32,
+}
+
+/// Polls one direction: Some(result) once ready (confirmed), None pending.
+fn poll_dir(afd: &AsyncFd<Borrowed>, dir: u32, events: u32, seen_idle: &mut u32,
+            cx: &mut Context<'_>) -> Option<c_int> {
+    loop {
+        let ready = if dir == READABLE { afd.poll_read_ready(cx) } else { afd.poll_write_ready(cx) };
+        let mut guard = match ready {
+            Poll::Pending => {
+                *seen_idle |= dir;
+                return None;
+            }
+            Poll::Ready(Err(_)) => return Some(EIO),
+            Poll::Ready(Ok(g)) => g,
+        };
+        if *seen_idle & dir != 0 {
+            return Some(dir as c_int); // a new edge: no need to ask poll(2)
+        }
+        // Readiness from before this wait: the caller may have used it up.
+        match level(afd.get_ref().0, events) {
+            Err(e) => return Some(e),
+            Ok(0) => {
+                guard.clear_ready(); // stale: wait for the next edge
+                *seen_idle |= dir;
+            }
+            Ok(ready) => return Some(ready as c_int),
+        }
+    }
 }
 
 impl Wait {
     /// Starts waiting; Err with the future's result if it cannot.
     pub fn start(registry: &Registry, fd: RawFd, events: u32) -> Result<Wait, c_int> {
-        let (reg, stale) = register(registry, fd)?;
-        let mut waits: Vec<Waiting> = [READABLE, WRITABLE]
-            .iter()
-            .filter(|&&dir| events & dir != 0)
-            .map(|&dir| wait_one(reg.clone(), fd, dir, events))
-            .collect();
-        waits.push(Box::pin(async move {
-            stale.notified().await;
-            EBADF
-        }));
-        Ok(Wait { reg, waits })
+        Ok(Wait { entry: register(registry, fd)?, fd, events, seen_idle: 0 })
     }
 
-    pub fn poll(&mut self, cx: &mut Context<'_>) -> Poll<c_int> {
-        for w in self.waits.iter_mut() {
-            if let Poll::Ready(r) = w.as_mut().poll(cx) {
-                return Poll::Ready(r);
+    /// `token` names this wait in the entry's list (the leaf's address).
+    pub fn poll(&mut self, token: usize, cx: &mut Context<'_>) -> Poll<c_int> {
+        // In the list before readiness is checked: an event between the
+        // check and the registration would otherwise be lost.
+        self.entry.list.add(token, cx.waker());
+        let afd = self.entry.fd.read().unwrap();
+        let afd = match &*afd {
+            Some(afd) => afd,
+            None => return Poll::Ready(EBADF), // closed and reused meanwhile
+        };
+        let list_waker = Waker::from(self.entry.list.clone());
+        let mut list_cx = Context::from_waker(&list_waker);
+        for dir in [READABLE, WRITABLE] {
+            if self.events & dir != 0 {
+                if let Some(r) = poll_dir(afd, dir, self.events, &mut self.seen_idle, &mut list_cx) {
+                    return Poll::Ready(r);
+                }
             }
         }
         Poll::Pending
@@ -181,19 +248,19 @@ impl Wait {
 
     /// Drops the wait; the last one on an fd that is not kept
     /// deregisters it.
-    pub fn finish(self, registry: &Registry) {
-        let Wait { reg, waits } = self;
-        drop(waits);
-        let fd = reg.get_ref().as_raw_fd(); // -1 once stale: not in the table
+    pub fn finish(self, token: usize, registry: &Registry) {
+        let Wait { entry, fd, .. } = self;
+        let waker = entry.list.remove(token);
+        drop(waker); // outside the list's lock
         let mut fds = registry.lock().unwrap();
         let last = match fds.get(&fd) {
             // This wait and the table hold the only references.
-            Some(e) => !e.kept && Arc::ptr_eq(&e.reg, &reg) && Arc::strong_count(&reg) == 2,
+            Some(e) => !e.kept && Arc::ptr_eq(e, &entry) && Arc::strong_count(&entry) == 2,
             None => false,
         };
-        if last {
-            fds.remove(&fd);
-        }
-        drop(reg); // deregisters if last, under the lock: no one re-registers meanwhile
+        let removed = if last { fds.remove(&fd) } else { None };
+        // Deregisters if last, under the lock: no one re-registers meanwhile.
+        drop(entry);
+        drop(removed);
     }
 }

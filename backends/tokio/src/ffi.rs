@@ -5,26 +5,12 @@
 
 use std::os::raw::{c_int, c_void};
 
-pub const PENDING: c_int = 0;
-pub const READY: c_int = 1;
+// The codes, poll results and event bits, from the one place that is
+// checked against the C headers at build time.
+pub use crate::abi::*;
 
-// ZYNTAX_E* codes used here (api/zyntax/error.h).
-pub const EINVAL: c_int = -1;
-pub const ENOMEM: c_int = -2;
-pub const ECANCELED: c_int = -5;
-pub const ECLOSED: c_int = -6;
-pub const EFOREIGN: c_int = -7;
-pub const EIO: c_int = -12;
-pub const EFINISHED: c_int = -13;
-pub const EBADPOLL: c_int = -15;
-pub const EBADF: c_int = -16;
-pub const EBUSY: c_int = -3;
-pub const EBACKEND: c_int = -18;
 /// ZYNTAX_TASK_RUNNING: the result of a future or task not finished yet.
-pub const RUNNING: c_int = 0x7fff_ffff;
-
-pub const READABLE: u32 = 0x1;
-pub const WRITABLE: u32 = 0x2;
+pub const RUNNING: c_int = TASK_RUNNING;
 
 #[repr(C)]
 pub struct CWaker {
@@ -43,28 +29,41 @@ pub struct CWakerVtable {
 /// A C waker owned by Rust (a clone): dropped through its vtable.
 pub struct OwnedCWaker(CWaker);
 
-// The waker contract makes every waker sendable to any thread.
+// SAFETY: the waker contract (future.h) makes every waker usable from any
+// thread.
 unsafe impl Send for OwnedCWaker {}
 
 impl OwnedCWaker {
-    /// Clones `w` (which must be a valid waker for the call's duration).
+    /// Clones `w`.
+    ///
+    /// # Safety
+    /// `w` is NULL or a valid waker for the call's duration.
     pub unsafe fn clone_from(w: *const CWaker) -> OwnedCWaker {
-        if w.is_null() || (*w).vtable.is_null() {
+        // SAFETY: NULL or valid (the caller's contract).
+        if w.is_null() || unsafe { (*w).vtable.is_null() } {
             return OwnedCWaker(CWaker { data: std::ptr::null(), vtable: std::ptr::null() });
         }
-        OwnedCWaker(((*(*w).vtable).clone)((*w).data))
+        // SAFETY: a valid waker's clone entry, on its own data.
+        OwnedCWaker(unsafe { ((*(*w).vtable).clone)((*w).data) })
     }
 
     pub fn clone_owned(&self) -> OwnedCWaker {
+        // SAFETY: an owned waker is valid while it lives.
         unsafe { OwnedCWaker::clone_from(&self.0) }
     }
 
-    pub fn will_wake(&self, w: *const CWaker) -> bool {
+    /// True if `w` wakes the same thing.
+    ///
+    /// # Safety
+    /// `w` is a valid waker for the call's duration.
+    pub unsafe fn will_wake(&self, w: *const CWaker) -> bool {
+        // SAFETY: valid (the caller's contract).
         unsafe { self.0.data == (*w).data && self.0.vtable == (*w).vtable }
     }
 
     pub fn wake_by_ref(&self) {
         if !self.0.vtable.is_null() {
+            // SAFETY: an owned waker's vtable entry on its own data.
             unsafe { ((*self.0.vtable).wake_by_ref)(self.0.data) }
         }
     }
@@ -73,6 +72,7 @@ impl OwnedCWaker {
 impl Drop for OwnedCWaker {
     fn drop(&mut self) {
         if !self.0.vtable.is_null() {
+            // SAFETY: gives up the clone this owns, once.
             unsafe { ((*self.0.vtable).drop)(self.0.data) }
         }
     }
@@ -117,7 +117,10 @@ pub struct TaskOps {
 /// A raw pointer that may cross threads (its owner guarantees it).
 #[derive(Clone, Copy)]
 pub struct SendPtr(pub *mut c_void);
+// SAFETY: only the pointer value crosses threads; whoever dereferences it
+// relies on the C caller's contract for that pointer.
 unsafe impl Send for SendPtr {}
+// SAFETY: as for Send.
 unsafe impl Sync for SendPtr {}
 
 impl SendPtr {

@@ -2,24 +2,33 @@
 //! readiness on `AsyncFd`, blocking work on `spawn_blocking`. Each is a
 //! `zyntax_future` header followed by its Rust state, polled only from
 //! this runtime's threads (another runtime's poll gets ZYNTAX_EFOREIGN).
+//!
+//! Allocation: a leaf's memory comes from a small per-thread cache of
+//! freed leaves (all leaves have one size), so a task that sleeps or waits
+//! on an fd again and again allocates nothing after its first wait; the
+//! `Sleep` lives inside the leaf (reset, never boxed), and an fd wait
+//! shares its fd's registration (fd.rs).
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
+use std::ptr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use crate::fd::Wait;
 use crate::ffi::*;
-use crate::runtime::{count, is_current, Shared};
-use crate::task::rust_waker;
+use crate::runtime::{is_current, Counter, Shared};
+use crate::waker::with_rust_waker;
 
 pub enum Kind {
-    Sleep { deadline_ns: u64, timer: Option<Pin<Box<Sleep>>>, armed: bool },
+    /// `timer` is pinned: it lives inside the leaf, which never moves.
+    Sleep { deadline_ns: u64, timer: Option<Sleep>, armed: bool },
     Fd { fd: c_int, events: u32, wait: Option<Wait> },
     Blocking { job: Option<(BlockingFn, SendPtr)>, running: Option<JoinHandle<()>> },
 }
@@ -33,11 +42,12 @@ struct Leaf {
 
 impl Drop for Leaf {
     fn drop(&mut self) {
+        let token = self as *const Leaf as usize;
         match &mut self.kind {
             Kind::Blocking { running: Some(job), .. } => job.abort(), // skipped if not started
             Kind::Fd { wait, .. } => {
                 if let Some(w) = wait.take() {
-                    w.finish(&self.shared.fds);
+                    w.finish(token, &self.shared.fds);
                 }
             }
             _ => {}
@@ -45,9 +55,79 @@ impl Drop for Leaf {
     }
 }
 
+// ---- the per-thread cache of leaf memory --------------------------------
+
+const CACHED: usize = 64;
+
+struct Cache {
+    n: usize,
+    free: [*mut Leaf; CACHED],
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        for &p in &self.free[..self.n] {
+            // SAFETY: each came from Box::into_raw and holds no live Leaf
+            // (it was dropped in place before it was cached).
+            drop(unsafe { Box::from_raw(p as *mut std::mem::MaybeUninit<Leaf>) });
+        }
+    }
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache { n: 0, free: [ptr::null_mut(); CACHED] });
+}
+
+fn new_leaf(leaf: Leaf) -> *mut ZFuture {
+    let cached = CACHE
+        .try_with(|c| {
+            let mut c = c.borrow_mut();
+            if c.n == 0 {
+                return None;
+            }
+            c.n -= 1;
+            Some(c.free[c.n])
+        })
+        .ok()
+        .flatten();
+    match cached {
+        Some(p) => {
+            // SAFETY: cached memory of a dropped Leaf: right size and
+            // alignment, ours alone.
+            unsafe { p.write(leaf) };
+            p as *mut ZFuture
+        }
+        None => Box::into_raw(Box::new(leaf)) as *mut ZFuture,
+    }
+}
+
+/// Drops the leaf in place and keeps its memory for the next one.
+///
+/// # Safety
+/// `p` came from new_leaf and is dropped once.
+unsafe fn free_leaf(p: *mut Leaf) {
+    // SAFETY: live and dropped once (the caller's contract).
+    unsafe { ptr::drop_in_place(p) };
+    let kept = CACHE
+        .try_with(|c| {
+            let mut c = c.borrow_mut();
+            if c.n == CACHED {
+                return false;
+            }
+            let n = c.n;
+            c.free[n] = p;
+            c.n += 1;
+            true
+        })
+        .unwrap_or(false);
+    if !kept {
+        // SAFETY: Box memory (every leaf's memory is), contents dropped.
+        drop(unsafe { Box::from_raw(p as *mut std::mem::MaybeUninit<Leaf>) });
+    }
+}
+
 pub fn new(shared: &Arc<Shared>, kind: Kind) -> *mut ZFuture {
-    let leaf = Box::new(Leaf { base: ZFuture { ops: &LEAF_OPS, result: RUNNING }, shared: shared.clone(), kind });
-    Box::into_raw(leaf) as *mut ZFuture
+    new_leaf(Leaf { base: ZFuture { ops: &LEAF_OPS, result: RUNNING }, shared: shared.clone(), kind })
 }
 
 pub fn blocking(f: BlockingFn, arg: *mut c_void) -> Kind {
@@ -57,11 +137,12 @@ pub fn blocking(f: BlockingFn, arg: *mut c_void) -> Kind {
 /// CLOCK_MONOTONIC in ns, the clock of zyntax_now().
 pub fn now_ns() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes only into `ts`.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-fn poll_sleep(shared: &Shared, deadline_ns: u64, timer: &mut Option<Pin<Box<Sleep>>>, armed: &mut bool,
+fn poll_sleep(shared: &Shared, deadline_ns: u64, mut timer: Pin<&mut Option<Sleep>>, armed: &mut bool,
               cx: &mut Context<'_>) -> Poll<c_int> {
     loop {
         // Checked on our own clock: Tokio's millisecond wheel never makes
@@ -72,34 +153,49 @@ fn poll_sleep(shared: &Shared, deadline_ns: u64, timer: &mut Option<Pin<Box<Slee
         }
         if !*armed {
             *armed = true;
-            count(&shared.stats.timers);
+            shared.stats.count(Counter::Timers);
         }
-        let t = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(Duration::from_nanos(deadline_ns - now))));
-        match t.as_mut().poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(()) => *timer = None,
+        // Tokio's Instant is CLOCK_MONOTONIC too; it rounds up to its tick.
+        let at = || Instant::now() + Duration::from_nanos(deadline_ns - now);
+        if timer.is_none() {
+            timer.set(Some(tokio::time::sleep_until(at())));
+        } else if timer.as_ref().get_ref().as_ref().map_or(false, Sleep::is_elapsed) {
+            // Fired by Tokio's measure, not ours yet: reset, not replace.
+            as_pin(timer.as_mut()).reset(at());
+        }
+        if as_pin(timer.as_mut()).poll(cx).is_pending() {
+            return Poll::Pending;
         }
     }
 }
 
-fn poll_fd(shared: &Shared, fd: c_int, events: u32, wait: &mut Option<Wait>,
+/// The Sleep inside a pinned Option (which is Some).
+fn as_pin(opt: Pin<&mut Option<Sleep>>) -> Pin<&mut Sleep> {
+    // SAFETY: a pin projection: the Sleep is never moved out of the Option
+    // (only replaced through Pin::set or dropped in place with the leaf).
+    unsafe { opt.map_unchecked_mut(|o| o.as_mut().expect("armed sleep")) }
+}
+
+fn poll_fd(shared: &Shared, token: usize, fd: c_int, events: u32, wait: &mut Option<Wait>,
            cx: &mut Context<'_>) -> Poll<c_int> {
     if wait.is_none() {
         // No poll(2) first: registrations are kept, so waiting on a ready fd
         // costs no epoll_ctl, and the wait confirms readiness itself.
-        count(&shared.stats.io_waits);
+        shared.stats.count(Counter::IoWaits);
         match Wait::start(&shared.fds, fd, events) {
             Ok(w) => *wait = Some(w),
             Err(e) => return Poll::Ready(e),
         }
     }
-    wait.as_mut().unwrap().poll(cx)
+    wait.as_mut().expect("started").poll(token, cx)
 }
 
 fn poll_blocking(shared: &Shared, job: &mut Option<(BlockingFn, SendPtr)>, running: &mut Option<JoinHandle<()>>,
                  cx: &mut Context<'_>) -> Poll<c_int> {
     if let Some((f, arg)) = job.take() {
-        count(&shared.stats.blocking_jobs);
+        shared.stats.count(Counter::BlockingJobs);
+        // SAFETY: the caller of zyntax_blocking promised f(arg) may run on
+        // another thread, once.
         *running = Some(tokio::task::spawn_blocking(move || unsafe { f(arg.get()) }));
     }
     match running.as_mut() {
@@ -113,8 +209,27 @@ fn poll_blocking(shared: &Shared, job: &mut Option<(BlockingFn, SendPtr)>, runni
     }
 }
 
+fn poll_leaf(leaf: &mut Leaf, cx: &mut Context<'_>) -> Poll<c_int> {
+    let token = leaf as *const Leaf as usize;
+    let shared = &leaf.shared;
+    match &mut leaf.kind {
+        Kind::Sleep { deadline_ns, timer, armed } => {
+            // SAFETY: the leaf is heap memory that never moves while it
+            // lives, so its Sleep is pinned (see Kind::Sleep).
+            let timer = unsafe { Pin::new_unchecked(timer) };
+            poll_sleep(shared, *deadline_ns, timer, armed, cx)
+        }
+        Kind::Fd { fd, events, wait } => poll_fd(shared, token, *fd, *events, wait, cx),
+        Kind::Blocking { job, running } => poll_blocking(shared, job, running, cx),
+    }
+}
+
+/// # Safety
+/// `f` is a live leaf polled by one thread at a time; `w` is a valid
+/// waker for the call.
 unsafe extern "C" fn leaf_poll(f: *mut ZFuture, w: *const CWaker) -> c_int {
-    let leaf = &mut *(f as *mut Leaf);
+    // SAFETY: the caller's contract: live, not polled concurrently.
+    let leaf = unsafe { &mut *(f as *mut Leaf) };
     if leaf.base.result != RUNNING {
         return READY;
     }
@@ -128,14 +243,8 @@ unsafe extern "C" fn leaf_poll(f: *mut ZFuture, w: *const CWaker) -> c_int {
         leaf.base.result = EFOREIGN;
         return READY;
     }
-    let waker = rust_waker(w);
-    let mut cx = Context::from_waker(&waker);
-    let shared = &leaf.shared;
-    let done = match &mut leaf.kind {
-        Kind::Sleep { deadline_ns, timer, armed } => poll_sleep(shared, *deadline_ns, timer, armed, &mut cx),
-        Kind::Fd { fd, events, wait } => poll_fd(shared, *fd, *events, wait, &mut cx),
-        Kind::Blocking { job, running } => poll_blocking(shared, job, running, &mut cx),
-    };
+    // SAFETY: `w` is valid for the call.
+    let done = unsafe { with_rust_waker(w, |waker| poll_leaf(leaf, &mut Context::from_waker(waker))) };
     match done {
         Poll::Pending => PENDING,
         Poll::Ready(result) => {
@@ -145,8 +254,11 @@ unsafe extern "C" fn leaf_poll(f: *mut ZFuture, w: *const CWaker) -> c_int {
     }
 }
 
+/// # Safety
+/// `f` is a live leaf, dropped once.
 unsafe extern "C" fn leaf_drop(f: *mut ZFuture) {
-    drop(Box::from_raw(f as *mut Leaf));
+    // SAFETY: forwarded contract.
+    unsafe { free_leaf(f as *mut Leaf) };
 }
 
 static LEAF_OPS: FutureOps = FutureOps { poll: leaf_poll, drop: leaf_drop };

@@ -1,17 +1,31 @@
 //! Zyntax Runtime's Tokio backend, as a static library. `entry.c` (the C
 //! shim) builds the `zyntax_backend` table from the `zxt_*` functions
 //! below and is the only code that exports a symbol from the plugin; the
-//! versioned C structs (options, stats, errors) stay on the C side.
+//! versioned C structs (options, errors, the caller-sized stats) stay on
+//! the C side, and what crosses by value is in `abi.rs`, checked by
+//! entry.c at build time.
 //!
 //! Every function here is called by the loader through the table, after
 //! the loader checked its arguments (non-NULL handles, runtime ownership,
 //! re-entrancy, one driving thread at a time).
+//!
+//! Unsafety: every `unsafe` block says why it holds (`// SAFETY:`), every
+//! unsafe or `extern "C"` function what its caller must guarantee
+//! (`# Safety`), and no function hands out a reference of a lifetime the
+//! compiler cannot bound.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[allow(dead_code)] // CODES, EVENTS, stats_layout: for build.rs
+mod abi;
 mod fd;
 mod ffi;
+mod handle;
 mod leaf;
 mod runtime;
+mod state;
 mod task;
+mod waker;
 
 use std::os::raw::{c_char, c_int, c_void};
 
@@ -19,20 +33,37 @@ use ffi::*;
 use runtime::{Backend, Config};
 use task::SpawnArgs;
 
-unsafe fn backend<'a>(b: *mut c_void) -> &'a Backend {
-    &*(b as *const Backend)
+/// Runs `f` on the backend runtime `b`; the borrow cannot escape `f`.
+///
+/// # Safety
+/// `b` came from zxt_runtime_new and is not destroyed during the call.
+unsafe fn with_backend<R>(b: *const c_void, f: impl FnOnce(&Backend) -> R) -> R {
+    // SAFETY: a live Box<Backend> (the caller's contract).
+    f(unsafe { &*(b as *const Backend) })
 }
 
 /// Writes `text` into the C buffer `buf` of `len` bytes, NUL-terminated.
+///
+/// # Safety
+/// `buf` is NULL or writable for `len` bytes.
 unsafe fn copy_message(text: &str, buf: *mut c_char, len: usize) {
     if buf.is_null() || len == 0 {
         return;
     }
     let n = text.len().min(len - 1);
-    std::ptr::copy_nonoverlapping(text.as_ptr() as *const c_char, buf, n);
-    *buf.add(n) = 0;
+    // SAFETY: n + 1 <= len bytes of `buf` (the caller's contract); `text`
+    // is a distinct Rust string.
+    unsafe {
+        std::ptr::copy_nonoverlapping(text.as_ptr() as *const c_char, buf, n);
+        *buf.add(n) = 0;
+    }
 }
 
+/// Creates the backend runtime.
+///
+/// # Safety
+/// `out` is writable; `message` is NULL or writable for `message_len`
+/// bytes; `enter`/`leave` are the loader's (callable from any thread).
 #[no_mangle]
 pub unsafe extern "C" fn zxt_runtime_new(public: *mut c_void, enter: Option<EnterThreadFn>,
                                          leave: Option<LeaveThreadFn>, single_threaded: c_int,
@@ -41,74 +72,128 @@ pub unsafe extern "C" fn zxt_runtime_new(public: *mut c_void, enter: Option<Ente
     let cfg = Config { public, enter, leave, single_threaded: single_threaded != 0, workers, blocking_threads };
     match runtime::create(&cfg) {
         Ok(b) => {
-            *out = Box::into_raw(b) as *mut c_void;
+            // SAFETY: `out` is writable (the caller's contract).
+            unsafe { *out = Box::into_raw(b) as *mut c_void };
             0
         }
         Err(text) => {
-            copy_message(&text, message, message_len);
+            // SAFETY: forwarded contract on `message`.
+            unsafe { copy_message(&text, message, message_len) };
             EBACKEND
         }
     }
 }
 
+/// Destroys the backend runtime.
+///
+/// # Safety
+/// `b` came from zxt_runtime_new, nobody drives it, and it is not used
+/// again.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_runtime_destroy(b: *mut c_void) {
-    Box::from_raw(b as *mut Backend).destroy();
+    // SAFETY: the Box zxt_runtime_new made, given back once.
+    unsafe { Box::from_raw(b as *mut Backend) }.destroy();
 }
 
+/// Spawns a task.
+///
+/// # Safety
+/// `b` is live; `out` is writable; the poll/drop/init functions and state
+/// follow zyntax_spawn_args' contract (backend.h).
 #[no_mangle]
 pub unsafe extern "C" fn zxt_spawn(b: *mut c_void, poll: PollFn, drop: Option<DropFn>, state: *mut c_void,
                                    inplace_size: usize, inplace_align: usize, init: Option<InitFn>,
                                    init_arg: *mut c_void, out: *mut *mut ZTask) -> c_int {
     let args = SpawnArgs { poll, drop, state, inplace_size, inplace_align, init, init_arg };
-    match backend(b).spawn(&args) {
+    // SAFETY: `b` is live (the caller's contract).
+    match unsafe { with_backend(b, |b| b.spawn(&args)) } {
         Ok(t) => {
-            *out = t;
+            // SAFETY: `out` is writable.
+            unsafe { *out = t };
             0
         }
         Err(e) => e,
     }
 }
 
+/// Drives the runtime until task `t` finished.
+///
+/// # Safety
+/// `b` is live; `t` is a live handle of this runtime.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_block_on(b: *mut c_void, t: *mut ZTask) -> c_int {
-    backend(b).block_on(t)
+    // SAFETY: forwarded contract.
+    unsafe { with_backend(b, |b| b.block_on(t)) }
 }
 
+/// Polls `poll(state)` to completion on the calling thread.
+///
+/// # Safety
+/// `b` is live; `poll` and `state` follow the poll protocol (future.h).
 #[no_mangle]
 pub unsafe extern "C" fn zxt_block_on_future(b: *mut c_void, state: *mut c_void, poll: PollFn) -> c_int {
-    backend(b).block_on_future(state, poll)
+    // SAFETY: `b` is live.
+    unsafe { with_backend(b, |b| b.block_on_future(state, poll)) }
 }
 
+/// Drives the runtime until no spawned task is left.
+///
+/// # Safety
+/// `b` is live.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_run(b: *mut c_void) -> c_int {
-    backend(b).run()
+    // SAFETY: `b` is live.
+    unsafe { with_backend(b, Backend::run) }
 }
 
-/// Fills `out[0..9]`: spawned, completed, cancelled, failed, polls, wakes,
-/// timers, io_waits, blocking_jobs.
+/// Fills `*out`, a whole `zyntax_stats` (entry.c copies what fits the
+/// caller's).
+///
+/// # Safety
+/// `b` is live; `out` is writable.
 #[no_mangle]
-pub unsafe extern "C" fn zxt_stats(b: *const c_void, out: *mut u64) {
-    let all = backend(b as *mut c_void).stats();
-    std::ptr::copy_nonoverlapping(all.as_ptr(), out, all.len());
+pub unsafe extern "C" fn zxt_stats(b: *const c_void, out: *mut abi::Stats) {
+    // SAFETY: `b` is live and `out` writable (the caller's contract).
+    unsafe { *out = with_backend(b, Backend::stats) };
 }
 
+/// Stores a new leaf future in `*out`.
+///
+/// # Safety
+/// `b` is live; `out` is writable.
+unsafe fn new_leaf(b: *mut c_void, kind: leaf::Kind, out: *mut *mut ZFuture) -> c_int {
+    // SAFETY: the caller's contract.
+    unsafe { *out = with_backend(b, |b| leaf::new(&b.shared, kind)) };
+    0
+}
+
+/// A sleep until `deadline_ns` on CLOCK_MONOTONIC.
+///
+/// # Safety
+/// `b` is live; `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_sleep_until(b: *mut c_void, deadline_ns: u64, out: *mut *mut ZFuture) -> c_int {
-    let kind = leaf::Kind::Sleep { deadline_ns, timer: None, armed: false };
-    *out = leaf::new(&backend(b).shared, kind);
-    0
+    // SAFETY: forwarded contract.
+    unsafe { new_leaf(b, leaf::Kind::Sleep { deadline_ns, timer: None, armed: false }, out) }
 }
 
+/// A readiness wait on `fd` (which the caller owns).
+///
+/// # Safety
+/// `b` is live; `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_fd_wait(b: *mut c_void, fd: c_int, events: u32, out: *mut *mut ZFuture) -> c_int {
-    *out = leaf::new(&backend(b).shared, leaf::Kind::Fd { fd, events, wait: None });
-    0
+    // SAFETY: forwarded contract.
+    unsafe { new_leaf(b, leaf::Kind::Fd { fd, events, wait: None }, out) }
 }
 
+/// Runs `f(arg)` on a blocking thread.
+///
+/// # Safety
+/// `b` is live; `out` is writable; `f(arg)` may run on another thread.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_blocking(b: *mut c_void, f: BlockingFn, arg: *mut c_void,
                                       out: *mut *mut ZFuture) -> c_int {
-    *out = leaf::new(&backend(b).shared, leaf::blocking(f, arg));
-    0
+    // SAFETY: forwarded contract.
+    unsafe { new_leaf(b, leaf::blocking(f, arg), out) }
 }

@@ -19,35 +19,79 @@ use tokio::sync::Notify;
 
 use crate::fd;
 use crate::ffi::*;
-use crate::task::{self, RootFuture, SpawnArgs, Task, WaitDone};
+use crate::task::{self, RootFuture, SpawnArgs, Task, TaskRef, WaitDone};
 
-#[derive(Default)]
-pub struct Stats {
-    pub spawned: AtomicU64,
-    pub completed: AtomicU64,
-    pub cancelled: AtomicU64,
-    pub failed: AtomicU64,
-    pub polls: AtomicU64,
-    pub wakes: AtomicU64,
-    pub timers: AtomicU64,
-    pub io_waits: AtomicU64,
-    pub blocking_jobs: AtomicU64,
+/// One counter of `zyntax_stats`.
+#[derive(Clone, Copy)]
+pub enum Counter {
+    Spawned,
+    Completed,
+    Cancelled,
+    Failed,
+    Polls,
+    Wakes,
+    Timers,
+    IoWaits,
+    BlockingJobs,
 }
 
-pub fn count(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
+const COUNTERS: usize = 9;
+const SHARDS: usize = 8;
+
+#[repr(align(64))] // a cache line of its own
+#[derive(Default)]
+struct Shard([AtomicU64; COUNTERS]);
+
+/// The counters, sharded by thread: every poll and wake counts, and with
+/// one shared counter the workers would pass its cache line back and
+/// forth at every poll. Each thread adds to its own shard (threads share
+/// one only past SHARDS of them); a read sums the shards, so a read while
+/// tasks run sees each counter at some recent value, as the API says.
+#[derive(Default)]
+pub struct Stats {
+    shards: [Shard; SHARDS],
+}
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+}
+
+impl Stats {
+    pub fn count(&self, c: Counter) {
+        let shard = SHARD.try_with(|s| *s).unwrap_or(0); // 0 during thread exit
+        self.shards[shard].0[c as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self, c: Counter) -> u64 {
+        self.shards.iter().fold(0u64, |n, s| n.wrapping_add(s.0[c as usize].load(Ordering::Relaxed)))
+    }
+}
+
+/// A value on a cache line of its own (read on every poll, or written by
+/// every spawn), so writes to its neighbours do not evict it.
+#[repr(align(64))]
+pub struct Padded<T>(pub T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// What tasks, wakers and futures share; outlives the Tokio runtime for
 /// as long as any of them does.
 pub struct Shared {
     pub public: SendPtr, // the zyntax_runtime * tasks are owned by
-    pub closed: AtomicBool,
-    pub live: AtomicUsize, // unfinished spawned tasks
+    pub closed: Padded<AtomicBool>,
+    pub live: Padded<AtomicUsize>, // unfinished spawned tasks
     pub idle: Notify,      // live reached 0
     /// Completed tasks whose state is kept for a handle not yet released:
     /// destroy drops those states (Tokio drops the unfinished ones).
-    pub kept: Mutex<HashMap<usize, Arc<Task>>>,
+    pub kept: Mutex<HashMap<usize, TaskRef>>,
     /// One reactor registration per watched fd (fd.rs).
     pub fds: fd::Registry,
     pub stats: Stats,
@@ -116,12 +160,15 @@ fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
             let (public, me) = (public, me);
             CURRENT.with(|c| c.set(me.0 as *const Shared));
             if let Some(enter) = enter {
+                // SAFETY: the loader's enter_thread, for a thread of this
+                // runtime (host contract in backend.h).
                 unsafe { enter(public.0) };
             }
         })
         .on_thread_stop(move || {
             CURRENT.with(|c| c.set(ptr::null()));
             if let Some(leave) = leave {
+                // SAFETY: the loader's leave_thread, on a thread that entered.
                 unsafe { leave() };
             }
         });
@@ -131,8 +178,8 @@ fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
 pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
     let shared = Arc::new(Shared {
         public: SendPtr(cfg.public),
-        closed: AtomicBool::new(false),
-        live: AtomicUsize::new(0),
+        closed: Padded(AtomicBool::new(false)),
+        live: Padded(AtomicUsize::new(0)),
         idle: Notify::new(),
         kept: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),
@@ -157,7 +204,10 @@ impl Backend {
         task::spawn(&self.shared, &self.handle, args)
     }
 
+    /// `t` is a live handle of this runtime (the loader checked it; the
+    /// caller holds it for the call).
     pub fn block_on(&self, t: *mut ZTask) -> c_int {
+        // SAFETY: a live record for the call, borrowed only inside it.
         let task = unsafe { &*(t as *const Task) };
         self.drive(WaitDone(task)).unwrap_or_else(|e| e)
     }
@@ -178,11 +228,21 @@ impl Backend {
         self.drive(until_idle).err().unwrap_or(0)
     }
 
-    pub fn stats(&self) -> [u64; 9] {
+    /// The counters, laid out as C's zyntax_stats (`size` is the caller's).
+    pub fn stats(&self) -> crate::abi::Stats {
         let s = &self.shared.stats;
-        [&s.spawned, &s.completed, &s.cancelled, &s.failed, &s.polls, &s.wakes, &s.timers,
-         &s.io_waits, &s.blocking_jobs]
-            .map(|c| c.load(Ordering::Relaxed))
+        crate::abi::Stats {
+            size: std::mem::size_of::<crate::abi::Stats>(),
+            tasks_spawned: s.get(Counter::Spawned),
+            tasks_completed: s.get(Counter::Completed),
+            tasks_cancelled: s.get(Counter::Cancelled),
+            tasks_failed: s.get(Counter::Failed),
+            polls: s.get(Counter::Polls),
+            wakes: s.get(Counter::Wakes),
+            timers: s.get(Counter::Timers),
+            io_waits: s.get(Counter::IoWaits),
+            blocking_jobs: s.get(Counter::BlockingJobs),
+        }
     }
 
     /// Cancels every unfinished task (Tokio drops their futures, which
@@ -199,7 +259,7 @@ impl Backend {
             drop(runtime);
         }
         fd::clear(&self.shared.fds);
-        let left: Vec<Arc<Task>> = self.shared.kept.lock().unwrap().drain().map(|(_, t)| t).collect();
+        let left: Vec<TaskRef> = self.shared.kept.lock().unwrap().drain().map(|(_, t)| t).collect();
         for task in left {
             task.drop_state();
         }

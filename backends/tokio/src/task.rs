@@ -1,30 +1,37 @@
-//! A C task on Tokio: the task record behind a `zyntax_task` handle, the
-//! Rust future that polls the C poll function, and the wakers between them.
+//! The task record of a C task on Tokio and its lifecycle: creation,
+//! polling the C poll function, completion, dropping the state once.
+//! The handle's operations are in `handle.rs`, the wakers in `waker.rs`.
 //!
-//! Ownership: a task record is an `Arc<Task>`. References are held by the
-//! handle (until `zyntax_task_release`), by the Tokio future (until it is
-//! finished or dropped), by the runtime's table of finished tasks whose
-//! state a handle still keeps, by C wakers (clone/drop adjust the count)
-//! and by a join future. Unfinished tasks need no table: dropping the
-//! Tokio runtime drops their futures, which drops their states.
+//! Ownership: a record is one allocation (with a small in-place state
+//! inside it) whose reference count is in its state word (`state.rs`).
+//! References are held by the handle (until `zyntax_task_release`), by the
+//! Tokio future (until it is finished or dropped), by the runtime's table
+//! of finished tasks whose state a handle still keeps, by cloned C or Rust
+//! wakers and by a join future. Unfinished tasks need no table: dropping
+//! the Tokio runtime drops their futures, which drops their states.
 //!
-//! Waking: the C waker passed to a poll function is `{task, TASK_WAKER}`,
-//! borrowed, no allocation. The task keeps the Tokio waker of its latest
-//! poll in a cell; a C wake wakes that. A Rust waker made for a leaf future
-//! from our own C waker is the same record again (no allocation either).
+//! Waking: the first poll stores Tokio's waker for the task in a slot of
+//! the record and publishes it with the `WAKER` bit; Tokio gives a task the
+//! same waker at every poll, so from then on a wake is a load of the state
+//! word and `wake_by_ref` on that waker: no lock, no reference count.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
 use std::future::Future;
+use std::mem::MaybeUninit;
+use std::ops::Deref;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
-use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll, Waker};
 
 use crate::ffi::*;
-use crate::runtime::{count, Shared};
+use crate::handle::TASK_OPS;
+use crate::runtime::{Counter, Shared};
+use crate::state::*;
+use crate::waker::TASK_WAKER;
 
 #[repr(C)]
 pub struct Task {
@@ -32,22 +39,21 @@ pub struct Task {
     pub shared: Arc<Shared>,
     poll: PollFn,
     drop_fn: Option<DropFn>,
-    state: AtomicPtr<c_void>, // NULL once dropped
-    inplace: Option<Layout>,  // the state lives in memory the task owns
-    status: AtomicI32,        // RUNNING, or the outcome
-    cancel: AtomicBool,
-    handle: AtomicBool, // the handle is not released yet
-    state_dropped: AtomicBool,
-    join_exists: AtomicBool,
-    kept: AtomicBool, // in Shared::kept: completed, state kept for the handle
+    pub state: State,
+    /// The outcome; written before COMPLETE is published, read after.
+    outcome: AtomicI32,
+    /// The C state: the caller's, or in-place (inside `inline` or in
+    /// memory of `inplace`'s layout that the record owns). Fixed at spawn.
+    pub user_state: *mut c_void,
+    inplace: Option<Layout>,
     root: bool, // block_on_future's future: not spawned, not counted live
-    /// The Tokio waker of a spawned task's first poll. Tokio gives a task
-    /// the same waker at every poll, so wakes read it without a lock; it is
-    /// freed with the record, so a racing wake never sees it go.
-    fixed_waker: AtomicPtr<Waker>,
-    moved: AtomicBool, // a poll came with another waker: `waker` has it
-    waker: Mutex<Option<Waker>>,
-    waiters: Mutex<Waiters>,
+    /// Tokio's waker of the first poll; valid once WAKER is set.
+    fixed: UnsafeCell<MaybeUninit<Waker>>,
+    /// The wakers off the fast path, under the record's one lock: a poll's
+    /// waker other than the fixed one (MOVED), block_on's and the join
+    /// future's (WAITERS). A wake of a task on Tokio's fixed waker and a
+    /// completion nobody waits for never take it.
+    pub waiters: Mutex<Waiters>,
     inline: InlineState, // a small in-place state lives here: no allocation
 }
 
@@ -59,24 +65,97 @@ const INLINE_ALIGN: usize = 16;
 #[repr(C, align(16))]
 struct InlineState(UnsafeCell<[u8; INLINE_STATE]>);
 
+#[derive(Default)]
+pub struct Waiters {
+    moved: Option<Waker>,
+    pub block_on: Option<Waker>,
+    pub join: Option<OwnedCWaker>,
+}
+
 impl Drop for Task {
     fn drop(&mut self) {
-        let fixed = *self.fixed_waker.get_mut();
-        if !fixed.is_null() {
-            drop(unsafe { Box::from_raw(fixed) });
+        if self.state.load().has(WAKER) {
+            // SAFETY: WAKER says the slot was written, and this is the
+            // last reference: nobody reads it any more.
+            unsafe { self.fixed.get_mut().assume_init_drop() };
         }
     }
 }
 
-// Raw pointers in the record are the C caller's, shared under the API's
-// thread-safety rules; everything mutable is atomic or behind a mutex.
+// SAFETY: the raw pointers in the record are the C caller's, shared under
+// the API's thread-safety rules; everything mutable is atomic, behind a
+// mutex, or (the waker slot) written once before it is published.
 unsafe impl Send for Task {}
+// SAFETY: as for Send.
 unsafe impl Sync for Task {}
 
-#[derive(Default)]
-struct Waiters {
-    block_on: Option<Waker>,
-    join: Option<OwnedCWaker>,
+/// A counted reference to a task record (the count is in its state word).
+pub struct TaskRef(NonNull<Task>);
+
+// SAFETY: a Task is Send + Sync and the count is atomic.
+unsafe impl Send for TaskRef {}
+// SAFETY: as for Send.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    /// Takes over the one reference a new record starts with.
+    fn from_box(task: Box<Task>) -> TaskRef {
+        // SAFETY: Box::into_raw never returns null.
+        TaskRef(unsafe { NonNull::new_unchecked(Box::into_raw(task)) })
+    }
+
+    /// Adopts a reference that `p` carried (a handle, a C waker).
+    ///
+    /// # Safety
+    /// `p` points to a live record and the caller gives up one reference.
+    pub unsafe fn from_raw(p: *const Task) -> TaskRef {
+        // SAFETY: non-null by the caller's contract.
+        TaskRef(unsafe { NonNull::new_unchecked(p as *mut Task) })
+    }
+
+    /// A new reference to the record behind `p`.
+    ///
+    /// # Safety
+    /// `p` points to a live record for the duration of the call.
+    pub unsafe fn clone_raw(p: *const Task) -> TaskRef {
+        // SAFETY: the record is live, by the caller's contract.
+        unsafe { (*p).state.ref_inc() };
+        // SAFETY: we just took the reference this adopts.
+        unsafe { TaskRef::from_raw(p) }
+    }
+
+    /// Gives the reference to a raw pointer (a handle, a C waker).
+    pub fn into_raw(self) -> *const Task {
+        let p = self.0.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        self.state.ref_inc();
+        TaskRef(self.0)
+    }
+}
+
+impl Deref for TaskRef {
+    type Target = Task;
+
+    fn deref(&self) -> &Task {
+        // SAFETY: this reference keeps the record alive.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        if self.state.ref_dec() {
+            // SAFETY: the last reference: the record came from a Box and
+            // nobody else can reach it.
+            drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+        }
+    }
 }
 
 /// What `zyntax_runtime_spawn*` passed (see `zyntax_spawn_args`).
@@ -91,92 +170,106 @@ pub struct SpawnArgs {
 }
 
 impl Task {
-    fn new(shared: &Arc<Shared>, poll: PollFn, drop_fn: Option<DropFn>, state: *mut c_void,
-           inplace: Option<Layout>, root: bool) -> Arc<Task> {
-        Arc::new(Task {
+    fn new(shared: &Arc<Shared>, poll: PollFn, drop_fn: Option<DropFn>, user_state: *mut c_void,
+           inplace: Option<Layout>, root: bool) -> Box<Task> {
+        Box::new(Task {
             header: ZTask { ops: &TASK_OPS, owner: shared.public.0 },
             shared: shared.clone(),
             poll,
             drop_fn,
-            state: AtomicPtr::new(state),
+            state: State::new(1, if root { 0 } else { HANDLE }),
+            outcome: AtomicI32::new(RUNNING),
+            user_state,
             inplace,
-            status: AtomicI32::new(RUNNING),
-            cancel: AtomicBool::new(false),
-            handle: AtomicBool::new(!root),
-            state_dropped: AtomicBool::new(false),
-            join_exists: AtomicBool::new(false),
-            kept: AtomicBool::new(false),
             root,
-            fixed_waker: AtomicPtr::new(ptr::null_mut()),
-            moved: AtomicBool::new(false),
-            waker: Mutex::new(None),
+            fixed: UnsafeCell::new(MaybeUninit::uninit()),
             waiters: Mutex::new(Waiters::default()),
             inline: InlineState(UnsafeCell::new([0; INLINE_STATE])),
         })
     }
 
+    /// RUNNING, or the outcome once COMPLETE is set.
     pub fn status(&self) -> c_int {
-        self.status.load(Ordering::SeqCst)
+        if self.state.load().has(COMPLETE) {
+            // Relaxed: the Acquire load of COMPLETE ordered it.
+            self.outcome.load(Ordering::Relaxed)
+        } else {
+            RUNNING
+        }
     }
 
-    /// Keeps the Tokio waker of this poll (no clone when it is the same).
-    /// SeqCst: cancel stores its flag and then wakes, a poll stores its
-    /// waker and then reads the flag - one of the two sees the other.
-    fn set_waker(&self, w: &Waker) {
-        if !self.root {
-            let fixed = self.fixed_waker.load(Ordering::SeqCst);
-            if fixed.is_null() {
-                // Polls of one task never overlap: nobody else installs it.
-                let first = Box::into_raw(Box::new(w.clone()));
-                self.fixed_waker.store(first, Ordering::SeqCst);
-                return;
-            }
-            if unsafe { (*fixed).will_wake(w) } {
-                return;
+    /// Publishes the outcome (COMPLETE); returns the word before.
+    fn complete(&self, outcome: c_int) -> Snapshot {
+        self.outcome.store(outcome, Ordering::Relaxed);
+        self.state.set(COMPLETE)
+    }
+
+    /// Keeps the Tokio waker of this poll; returns the state word as of
+    /// the store, so a cancel set before it is seen here and one set after
+    /// it wakes this waker.
+    fn install_waker(&self, w: &Waker) -> Snapshot {
+        let s = self.state.load();
+        if !s.has(WAKER) {
+            // SAFETY: only polls write the slot, polls of one task never
+            // overlap, and no one reads it before WAKER is published.
+            unsafe { (*self.fixed.get()).write(w.clone()) };
+            return self.state.set(WAKER);
+        }
+        if !s.has(MOVED) {
+            // SAFETY: WAKER was seen with Acquire: the slot is written and
+            // is never written again.
+            let fixed = unsafe { (*self.fixed.get()).assume_init_ref() };
+            if fixed.will_wake(w) {
+                return s;
             }
         }
         {
-            let mut cell = self.waker.lock().unwrap();
-            match &*cell {
+            let mut cold = self.waiters.lock().unwrap();
+            match &cold.moved {
                 Some(old) if old.will_wake(w) => {}
-                _ => *cell = Some(w.clone()),
+                _ => cold.moved = Some(w.clone()),
             }
         }
-        if !self.root {
-            self.moved.store(true, Ordering::SeqCst);
+        if s.has(MOVED) {
+            self.state.load()
+        } else {
+            self.state.set(MOVED)
         }
     }
 
-    fn wake(&self) {
-        if self.status() != RUNNING {
+    /// Wakes the Tokio task (a C or Rust waker of the task was woken).
+    pub fn wake(&self) {
+        let s = self.state.load();
+        if s.has(COMPLETE) {
             return; // finished: nothing to do
         }
-        count(&self.shared.stats.wakes);
-        if !self.moved.load(Ordering::SeqCst) {
-            let fixed = self.fixed_waker.load(Ordering::SeqCst);
-            if !fixed.is_null() {
-                unsafe { (*fixed).wake_by_ref() };
-                return;
+        self.shared.stats.count(Counter::Wakes);
+        if s.has(MOVED) {
+            if let Some(w) = &self.waiters.lock().unwrap().moved {
+                w.wake_by_ref();
             }
+        } else if s.has(WAKER) {
+            // SAFETY: WAKER seen with Acquire: written, never rewritten,
+            // freed only with the record, which our caller keeps alive.
+            unsafe { (*self.fixed.get()).assume_init_ref() }.wake_by_ref();
         }
-        if let Some(w) = &*self.waker.lock().unwrap() {
-            w.wake_by_ref();
-        }
+        // Neither: never polled yet, and Tokio polls a new task anyway.
     }
 
     /// One call of the C poll function; Some(outcome) when the task ended.
     fn poll_once(&self, cx: &mut Context<'_>) -> Option<c_int> {
-        // The waker is stored before the cancel flag is read, and cancel
-        // sets the flag before it wakes: a cancel is never missed.
-        self.set_waker(cx.waker());
+        let s = self.install_waker(cx.waker());
         // Destroy cancels every unfinished task: Tokio's workers may still
         // poll some while it shuts down, and they must not run C code.
-        if self.cancel.load(Ordering::SeqCst) || (!self.root && self.shared.closed.load(Ordering::Acquire)) {
+        if s.has(CANCEL) || (!self.root && self.shared.closed.load(Ordering::Acquire)) {
             return Some(ECANCELED);
         }
-        count(&self.shared.stats.polls);
+        self.shared.stats.count(Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
-        match unsafe { (self.poll)(self.state.load(Ordering::Relaxed), &waker) } {
+        // SAFETY: the poll function and its state are the caller's, valid
+        // until the state is dropped, which happens only after this task
+        // stops being polled; the waker borrows this record.
+        match unsafe { (self.poll)(self.user_state, &waker) } {
             PENDING => None,
             READY => Some(0),
             _ => Some(EBADPOLL),
@@ -186,63 +279,81 @@ impl Task {
     /// Runs the drop function (exactly once, whoever gets here first) and
     /// frees in-place state memory.
     pub fn drop_state(&self) {
-        if self.state_dropped.swap(true, Ordering::AcqRel) {
+        let prev = self.state.set(DROPPED);
+        if prev.has(DROPPED) {
             return;
         }
-        let state = self.state.swap(ptr::null_mut(), Ordering::AcqRel);
         if let Some(drop_fn) = self.drop_fn {
-            unsafe { drop_fn(state) };
+            // SAFETY: DROPPED makes this the one call; the task is no
+            // longer polled (it completed, or its future was dropped).
+            unsafe { drop_fn(self.user_state) };
         }
         if let Some(layout) = self.inplace {
-            unsafe { dealloc(state as *mut u8, layout) };
+            // SAFETY: allocated with this layout in new_task, freed once.
+            unsafe { dealloc(self.user_state as *mut u8, layout) };
         }
-        if self.kept.load(Ordering::Acquire) {
+        if prev.has(KEPT) {
             let key = self as *const Task as usize;
             let entry = self.shared.kept.lock().unwrap().remove(&key);
             drop(entry); // outside the lock: it may be the last reference
         }
     }
 
-    /// A completed task whose handle is held keeps its state: put it where
-    /// destroy finds it. Before the outcome is published, so a release that
-    /// sees the task finished also finds it here.
-    fn keep_for_handle(self: &Arc<Self>) {
-        let key = Arc::as_ptr(self) as usize;
-        self.shared.kept.lock().unwrap().insert(key, self.clone());
-        self.kept.store(true, Ordering::Release);
-    }
-
     /// The task ended with `outcome`: drop what must go, publish the
     /// outcome, wake whoever waits.
-    fn finish(self: &Arc<Self>, outcome: c_int) {
+    fn finish(this: &TaskRef, outcome: c_int) {
         if outcome != 0 {
-            self.drop_state(); // before the outcome: a waiter sees it done
-        } else if self.handle.load(Ordering::SeqCst) {
-            self.keep_for_handle();
+            this.drop_state(); // before the outcome: a waiter sees it done
+        } else if this.state.load().has(HANDLE) {
+            // A completed state stays for its handle: put it where destroy
+            // finds it, before COMPLETE, so a release that sees COMPLETE
+            // also sees KEPT.
+            let key = &**this as *const Task as usize;
+            this.shared.kept.lock().unwrap().insert(key, this.clone());
+            this.state.set(KEPT);
         }
-        self.status.store(outcome, Ordering::SeqCst);
-        // A completed state stays for its handle; release may race us here,
-        // and drop_state() runs once for both.
-        if outcome == 0 && !self.handle.load(Ordering::SeqCst) {
-            self.drop_state();
+        let prev = this.complete(outcome);
+        // The handle was released meanwhile (or before): nobody keeps the
+        // state. drop_state() runs once for both.
+        if outcome == 0 && !prev.has(HANDLE) {
+            this.drop_state();
         }
-        let stats = &self.shared.stats;
-        count(match outcome {
-            0 => &stats.completed,
-            ECANCELED => &stats.cancelled,
-            _ => &stats.failed,
+        let stats = &this.shared.stats;
+        stats.count(match outcome {
+            0 => Counter::Completed,
+            ECANCELED => Counter::Cancelled,
+            _ => Counter::Failed,
         });
-        *self.waker.lock().unwrap() = None;
-        if !self.root && self.shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.idle.notify_one();
+        if prev.has(MOVED) {
+            let moved = this.waiters.lock().unwrap().moved.take();
+            drop(moved); // outside the lock
         }
-        let waiters = std::mem::take(&mut *self.waiters.lock().unwrap());
+        if this.shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            this.shared.idle.notify_one();
+        }
+        if prev.has(WAITERS) {
+            this.wake_waiters();
+        }
+    }
+
+    /// Wakes block_on and the join future (after COMPLETE).
+    fn wake_waiters(&self) {
+        let waiters = {
+            let mut cold = self.waiters.lock().unwrap();
+            Waiters { moved: None, block_on: cold.block_on.take(), join: cold.join.take() }
+        };
         if let Some(w) = waiters.block_on {
             w.wake();
         }
         if let Some(w) = waiters.join {
             w.wake_by_ref();
         }
+    }
+
+    /// A waiter stored its waker in `waiters`: true while the task is
+    /// still running (then completion will wake it).
+    pub fn wait_registered(&self) -> bool {
+        !self.state.set(WAITERS).has(COMPLETE)
     }
 }
 
@@ -251,6 +362,8 @@ impl Task {
 /// Runs the caller's initialiser on zeroed in-place state.
 fn init_state(state: *mut c_void, args: &SpawnArgs) -> Result<(), c_int> {
     match args.init {
+        // SAFETY: `state` is zeroed memory of the size and alignment the
+        // caller asked for; init_arg is the caller's.
         Some(init) if unsafe { init(state, args.init_arg) } != 0 => Err(EINVAL),
         _ => Ok(()),
     }
@@ -258,27 +371,28 @@ fn init_state(state: *mut c_void, args: &SpawnArgs) -> Result<(), c_int> {
 
 /// The task record with its state: the caller's, in-place inside the
 /// record when small enough, else in-place in an allocation of its own.
-fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<Arc<Task>, c_int> {
+fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<TaskRef, c_int> {
     if args.inplace_size == 0 {
-        return Ok(Task::new(shared, args.poll, args.drop, args.state, None, false));
+        return Ok(TaskRef::from_box(Task::new(shared, args.poll, args.drop, args.state, None, false)));
     }
     if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
-        let task = Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false);
-        let state = task.inline.0.get() as *mut c_void;
-        init_state(state, args)?; // on error the record just goes away
-        task.state.store(state, Ordering::Release);
-        return Ok(task);
+        let mut task = Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false);
+        task.user_state = task.inline.0.get() as *mut c_void;
+        init_state(task.user_state, args)?; // on error the record just goes away
+        return Ok(TaskRef::from_box(task));
     }
     let layout = Layout::from_size_align(args.inplace_size, args.inplace_align).map_err(|_| EINVAL)?;
+    // SAFETY: the size is non-zero (checked above).
     let state = unsafe { alloc_zeroed(layout) } as *mut c_void;
     if state.is_null() {
         return Err(ENOMEM);
     }
     if let Err(e) = init_state(state, args) {
+        // SAFETY: allocated just above with this layout.
         unsafe { dealloc(state as *mut u8, layout) };
         return Err(e);
     }
-    Ok(Task::new(shared, args.poll, args.drop, state, Some(layout), false))
+    Ok(TaskRef::from_box(Task::new(shared, args.poll, args.drop, state, Some(layout), false)))
 }
 
 /// Spawns a task; returns its handle (one reference, the handle's).
@@ -289,8 +403,8 @@ pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &Spawn
     }
     let task = new_task(shared, args)?;
     shared.live.fetch_add(1, Ordering::AcqRel);
-    count(&shared.stats.spawned);
-    let handle_ref = Arc::into_raw(task.clone()) as *mut ZTask;
+    shared.stats.count(Counter::Spawned);
+    let handle_ref = task.clone().into_raw() as *mut ZTask;
     // On a runtime shutting down meanwhile, Tokio drops the future at once:
     // the task ends cancelled, its state dropped.
     drop(handle.spawn(TaskFuture { task, done: false }));
@@ -299,7 +413,7 @@ pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &Spawn
 
 /// The Tokio future of a spawned task.
 struct TaskFuture {
-    task: Arc<Task>,
+    task: TaskRef,
     done: bool,
 }
 
@@ -311,7 +425,7 @@ impl Future for TaskFuture {
             None => Poll::Pending,
             Some(outcome) => {
                 self.done = true;
-                self.task.finish(outcome);
+                Task::finish(&self.task, outcome);
                 Poll::Ready(())
             }
         }
@@ -323,7 +437,7 @@ impl Drop for TaskFuture {
     fn drop(&mut self) {
         if !self.done {
             self.done = true;
-            self.task.finish(ECANCELED);
+            Task::finish(&self.task, ECANCELED);
         }
     }
 }
@@ -340,7 +454,7 @@ impl Future for WaitDone<'_> {
         let task = self.0;
         if task.status() == RUNNING {
             task.waiters.lock().unwrap().block_on = Some(cx.waker().clone());
-            if task.status() == RUNNING {
+            if task.wait_registered() {
                 return Poll::Pending;
             }
         }
@@ -350,11 +464,11 @@ impl Future for WaitDone<'_> {
 
 /// block_on_future's future: the caller's poll function on a task record
 /// of its own (so its wakers are ordinary task wakers).
-pub struct RootFuture(Arc<Task>);
+pub struct RootFuture(TaskRef);
 
 impl RootFuture {
     pub fn new(shared: &Arc<Shared>, state: *mut c_void, poll: PollFn) -> RootFuture {
-        RootFuture(Task::new(shared, poll, None, state, None, true))
+        RootFuture(TaskRef::from_box(Task::new(shared, poll, None, state, None, true)))
     }
 }
 
@@ -365,192 +479,12 @@ impl Future for RootFuture {
         match self.0.poll_once(cx) {
             None => Poll::Pending,
             Some(outcome) => {
-                self.0.status.store(outcome, Ordering::SeqCst);
-                *self.0.waker.lock().unwrap() = None;
+                if self.0.complete(outcome).has(MOVED) {
+                    let moved = self.0.waiters.lock().unwrap().moved.take();
+                    drop(moved);
+                }
                 Poll::Ready(outcome)
             }
         }
-    }
-}
-
-// ---- the handle's operations ---------------------------------------------
-
-unsafe fn task_ref<'a>(t: *const ZTask) -> &'a Task {
-    &*(t as *const Task)
-}
-
-unsafe extern "C" fn task_state(t: *const ZTask) -> *mut c_void {
-    task_ref(t).state.load(Ordering::Acquire)
-}
-
-unsafe extern "C" fn task_status(t: *const ZTask) -> c_int {
-    task_ref(t).status()
-}
-
-unsafe extern "C" fn task_cancel(t: *mut ZTask) -> c_int {
-    let task = task_ref(t);
-    if task.status() != RUNNING {
-        return EFINISHED;
-    }
-    task.cancel.store(true, Ordering::SeqCst);
-    task.wake();
-    0
-}
-
-unsafe extern "C" fn task_release(t: *mut ZTask) -> c_int {
-    let task = task_ref(t);
-    if !task.handle.swap(false, Ordering::SeqCst) {
-        return EINVAL; // released twice
-    }
-    if task.status() != RUNNING {
-        task.drop_state();
-    }
-    drop(Arc::from_raw(t as *const Task));
-    0
-}
-
-unsafe extern "C" fn task_join(t: *mut ZTask, out: *mut *mut ZFuture) -> c_int {
-    let task = task_ref(t);
-    if task.join_exists.swap(true, Ordering::AcqRel) {
-        return EBUSY;
-    }
-    Arc::increment_strong_count(t as *const Task);
-    let join = Box::new(JoinFuture {
-        base: ZFuture { ops: &JOIN_OPS, result: RUNNING },
-        task: Arc::from_raw(t as *const Task),
-    });
-    *out = Box::into_raw(join) as *mut ZFuture;
-    0
-}
-
-static TASK_OPS: TaskOps = TaskOps {
-    state: task_state,
-    status: task_status,
-    cancel: task_cancel,
-    release: task_release,
-    join: task_join,
-};
-
-// ---- join-as-a-future ----------------------------------------------------
-
-/// May be polled from a task of any runtime: it keeps a clone of the C
-/// waker it was polled with, whatever its kind.
-#[repr(C)]
-struct JoinFuture {
-    base: ZFuture,
-    task: Arc<Task>,
-}
-
-unsafe extern "C" fn join_poll(f: *mut ZFuture, w: *const CWaker) -> c_int {
-    let join = &mut *(f as *mut JoinFuture);
-    if join.task.status() == RUNNING {
-        {
-            let mut waiters = join.task.waiters.lock().unwrap();
-            let same = waiters.join.as_ref().map_or(false, |old| old.will_wake(w));
-            if !same {
-                waiters.join = Some(OwnedCWaker::clone_from(w));
-            }
-        }
-        if join.task.status() == RUNNING {
-            return PENDING;
-        }
-    }
-    join.base.result = join.task.status();
-    READY
-}
-
-unsafe extern "C" fn join_drop(f: *mut ZFuture) {
-    let join = Box::from_raw(f as *mut JoinFuture);
-    let old = join.task.waiters.lock().unwrap().join.take();
-    drop(old);
-    join.task.join_exists.store(false, Ordering::Release);
-}
-
-static JOIN_OPS: FutureOps = FutureOps { poll: join_poll, drop: join_drop };
-
-// ---- wakers --------------------------------------------------------------
-
-unsafe fn task_of<'a>(data: *const c_void) -> &'a Task {
-    &*(data as *const Task)
-}
-
-unsafe extern "C" fn cwaker_clone(data: *const c_void) -> CWaker {
-    Arc::increment_strong_count(data as *const Task);
-    CWaker { data, vtable: &TASK_WAKER }
-}
-
-unsafe extern "C" fn cwaker_wake(data: *const c_void) {
-    task_of(data).wake();
-    Arc::decrement_strong_count(data as *const Task);
-}
-
-unsafe extern "C" fn cwaker_wake_by_ref(data: *const c_void) {
-    task_of(data).wake();
-}
-
-unsafe extern "C" fn cwaker_drop(data: *const c_void) {
-    Arc::decrement_strong_count(data as *const Task);
-}
-
-/// The C waker vtable of Tokio-backed tasks.
-static TASK_WAKER: CWakerVtable = CWakerVtable {
-    clone: cwaker_clone,
-    wake: cwaker_wake,
-    wake_by_ref: cwaker_wake_by_ref,
-    drop: cwaker_drop,
-};
-
-unsafe fn raw_clone(data: *const ()) -> RawWaker {
-    Arc::increment_strong_count(data as *const Task);
-    RawWaker::new(data, &TASK_RAW)
-}
-
-unsafe fn raw_wake(data: *const ()) {
-    cwaker_wake(data as *const c_void)
-}
-
-unsafe fn raw_wake_by_ref(data: *const ()) {
-    cwaker_wake_by_ref(data as *const c_void)
-}
-
-unsafe fn raw_drop(data: *const ()) {
-    cwaker_drop(data as *const c_void)
-}
-
-static TASK_RAW: RawWakerVTable = RawWakerVTable::new(raw_clone, raw_wake, raw_wake_by_ref, raw_drop);
-
-unsafe fn foreign_clone(data: *const ()) -> RawWaker {
-    let inner = &*(data as *const OwnedCWaker);
-    foreign_raw(inner.clone_owned())
-}
-
-unsafe fn foreign_wake(data: *const ()) {
-    let inner = Box::from_raw(data as *mut OwnedCWaker);
-    inner.wake_by_ref();
-}
-
-unsafe fn foreign_wake_by_ref(data: *const ()) {
-    (*(data as *const OwnedCWaker)).wake_by_ref();
-}
-
-unsafe fn foreign_drop(data: *const ()) {
-    drop(Box::from_raw(data as *mut OwnedCWaker));
-}
-
-static FOREIGN_RAW: RawWakerVTable =
-    RawWakerVTable::new(foreign_clone, foreign_wake, foreign_wake_by_ref, foreign_drop);
-
-fn foreign_raw(w: OwnedCWaker) -> RawWaker {
-    RawWaker::new(Box::into_raw(Box::new(w)) as *const (), &FOREIGN_RAW)
-}
-
-/// A Rust waker for a C waker a leaf future was polled with: our own task
-/// waker maps to the same record without allocating; any other (a custom
-/// or no-op waker of the caller) is cloned into a box.
-pub unsafe fn rust_waker(w: *const CWaker) -> Waker {
-    if ptr::eq((*w).vtable, &TASK_WAKER) {
-        Waker::from_raw(raw_clone((*w).data as *const ()))
-    } else {
-        Waker::from_raw(foreign_raw(OwnedCWaker::clone_from(w)))
     }
 }

@@ -147,7 +147,7 @@ static void sleep_due_before_the_poll_returns_still_wakes(void **state) {
     slow_sleeper s = {NULL, 0};
     assert_int_equal(zyntax_runtime_block_on_future(rt, &s, slow_sleeper_poll), 0);
     assert_null(s.sleep);
-    assert_int_equal(s.polls, 2);
+    assert_true(s.polls >= 2); /* a spurious wake may add a poll */
   }
   end_runtime(rt);
 }

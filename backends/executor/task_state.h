@@ -2,6 +2,7 @@
  * reference count in one atomic, and every transition of the task lifecycle
  * as a named function returning what happened (after Tokio's
  * runtime/task/state.rs). Nothing else in the executor writes the word.
+ * The Tokio backend uses the same flags at the same bits: docs/task-state.md.
  *
  * Layout (64 bits):  refs << ZX_REF_SHIFT | flags
  *

@@ -3,9 +3,9 @@
 //! `runtime/task/state.rs`.
 //!
 //! The flag names and meanings are those of the C executor's task word
-//! (`backends/executor/task.h`, the `ZX_*` bits); docs/task-state.md lists
+//! (`backends/executor/task_state.h`, the `ZX_*` bits); docs/task-state.md lists
 //! both side by side. Tokio schedules the task itself, so the executor's
-//! SCHEDULED / RUNNING / NOTIFIED bits live in Tokio's word, not here;
+//! NOTIFIED / RUNNING bits live in Tokio's word, not here;
 //! this word adds what bridging needs (`WAKER`, `MOVED`, `KEPT`).
 //!
 //! Every transition is one read-modify-write on the word, so two
@@ -17,15 +17,15 @@
 use std::sync::atomic::{AtomicUsize, Ordering::{AcqRel, Acquire, Relaxed, Release}};
 
 /// Finished; `Task::outcome` is set (never unset).
-pub const COMPLETE: usize = 1 << 3; // ZX_COMPLETE
+pub const COMPLETE: usize = 1 << 2; // ZX_COMPLETE
 /// Cancellation requested (never unset).
-pub const CANCEL: usize = 1 << 4; // ZX_CANCEL
+pub const CANCEL: usize = 1 << 3; // ZX_CANCEL
 /// The spawner's handle is not released yet.
-pub const HANDLE: usize = 1 << 5; // ZX_HANDLE
+pub const HANDLE: usize = 1 << 4; // ZX_HANDLE
 /// The state was dropped (at most once).
 pub const DROPPED: usize = 1 << 6; // ZX_DROPPED
 /// A join future exists.
-pub const JOINED: usize = 1 << 7; // ZX_JOINED
+pub const JOINED: usize = 1 << 5; // ZX_JOINED
 /// The fixed Tokio waker slot is written (never unset).
 pub const WAKER: usize = 1 << 8;
 /// A poll came with a waker other than the fixed one: wake the moved one.

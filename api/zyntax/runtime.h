@@ -247,10 +247,11 @@ ZYNTAX_EXTERN int zyntax_runtime_poll_fd(zyntax_runtime *rt);
  * is ready now: the host should not wait), 1 when no timer is pending
  * (*deadline_ns = ZYNTAX_DEADLINE_NONE: wait for the fd alone), or a
  * negative code: ZYNTAX_EINVAL (NULL argument), ZYNTAX_EUNSUPPORTED,
- * ZYNTAX_EREENTRANT, ZYNTAX_EBUSY, ZYNTAX_EFORKED. A timer due at a
- * millisecond boundary, never later than the earliest sleep's deadline
- * rounded up to the millisecond. Advisory: the fd becomes readable at that
- * time anyway. Threads as zyntax_runtime_poll_fd. */
+ * ZYNTAX_EREENTRANT, ZYNTAX_EBUSY, ZYNTAX_EFORKED. The deadline is the
+ * earliest sleep's, rounded up to the millisecond; when more than 64 sleeps
+ * share the timing wheel's first slot it may be earlier (the slot's start:
+ * the host then wakes once early, never late). Advisory: the fd becomes
+ * readable at that time anyway. Threads as zyntax_runtime_poll_fd. */
 ZYNTAX_EXTERN int zyntax_runtime_next_deadline(zyntax_runtime *rt,
                                                uint64_t *deadline_ns);
 

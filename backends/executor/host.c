@@ -31,6 +31,10 @@
 
 #define NS_PER_MS 1000000u
 
+/* How many sleeps of the wheel's first slot are looked at to find the
+ * exact earliest (beyond, the slot's start: one early wakeup, no more). */
+#define EXACT_SCAN 64u
+
 struct zx_host {
   int epfd;    /* what the host watches: the loop's fd, `timer`, `wake` */
   int timer;   /* CLOCK_MONOTONIC timerfd, armed for tick `armed` */
@@ -98,7 +102,7 @@ static void host_drain_wake(zx_exec *ex, struct zx_host *h) {
 /* The timerfd follows the wheel's next tick. Re-arming (or disarming)
  * resets a fired timerfd's count, so it is quiet again. */
 static void host_arm(zx_exec *ex, struct zx_host *h) {
-  uint64_t next = ex->wheel.count ? zx_wheel_next(&ex->wheel) : ZX_WHEEL_NONE;
+  uint64_t next = zx_wheel_next_exact(&ex->wheel, EXACT_SCAN);
   if (next == h->armed) return;
   struct itimerspec its = {{0, 0}, {0, 0}};
   if (next != ZX_WHEEL_NONE) {
@@ -142,7 +146,7 @@ int zx_host_next_deadline(zyntax_backend_runtime *rt, uint64_t *deadline_ns) {
     *deadline_ns = zx_now_ns();
     return 0;
   }
-  uint64_t next = ex->wheel.count ? zx_wheel_next(&ex->wheel) : ZX_WHEEL_NONE;
+  uint64_t next = zx_wheel_next_exact(&ex->wheel, EXACT_SCAN);
   *deadline_ns = next == ZX_WHEEL_NONE ? UINT64_MAX : next * NS_PER_MS;
   return next == ZX_WHEEL_NONE ? 1 : 0;
 }

@@ -12,7 +12,7 @@ typedef struct evb_fdwait {
   unsigned ready;  /* set by the callback on the driving thread */
   int error;
   int started;
-  int host_fd; /* its watch in a host loop's fd (host.c), or -1 */
+  zx_host_watch host; /* its fd in a host loop's fd (executor/host.c) */
   zyntax_waker waker;
   ev_io io;
 } evb_fdwait;
@@ -21,8 +21,7 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents) {
   evb_fdwait *f = io->data;
   ev_io_stop(loop, io);
   f->started = 0;
-  zx_host_unwatch(&f->rt->ex, f->host_fd);
-  f->host_fd = -1;
+  zx_host_watch_stop(&f->rt->ex, &f->host);
   if (revents & EV_ERROR)
     f->error = ZYNTAX_EBADF;
   else
@@ -48,7 +47,7 @@ static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
     f->started = 1;
     zx_count(&f->rt->ex.stats.io_waits);
     ev_io_start(f->rt->loop, &f->io);
-    f->host_fd = zx_host_watch(&f->rt->ex, f->io.fd, f->want);
+    zx_host_watch_start(&f->rt->ex, &f->host, f->io.fd, f->want);
   }
   return ZYNTAX_PENDING;
 }
@@ -56,7 +55,7 @@ static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
 static void fdwait_drop(zyntax_future *base) {
   evb_fdwait *f = (evb_fdwait *)base;
   if (f->started) ev_io_stop(f->rt->loop, &f->io);
-  zx_host_unwatch(&f->rt->ex, f->host_fd);
+  zx_host_watch_stop(&f->rt->ex, &f->host);
   zyntax_waker_drop(&f->waker);
   free(f);
 }
@@ -70,7 +69,6 @@ int evb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   f->base = (zyntax_future){&fdwait_ops, ZYNTAX_TASK_RUNNING};
   f->rt = evb_from(rt);
   f->want = events;
-  f->host_fd = -1;
   int ev_events = ((events & ZYNTAX_READABLE) ? EV_READ : 0) |
                   ((events & ZYNTAX_WRITABLE) ? EV_WRITE : 0);
   ev_io_init(&f->io, on_io, fd, ev_events);

@@ -114,6 +114,7 @@ struct zx_exec {
    * set and cleared under `lock` while nobody drives; read under `lock`
    * by remote pushes, and by the driving thread. */
   struct zx_host *host;
+  struct zx_host_watch *host_watches; /* started fd waits (loop without fd) */
 };
 
 /* Nonzero once zx_exec_shutdown() started. Acquire: pairs with the store
@@ -192,12 +193,19 @@ int zx_host_run_nowait(zyntax_backend_runtime *rt, int *more);
 void zx_host_signal_locked(struct zx_host *h);
 void zx_host_close(zx_exec *ex);
 
-/* For a loop without a pollable fd: puts `fd` (ZYNTAX_READABLE/WRITABLE
- * `events`) into the host loop's fd while its wait is started. Returns a
- * handle for zx_host_unwatch (-1: no host loop, nothing to undo). Driving
- * thread. */
-int zx_host_watch(zx_exec *ex, int fd, unsigned events);
-void zx_host_unwatch(zx_exec *ex, int handle);
+/* For a loop without a pollable fd (libev): a started fd wait, embedded
+ * in its future. While started it is on the executor's list, and in the
+ * host loop's fd (a dup of `fd`) once there is one - also when the host
+ * loop comes after the wait started. Driving thread. */
+typedef struct zx_host_watch {
+  struct zx_host_watch *prev, *next;
+  int fd, dup; /* dup: its entry in the host loop's fd, or -1 */
+  unsigned events; /* ZYNTAX_READABLE / ZYNTAX_WRITABLE */
+  int linked;
+} zx_host_watch;
+
+void zx_host_watch_start(zx_exec *ex, zx_host_watch *w, int fd, unsigned events);
+void zx_host_watch_stop(zx_exec *ex, zx_host_watch *w); /* idempotent */
 
 /* One non-blocking drive (executor.c): the inbox, the ready tasks and
  * non-blocking loop turns, until nothing is queued or a bounded number of

@@ -41,6 +41,7 @@ struct zx_host {
   int wake;    /* eventfd */
   int wake_pending; /* `wake` was written and not read yet; inbox lock */
   uint64_t armed;   /* ZX_WHEEL_NONE: disarmed. Driving thread. */
+  int degraded;     /* a wait's fd could not be added: keep `wake` written */
 };
 
 static void host_free(struct zx_host *h) {
@@ -115,6 +116,27 @@ static void host_arm(zx_exec *ex, struct zx_host *h) {
   h->armed = next;
 }
 
+/* Puts a started wait's fd in the host set. */
+static void watch_register(struct zx_host *h, zx_host_watch *w) {
+  uint32_t mask = ((w->events & ZYNTAX_READABLE) ? EPOLLIN : 0u) |
+                  ((w->events & ZYNTAX_WRITABLE) ? EPOLLOUT : 0u);
+  w->dup = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
+  if (w->dup >= 0 && watch(h->epfd, w->dup, mask) == 0) return;
+  if (w->dup >= 0) close(w->dup);
+  w->dup = -1;
+  /* Out of fds: the host could not see this fd; it must not sleep on it. */
+  h->degraded = 1;
+}
+
+/* An epoll entry goes away by itself only once every fd of the open file
+ * is closed, and the task's own fd stays open: remove it first. */
+static void watch_unregister(struct zx_host *h, zx_host_watch *w) {
+  if (w->dup < 0) return;
+  if (h != NULL) epoll_ctl(h->epfd, EPOLL_CTL_DEL, w->dup, NULL);
+  close(w->dup);
+  w->dup = -1;
+}
+
 /* Work the host should come back for at once: queued tasks, or an inbox
  * filled by another thread. */
 static int ready_now(zx_exec *ex) {
@@ -133,8 +155,10 @@ int zx_host_poll_fd(zyntax_backend_runtime *rt, int *fd) {
     pthread_mutex_lock(&ex->lock);
     ex->host = h;
     pthread_mutex_unlock(&ex->lock);
+    for (zx_host_watch *w = ex->host_watches; w != NULL; w = w->next)
+      watch_register(h, w); /* waits started before the host loop came */
     host_arm(ex, h); /* what is already pending shows at once */
-    if (ready_now(ex)) host_signal(ex, h);
+    if (ready_now(ex) || h->degraded) host_signal(ex, h);
   }
   *fd = ex->host->epfd;
   return 0;
@@ -159,7 +183,7 @@ int zx_host_run_nowait(zyntax_backend_runtime *rt, int *more) {
   int queued = zx_exec_drive_nowait(ex);
   if (h != NULL) {
     host_arm(ex, h);
-    if (queued) host_signal(ex, h);
+    if (queued || h->degraded) host_signal(ex, h);
   }
   *more = ex->nlive > 0 ||
           atomic_load_explicit(&ex->inbox_hint, memory_order_acquire) != 0;
@@ -171,26 +195,28 @@ void zx_host_close(zx_exec *ex) {
   struct zx_host *h = ex->host;
   ex->host = NULL;
   pthread_mutex_unlock(&ex->lock);
-  if (h != NULL) host_free(h);
+  if (h == NULL) return;
+  for (zx_host_watch *w = ex->host_watches; w != NULL; w = w->next)
+    watch_unregister(h, w); /* waits a leaked future still holds */
+  host_free(h);
 }
 
-int zx_host_watch(zx_exec *ex, int fd, unsigned events) {
-  struct zx_host *h = ex->host;
-  if (h == NULL) return -1;
-  uint32_t mask = ((events & ZYNTAX_READABLE) ? EPOLLIN : 0u) |
-                  ((events & ZYNTAX_WRITABLE) ? EPOLLOUT : 0u);
-  int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (dup >= 0 && watch(h->epfd, dup, mask) == 0) return dup;
-  /* Out of fds: the host cannot see this one; keep it coming back. */
-  if (dup >= 0) close(dup);
-  host_signal(ex, h);
-  return -1;
+void zx_host_watch_start(zx_exec *ex, zx_host_watch *w, int fd, unsigned events) {
+  *w = (zx_host_watch){.fd = fd, .dup = -1, .events = events, .linked = 1};
+  w->next = ex->host_watches;
+  if (w->next) w->next->prev = w;
+  ex->host_watches = w;
+  if (ex->host != NULL) watch_register(ex->host, w);
 }
 
-/* An epoll entry goes away by itself only once every fd of the open file
- * is closed, and the task's own fd stays open: remove it first. */
-void zx_host_unwatch(zx_exec *ex, int handle) {
-  if (handle < 0) return;
-  if (ex->host != NULL) epoll_ctl(ex->host->epfd, EPOLL_CTL_DEL, handle, NULL);
-  close(handle);
+void zx_host_watch_stop(zx_exec *ex, zx_host_watch *w) {
+  if (!w->linked) return;
+  watch_unregister(ex->host, w);
+  if (w->prev)
+    w->prev->next = w->next;
+  else
+    ex->host_watches = w->next;
+  if (w->next) w->next->prev = w->prev;
+  w->prev = w->next = NULL;
+  w->linked = 0;
 }

@@ -108,6 +108,13 @@ static int run_nowait(zyntax_runtime *rt) {
   return more;
 }
 
+/* The host loop until `t` finished: every sleep must end readable. */
+static void host_until_done(zyntax_runtime *rt, int fd, await_task *t) {
+  do
+    assert_int_equal(readable(fd, HOST_TIMEOUT_MS), 1);
+  while (run_nowait(rt) >= 0 && atomic_load(&t->done) == 0);
+}
+
 /* ---- (1) a deadline armed from another thread wakes the host ---- */
 
 typedef struct armer {
@@ -204,11 +211,7 @@ static void idle_fd_stays_quiet(void **state) {
 
   /* And it does wake for the I/O. */
   assert_int_equal(write(p[1], "x", 1), 1);
-  assert_int_equal(readable(fd, HOST_TIMEOUT_MS), 1);
-  while (atomic_load(&t.done) == 0) {
-    run_nowait(rt);
-    if (atomic_load(&t.done) == 0) assert_int_equal(readable(fd, HOST_TIMEOUT_MS), 1);
-  }
+  host_until_done(rt, fd, &t);
   assert_int_equal(zyntax_task_release(task), 0);
   assert_int_equal(run_nowait(rt), 0);
   assert_int_equal(readable(fd, 0), 0); /* nothing left: quiet again */
@@ -252,6 +255,33 @@ static void destroy_while_host_holds_fd(void **state) {
   close(host);
   close(p[0]);
   close(p[1]);
+}
+
+/* ---- the fd made after a wait started still sees that wait ---- */
+
+static void fd_made_after_wait_started(void **state) {
+  (void)state;
+  zyntax_runtime *rt = test_runtime();
+  int more;
+  if (zyntax_runtime_run_nowait(rt, &more) == ZYNTAX_EUNSUPPORTED) {
+    assert_int_equal(zyntax_runtime_destroy(rt), 0);
+    return;
+  }
+  int p[2];
+  assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+  atomic_int seq = 0;
+  await_task t;
+  zyntax_task *task = spawn_await(rt, &t, zyntax_fd_wait(rt, p[0], ZYNTAX_READABLE), &seq);
+  assert_int_equal(run_nowait(rt), 1); /* the wait started, no fd yet */
+  int fd = zyntax_runtime_poll_fd(rt);
+  assert_true(fd >= 0);
+  assert_int_equal(readable(fd, 0), 0);
+  assert_int_equal(write(p[1], "x", 1), 1);
+  host_until_done(rt, fd, &t);
+  assert_int_equal(zyntax_task_release(task), 0);
+  close(p[0]);
+  close(p[1]);
+  assert_int_equal(zyntax_runtime_destroy(rt), 0);
 }
 
 /* ---- re-entrancy and bad arguments ---- */
@@ -310,6 +340,7 @@ int main(void) {
       cmocka_unit_test(cross_thread_deadline_wakes_host),
       cmocka_unit_test(idle_fd_stays_quiet),
       cmocka_unit_test(destroy_while_host_holds_fd),
+      cmocka_unit_test(fd_made_after_wait_started),
       cmocka_unit_test(reentrant_calls_refused),
       cmocka_unit_test(bad_arguments),
   };

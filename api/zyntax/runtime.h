@@ -209,20 +209,21 @@ ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
  * it with any timeout, even none: the fd alone is enough. libuv's own
  * embedding interface (uv_backend_fd + uv_backend_timeout) misses a timer
  * started after the host computed its timeout (libuv issues #1565, #965),
- * because libuv timers are not fds. Here a timerfd that follows the
- * earliest timer and an eventfd for cross-thread work are in the fd's own
- * epoll set, and a timer can only be armed by a task that the driving
- * thread polled after a wake - which itself made the fd readable. So a
- * deadline armed from another thread, earlier than the host's timeout,
- * wakes the host twice: once for the wake, once when due.
+ * because libuv timers are not fds. Here the fd is an epoll set holding a
+ * timerfd that every run_nowait re-arms for the earliest timer, an eventfd
+ * that every wake, spawn or release from another thread writes, and the
+ * loop's I/O (uv: its epoll fd; ev, whose epoll fd is private: each fd a
+ * task waits on, while it waits). A timer can only be armed by a task the
+ * driving thread polls after a wake - which itself made the fd readable.
+ * So a deadline armed from another thread, earlier than the host's
+ * timeout, wakes the host twice: once for the wake, once when due.
  *
- * Backends: uv and ev (ev only with its epoll backend, the default on
- * Linux; a LIBEV_FLAGS choosing select or poll gives ZYNTAX_EUNSUPPORTED).
- * Tokio returns ZYNTAX_EUNSUPPORTED for all three: its multi-thread
- * scheduler drives itself on its worker threads, so there is no "ready
- * work" a host thread could run, and Tokio exposes no fd for its driver;
- * a current-thread Tokio runtime could fit but is not offered yet. A
- * backend table of ABI 1.0 (without these entries) gives the same.
+ * Backends: uv and ev. Tokio returns ZYNTAX_EUNSUPPORTED for all three:
+ * its multi-thread scheduler drives itself on its worker threads, so there
+ * is no "ready work" a host thread could run, and Tokio exposes no fd for
+ * its driver; a current-thread Tokio runtime could fit but is not offered
+ * yet. A backend table of ABI 1.0 (without these entries) gives the
+ * same.
  */
 
 /** The value of *deadline_ns when zyntax_runtime_next_deadline has none. */

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           libuv1-dev libev-dev libcmocka-dev libgccjit-12-dev
           librust-tokio-dev valgrind strace abigail-tools)
+packages+=(libglib2.0-dev) # examples/host_glib.c (required with ZYNTAX_BUILD_EXAMPLES)
 packages+=(wrk) # optional: only for zyntax-bench run --load and scripts/soak-http.sh; no test needs it
 # Debian's cargo/rustc unless a cargo is already on PATH (e.g. rustup's).
 command -v cargo >/dev/null 2>&1 || packages+=(cargo rustc)

@@ -12,7 +12,9 @@
  *     `size` covers every entry of ABI 1.0; entries are only ever appended
  *     (bumping abi_minor), and the loader never calls an entry past the
  *     backend's `size`.
- *   - Every entry of ABI 1.0 is required (non-NULL).
+ *   - Every entry of ABI 1.0 is required (non-NULL). Entries of later minor
+ *     versions are optional: a NULL entry, or one past `size`, makes the
+ *     public call it serves return ZYNTAX_EUNSUPPORTED.
  *   - Nothing may unwind (C++ exception, Rust panic) out of an entry.
  *   - The loader keeps a backend resident once loaded (never dlclose).
  */
@@ -29,7 +31,7 @@ extern "C" {
 #endif
 
 #define ZYNTAX_BACKEND_ABI_MAJOR 1
-#define ZYNTAX_BACKEND_ABI_MINOR 0
+#define ZYNTAX_BACKEND_ABI_MINOR 1
 
 /** The name of the one symbol a plugin exports. */
 #define ZYNTAX_BACKEND_ENTRY_SYMBOL "zyntax_backend_entry"
@@ -132,11 +134,29 @@ typedef struct zyntax_backend {
                  zyntax_future **out);
   int (*blocking)(zyntax_backend_runtime *rt, zyntax_blocking_fn fn,
                   void *arg, zyntax_future **out);
+
+  /* ---- ABI 1.1 (optional): driving from a host's event loop ---- */
+
+  /** zyntax_runtime_poll_fd(): stores the runtime's readiness fd (owned by
+   * the backend runtime, closed by runtime_destroy) in *fd. The loader
+   * holds the runtime as for run(). */
+  int (*poll_fd)(zyntax_backend_runtime *rt, int *fd);
+  /** zyntax_runtime_next_deadline(): 0 and the deadline, or 1 and
+   * ZYNTAX_DEADLINE_NONE. The loader holds the runtime as for run(). */
+  int (*next_deadline)(zyntax_backend_runtime *rt, uint64_t *deadline_ns);
+  /** zyntax_runtime_run_nowait(): the loader has checked arguments and
+   * re-entrancy and marked the calling thread as driving, as for run(). */
+  int (*run_nowait)(zyntax_backend_runtime *rt, int *more);
 } zyntax_backend;
 
 /** The size a backend of ABI 1.0 must at least declare. */
 #define ZYNTAX_BACKEND_SIZE_1_0                                              \
   (offsetof(zyntax_backend, blocking) + sizeof(void (*)(void)))
+
+/** The size a backend must declare for the host-loop entries of ABI 1.1
+ * to be looked at (the loader also needs them non-NULL). */
+#define ZYNTAX_BACKEND_SIZE_1_1                                              \
+  (offsetof(zyntax_backend, run_nowait) + sizeof(void (*)(void)))
 
 /** The entry point every plugin exports (and the only symbol it exports). */
 typedef const zyntax_backend *(*zyntax_backend_entry_fn)(void);

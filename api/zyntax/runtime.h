@@ -214,6 +214,82 @@ ZYNTAX_EXTERN int zyntax_runtime_block_on_future(zyntax_runtime *rt, void *state
 ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
 
 /* ------------------------------------------------------------------------ */
+/* Driving from a host's event loop                                          */
+/*
+ * A program whose thread belongs to another loop (GLib, Qt, a game engine,
+ * Python's or Node's) drives the runtime from there instead of inside
+ * zyntax_runtime_run:
+ *
+ *     int fd = zyntax_runtime_poll_fd(rt);       // watch it for reading
+ *     ... host loop: when fd is readable, or the deadline passed:
+ *     zyntax_runtime_run_nowait(rt, &more);      // runs what is ready
+ *     zyntax_runtime_next_deadline(rt, &ns);     // optional: host timeout
+ *
+ * The fd becomes readable whenever the runtime has work: I/O, a timer due,
+ * a wake or spawn from any thread, tasks still queued. A host may wait on
+ * it with any timeout, even none: the fd alone is enough. libuv's own
+ * embedding interface (uv_backend_fd + uv_backend_timeout) misses a timer
+ * started after the host computed its timeout (libuv issues #1565, #965),
+ * because libuv timers are not fds. Here the fd is an epoll set holding a
+ * timerfd that every run_nowait re-arms for the earliest timer, an eventfd
+ * that every wake, spawn or release from another thread writes, and the
+ * loop's I/O (uv: its epoll fd; ev, whose epoll fd is private: each fd a
+ * task waits on, while it waits). A timer can only be armed by a task the
+ * driving thread polls after a wake - which itself made the fd readable.
+ * So a deadline armed from another thread, earlier than the host's
+ * timeout, wakes the host twice: once for the wake, once when due.
+ *
+ * Backends: uv and ev. Tokio returns ZYNTAX_EUNSUPPORTED for all three:
+ * its multi-thread scheduler drives itself on its worker threads, so there
+ * is no "ready work" a host thread could run, and Tokio exposes no fd for
+ * its driver; a current-thread Tokio runtime could fit but is not offered
+ * yet. A backend table of ABI 1.0 (without these entries) gives the
+ * same.
+ */
+
+/** The value of *deadline_ns when zyntax_runtime_next_deadline has none. */
+#define ZYNTAX_DEADLINE_NONE UINT64_MAX
+
+/** The runtime's readiness fd: readable whenever zyntax_runtime_run_nowait
+ * has something to do (see above). Returns the fd (>= 0), the same one on
+ * every call, or a negative code: ZYNTAX_EINVAL (NULL),
+ * ZYNTAX_EUNSUPPORTED (backend without host-loop support),
+ * ZYNTAX_EREENTRANT, ZYNTAX_EBUSY (another thread drives `rt`),
+ * ZYNTAX_EFORKED, ZYNTAX_ENOMEM / ZYNTAX_EIO (the fds cannot be made).
+ * Ownership: the runtime owns the fd. Watch it for reading only; never
+ * read, write or close it. zyntax_runtime_destroy closes it, so stop
+ * watching it first (a GSource removes it with itself; an epoll set drops
+ * it by itself); afterwards the number may be reused by any new fd.
+ * Threads: as zyntax_runtime_run - any thread not running poll functions,
+ * while no other thread drives `rt`. The fd may be polled from any thread. */
+ZYNTAX_EXTERN int zyntax_runtime_poll_fd(zyntax_runtime *rt);
+
+/** The earliest pending timer of `rt` on the zyntax_now() clock, in
+ * *deadline_ns. Returns 0 with the deadline (zyntax_now() itself when work
+ * is ready now: the host should not wait), 1 when no timer is pending
+ * (*deadline_ns = ZYNTAX_DEADLINE_NONE: wait for the fd alone), or a
+ * negative code: ZYNTAX_EINVAL (NULL argument), ZYNTAX_EUNSUPPORTED,
+ * ZYNTAX_EREENTRANT, ZYNTAX_EBUSY, ZYNTAX_EFORKED. The deadline is the
+ * earliest sleep's, rounded up to the millisecond; when more than 64 sleeps
+ * share the timing wheel's first slot it may be earlier (the slot's start:
+ * the host then wakes once early, never late). Advisory: the fd becomes
+ * readable at that time anyway. Threads as zyntax_runtime_poll_fd. */
+ZYNTAX_EXTERN int zyntax_runtime_next_deadline(zyntax_runtime *rt,
+                                               uint64_t *deadline_ns);
+
+/** Runs what is ready now - tasks woken or spawned, I/O and timers that
+ * are due - without ever blocking, and returns. *more is set to 1 while
+ * unfinished tasks remain (zyntax_runtime_run would not have returned), 0
+ * when none do. Tasks that keep waking each other are cut off after a few
+ * loop turns; the fd then stays readable, so the host calls again. Returns
+ * 0 or an error with nothing run: ZYNTAX_EINVAL (NULL argument),
+ * ZYNTAX_EUNSUPPORTED, ZYNTAX_EREENTRANT (called from a poll function or
+ * a runtime worker), ZYNTAX_EBUSY (another thread drives `rt`),
+ * ZYNTAX_ECLOSED, ZYNTAX_EFORKED. Threads as zyntax_runtime_run: one
+ * driver at a time; poll functions run on the calling thread. */
+ZYNTAX_EXTERN int zyntax_runtime_run_nowait(zyntax_runtime *rt, int *more);
+
+/* ------------------------------------------------------------------------ */
 /* Tasks                                                                     */
 
 /** zyntax_task_status() value while the task has not finished, and

@@ -28,6 +28,7 @@ struct evb_fdwait {
   int started;    /* io is started and the wait is on rt->waits[fd] */
   zx_fdid id;     /* the file fd named when the wait started */
   evb_fdwait *prev, *next;
+  zx_host_watch host; /* its fd in a host loop's fd (executor/host.c) */
   zyntax_waker waker;
   ev_io io;
   uint8_t cls; /* its arena class (leaf.h) */
@@ -46,6 +47,7 @@ static void link_wait(evb_fdwait *f) {
 static void stop(evb_fdwait *f) {
   evb_fdwait **head = (evb_fdwait **)&f->rt->waits.slot[f->io.fd];
   ev_io_stop(f->rt->loop, &f->io);
+  zx_host_watch_stop(&f->rt->ex, &f->host);
   if (f->prev)
     f->prev->next = f->next;
   else
@@ -127,6 +129,7 @@ static int start(evb_fdwait *f) {
   f->started = 1;
   zx_count(&rt->ex.stats.io_waits);
   ev_io_start(rt->loop, &f->io);
+  zx_host_watch_start(&rt->ex, &f->host, fd, f->want);
   return 0;
 }
 

@@ -33,8 +33,16 @@ static void loop_interrupt(zx_exec *ex) {
 
 static void loop_free(zx_exec *ex) { free(ex); }
 
+/* libev keeps its epoll fd private (no ev_backend_fd()), and its
+ * ev_async_send() writes its pipe only while a thread is inside ev_run():
+ * so a host loop watches each waited fd itself (io.c, zx_host_watch). */
+static int loop_backend_fd(zx_exec *ex) {
+  (void)ex;
+  return -1;
+}
+
 static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_interrupt,
-                                     loop_free, evb_timer_arm};
+                                     loop_free, evb_timer_arm, loop_backend_fd};
 
 /* libev creates its async eventfd in ev_async_start() and abort()s when it
  * cannot; make sure a descriptor is free first, so the caller gets an

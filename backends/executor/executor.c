@@ -95,6 +95,7 @@ static int push_remote(zx_exec *ex, zx_task_list *list, zx_task *t) {
      * the lists filled (it takes the lock anyway). */
     atomic_store_explicit(&ex->inbox_hint, 1, memory_order_release);
     ex->ops->signal(ex);
+    if (ex->host) zx_host_signal_locked(ex->host);
   }
   pthread_mutex_unlock(&ex->lock);
   return 0;
@@ -276,6 +277,17 @@ void zx_exec_timer_remove(zx_exec *ex, zx_wheel_node *n) {
   zx_wheel_remove(&ex->wheel, n);
 }
 
+/* One loop turn, then the wheel turns to the current millisecond. */
+static void loop_turn(zx_exec *ex, int block) {
+  ex->in_loop = 1;
+  ex->interrupted = 0;
+  ex->ops->run_once(ex, block);
+  ex->in_loop = 0;
+  ex->turn_ns = zx_now_ns();
+  if (ex->wheel.count)
+    zx_wheel_advance(&ex->wheel, ex->turn_ns / NS_PER_MS, zx_sleep_fire, NULL);
+}
+
 /* One loop turn; it may block only while nothing is queued, and a task
  * queued by a callback during the turn stops it from blocking. Afterwards
  * the wheel turns to the current millisecond. */
@@ -288,13 +300,7 @@ static void run_loop_once(zx_exec *ex) {
     if (next == ZX_WHEEL_NONE || next >= ex->turn_ns / NS_PER_MS + ZX_IDLE_MS)
       zx_arena_trim(&ex->arena);
   }
-  ex->in_loop = 1;
-  ex->interrupted = 0;
-  ex->ops->run_once(ex, block);
-  ex->in_loop = 0;
-  ex->turn_ns = zx_now_ns();
-  if (ex->wheel.count)
-    zx_wheel_advance(&ex->wheel, ex->turn_ns / NS_PER_MS, zx_sleep_fire, NULL);
+  loop_turn(ex, block);
 }
 
 static void drive(zx_exec *ex, done_fn done, void *arg) {
@@ -353,6 +359,27 @@ int zx_exec_block_on_future(zyntax_backend_runtime *rt, void *state,
 int zx_exec_run(zyntax_backend_runtime *rt) {
   drive((zx_exec *)rt, nothing_live, NULL);
   return 0;
+}
+
+/* A host loop's turn never blocks. Every exit follows a loop turn, so
+ * watchers the tasks started are registered with the loop's poll set (libev
+ * applies fd changes at its next turn) before the host waits on it. Tasks
+ * that keep waking each other stop after ZX_NOWAIT_TURNS: the host gets its
+ * thread back and the caller (host.c) keeps the fd readable. */
+#define ZX_NOWAIT_TURNS 8
+
+int zx_exec_drive_nowait(zx_exec *ex) {
+  zx_exec *outer = driving;
+  driving = ex;
+  for (int turn = 0; turn < ZX_NOWAIT_TURNS; turn++) {
+    drain_inbox(ex);
+    run_ready(ex);
+    drain_inbox(ex);
+    loop_turn(ex, 0);
+    if (ex->run.head == NULL) break;
+  }
+  driving = outer;
+  return ex->run.head != NULL;
 }
 
 /* ---- spawning ---- */
@@ -439,6 +466,7 @@ void zx_exec_shutdown(zx_exec *ex) {
   /* Relaxed: the lock orders it with every push_remote. */
   atomic_store_explicit(&ex->closed, 1, memory_order_relaxed);
   pthread_mutex_unlock(&ex->lock);
+  zx_host_close(ex); /* the runtime owns the host fds */
 
   zx_exec *outer = driving;
   driving = ex; /* drops may drop leaf futures, which check this */

@@ -48,6 +48,10 @@ typedef struct zx_loop_ops {
    * later, measured from now (not from a cached loop time); its callback
    * calls zx_exec_timer_fired(). Driving thread. */
   void (*timer_arm)(zx_exec *ex, uint64_t ms);
+  /* The loop's own pollable fd (an epoll fd readable while any watched fd
+   * is ready), or -1 when the loop has none: then the backend's fd waits
+   * register their fds with zx_host_watch() themselves (host.c). */
+  int (*backend_fd)(zx_exec *ex);
 } zx_loop_ops;
 
 /* A counter with one writer at a time (the driving thread): a relaxed
@@ -106,6 +110,11 @@ struct zx_exec {
   /* The inbox: tasks spawned on other threads, tasks woken there, and
    * finished tasks whose handle was released there. */
   zx_task_list in_spawned, in_woken, in_reaped;
+  /* The host-loop fds (host.c), once zyntax_runtime_poll_fd() made them:
+   * set and cleared under `lock` while nobody drives; read under `lock`
+   * by remote pushes, and by the driving thread. */
+  struct zx_host *host;
+  struct zx_host_watch *host_watches; /* started fd waits (loop without fd) */
 };
 
 /* Nonzero once zx_exec_shutdown() started. Acquire: pairs with the store
@@ -174,9 +183,39 @@ int zx_exec_block_on_future(zyntax_backend_runtime *rt, void *state,
 int zx_exec_run(zyntax_backend_runtime *rt);
 void zx_exec_stats(const zyntax_backend_runtime *rt, zyntax_stats *out);
 
+/* Driving from a host's loop (host.c). */
+int zx_host_poll_fd(zyntax_backend_runtime *rt, int *fd);
+int zx_host_next_deadline(zyntax_backend_runtime *rt, uint64_t *deadline_ns);
+int zx_host_run_nowait(zyntax_backend_runtime *rt, int *more);
+
+/* host.c: a remote push filled the inbox (inbox lock held), and the close
+ * of the host fds at shutdown. */
+void zx_host_signal_locked(struct zx_host *h);
+void zx_host_close(zx_exec *ex);
+
+/* For a loop without a pollable fd (libev): a started fd wait, embedded
+ * in its future. While started it is on the executor's list, and in the
+ * host loop's fd (a dup of `fd`) once there is one - also when the host
+ * loop comes after the wait started. Driving thread. */
+typedef struct zx_host_watch {
+  struct zx_host_watch *prev, *next;
+  int fd, dup; /* dup: its entry in the host loop's fd, or -1 */
+  unsigned events; /* ZYNTAX_READABLE / ZYNTAX_WRITABLE */
+  int linked;
+} zx_host_watch;
+
+void zx_host_watch_start(zx_exec *ex, zx_host_watch *w, int fd, unsigned events);
+void zx_host_watch_stop(zx_exec *ex, zx_host_watch *w); /* idempotent */
+
+/* One non-blocking drive (executor.c): the inbox, the ready tasks and
+ * non-blocking loop turns, until nothing is queued or a bounded number of
+ * turns ran. Returns nonzero when tasks are still queued. */
+int zx_exec_drive_nowait(zx_exec *ex);
+
 #define ZX_EXEC_BACKEND_ENTRIES                                  \
   .spawn = zx_exec_spawn, .block_on = zx_exec_block_on,          \
   .block_on_future = zx_exec_block_on_future, .run = zx_exec_run, \
-  .stats = zx_exec_stats
+  .stats = zx_exec_stats, .poll_fd = zx_host_poll_fd,            \
+  .next_deadline = zx_host_next_deadline, .run_nowait = zx_host_run_nowait
 
 #endif /* ZYNTAX_COMMON_EXECUTOR_H */

@@ -123,3 +123,16 @@ void zx_wheel_clear(zx_wheel *w) {
   for (unsigned l = 0; l < ZX_WHEEL_LEVELS; l++) w->occupied[l] = 0;
   w->count = 0;
 }
+
+uint64_t zx_wheel_next_exact(const zx_wheel *w, unsigned scan) {
+  unsigned level = 0, slot = 0;
+  if (w->count == 0) return ZX_WHEEL_NONE;
+  uint64_t start = next_expiry(w, &level, &slot);
+  uint64_t best = ZX_WHEEL_NONE;
+  const zx_wheel_node *n = w->slots[level][slot];
+  for (unsigned i = 0; n != NULL && i < scan; n = n->next, i++)
+    if (n->when < best) best = n->when;
+  /* Every node of a later slot or level is due after every node of this
+   * one, so the slot's earliest is the wheel's. */
+  return n != NULL || best < start ? start : best;
+}

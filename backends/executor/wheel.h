@@ -51,6 +51,12 @@ void zx_wheel_remove(zx_wheel *w, zx_wheel_node *n);
 /* The earliest tick any node may be due at, or ZX_WHEEL_NONE. */
 uint64_t zx_wheel_next(const zx_wheel *w);
 
+/* The earliest node's own tick, or ZX_WHEEL_NONE: exact when the first
+ * occupied slot holds at most `scan` nodes (they are looked at), else
+ * zx_wheel_next() - never later than the earliest node. zx_wheel_next()
+ * alone may be a coarse slot's start, well before any node in it. */
+uint64_t zx_wheel_next_exact(const zx_wheel *w, unsigned scan);
+
 /* Turns the wheel to `now_tick`: every node due by then is unlinked and
  * passed to `fire` (which may insert or remove other nodes). */
 void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,

@@ -33,8 +33,13 @@ static void loop_interrupt(zx_exec *ex) { uv_stop(&((uvb_runtime *)ex)->loop); }
 
 static void loop_free(zx_exec *ex) { free(ex); }
 
+/* The loop's epoll fd (libuv's embedding interface). */
+static int loop_backend_fd(zx_exec *ex) {
+  return uv_backend_fd(&((uvb_runtime *)ex)->loop);
+}
+
 static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_interrupt,
-                                     loop_free, uvb_timer_arm};
+                                     loop_free, uvb_timer_arm, loop_backend_fd};
 
 int uvb_create(const zyntax_backend_host *host,
                const zyntax_runtime_options *opts, zyntax_backend_runtime **out,

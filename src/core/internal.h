@@ -68,6 +68,14 @@ typedef struct zx_choice {
  * $ZYNTAX_RUNTIME then the default) to a validated backend table. */
 int zx_backend_resolve(const char *request, zx_choice *out, zyntax_error *err);
 
+/* ---- runtime.c: the driving rule (one driver, no re-entry) ---- */
+
+/* Marks the calling thread as driving `rt`: 0, or ZYNTAX_EINVAL /
+ * EFORKED / EREENTRANT / EBUSY (recorded under `func`). zx_drive_end()
+ * undoes it. */
+int zx_drive_begin(zyntax_runtime *rt, const char *func);
+void zx_drive_end(zyntax_runtime *rt);
+
 /* ---- thread.c: the runtime driving the calling thread ---- */
 
 zyntax_runtime *zx_thread_current(void);

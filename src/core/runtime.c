@@ -219,6 +219,12 @@ static void end_drive(zyntax_runtime *rt) {
   atomic_store(&rt->driving, 0);
 }
 
+int zx_drive_begin(zyntax_runtime *rt, const char *func) {
+  return begin_drive(rt, func);
+}
+
+void zx_drive_end(zyntax_runtime *rt) { end_drive(rt); }
+
 int zyntax_runtime_block_on(zyntax_runtime *rt, zyntax_task *task) {
   if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   if (rt != NULL && task->owner != rt)

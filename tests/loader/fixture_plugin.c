@@ -16,6 +16,7 @@
 #define NO_NAME 4
 #define MISSING_ENTRY 5
 #define NEWER_MINOR 6
+#define ABI_1_0 7
 
 /* A table from a later ABI 1.x: more entries after the 1.0 ones. */
 typedef struct newer_table {
@@ -59,6 +60,11 @@ EXPORT const zyntax_backend *zyntax_backend_entry(void) {
 #elif FIXTURE == NEWER_MINOR
   table.v1_0.abi_minor = ZYNTAX_BACKEND_ABI_MINOR + 2;
   table.v1_0.size = sizeof table;
+#elif FIXTURE == ABI_1_0
+  /* An older plugin: its table ends before the entries of ABI 1.1 (the
+   * real pointers still lie behind it here; the loader must not look). */
+  table.v1_0.abi_minor = 0;
+  table.v1_0.size = ZYNTAX_BACKEND_SIZE_1_0;
 #else
 #error unknown FIXTURE
 #endif

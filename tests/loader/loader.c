@@ -140,7 +140,8 @@ static void wrong_abi_major(void **state) {
   (void)state;
   skip_without_real_plugin();
   char want[64];
-  snprintf(want, sizeof want, "ABI %d.%d", ZYNTAX_BACKEND_ABI_MAJOR + 1, 0);
+  snprintf(want, sizeof want, "ABI %d.%d", ZYNTAX_BACKEND_ABI_MAJOR + 1,
+           ZYNTAX_BACKEND_ABI_MINOR); /* the fixture keeps the real minor */
   const char *msg = refused(FIXTURE("wrong_major"), ZYNTAX_EABI);
   assert_mentions(msg, FIXTURE("wrong_major"));
   assert_mentions(msg, want);
@@ -194,6 +195,25 @@ static void newer_minor_with_a_larger_table_is_accepted(void **state) {
   zyntax_backend_info info = {.size = sizeof info};
   assert_int_equal(zyntax_backend_probe(FIXTURE("newer_minor"), &info), 0);
   assert_int_equal(info.abi_minor, ZYNTAX_BACKEND_ABI_MINOR + 2);
+}
+
+/* A plugin of ABI 1.0 still runs tasks; the host-loop calls of ABI 1.1,
+ * which lie past its declared size, are refused with EUNSUPPORTED. */
+static void abi_1_0_table_lacks_host_loop(void **state) {
+  (void)state;
+  skip_without_real_plugin();
+  zyntax_runtime_options opts = ZYNTAX_RUNTIME_OPTIONS_INIT;
+  opts.backend = FIXTURE("abi_1_0");
+  zyntax_runtime *rt = zyntax_runtime_create_with(&opts, NULL);
+  if (rt == NULL) fail_msg("%s", zyntax_last_error()->message);
+  runs_a_task(rt);
+  uint64_t d;
+  int more;
+  assert_int_equal(zyntax_runtime_poll_fd(rt), ZYNTAX_EUNSUPPORTED);
+  assert_mentions(zyntax_last_error()->message, "older than backend ABI 1.1");
+  assert_int_equal(zyntax_runtime_next_deadline(rt, &d), ZYNTAX_EUNSUPPORTED);
+  assert_int_equal(zyntax_runtime_run_nowait(rt, &more), ZYNTAX_EUNSUPPORTED);
+  assert_int_equal(zyntax_runtime_destroy(rt), 0);
 }
 
 /* ZYNTAX_RUNTIME_PATH is searched before every other folder. */
@@ -305,6 +325,7 @@ int main(void) {
       cmocka_unit_test(no_name),
       cmocka_unit_test(missing_required_entry),
       cmocka_unit_test(newer_minor_with_a_larger_table_is_accepted),
+      cmocka_unit_test(abi_1_0_table_lacks_host_loop),
       cmocka_unit_test(runtime_path_comes_first),
       cmocka_unit_test(silent_unless_asked),
       cmocka_unit_test(two_backends_in_one_process),

@@ -28,7 +28,19 @@
 #define SLEEPS 8         /* sleeps per sleeper */
 #define PENDING_AT_DESTROY 2
 #define WAKERS 2         /* threads waking tasks remotely */
-#define ROUNDS 5000      /* remote wakes per waker */
+#define ROUNDS_DEFAULT 5000 /* remote wakes per waker */
+
+/* ZYNTAX_STRESS_ROUNDS overrides the remote wakes per waker: under valgrind,
+ * whose one big lock hands the CPU to a spinning hog for a whole time slice
+ * at every hand-off, a round trip costs ~30 ms (5000 rounds: ~6 min). */
+static int rounds(void) {
+  static int n;
+  if (n == 0) {
+    const char *v = getenv("ZYNTAX_STRESS_ROUNDS");
+    n = v != NULL && atoi(v) > 0 ? atoi(v) : ROUNDS_DEFAULT;
+  }
+  return n;
+}
 
 /* ---- CPU hogs: one spinning thread per CPU ---- */
 
@@ -154,7 +166,14 @@ static void sleep_cycle(int cycle) {
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
   for (int i = 0; i < TASKS + PENDING_AT_DESTROY; i++) {
     int status = zyntax_task_status(t[i]);
-    assert_int_equal(status, i < TASKS ? 0 : ZYNTAX_ECANCELED);
+    if (i < TASKS)
+      assert_int_equal(status, 0);
+    else if (status != ZYNTAX_ECANCELED) {
+      /* A Tokio worker may poll a sleeper while destroy is under way: its
+       * next sleep is refused with ECLOSED and it finishes on its own. */
+      assert_int_equal(status, 0);
+      assert_int_equal(s[i].error, ZYNTAX_ECLOSED);
+    }
     assert_null(s[i].sleep);
     zyntax_task_release(t[i]);
   }
@@ -194,7 +213,7 @@ static zyntax_poll pong_poll(void *state, const zyntax_waker *waker) {
     zyntax_future_drop(p->sleep);
     p->sleep = NULL;
   }
-  if (p->rounds == ROUNDS) {
+  if (p->rounds == rounds()) {
     if (p->sleep != NULL) zyntax_future_drop(p->sleep);
     p->sleep = NULL;
     return ZYNTAX_READY;
@@ -231,7 +250,7 @@ static const zyntax_future_vtable pong_vt = {pong_poll, pong_drop};
  * taken), then wakes the task from this thread. */
 static void *pong_thread(void *arg) {
   pong *p = arg;
-  for (int sent = 0; sent < ROUNDS; sent++) {
+  for (int sent = 0; sent < rounds(); sent++) {
     pthread_mutex_lock(&p->lock);
     while (!p->has_waker || atomic_load(&p->token)) pthread_cond_wait(&p->changed, &p->lock);
     zyntax_waker w = p->published;
@@ -262,7 +281,7 @@ static void remote_wakes_beside_cpu_hogs(void **state) {
   for (int i = 0; i < WAKERS; i++) assert_int_equal(zyntax_runtime_block_on(rt, t[i]), 0);
   for (int i = 0; i < WAKERS; i++) {
     pthread_join(threads[i], NULL);
-    assert_int_equal(p[i].rounds, ROUNDS);
+    assert_int_equal(p[i].rounds, rounds());
     if (p[i].has_waker) zyntax_waker_drop(&p[i].published);
     zyntax_task_release(t[i]);
     pthread_mutex_destroy(&p[i].lock);
@@ -271,7 +290,7 @@ static void remote_wakes_beside_cpu_hogs(void **state) {
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
   assert_int_equal(atomic_load(&drops), WAKERS);
   print_message("%d remote wakes by %d threads beside %d spinning threads (%.1f s)\n",
-                WAKERS * ROUNDS, WAKERS, nhogs, (double)(zyntax_now() - start) / 1e9);
+                WAKERS * rounds(), WAKERS, nhogs, (double)(zyntax_now() - start) / 1e9);
 }
 
 int main(void) {

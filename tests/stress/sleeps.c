@@ -34,12 +34,14 @@
  * whose one big lock hands the CPU to a spinning hog for a whole time slice
  * at every hand-off, a round trip costs ~30 ms (5000 rounds: ~6 min). */
 static int rounds(void) {
-  static int n;
-  if (n == 0) {
+  static atomic_int n; /* read from the waker threads and the pollers */
+  int r = atomic_load_explicit(&n, memory_order_relaxed);
+  if (r == 0) {
     const char *v = getenv("ZYNTAX_STRESS_ROUNDS");
-    n = v != NULL && atoi(v) > 0 ? atoi(v) : ROUNDS_DEFAULT;
+    r = v != NULL && atoi(v) > 0 ? atoi(v) : ROUNDS_DEFAULT;
+    atomic_store_explicit(&n, r, memory_order_relaxed);
   }
-  return n;
+  return r;
 }
 
 /* ---- CPU hogs: one spinning thread per CPU ---- */

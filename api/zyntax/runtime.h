@@ -233,8 +233,8 @@ ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
  * because libuv timers are not fds. Here the fd is an epoll set holding a
  * timerfd that every run_nowait re-arms for the earliest timer, an eventfd
  * that every wake, spawn or release from another thread writes, and the
- * loop's I/O (uv: its epoll fd; ev, whose epoll fd is private: each fd a
- * task waits on, while it waits). A timer can only be armed by a task the
+ * loop's I/O (uv: its epoll fd; both: the epoll set holding every fd a
+ * task waits on). A timer can only be armed by a task the
  * driving thread polls after a wake - which itself made the fd readable.
  * So a deadline armed from another thread, earlier than the host's
  * timeout, wakes the host twice: once for the wake, once when due.

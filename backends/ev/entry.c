@@ -16,7 +16,7 @@ static const zyntax_backend evb_table = {
     .runtime_destroy = evb_destroy,
     ZX_EXEC_BACKEND_ENTRIES,
     .sleep_until = evb_sleep_until,
-    .fd_wait = evb_fd_wait,
+    .fd_wait = zx_reactor_fd_wait,
     .blocking = evb_blocking,
 };
 

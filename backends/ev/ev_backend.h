@@ -6,7 +6,6 @@
 #include <ev.h>
 
 #include "executor.h"
-#include "fdtab.h"
 #include "pool.h"
 
 typedef struct evb_runtime {
@@ -15,8 +14,7 @@ typedef struct evb_runtime {
   ev_async wakeup; /* cross-thread wakes of the executor */
   ev_timer timer;  /* armed for the executor's next timer tick */
   zx_pool pool;    /* libev has no thread pool */
-  zx_fdtab waits;  /* fd -> the fd waits started on it (io.c) */
-  int probe_fd;    /* an epoll fd asking whether a device is watchable */
+  ev_io reactor;   /* the executor's fd waits (executor/reactor.h) */
 } evb_runtime;
 
 static inline evb_runtime *evb_from(zyntax_backend_runtime *rt) {
@@ -29,15 +27,9 @@ int evb_create(const zyntax_backend_host *host,
 void evb_destroy(zyntax_backend_runtime *rt);
 int evb_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                     zyntax_future **out);
-int evb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
-                zyntax_future **out);
 /* The runtime's timer (timer.c). */
 void evb_timer_init(evb_runtime *rt);
 void evb_timer_arm(zx_exec *ex, uint64_t ms);
-/* Destroy: stops every started fd wait while the loop exists (they
- * complete with ZYNTAX_ECLOSED and their drop touches no loop), and frees
- * the fd table and the probe fd. */
-void evb_io_detach_all(evb_runtime *rt);
 
 int evb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);

@@ -14,6 +14,13 @@ static void on_wakeup(struct ev_loop *loop, ev_async *w, int revents) {
   (void)loop, (void)w, (void)revents; /* the executor drains its inbox */
 }
 
+/* fd waits: one ev_io watches the executor's epoll set (executor/
+ * reactor.h says why fds are not watched one ev_io each). */
+static void on_reactor(struct ev_loop *loop, ev_io *w, int revents) {
+  (void)loop, (void)revents;
+  zx_reactor_dispatch(w->data);
+}
+
 static void loop_signal(zx_exec *ex) {
   evb_runtime *rt = (evb_runtime *)ex;
   ev_async_send(rt->loop, &rt->wakeup);
@@ -35,7 +42,7 @@ static void loop_free(zx_exec *ex) { free(ex); }
 
 /* libev keeps its epoll fd private (no ev_backend_fd()), and its
  * ev_async_send() writes its pipe only while a thread is inside ev_run():
- * so a host loop watches each waited fd itself (io.c, zx_host_watch). */
+ * a host loop watches the reactor's set and an eventfd instead (host.c). */
 static int loop_backend_fd(zx_exec *ex) {
   (void)ex;
   return -1;
@@ -62,15 +69,14 @@ int evb_create(const zyntax_backend_host *host,
                zyntax_error *err) {
   evb_runtime *rt = calloc(1, sizeof *rt);
   if (rt == NULL) return ZYNTAX_ENOMEM;
-  rt->probe_fd = -1;
-  if (zx_exec_init(&rt->ex, &loop_ops, host) != 0) {
+  int rc = zx_exec_init(&rt->ex, &loop_ops, host);
+  if (rc != 0) {
     free(rt);
-    return ZYNTAX_ENOMEM;
+    return rc;
   }
   /* EVFLAG_AUTO: libev honours LIBEV_FLAGS only when the process is not
    * setuid (its own enable_secure() check). */
   rt->loop = ev_loop_new(EVFLAG_AUTO);
-  int rc = 0;
   if (rt->loop == NULL) {
     rc = ZYNTAX_EBACKEND;
     snprintf(err->message, sizeof err->message, "libev: ev_loop_new failed");
@@ -86,6 +92,9 @@ int evb_create(const zyntax_backend_host *host,
   ev_async_init(&rt->wakeup, on_wakeup);
   ev_async_start(rt->loop, &rt->wakeup);
   evb_timer_init(rt);
+  ev_io_init(&rt->reactor, on_reactor, zx_reactor_fd(&rt->ex.reactor), EV_READ);
+  rt->reactor.data = &rt->ex;
+  ev_io_start(rt->loop, &rt->reactor);
   *out = (zyntax_backend_runtime *)rt;
   return 0;
 }
@@ -95,7 +104,7 @@ void evb_destroy(zyntax_backend_runtime *brt) {
   zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures stop watchers */
   ev_async_stop(rt->loop, &rt->wakeup);
   ev_timer_stop(rt->loop, &rt->timer);
-  evb_io_detach_all(rt); /* fd waits that outlive the runtime */
+  ev_io_stop(rt->loop, &rt->reactor); /* fd waits still out: unref */
   zx_pool_shutdown(&rt->pool); /* waits for jobs already running */
   ev_loop_destroy(rt->loop);
   zx_exec_unref(&rt->ex);

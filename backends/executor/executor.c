@@ -447,13 +447,20 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
   atomic_init(&ex->inbox_hint, 0);
   if (zx_arena_init(&ex->arena) != 0) return ZYNTAX_ENOMEM;
   zx_wheel_init(&ex->wheel, zx_now_ns() / NS_PER_MS);
+  int rc = zx_reactor_init(&ex->reactor);
+  if (rc != 0) {
+    zx_arena_destroy(&ex->arena);
+    return rc;
+  }
   if (pthread_mutex_init(&ex->lock, NULL) != 0) {
+    zx_reactor_close(&ex->reactor);
     zx_arena_destroy(&ex->arena);
     return ZYNTAX_ENOMEM;
   }
   zyntax_spawn_args none = {.size = sizeof none, .poll = root_idle_poll};
   ex->root = zx_task_new(ex, &none, ZX_STATE_ROOT);
   if (ex->root == NULL) {
+    zx_reactor_close(&ex->reactor);
     pthread_mutex_destroy(&ex->lock);
     zx_arena_destroy(&ex->arena);
     return ZYNTAX_ENOMEM;
@@ -496,6 +503,7 @@ void zx_exec_shutdown(zx_exec *ex) {
 }
 
 void zx_exec_unref(zx_exec *ex) {
+  zx_reactor_close(&ex->reactor); /* the backend stopped watching it */
   if (zx_arena_close(&ex->arena)) exec_free(ex);
 }
 

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "reactor.h"
 #include "wheel.h"
 #include "zyntax/backend.h"
 
@@ -48,9 +49,9 @@ typedef struct zx_loop_ops {
    * later, measured from now (not from a cached loop time); its callback
    * calls zx_exec_timer_fired(). Driving thread. */
   void (*timer_arm)(zx_exec *ex, uint64_t ms);
-  /* The loop's own pollable fd (an epoll fd readable while any watched fd
-   * is ready), or -1 when the loop has none: then the backend's fd waits
-   * register their fds with zx_host_watch() themselves (host.c). */
+  /* The loop's own pollable fd (an epoll fd readable while the loop has
+   * work), or -1 when the loop has none; a host loop watches it (host.c).
+   * fd waits are in the reactor's set, which the host watches anyway. */
   int (*backend_fd)(zx_exec *ex);
 } zx_loop_ops;
 
@@ -96,6 +97,7 @@ struct zx_exec {
   int root_done;
   int root_outcome;
   zx_wheel wheel;    /* the sleeps (sleep.c) */
+  zx_reactor reactor; /* the fd waits (reactor.c) */
   zx_task *current; /* the task being polled */
   int self_woken;    /* it woke itself by reference during this poll */
   int in_loop;     /* inside ops->run_once() */
@@ -114,7 +116,6 @@ struct zx_exec {
    * set and cleared under `lock` while nobody drives; read under `lock`
    * by remote pushes, and by the driving thread. */
   struct zx_host *host;
-  struct zx_host_watch *host_watches; /* started fd waits (loop without fd) */
 };
 
 /* Nonzero once zx_exec_shutdown() started. Acquire: pairs with the store
@@ -138,7 +139,9 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
  * (running it until closes finish) and calls zx_exec_unref(). */
 void zx_exec_shutdown(zx_exec *ex);
 
-/* Destroy, last step: the backend lets go. ops->free runs now, or when the
+/* Destroy, last step: the backend lets go (its loop no longer watches the
+ * reactor's fd; fd waits still out complete with ZYNTAX_ECLOSED and the
+ * reactor closes). ops->free runs now, or when the
  * last arena block still out (a record kept by a leaked waker or handle, a
  * sleep dropped later) comes back, on whichever thread frees it. */
 void zx_exec_unref(zx_exec *ex);
@@ -192,20 +195,6 @@ int zx_host_run_nowait(zyntax_backend_runtime *rt, int *more);
  * of the host fds at shutdown. */
 void zx_host_signal_locked(struct zx_host *h);
 void zx_host_close(zx_exec *ex);
-
-/* For a loop without a pollable fd (libev): a started fd wait, embedded
- * in its future. While started it is on the executor's list, and in the
- * host loop's fd (a dup of `fd`) once there is one - also when the host
- * loop comes after the wait started. Driving thread. */
-typedef struct zx_host_watch {
-  struct zx_host_watch *prev, *next;
-  int fd, dup; /* dup: its entry in the host loop's fd, or -1 */
-  unsigned events; /* ZYNTAX_READABLE / ZYNTAX_WRITABLE */
-  int linked;
-} zx_host_watch;
-
-void zx_host_watch_start(zx_exec *ex, zx_host_watch *w, int fd, unsigned events);
-void zx_host_watch_stop(zx_exec *ex, zx_host_watch *w); /* idempotent */
 
 /* One non-blocking drive (executor.c): the inbox, the ready tasks and
  * non-blocking loop turns, until nothing is queued or a bounded number of

@@ -2,10 +2,9 @@
  * deadline, and the non-blocking drive (zyntax_runtime_poll_fd & co).
  *
  * The fd the host watches is an epoll set of our own holding:
- *   - the loop's own fd (uv_backend_fd, an epoll fd): I/O and the
- *     completions the loop sees. libev keeps its epoll fd private, so for
- *     ev each fd a task waits on is put in the set while it waits (a dup,
- *     so several waits on one fd are separate entries);
+ *   - the loop's own fd (uv_backend_fd, an epoll fd), when it has one: the
+ *     completions the loop sees (libev keeps its epoll fd private);
+ *   - the reactor's epoll set (reactor.h): every fd a task waits on;
  *   - a timerfd armed, after every run_nowait, for the wheel's earliest
  *     tick: timers are not fds in libuv or libev, so their loop fd alone
  *     says nothing about them (libuv issues #1565, #965);
@@ -19,7 +18,6 @@
  * the fd readable first (the inbox), then again when due (the timerfd). */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -41,7 +39,6 @@ struct zx_host {
   int wake;    /* eventfd */
   int wake_pending; /* `wake` was written and not read yet; inbox lock */
   uint64_t armed;   /* ZX_WHEEL_NONE: disarmed. Driving thread. */
-  int degraded;     /* a wait's fd could not be added: keep `wake` written */
 };
 
 static void host_free(struct zx_host *h) {
@@ -56,7 +53,7 @@ static int watch(int epfd, int fd, uint32_t events) {
   return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int host_new(int loop_fd, struct zx_host **out) {
+static int host_new(int loop_fd, int reactor_fd, struct zx_host **out) {
   struct zx_host *h = malloc(sizeof *h);
   if (h == NULL) return ZYNTAX_ENOMEM;
   *h = (struct zx_host){.wake_pending = 0, .armed = ZX_WHEEL_NONE};
@@ -65,6 +62,7 @@ static int host_new(int loop_fd, struct zx_host **out) {
   h->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (h->epfd < 0 || h->timer < 0 || h->wake < 0 ||
       (loop_fd >= 0 && watch(h->epfd, loop_fd, EPOLLIN) != 0) ||
+      watch(h->epfd, reactor_fd, EPOLLIN) != 0 ||
       watch(h->epfd, h->timer, EPOLLIN) != 0 || watch(h->epfd, h->wake, EPOLLIN) != 0) {
     int code = errno == ENOMEM ? ZYNTAX_ENOMEM : ZYNTAX_EIO;
     host_free(h);
@@ -116,27 +114,6 @@ static void host_arm(zx_exec *ex, struct zx_host *h) {
   h->armed = next;
 }
 
-/* Puts a started wait's fd in the host set. */
-static void watch_register(struct zx_host *h, zx_host_watch *w) {
-  uint32_t mask = ((w->events & ZYNTAX_READABLE) ? EPOLLIN : 0u) |
-                  ((w->events & ZYNTAX_WRITABLE) ? EPOLLOUT : 0u);
-  w->dup = fcntl(w->fd, F_DUPFD_CLOEXEC, 0);
-  if (w->dup >= 0 && watch(h->epfd, w->dup, mask) == 0) return;
-  if (w->dup >= 0) close(w->dup);
-  w->dup = -1;
-  /* Out of fds: the host could not see this fd; it must not sleep on it. */
-  h->degraded = 1;
-}
-
-/* An epoll entry goes away by itself only once every fd of the open file
- * is closed, and the task's own fd stays open: remove it first. */
-static void watch_unregister(struct zx_host *h, zx_host_watch *w) {
-  if (w->dup < 0) return;
-  if (h != NULL) epoll_ctl(h->epfd, EPOLL_CTL_DEL, w->dup, NULL);
-  close(w->dup);
-  w->dup = -1;
-}
-
 /* Work the host should come back for at once: queued tasks, or an inbox
  * filled by another thread. */
 static int ready_now(zx_exec *ex) {
@@ -150,15 +127,13 @@ int zx_host_poll_fd(zyntax_backend_runtime *rt, int *fd) {
   if (ex->host == NULL) {
     int loop_fd = ex->ops->backend_fd(ex);
     struct zx_host *h;
-    int rc = host_new(loop_fd, &h);
+    int rc = host_new(loop_fd, zx_reactor_fd(&ex->reactor), &h);
     if (rc != 0) return rc;
     pthread_mutex_lock(&ex->lock);
     ex->host = h;
     pthread_mutex_unlock(&ex->lock);
-    for (zx_host_watch *w = ex->host_watches; w != NULL; w = w->next)
-      watch_register(h, w); /* waits started before the host loop came */
     host_arm(ex, h); /* what is already pending shows at once */
-    if (ready_now(ex) || h->degraded) host_signal(ex, h);
+    if (ready_now(ex)) host_signal(ex, h);
   }
   *fd = ex->host->epfd;
   return 0;
@@ -183,7 +158,7 @@ int zx_host_run_nowait(zyntax_backend_runtime *rt, int *more) {
   int queued = zx_exec_drive_nowait(ex);
   if (h != NULL) {
     host_arm(ex, h);
-    if (queued || h->degraded) host_signal(ex, h);
+    if (queued) host_signal(ex, h);
   }
   *more = ex->nlive > 0 ||
           atomic_load_explicit(&ex->inbox_hint, memory_order_acquire) != 0;
@@ -195,28 +170,5 @@ void zx_host_close(zx_exec *ex) {
   struct zx_host *h = ex->host;
   ex->host = NULL;
   pthread_mutex_unlock(&ex->lock);
-  if (h == NULL) return;
-  for (zx_host_watch *w = ex->host_watches; w != NULL; w = w->next)
-    watch_unregister(h, w); /* waits a leaked future still holds */
-  host_free(h);
-}
-
-void zx_host_watch_start(zx_exec *ex, zx_host_watch *w, int fd, unsigned events) {
-  *w = (zx_host_watch){.fd = fd, .dup = -1, .events = events, .linked = 1};
-  w->next = ex->host_watches;
-  if (w->next) w->next->prev = w;
-  ex->host_watches = w;
-  if (ex->host != NULL) watch_register(ex->host, w);
-}
-
-void zx_host_watch_stop(zx_exec *ex, zx_host_watch *w) {
-  if (!w->linked) return;
-  watch_unregister(ex->host, w);
-  if (w->prev)
-    w->prev->next = w->next;
-  else
-    ex->host_watches = w->next;
-  if (w->next) w->next->prev = w->prev;
-  w->prev = w->next = NULL;
-  w->linked = 0;
+  if (h != NULL) host_free(h);
 }

@@ -16,7 +16,7 @@ static const zyntax_backend uvb_table = {
     .runtime_destroy = uvb_destroy,
     ZX_EXEC_BACKEND_ENTRIES,
     .sleep_until = uvb_sleep_until,
-    .fd_wait = uvb_fd_wait,
+    .fd_wait = zx_reactor_fd_wait,
     .blocking = uvb_blocking,
 };
 

@@ -41,21 +41,34 @@ static int loop_backend_fd(zx_exec *ex) {
 static const zx_loop_ops loop_ops = {loop_signal, loop_run_once, loop_interrupt,
                                      loop_free, uvb_timer_arm, loop_backend_fd};
 
+/* Closes what is left (a failed create) or was missed (destroy), so the
+ * loop can always close. */
+static void close_leftover(uv_handle_t *handle, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(handle)) uv_close(handle, NULL);
+}
+
 int uvb_create(const zyntax_backend_host *host,
                const zyntax_runtime_options *opts, zyntax_backend_runtime **out,
                zyntax_error *err) {
   (void)opts; /* uv polls on the driving thread; its pool size is global */
   uvb_runtime *rt = calloc(1, sizeof *rt);
   if (rt == NULL) return ZYNTAX_ENOMEM;
-  if (zx_exec_init(&rt->ex, &loop_ops, host) != 0) {
+  int rc = zx_exec_init(&rt->ex, &loop_ops, host);
+  if (rc != 0) {
     free(rt);
-    return ZYNTAX_ENOMEM;
+    return rc;
   }
-  int rc = uv_loop_init(&rt->loop);
+  rc = uv_loop_init(&rt->loop);
   if (rc == 0) {
     rc = uv_async_init(&rt->loop, &rt->wakeup, on_wakeup);
     if (rc == 0) rc = uvb_timer_init(rt); /* cannot fail in libuv 1.x */
-    if (rc != 0) uv_loop_close(&rt->loop);
+    if (rc == 0) rc = uvb_reactor_start(rt);
+    if (rc != 0) {
+      uv_walk(&rt->loop, close_leftover, NULL);
+      uv_run(&rt->loop, UV_RUN_DEFAULT);
+      uv_loop_close(&rt->loop);
+    }
   }
   if (rc != 0) {
     snprintf(err->message, sizeof err->message, "libuv: %s", uv_strerror(rc));
@@ -68,24 +81,16 @@ int uvb_create(const zyntax_backend_host *host,
   return 0;
 }
 
-/* Every handle of the runtime's own is closed above; this is a safety net
- * so the loop can always close. */
-static void close_leftover(uv_handle_t *handle, void *arg) {
-  (void)arg;
-  if (!uv_is_closing(handle)) uv_close(handle, NULL);
-}
-
 void uvb_destroy(zyntax_backend_runtime *brt) {
   uvb_runtime *rt = uvb_from(brt);
   zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures close handles */
   uv_close((uv_handle_t *)&rt->wakeup, NULL);
   uv_close((uv_handle_t *)&rt->timer, NULL);
-  uvb_watches_close(rt); /* idle ones kept for reuse, and outliving waits */
+  uv_close((uv_handle_t *)&rt->reactor, NULL); /* fd waits still out: unref */
   uv_walk(&rt->loop, close_leftover, NULL);
   /* Runs close callbacks and waits for blocking jobs already running. */
   while (uv_run(&rt->loop, UV_RUN_DEFAULT) != 0) {
   }
   uv_loop_close(&rt->loop);
-  zx_fdtab_free(&rt->fds);
   zx_exec_unref(&rt->ex); /* the memory goes with the last arena block */
 }

@@ -5,16 +5,13 @@
 #include <uv.h>
 
 #include "executor.h"
-#include "fdtab.h"
-
-typedef struct uvb_watch uvb_watch;
 
 typedef struct uvb_runtime {
   zx_exec ex; /* first: the executor casts the backend runtime to it */
   uv_loop_t loop;
   uv_async_t wakeup; /* cross-thread wakes of the executor */
   uv_timer_t timer;  /* armed for the executor's next timer tick */
-  zx_fdtab fds;      /* fd -> the one uvb_watch (uv_poll_t) watching it */
+  uv_poll_t reactor; /* the executor's fd waits (executor/reactor.h) */
 } uvb_runtime;
 
 static inline uvb_runtime *uvb_from(zyntax_backend_runtime *rt) {
@@ -27,8 +24,6 @@ int uvb_create(const zyntax_backend_host *host,
 void uvb_destroy(zyntax_backend_runtime *rt);
 int uvb_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                     zyntax_future **out);
-int uvb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
-                zyntax_future **out);
 int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
 
@@ -36,8 +31,7 @@ int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
 int uvb_timer_init(uvb_runtime *rt);
 void uvb_timer_arm(zx_exec *ex, uint64_t ms);
 
-/* Closes every fd watch (destroy, before the loop's last run); waits still
- * pending are detached and complete with ZYNTAX_ECLOSED. */
-void uvb_watches_close(uvb_runtime *rt);
+/* Starts watching the executor's epoll set: 0 or a libuv error. */
+int uvb_reactor_start(uvb_runtime *rt);
 
 #endif /* ZYNTAX_UV_BACKEND_H */

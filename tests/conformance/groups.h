@@ -22,6 +22,7 @@
   X(closures, closure_tests, closure_count)            \
   X(abi, abi_tests, abi_count)                         \
   X(lifetime, lifetime_tests, lifetime_count)          \
-  X(edges, edge_tests, edge_count)
+  X(edges, edge_tests, edge_count)                     \
+  X(fdreuse, fdreuse_tests, fdreuse_count)
 
 #endif

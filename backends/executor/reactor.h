@@ -1,0 +1,79 @@
+/* fd readiness for the C backends (uv, ev), written once: an epoll set of
+ * the executor's own whose registrations stay across waits, watched by the
+ * backend's loop as one fd (uv_poll_t, ev_io).
+ *
+ * Why not the loop's own per-fd watch (uv_poll_t, ev_io) kept started?
+ * zyntax_fd_wait() does not own its fd: the caller may close it as soon as
+ * the wait is dropped. epoll forgets a registration only when the last
+ * reference to the open file description goes, so a registration kept
+ * past a close whose description lives on (dup(), fork(), SCM_RIGHTS)
+ * stays in the set under the old number. libuv delivers its events by
+ * number, to whatever watches that number now, cannot remove it (a DEL by
+ * number resolves to the new file: ENOENT), and aborts on other epoll_ctl
+ * errors; level-triggered, such a leftover spins the loop forever. Here:
+ *
+ *   - every registration is EPOLLONESHOT: once it fired it is disabled in
+ *     the kernel and reports nothing more until re-armed. A leftover
+ *     reports at most once.
+ *   - its epoll data is a token (fd, generation), not the number: the
+ *     generation changes whenever the number is registered anew, so the
+ *     one event of a leftover is recognised and ignored.
+ *   - a wait arms its fd with one EPOLL_CTL_MOD (level-checked: an fd
+ *     ready already fires at once). The kernel keys the MOD by (open file,
+ *     number), so the MOD is also the identity check: ENOENT means the
+ *     number names another file now (closed and reused) - the waits still
+ *     pending on the old file complete with ZYNTAX_EBADF (misuse displaced)
+ *     and the number is registered again (ADD, next generation); EBADF
+ *     means the fd is closed, EPERM that epoll cannot watch it (a regular
+ *     file, /dev/null): the new wait completes with ZYNTAX_EBADF.
+ *   - a completed or dropped wait changes nothing: a registration nobody
+ *     waits on is at most armed once more and fires for nothing (lazy).
+ *
+ * Cost per wait: one epoll_ctl; per loop turn with fd events: one
+ * epoll_wait on the set. Driving thread only. */
+#ifndef ZYNTAX_COMMON_REACTOR_H
+#define ZYNTAX_COMMON_REACTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zyntax/backend.h"
+
+typedef struct zx_exec zx_exec;
+typedef struct zx_fdwait zx_fdwait;
+
+/* What the set knows of one fd number. */
+typedef struct zx_fdreg {
+  zx_fdwait *waiters; /* pending waits on it, doubly linked */
+  uint32_t gen;       /* in the token of its current registration */
+  uint8_t registered; /* an ADD for this number succeeded (and may live) */
+} zx_fdreg;
+
+typedef struct zx_reactor {
+  int epfd;       /* the set, -1 once closed */
+  zx_fdreg *regs; /* indexed by fd number, grown on demand */
+  size_t n;
+} zx_reactor;
+
+/* Creates the set. 0, or ZYNTAX_ENOMEM / ZYNTAX_EBACKEND (out of fds). */
+int zx_reactor_init(zx_reactor *r);
+
+/* The set's fd: the backend's loop watches it for readability and calls
+ * zx_reactor_dispatch() when it is; a host loop watches it too. */
+static inline int zx_reactor_fd(const zx_reactor *r) { return r->epfd; }
+
+/* Completes the waits whose fds are ready (loop callback, driving
+ * thread). */
+void zx_reactor_dispatch(zx_exec *ex);
+
+/* Destroy, after the backend stopped watching the set: waits that outlive
+ * the runtime complete with ZYNTAX_ECLOSED and are detached (their drop
+ * touches nothing); the set is closed. */
+void zx_reactor_close(zx_reactor *r);
+
+/* The backend vtable's fd_wait entry (any thread; the future arms its fd
+ * at its first poll on the driving thread). */
+int zx_reactor_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
+                       zyntax_future **out);
+
+#endif /* ZYNTAX_COMMON_REACTOR_H */

@@ -19,6 +19,15 @@
 #define ZX_TICK_BUDGET 128
 #define ZX_TURN_INTERVAL_NS 50000u
 
+/* The LIFO slot (Tokio's design): a task woken by the task being polled
+ * runs next, while what the waker touched is still in cache - a message
+ * passed along a chain of tasks, a ping answered by a pong. At most
+ * ZX_LIFO_MAX polls in a row come from the slot; then its task goes to the
+ * back of the queue, so two tasks waking each other cannot starve the
+ * rest. The slot is used inside run_ready() only and emptied into the
+ * queue when it returns: everything else sees the queue alone. */
+#define ZX_LIFO_MAX 3
+
 /* The executor the calling thread is driving. Per-thread, not global. */
 _Thread_local zx_exec *zx_driving __attribute__((tls_model("initial-exec")));
 #define driving zx_driving
@@ -101,12 +110,23 @@ static int push_remote(zx_exec *ex, zx_task_list *list, zx_task *t) {
   return 0;
 }
 
+/* A task woken by another's poll on the driving thread: into the slot;
+ * the task it displaces goes to the back of the queue. */
+static void push_lifo(zx_exec *ex, zx_task *t) {
+  if (ex->current != ex->lifo_last) ex->lifo_polls = 0; /* a new run */
+  zx_task *displaced = ex->lifo;
+  ex->lifo = t;
+  if (displaced != NULL) push_local(ex, displaced);
+}
+
 void zx_exec_push(zx_exec *ex, zx_task *t) {
   if (zx_exec_closed(ex)) return; /* shutdown cancels every task anyway */
-  if (driving == ex)
-    push_local(ex, t);
-  else
+  if (driving != ex)
     (void)push_remote(ex, &ex->in_woken, t);
+  else if (ex->current != NULL && ex->current != t)
+    push_lifo(ex, t);
+  else
+    push_local(ex, t);
 }
 
 void zx_exec_reap(zx_exec *ex, zx_task *t) {
@@ -218,13 +238,34 @@ static void run_task(zx_exec *ex, zx_task *t) {
     zx_lost_wake_report(ex, t); /* nothing can poll it again */
 }
 
+/* The next task: the LIFO slot's, unless ZX_LIFO_MAX polls in a row came
+ * from it (then it goes to the back), else the queue's head. The counter
+ * restarts when the slot is filled by a poll that did not come from it
+ * (`lifo_last`: the last task taken from the slot). */
+static zx_task *pop_next(zx_exec *ex) {
+  zx_task *t = ex->lifo;
+  if (__builtin_expect(t == NULL, 1)) return pop_local(ex);
+  ex->lifo = NULL;
+  if (ex->lifo_polls < ZX_LIFO_MAX) {
+    ex->lifo_polls++;
+    ex->lifo_last = t;
+    return t;
+  }
+  push_local(ex, t);
+  return pop_local(ex);
+}
+
 static void run_ready(zx_exec *ex) {
   for (;;) {
     size_t pass = ex->run_len > ZX_TICK_BUDGET ? ex->run_len : ZX_TICK_BUDGET;
     for (size_t i = 0; i < pass; i++) {
-      zx_task *t = pop_local(ex);
-      if (t == NULL) return;
+      zx_task *t = pop_next(ex);
+      if (t == NULL) break;
       run_task(ex, t);
+    }
+    if (ex->lifo != NULL) { /* the pass ended: back to the queue */
+      push_local(ex, ex->lifo);
+      ex->lifo = NULL;
     }
     if (ex->run.head == NULL || zx_now_ns() - ex->turn_ns >= ZX_TURN_INTERVAL_NS)
       return;

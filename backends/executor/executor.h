@@ -99,6 +99,9 @@ struct zx_exec {
   zx_wheel wheel;    /* the sleeps (sleep.c) */
   zx_reactor reactor; /* the fd waits (reactor.c) */
   zx_task *current; /* the task being polled */
+  zx_task *lifo;     /* woken by `current`: runs next (executor.c) */
+  unsigned lifo_polls; /* polls in a row taken from `lifo` */
+  zx_task *lifo_last;  /* the last task taken from `lifo` */
   int self_woken;    /* it woke itself by reference during this poll */
   int in_loop;     /* inside ops->run_once() */
   int interrupted; /* ops->interrupt() was called in this run_once() */

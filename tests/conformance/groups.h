@@ -23,6 +23,7 @@
   X(abi, abi_tests, abi_count)                         \
   X(lifetime, lifetime_tests, lifetime_count)          \
   X(edges, edge_tests, edge_count)                     \
-  X(fdreuse, fdreuse_tests, fdreuse_count)
+  X(fdreuse, fdreuse_tests, fdreuse_count)                \
+  X(fairness, fairness_tests, fairness_count)
 
 #endif

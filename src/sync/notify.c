@@ -43,7 +43,7 @@ static void notify_release(zyntax_notify *n, int all, const char *func) {
     zx_fail_code(func, ZYNTAX_EINVAL);
     return;
   }
-  zx_wakes wakes = ZX_WAKES_INIT;
+  ZX_WAKES_EMPTY(wakes); /* one notify per message: no 16-slot memset */
   zx_lock(&n->lock);
   if (all)
     zx_waitq_release_all(&n->q, &wakes);

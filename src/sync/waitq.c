@@ -3,14 +3,6 @@
 
 #include <stdlib.h>
 
-void zx_lock(pthread_mutex_t *m) {
-  if (pthread_mutex_lock(m) != 0) abort(); /* only on a corrupted mutex */
-}
-
-void zx_unlock(pthread_mutex_t *m) {
-  if (pthread_mutex_unlock(m) != 0) abort();
-}
-
 void zx_waitq_init(zx_waitq *q, size_t permits, size_t max_permits) {
   *q = (zx_waitq){NULL, NULL, permits, max_permits, 0};
 }

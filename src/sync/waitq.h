@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "zyntax/future.h"
 
@@ -38,6 +39,12 @@ typedef struct zx_wakes {
 
 #define ZX_WAKES_INIT {{ZYNTAX_WAKER_EMPTY}, 0}
 
+/* An empty batch without ZX_WAKES_INIT's zeroing of all ZX_WAKES_BATCH
+ * slots (only w[0..n) is ever read): for hot paths. */
+#define ZX_WAKES_EMPTY(name) \
+  zx_wakes name;             \
+  name.n = 0
+
 void zx_waitq_init(zx_waitq *q, size_t permits, size_t max_permits);
 
 /* Takes a permit for `me` (NULL: try only). Returns 1 (taken), 0 (none
@@ -63,9 +70,15 @@ void zx_wakes_add(zx_wakes *wakes, zyntax_waker *w);
 /* Wakes and consumes every collected waker. Call after unlocking. */
 void zx_wakes_run(zx_wakes *wakes);
 
-/* pthread_mutex_lock/unlock that cannot fail for a valid default mutex. */
-void zx_lock(pthread_mutex_t *m);
-void zx_unlock(pthread_mutex_t *m);
+/* pthread_mutex_lock/unlock that cannot fail for a valid default mutex.
+ * Inline: every notify, semaphore and channel operation takes them. */
+static inline void zx_lock(pthread_mutex_t *m) {
+  if (pthread_mutex_lock(m) != 0) abort(); /* only on a corrupted mutex */
+}
+
+static inline void zx_unlock(pthread_mutex_t *m) {
+  if (pthread_mutex_unlock(m) != 0) abort();
+}
 
 /* ---- parker.c: blocking a plain thread on the waker protocol ---- */
 

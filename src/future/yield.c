@@ -28,7 +28,7 @@ static zyntax_poll yield_poll(zyntax_future *f, const zyntax_waker *waker) {
 
 static void yield_drop(zyntax_future *f) { free(f); }
 
-static const zyntax_future_ops yield_ops = {yield_poll, yield_drop};
+static const zyntax_future_ops yield_ops = ZYNTAX_FUTURE_OPS_INIT(yield_poll, yield_drop);
 
 zyntax_future *zyntax_yield_now(zyntax_runtime *rt) {
   if (rt == NULL) {

@@ -126,6 +126,8 @@ int zx_plugin_load(const char *path, const char *expected_name,
 static const char *missing_entry(const zyntax_backend *be) {
 #define ZX_REQUIRE_(field) \
   if (be->field == NULL) return #field;
+  ZX_REQUIRE_(task_ops)
+  ZX_REQUIRE_(future_ops)
   ZX_REQUIRE_(runtime_create)
   ZX_REQUIRE_(runtime_destroy)
   ZX_REQUIRE_(spawn)
@@ -137,7 +139,39 @@ static const char *missing_entry(const zyntax_backend *be) {
   ZX_REQUIRE_(fd_wait)
   ZX_REQUIRE_(blocking)
 #undef ZX_REQUIRE_
+  /* Optional, but all three or none: half a host-loop interface would be
+   * called with the other half missing. */
+  int host = (be->poll_fd != NULL) + (be->next_deadline != NULL) +
+             (be->run_nowait != NULL);
+  if (host != 0 && host != 3) return "poll_fd, next_deadline and run_nowait (all or none)";
   return NULL;
+}
+
+/* The op tables the backend's tasks and futures point to: each declares
+ * a size covering ABI 2.0 and every entry of it. Names the first wrong
+ * one in `what` (for the message). */
+static int check_op_tables(const zyntax_backend *be, char *what, size_t len) {
+  const zyntax_task_ops *t = be->task_ops;
+  if (t->size < ZYNTAX_TASK_OPS_SIZE_2_0 || !t->state || !t->status ||
+      !t->cancel || !t->release || !t->join) {
+    snprintf(what, len, "task_ops declares %zu bytes (ABI %d.0 needs %zu, "
+             "every entry set)", t->size, ZYNTAX_BACKEND_ABI_MAJOR,
+             (size_t)ZYNTAX_TASK_OPS_SIZE_2_0);
+    return -1;
+  }
+  size_t i = 0;
+  for (const zyntax_future_ops *f; (f = be->future_ops[i]) != NULL; i++)
+    if (f->size < ZYNTAX_FUTURE_OPS_SIZE_2_0 || !f->poll || !f->drop) {
+      snprintf(what, len, "future_ops[%zu] declares %zu bytes (ABI %d.0 needs "
+               "%zu, poll and drop set)", i, f->size, ZYNTAX_BACKEND_ABI_MAJOR,
+               (size_t)ZYNTAX_FUTURE_OPS_SIZE_2_0);
+      return -1;
+    }
+  if (i == 0) {
+    snprintf(what, len, "future_ops lists no table");
+    return -1;
+  }
+  return 0;
 }
 
 int zx_plugin_validate(const zyntax_backend *be, const char *origin,
@@ -150,12 +184,12 @@ int zx_plugin_validate(const zyntax_backend *be, const char *origin,
                    origin, be->abi_major, be->abi_minor, ZYNTAX_VERSION_STRING,
                    ZYNTAX_BACKEND_ABI_MAJOR, ZYNTAX_BACKEND_ABI_MAJOR,
                    ZYNTAX_BACKEND_ABI_MINOR);
-  if (be->size < ZYNTAX_BACKEND_SIZE_1_0)
+  if (be->size < ZYNTAX_BACKEND_SIZE_2_0)
     return zx_fail(err, ZYNTAX_EABI,
                    "backend '%s' (ABI %u.%u) declares a table of %zu bytes; ABI "
                    "%d.0 needs at least %zu",
                    origin, be->abi_major, be->abi_minor, be->size,
-                   ZYNTAX_BACKEND_ABI_MAJOR, (size_t)ZYNTAX_BACKEND_SIZE_1_0);
+                   ZYNTAX_BACKEND_ABI_MAJOR, (size_t)ZYNTAX_BACKEND_SIZE_2_0);
   if (be->name == NULL || be->name[0] == '\0' || be->version == NULL)
     return zx_fail(err, ZYNTAX_EBADPLUGIN,
                    "backend '%s' has no name or version string", origin);
@@ -164,6 +198,10 @@ int zx_plugin_validate(const zyntax_backend *be, const char *origin,
     return zx_fail(err, ZYNTAX_EBADPLUGIN,
                    "backend '%s' (%s, ABI %u.%u) lacks the required entry '%s'",
                    origin, be->name, be->abi_major, be->abi_minor, missing);
+  char what[160];
+  if (check_op_tables(be, what, sizeof what) != 0)
+    return zx_fail(err, ZYNTAX_EABI, "backend '%s' (%s, ABI %u.%u): its %s",
+                   origin, be->name, be->abi_major, be->abi_minor, what);
   if (expected_name != NULL && strcmp(be->name, expected_name) != 0)
     return zx_fail(err, ZYNTAX_EBADPLUGIN,
                    "backend '%s' calls itself '%s', not '%s'", origin,

@@ -7,7 +7,7 @@
       EV_VERSION_MINOR)
 
 static const zyntax_future_ops *const evb_future_ops[] = {
-    ZX_EXEC_FUTURE_OPS, &evb_fdwait_ops, &zx_job_ops, NULL};
+    ZYNTAX_EXECUTOR_FUTURE_OPS, &evb_fdwait_ops, NULL};
 
 ZYNTAX_BACKEND_DEFINE("ev", EVB_VERSION,
     .future_ops = evb_future_ops,

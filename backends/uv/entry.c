@@ -7,7 +7,7 @@
       UV_VERSION_MINOR) "." ZYNTAX_STRINGIFY(UV_VERSION_PATCH)
 
 static const zyntax_future_ops *const uvb_future_ops[] = {
-    ZX_EXEC_FUTURE_OPS, &uvb_fdwait_ops, &uvb_work_ops, NULL};
+    ZYNTAX_EXECUTOR_FUTURE_OPS, &uvb_fdwait_ops, &uvb_work_ops, NULL};
 
 ZYNTAX_BACKEND_DEFINE("uv", UVB_VERSION,
     .future_ops = uvb_future_ops,

@@ -189,7 +189,7 @@ static void print_header(void) {
   printf("- kit: zyntax-conformance %s (backend ABI %d.%d)\n", zyntax_version_string(),
          ZYNTAX_BACKEND_ABI_MAJOR, ZYNTAX_BACKEND_ABI_MINOR);
   if (rc != 0) {
-    printf("- backend: not usable: %s\n", info.message);
+    printf("- backend: not usable: %s\n\n", info.message);
     return;
   }
   printf("- backend: %s %s (ABI %u.%u)%s%s\n", info.name, info.version, info.abi_major,

@@ -20,6 +20,7 @@
 #define HALF_HOST_LOOP 8
 #define TASK_OPS_TOO_SMALL 9
 #define FUTURE_OPS_NO_DROP 10
+#define BROKEN_BLOCKING 11
 
 /* A table from a later ABI 2.x: more entries after the 2.0 ones. */
 typedef struct newer_table {
@@ -43,6 +44,14 @@ EXPORT const zyntax_backend *zyntax_backend_entyr(void) { return NULL; } /* a ty
 EXPORT const zyntax_backend *zyntax_backend_entry(void) { return NULL; }
 #else
 static void unused_entry(void) {}
+
+/* A backend that loads but breaks the contract: no blocking job ever
+ * starts (for the conformance kit's own test). */
+__attribute__((unused)) static int no_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
+                       zyntax_future **out) {
+  (void)rt, (void)fn, (void)arg, (void)out;
+  return ZYNTAX_ENOMEM;
+}
 
 static const zyntax_backend *real_table(void) {
   void *lib = dlopen(REAL_PLUGIN, RTLD_NOW | RTLD_LOCAL);
@@ -93,6 +102,8 @@ EXPORT const zyntax_backend *zyntax_backend_entry(void) {
   /* Compiled against a table without its size: one entry short. */
   task_ops.v2_0.size = offsetof(zyntax_task_ops, join);
   table.v2_0.task_ops = &task_ops.v2_0;
+#elif FIXTURE == BROKEN_BLOCKING
+  table.v2_0.blocking = no_blocking;
 #elif FIXTURE == FUTURE_OPS_NO_DROP
   future_ops.drop = NULL;
   table.v2_0.future_ops = future_list;

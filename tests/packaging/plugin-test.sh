@@ -1,19 +1,9 @@
-#!/usr/bin/env bash
-# A backend written outside the tree, from the installed tree only: installs
-# BUILD into a fresh prefix, builds examples/backend-template (a poll(2)
-# backend over the installed C executor) with find_package(Zyntax) and with
+# Sourced by install-test.sh once the tree is installed in $prefix (libdir
+# $libdir, scratch $work): a backend written outside the tree, from the
+# installed tree only. Builds examples/backend-template (a poll(2) backend
+# over the installed C executor) with find_package(Zyntax) and with
 # pkg-config, checks that it exports only zyntax_backend_entry, and
 # certifies it with the installed conformance kit: every group must pass.
-# Usage: plugin-test.sh SOURCE_DIR BUILD_DIR
-set -euo pipefail
-src=$1
-build=$2
-prefix=$(mktemp -d)
-work=$(mktemp -d)
-trap 'rm -rf "$prefix" "$work"' EXIT
-
-cmake --install "$build" --prefix "$prefix" >/dev/null
-libdir=$(dirname "$(find "$prefix" -name 'libzyntax.so.*' | head -1)")
 kit="$prefix/bin/zyntax-conformance"
 for f in "$kit" "$prefix/include/zyntax/backend.h" "$prefix/include/zyntax/executor.h" \
          "$libdir/libzyntax-executor.a" "$libdir/pkgconfig/zyntax-executor.pc"; do
@@ -23,8 +13,8 @@ done
 cp -r "$src/examples/backend-template" "$work/template"
 
 # find_package(Zyntax): Zyntax::executor
-cmake -S "$work/template" -B "$work/cm" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
-cmake --build "$work/cm" >/dev/null
+cmake -S "$work/template" -B "$work/pcm" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/pcm" >/dev/null
 # pkg-config zyntax-executor
 PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --exists zyntax-executor
 cc -std=c11 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
@@ -32,7 +22,7 @@ cc -std=c11 -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden \
   $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs zyntax-executor) \
   -Wl,--no-undefined
 
-for plugin in "$work/cm/libzyntax-backend-poll.so" "$work/libzyntax-backend-poll.so"; do
+for plugin in "$work/pcm/libzyntax-backend-poll.so" "$work/libzyntax-backend-poll.so"; do
   syms=$(nm -D --defined-only "$plugin" | awk '{print $3}')
   [ "$syms" = "zyntax_backend_entry" ] || { echo "$plugin exports: $syms" >&2; exit 1; }
   if nm -D "$plugin" | grep -q ' U zyntax_runtime'; then
@@ -41,9 +31,9 @@ for plugin in "$work/cm/libzyntax-backend-poll.so" "$work/libzyntax-backend-poll
 done
 
 # zyntax-info sees it, by path and on the search path by name.
-plugin="$work/cm/libzyntax-backend-poll.so"
+plugin="$work/pcm/libzyntax-backend-poll.so"
 "$prefix/bin/zyntax-info" "$plugin" | grep -q "poll" || { echo "zyntax-info: no poll" >&2; exit 1; }
-ZYNTAX_RUNTIME_PATH="$work/cm" "$prefix/bin/zyntax-info" poll >/dev/null
+ZYNTAX_RUNTIME_PATH="$work/pcm" "$prefix/bin/zyntax-info" poll >/dev/null
 
 # Certification by the installed kit, both builds of the plugin.
 for p in "$plugin" "$work/libzyntax-backend-poll.so"; do
@@ -59,5 +49,5 @@ for p in "$plugin" "$work/libzyntax-backend-poll.so"; do
   fi
 done
 # By name from the search path, as a user would pick it.
-ZYNTAX_RUNTIME_PATH="$work/cm" ZYNTAX_RUNTIME=poll "$kit" basic >/dev/null 2>&1
+ZYNTAX_RUNTIME_PATH="$work/pcm" ZYNTAX_RUNTIME=poll "$kit" basic >/dev/null 2>&1
 echo "out-of-tree plugin built from the installed tree and certified"

@@ -172,7 +172,8 @@ typedef struct zyntax_task_ops {
    * again (a poll running now on another thread finishes first, and if it
    * returns READY the task completes normally), its state is dropped
    * exactly once on a poll thread, and its outcome becomes
-   * ZYNTAX_ECANCELED. A second cancel returns 0 again. */
+   * ZYNTAX_ECANCELED. Another cancel before the task ended returns 0
+   * again; once it ended, ZYNTAX_EFINISHED. */
   int (*cancel)(zyntax_task *task);
   /** zyntax_task_release(): gives the handle back.
    * The loader guarantees: as status(); called at most once per handle by
@@ -356,7 +357,8 @@ typedef struct zyntax_backend {
    *   tasks_failed     tasks ended by ZYNTAX_EBADPOLL;
    *   polls            calls of task poll functions, block_on_future's too;
    *   wakes            wake/wake_by_ref calls on unfinished tasks;
-   *   timers           sleep futures armed (first PENDING), once each;
+   *   timers           sleep futures armed (registered with the timer),
+   *                    once each;
    *   io_waits         fd waits started (registered with the loop);
    *   blocking_jobs    blocking jobs started on a pool thread. */
   void (*stats)(const zyntax_backend_runtime *rt, zyntax_stats *out);
@@ -385,10 +387,12 @@ typedef struct zyntax_backend {
   /** zyntax_blocking.
    * The loader guarantees: fn is not NULL; `rt` open; any thread.
    * The backend must: return 0 with *out a future READY (result 0) after
-   * fn(arg) returned on a thread that never polls tasks (host->enter_thread
-   * is not called there). A drop before fn started skips it; after, fn
-   * runs to completion and the drop does not wait. destroy waits for jobs
-   * already running. */
+   * fn(arg) returned on a thread that never polls tasks. A drop before fn
+   * started skips it; after, fn runs to completion and the drop does not
+   * wait. destroy waits for jobs already running. (Whether that thread
+   * calls host->enter_thread differs today: Tokio's blocking threads do,
+   * the C executor's pool does not; `fn` must not drive the runtime
+   * either way, runtime.h.) */
   int (*blocking)(zyntax_backend_runtime *rt, zyntax_blocking_fn fn,
                   void *arg, zyntax_future **out);
 

@@ -28,6 +28,13 @@ static zyntax_task_ops fuzz_task_ops;
 static zyntax_future_ops fuzz_future_ops;
 static const zyntax_future_ops *fuzz_future_list[] = {&fuzz_future_ops, NULL};
 
+static zyntax_poll dummy_poll(zyntax_future *f, const zyntax_waker *w) {
+  (void)f, (void)w;
+  return ZYNTAX_READY;
+}
+
+static void dummy_drop(zyntax_future *f) { (void)f; }
+
 static size_t pick_size(unsigned two_bits, size_t v2_0) {
   return two_bits == 0 ? v2_0 - 1 : two_bits == 1 ? v2_0 : v2_0 + 8 * two_bits;
 }
@@ -36,8 +43,8 @@ static void fuzz_op_tables(zyntax_backend *be, uint64_t bits) {
   void (**entry)(void) = (void (**)(void))&fuzz_task_ops.state;
   for (size_t i = 0; i < 5; i++) entry[i] = (void (*)(void))dummy_create;
   fuzz_task_ops.size = pick_size((bits >> 21) & 3, ZYNTAX_TASK_OPS_SIZE_2_0);
-  fuzz_future_ops.poll = (zyntax_poll(*)(zyntax_future *, const zyntax_waker *))dummy_create;
-  fuzz_future_ops.drop = (bits & 1u << 25) ? NULL : (void (*)(zyntax_future *))dummy_create;
+  fuzz_future_ops.poll = dummy_poll;
+  fuzz_future_ops.drop = (bits & 1u << 25) ? NULL : dummy_drop;
   fuzz_future_ops.size = pick_size((bits >> 23) & 3, ZYNTAX_FUTURE_OPS_SIZE_2_0);
   be->task_ops = &fuzz_task_ops;
   be->future_ops = fuzz_future_list;

@@ -93,7 +93,7 @@ typedef struct zyntax_future_ops {
   size_t size;
   /** zyntax_future_poll().
    * The loader guarantees: `f` is not NULL and its result is still
-   * ZYNTAX_TASK_RUNNING (the loader answers READY itself afterwards, and
+   * ZYNTAX_NOT_FINISHED (the loader answers READY itself afterwards, and
    * never calls poll again); `waker` is the calling task's, borrowed for
    * this call (it may be NULL or the no-op waker when the caller polls
    * outside any task). The caller polls from one task at a time.
@@ -130,7 +130,7 @@ typedef struct zyntax_future_ops {
  * own combinators) embeds it as the FIRST member of its future object. */
 struct zyntax_future {
   const zyntax_future_ops *ops;
-  /** ZYNTAX_TASK_RUNNING until READY, then the result. Written only by
+  /** ZYNTAX_NOT_FINISHED until READY, then the result. Written only by
    * ops->poll, on the thread polling it (or by the backend's loop on that
    * same thread): the loader reads it without a lock. */
   int result;
@@ -144,24 +144,25 @@ struct zyntax_future {
  * thread-safe: the loader calls them from any thread, concurrently with
  * polls, wakes and with each other, and after runtime_destroy.
  *
- * "The handle" is the reference spawn gave out; it is released once. A
+ * "The handle" is the reference spawn gave out; it is dropped once
+ * (zyntax_task_drop, through the `release` op). A
  * task "finished" when it has an outcome. "A completed state is kept while
  * its handle is held": a task that finished with READY keeps its state
- * (undropped) until the handle is released, so the spawner can read its
+ * (undropped) until the handle is dropped, so the spawner can read its
  * result; runtime_destroy drops it as well (then state() returns NULL). */
 typedef struct zyntax_task_ops {
   /** sizeof(zyntax_task_ops) as the backend was compiled
    * (ZYNTAX_TASK_OPS_INIT sets it). At least ZYNTAX_TASK_OPS_SIZE_2_0. */
   size_t size;
   /** zyntax_task_state().
-   * The loader guarantees: `task` is not NULL and its handle not released.
+   * The loader guarantees: `task` is not NULL and its handle not dropped.
    * The backend must: return the state pointer (the caller's state, or the
    * in-place bytes), or NULL once the state was dropped. */
   void *(*state)(const zyntax_task *task);
   /** zyntax_task_status().
    * The loader guarantees: as state(); the runtime was not inherited
    * through fork() (the loader answers ZYNTAX_EFORKED itself).
-   * The backend must: return ZYNTAX_TASK_RUNNING until the task finished,
+   * The backend must: return ZYNTAX_NOT_FINISHED until the task finished,
    * then its outcome, read after a barrier that orders it after the write
    * of the outcome (acquire). */
   int (*status)(const zyntax_task *task);
@@ -175,23 +176,23 @@ typedef struct zyntax_task_ops {
    * ZYNTAX_ECANCELED. Another cancel before the task ended returns 0
    * again; once it ended, ZYNTAX_EFINISHED. */
   int (*cancel)(zyntax_task *task);
-  /** zyntax_task_release(): gives the handle back.
+  /** zyntax_task_drop(): gives the handle back.
    * The loader guarantees: as status(); called at most once per handle by
    * a correct program (a second call is the caller's bug: return
-   * ZYNTAX_EINVAL if the backend can still tell, never crash while the
-   * memory exists).
+   * ZYNTAX_EINVAL if the backend can still tell - the loader records it -,
+   * never crash while the memory exists).
    * The backend must: return 0. A finished task's kept state is dropped
    * now, on the calling thread; an unfinished task keeps running detached
    * and its state is dropped when it ends. The task memory stays until
    * the last reference (handle, join future, waker clones) is gone. */
   int (*release)(zyntax_task *task);
-  /** zyntax_task_join(): a future READY with the task's outcome.
+  /** zyntax_task_join_future(): a future READY with the task's outcome.
    * The loader guarantees: as status().
    * The backend must: return ZYNTAX_EBUSY while another join future of the
    * same task exists ("a second join returns EBUSY"; one may be made again
    * once that one was dropped), ZYNTAX_ENOMEM, or 0 with *out set to a
    * future that holds its own reference to the task (the handle may be
-   * released before it), whose result is the outcome, and which may be
+   * dropped before it), whose result is the outcome, and which may be
    * polled from a task of any runtime and any thread. */
   int (*join)(zyntax_task *task, zyntax_future **out);
 } zyntax_task_ops;
@@ -299,7 +300,7 @@ typedef struct zyntax_backend {
    *      calls host->leave_thread());
    *   5. close the loop and free what nobody else refers to. Task handles,
    *      join futures, leaf futures and waker clones that outlive the
-   *      runtime keep their memory until their last release/drop: waking
+   *      runtime keep their memory until their last drop: waking
    *      such a waker is a no-op.
    * Returns nothing: it cannot fail. */
   void (*runtime_destroy)(zyntax_backend_runtime *rt);
@@ -365,7 +366,7 @@ typedef struct zyntax_backend {
 
   /* ---- ABI 2.0: leaf futures (required) ---- */
 
-  /** zyntax_sleep / zyntax_sleep_until.
+  /** zyntax_sleep_future / zyntax_sleep_until_future.
    * The loader guarantees: `rt` is open; any thread.
    * The backend must: return 0 with *out a future READY (result 0) once
    * zyntax_now() >= deadline_ns - never earlier, whatever its timer's
@@ -373,7 +374,7 @@ typedef struct zyntax_backend {
    * first poll. ENOMEM, ECLOSED otherwise. */
   int (*sleep_until)(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                      zyntax_future **out);
-  /** zyntax_fd_wait.
+  /** zyntax_fd_wait_future.
    * The loader guarantees: fd >= 0; events a non-empty subset of
    * ZYNTAX_READABLE | ZYNTAX_WRITABLE; `rt` open; any thread.
    * The backend must: return 0 with *out a future whose result is the
@@ -384,7 +385,7 @@ typedef struct zyntax_backend {
    * ZYNTAX_EBADF. */
   int (*fd_wait)(zyntax_backend_runtime *rt, int fd, unsigned events,
                  zyntax_future **out);
-  /** zyntax_blocking.
+  /** zyntax_blocking_future.
    * The loader guarantees: fn is not NULL; `rt` open; any thread.
    * The backend must: return 0 with *out a future READY (result 0) after
    * fn(arg) returned on a thread that never polls tasks. A drop before fn

@@ -158,7 +158,7 @@ static int pb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   zyntax_executor *ex = zyntax_executor_from(rt);
   pb_wait *w = zyntax_executor_leaf_alloc(ex, sizeof *w, alignof(pb_wait));
   if (w == NULL) return ZYNTAX_ENOMEM;
-  w->base = (zyntax_future){&pb_fdwait_ops, ZYNTAX_TASK_RUNNING};
+  w->base = (zyntax_future){&pb_fdwait_ops, ZYNTAX_NOT_FINISHED};
   w->loop = zyntax_executor_loop(ex);
   w->fd = fd;
   w->want = events;

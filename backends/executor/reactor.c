@@ -203,7 +203,7 @@ static void fdwait_drop(zyntax_future *base) {
   zx_leaf_free(f->ex, f, f->cls); /* maybe the last block */
 }
 
-static const zyntax_future_ops fdwait_ops = {fdwait_poll, fdwait_drop};
+const zyntax_future_ops zx_reactor_fdwait_ops = ZYNTAX_FUTURE_OPS_INIT(fdwait_poll, fdwait_drop);
 
 int zx_reactor_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                        zyntax_future **out) {
@@ -212,7 +212,7 @@ int zx_reactor_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   zx_fdwait *f = zx_leaf_alloc(ex, sizeof *f, alignof(zx_fdwait), &cls);
   if (f == NULL) return ZYNTAX_ENOMEM;
   f->cls = cls;
-  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_TASK_RUNNING};
+  f->base = (zyntax_future){&zx_reactor_fdwait_ops, ZYNTAX_NOT_FINISHED};
   f->ex = ex;
   f->fd = fd;
   f->want = events;

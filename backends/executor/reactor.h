@@ -76,4 +76,7 @@ void zx_reactor_close(zx_reactor *r);
 int zx_reactor_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                        zyntax_future **out);
 
+/* The fd wait's op table, for the backend table's future_ops list. */
+extern const zyntax_future_ops zx_reactor_fdwait_ops;
+
 #endif /* ZYNTAX_COMMON_REACTOR_H */

@@ -26,6 +26,9 @@ int uvb_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                     zyntax_future **out);
 int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
+/* The op table of its blocking jobs (work.c); fd waits are the
+ * executor's (reactor.h). */
+extern const zyntax_future_ops uvb_work_ops;
 
 /* The runtime's timer (timer.c): 0 or a libuv error. */
 int uvb_timer_init(uvb_runtime *rt);

@@ -94,9 +94,9 @@ static void tasks_waking_each_other_let_a_queued_task_run(void **state) {
   /* side a's wake SPAWN_AT and about as many of b's came before the spawn */
   if (!atomic_load(&other_thread))
     assert_true(ran.wakes_then < 2 * (SPAWN_AT + 1) + FAIR_WITHIN);
-  zyntax_task_release(ta);
-  zyntax_task_release(tb);
-  zyntax_task_release(a.bystander);
+  zyntax_task_drop(ta);
+  zyntax_task_drop(tb);
+  zyntax_task_drop(a.bystander);
   end_runtime(rt);
   zyntax_waker_drop(&a.waker);
   zyntax_waker_drop(&b.waker);

@@ -34,18 +34,18 @@ static zyntax_poll race_poll(void *state, const zyntax_waker *waker) {
   race *r = state;
   zyntax_runtime *rt = zyntax_runtime_current();
   if (r->wait == NULL) {
-    r->wait = zyntax_fd_wait(rt, r->fd, r->events);
-    r->limit = zyntax_sleep(rt, r->ms * 1000000u);
-    if (r->wait == NULL || r->limit == NULL) {
+    if (zyntax_fd_wait_future(rt, r->fd, r->events, &r->wait) != 0 ||
+        zyntax_sleep_future(rt, r->ms * 1000000u, &r->limit) != 0) {
       r->result = INT_MIN;
       return ZYNTAX_READY;
     }
   }
-  if (zyntax_future_poll(r->wait, waker) == ZYNTAX_READY) {
-    r->result = zyntax_future_result(r->wait);
+  int rc;
+  if (zyntax_future_poll(r->wait, waker, &rc) == ZYNTAX_READY) {
+    r->result = rc;
     return ZYNTAX_READY;
   }
-  if (zyntax_future_poll(r->limit, waker) == ZYNTAX_READY) {
+  if (zyntax_future_poll(r->limit, waker, &rc) == ZYNTAX_READY) {
     r->result = TIMED_OUT;
     return ZYNTAX_READY;
   }

@@ -9,8 +9,8 @@ use std::os::raw::{c_int, c_void};
 // checked against the C headers at build time.
 pub use crate::abi::*;
 
-/// ZYNTAX_TASK_RUNNING: the result of a future or task not finished yet.
-pub const RUNNING: c_int = TASK_RUNNING;
+/// ZYNTAX_NOT_FINISHED: the result of a future or task not finished yet.
+pub const RUNNING: c_int = NOT_FINISHED;
 
 #[repr(C)]
 pub struct CWaker {
@@ -92,8 +92,10 @@ pub struct ZFuture {
     pub result: c_int,
 }
 
+/// `zyntax_future_ops` (backend.h, ABI 2.0): its size, then the ops.
 #[repr(C)]
 pub struct FutureOps {
+    pub size: usize,
     pub poll: unsafe extern "C" fn(*mut ZFuture, *const CWaker) -> c_int,
     pub drop: unsafe extern "C" fn(*mut ZFuture),
 }
@@ -105,8 +107,10 @@ pub struct ZTask {
     pub owner: *const c_void,
 }
 
+/// `zyntax_task_ops` (backend.h, ABI 2.0): its size, then the ops.
 #[repr(C)]
 pub struct TaskOps {
+    pub size: usize,
     pub state: unsafe extern "C" fn(*const ZTask) -> *mut c_void,
     pub status: unsafe extern "C" fn(*const ZTask) -> c_int,
     pub cancel: unsafe extern "C" fn(*mut ZTask) -> c_int,

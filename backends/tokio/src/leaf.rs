@@ -194,7 +194,7 @@ fn poll_blocking(shared: &Shared, job: &mut Option<(BlockingFn, SendPtr)>, runni
                  cx: &mut Context<'_>) -> Poll<c_int> {
     if let Some((f, arg)) = job.take() {
         shared.stats.count(Counter::BlockingJobs);
-        // SAFETY: the caller of zyntax_blocking promised f(arg) may run on
+        // SAFETY: the caller of zyntax_blocking_future promised f(arg) may run on
         // another thread, once.
         *running = Some(tokio::task::spawn_blocking(move || unsafe { f(arg.get()) }));
     }
@@ -261,4 +261,7 @@ unsafe extern "C" fn leaf_drop(f: *mut ZFuture) {
     unsafe { free_leaf(f as *mut Leaf) };
 }
 
-static LEAF_OPS: FutureOps = FutureOps { poll: leaf_poll, drop: leaf_drop };
+/// Listed in entry.c's backend table (future_ops), so it has a C name.
+#[export_name = "zxt_leaf_ops"]
+static LEAF_OPS: FutureOps =
+    FutureOps { size: std::mem::size_of::<FutureOps>(), poll: leaf_poll, drop: leaf_drop };

@@ -442,8 +442,11 @@ typedef struct zyntax_stats {
   uint64_t blocking_jobs; /**< blocking jobs started */
   /* ---- appended after the 1.0 layout (a 1.0 caller's struct ends above:
    * docs/abi.md) ---- */
-  /** Of `wakes`, those made on a thread that is not running this
-   * runtime's polls (not its driving thread, not one of its workers). */
+  /** Of `wakes`, those made on a thread that is not the runtime's own:
+   * not its driving thread, nor (Tokio) one of its worker or blocking
+   * threads. A blocking job's thread on uv and ev is not the runtime's
+   * (libuv's pool, the executor's pool), so a wake from inside a blocking
+   * job is remote there and local on Tokio. */
   uint64_t wakes_remote;
   /** The most unfinished spawned tasks at one time (block_on_future's
    * own future not counted). */

@@ -113,7 +113,8 @@ pub struct Shared {
     pub live: Padded<AtomicUsize>, // unfinished spawned tasks
     pub peak_live: AtomicUsize,    // the most `live` has been
     /// Some while polls are timed (ZYNTAX_STATS, ZYNTAX_SLOW_POLL_US).
-    pub timing: Option<Timing>,
+    /// Read by every poll and never written: a line no write evicts.
+    pub timing: Padded<Option<Timing>>,
     pub idle: Notify,      // live reached 0
     /// Completed tasks whose state is kept for a handle not yet released:
     /// destroy drops those states (Tokio drops the unfinished ones).
@@ -133,7 +134,7 @@ pub struct Backend {
 thread_local! {
     /// The runtime whose thread this is (a worker) or that this thread is
     /// driving (block_on / run): leaf futures refuse other runtimes' polls.
-    static CURRENT: Cell<*const Shared> = Cell::new(ptr::null());
+    static CURRENT: Cell<*const Shared> = const { Cell::new(ptr::null()) };
 }
 
 pub fn is_current(shared: &Shared) -> bool {
@@ -218,7 +219,7 @@ pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
         closed: Padded(AtomicBool::new(false)),
         live: Padded(AtomicUsize::new(0)),
         peak_live: AtomicUsize::new(0),
-        timing: cfg.timing,
+        timing: Padded(cfg.timing),
         idle: Notify::new(),
         kept: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),

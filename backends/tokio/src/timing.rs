@@ -35,7 +35,7 @@ fn bucket_of(ns: u64) -> usize {
 #[inline(always)]
 pub unsafe fn poll(shared: &Shared, poll: PollFn, state: *mut c_void, waker: &CWaker,
                    task: *const c_void) -> c_int {
-    match &shared.timing {
+    match &*shared.timing {
         // SAFETY: forwarded contract.
         None => unsafe { poll(state, waker) },
         // SAFETY: forwarded contract.

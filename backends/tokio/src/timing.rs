@@ -6,7 +6,6 @@
 //! call into libzyntax's report (which rate-limits and writes the line).
 
 use std::os::raw::{c_int, c_void};
-use std::time::Instant;
 
 use crate::ffi::*;
 use crate::runtime::{Counter, Shared};
@@ -18,6 +17,15 @@ pub type SlowPollFn = unsafe extern "C" fn(*mut c_void, PollFn, *const c_void, u
 pub struct Timing {
     pub slow_ns: u64, // 0: no limit
     pub report: Option<SlowPollFn>,
+}
+
+/// CLOCK_MONOTONIC in ns, as the C executor reads it (no Instant/Duration
+/// arithmetic on the timed path).
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec to fill; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
 }
 
 /// Bucket k holds [2^k, 2^(k+1)) ns; 0 ns goes to 0, the rest past the
@@ -48,10 +56,10 @@ pub unsafe fn poll(shared: &Shared, poll: PollFn, state: *mut c_void, waker: &CW
 #[inline(never)]
 unsafe fn timed(shared: &Shared, t: &Timing, poll: PollFn, state: *mut c_void, waker: &CWaker,
                 task: *const c_void) -> c_int {
-    let start = Instant::now();
+    let start = now_ns();
     // SAFETY: forwarded contract.
     let r = unsafe { poll(state, waker) };
-    let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let ns = now_ns().wrapping_sub(start);
     shared.stats.count_poll(bucket_of(ns));
     if t.slow_ns != 0 && ns > t.slow_ns {
         shared.stats.count(Counter::SlowPolls);

@@ -5,7 +5,7 @@
  * slow_poll() below for each one over the limit; the report is written
  * here, once for every backend. */
 #define _GNU_SOURCE
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +15,20 @@
 #include "internal.h"
 #include "symname.h"
 
-/* The rate limit: a token bucket of ZX_SLOW_BURST lines, refilled at
- * ZX_SLOW_PER_SEC lines per second, for the whole process. A line that
- * does not fit is counted, and the next line written says how many were
- * not. A slow poll is in the stats either way (the backend counts it). */
+/* The rate limit, for the whole process: a token bucket of ZX_SLOW_BURST
+ * lines refilled at ZX_SLOW_PER_SEC lines a second, kept as one atomic
+ * "theoretical arrival time" (GCRA: a line may go out while that time is
+ * at most BURST - 1 line costs ahead of now), so reporting threads never
+ * wait on each other and a forked child cannot inherit a held lock. A line
+ * that does not fit is counted, and the next line written says how many
+ * were not. A slow poll is in the stats either way (the backend counts it). */
 #define ZX_SLOW_PER_SEC 5u
 #define ZX_SLOW_BURST 5u
 #define ZX_NS_PER_SEC 1000000000ull
 #define ZX_SLOW_COST_NS (ZX_NS_PER_SEC / ZX_SLOW_PER_SEC)
 
-static struct {
-  pthread_mutex_t lock;
-  int started;
-  uint64_t credit_ns; /* ZX_SLOW_COST_NS per line, up to a burst's worth */
-  uint64_t last_ns;
-  uint64_t suppressed; /* lines not written since the last one */
-} limiter = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0};
+static _Atomic uint64_t slow_tat;        /* when the bucket is full again */
+static _Atomic uint64_t slow_suppressed; /* lines not written since the last */
 
 static uint64_t monotonic_ns(void) {
   struct timespec ts;
@@ -41,26 +39,20 @@ static uint64_t monotonic_ns(void) {
 /* Nonzero when a line may be written now; *skipped gets the lines that
  * were not since the last one written (then reset). */
 static int take_token(uint64_t *skipped) {
-  uint64_t now = monotonic_ns(), full = (uint64_t)ZX_SLOW_BURST * ZX_SLOW_COST_NS;
-  pthread_mutex_lock(&limiter.lock);
-  if (!limiter.started) {
-    limiter.started = 1;
-    limiter.credit_ns = full;
-  } else {
-    uint64_t gained = now - limiter.last_ns;
-    limiter.credit_ns = gained >= full - limiter.credit_ns ? full : limiter.credit_ns + gained;
+  uint64_t now = monotonic_ns();
+  uint64_t tat = atomic_load_explicit(&slow_tat, memory_order_relaxed);
+  for (;;) {
+    uint64_t from = tat > now ? tat : now;
+    if (from - now > (uint64_t)(ZX_SLOW_BURST - 1) * ZX_SLOW_COST_NS) {
+      atomic_fetch_add_explicit(&slow_suppressed, 1, memory_order_relaxed);
+      return 0;
+    }
+    if (atomic_compare_exchange_weak_explicit(&slow_tat, &tat, from + ZX_SLOW_COST_NS,
+                                              memory_order_relaxed, memory_order_relaxed))
+      break;
   }
-  limiter.last_ns = now;
-  int ok = limiter.credit_ns >= ZX_SLOW_COST_NS;
-  if (ok) {
-    limiter.credit_ns -= ZX_SLOW_COST_NS;
-    *skipped = limiter.suppressed;
-    limiter.suppressed = 0;
-  } else {
-    limiter.suppressed++;
-  }
-  pthread_mutex_unlock(&limiter.lock);
-  return ok;
+  *skipped = atomic_exchange_explicit(&slow_suppressed, 0, memory_order_relaxed);
+  return 1;
 }
 
 /* The host's slow_poll: one "zyntax: " line on stderr, in one write(2) so

@@ -33,7 +33,7 @@ codes! {
     PENDING = 0;
     READY = 1;
     // api/zyntax/runtime.h: the result of an unfinished task or future.
-    TASK_RUNNING = 0x7fff_ffff;
+    NOT_FINISHED = 0x7fff_ffff;
     // api/zyntax/runtime.h: zyntax_stats.poll_ns_log2's length.
     STATS_POLL_BUCKETS = 32;
 }

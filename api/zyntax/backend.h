@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define ZYNTAX_BACKEND_ABI_MAJOR 1
-#define ZYNTAX_BACKEND_ABI_MINOR 1
+#define ZYNTAX_BACKEND_ABI_MINOR 2
 
 /** The name of the one symbol a plugin exports. */
 #define ZYNTAX_BACKEND_ENTRY_SYMBOL "zyntax_backend_entry"
@@ -147,6 +147,18 @@ typedef struct zyntax_backend {
   /** zyntax_runtime_run_nowait(): the loader has checked arguments and
    * re-entrancy and marked the calling thread as driving, as for run(). */
   int (*run_nowait)(zyntax_backend_runtime *rt, int *more);
+
+  /* ---- ABI 1.2 (optional): a clock of the backend's own ---- */
+
+  /** The backend's clock in nanoseconds, process-wide (a simulation's
+   * virtual clock). The loader guarantees: once a runtime of this backend
+   * was created, zyntax_now() returns clock() for the rest of the process,
+   * and zyntax_sleep() / zyntax_interval() on this backend's runtimes
+   * measure from it. The backend must: make it monotonic, callable from
+   * any thread at any time (before its first runtime and after its last
+   * one too), and compare its sleeps' deadlines against it. NULL: the
+   * backend's timers run on CLOCK_MONOTONIC. */
+  uint64_t (*clock)(void);
 } zyntax_backend;
 
 /** The size a backend of ABI 1.0 must at least declare. */
@@ -157,6 +169,10 @@ typedef struct zyntax_backend {
  * to be looked at (the loader also needs them non-NULL). */
 #define ZYNTAX_BACKEND_SIZE_1_1                                              \
   (offsetof(zyntax_backend, run_nowait) + sizeof(void (*)(void)))
+
+/** The size a backend must declare for its clock (ABI 1.2) to be used. */
+#define ZYNTAX_BACKEND_SIZE_1_2                                              \
+  (offsetof(zyntax_backend, clock) + sizeof(void (*)(void)))
 
 /** The entry point every plugin exports (and the only symbol it exports). */
 typedef const zyntax_backend *(*zyntax_backend_entry_fn)(void);

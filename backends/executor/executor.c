@@ -82,6 +82,21 @@ static zx_task *pop_local(zx_exec *ex) {
   return t;
 }
 
+/* Under simulation the hook picks which queued task runs next (or ends
+ * the pass: NULL). */
+static zx_task *pop_picked(zx_exec *ex) {
+  if (ex->run_len == 0) return NULL;
+  size_t k = ex->hooks->pick(ex, ex->run_len);
+  if (k >= ex->run_len) return NULL;
+  zx_task *prev = NULL, *t = ex->run.head;
+  for (size_t i = 0; i < k; i++) prev = t, t = t->next;
+  if (prev == NULL) return pop_local(ex);
+  prev->next = t->next;
+  if (ex->run.tail == t) ex->run.tail = prev;
+  ex->run_len--;
+  return t;
+}
+
 /* Returns 0, or ZYNTAX_ECLOSED when the executor no longer accepts work. */
 static int push_remote(zx_exec *ex, zx_task_list *list, zx_task *t) {
   pthread_mutex_lock(&ex->lock);
@@ -199,6 +214,7 @@ static void run_task(zx_exec *ex, zx_task *t) {
   ex->self_woken = 0;
   zyntax_poll r = t->poll(t->user_state, &waker);
   ex->current = NULL;
+  if (ex->hooks) ex->hooks->polled(ex, t, r);
   if (r != ZYNTAX_PENDING && t != ex->root) {
     complete(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
     return;
@@ -222,11 +238,11 @@ static void run_ready(zx_exec *ex) {
   for (;;) {
     size_t pass = ex->run_len > ZX_TICK_BUDGET ? ex->run_len : ZX_TICK_BUDGET;
     for (size_t i = 0; i < pass; i++) {
-      zx_task *t = pop_local(ex);
+      zx_task *t = ex->hooks ? pop_picked(ex) : pop_local(ex);
       if (t == NULL) return;
       run_task(ex, t);
     }
-    if (ex->run.head == NULL || zx_now_ns() - ex->turn_ns >= ZX_TURN_INTERVAL_NS)
+    if (ex->run.head == NULL || zx_exec_now(ex) - ex->turn_ns >= ZX_TURN_INTERVAL_NS)
       return;
   }
 }
@@ -249,7 +265,7 @@ typedef int (*done_fn)(zx_exec *ex, void *arg);
 static uint64_t arm_timer(zx_exec *ex) {
   uint64_t next = zx_wheel_next(&ex->wheel);
   if (next == ex->wheel.armed) return next;
-  uint64_t now = zx_now_ns(), at = next * NS_PER_MS;
+  uint64_t now = zx_exec_now(ex), at = next * NS_PER_MS;
   ex->ops->timer_arm(ex, at > now ? (at - now + NS_PER_MS - 1) / NS_PER_MS : 0);
   ex->wheel.armed = next;
   return next;
@@ -283,7 +299,7 @@ static void loop_turn(zx_exec *ex, int block) {
   ex->interrupted = 0;
   ex->ops->run_once(ex, block);
   ex->in_loop = 0;
-  ex->turn_ns = zx_now_ns();
+  ex->turn_ns = zx_exec_now(ex);
   if (ex->wheel.count)
     zx_wheel_advance(&ex->wheel, ex->turn_ns / NS_PER_MS, zx_sleep_fire, NULL);
 }
@@ -459,6 +475,12 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
     return ZYNTAX_ENOMEM;
   }
   return 0;
+}
+
+void zx_exec_set_hooks(zx_exec *ex, const zx_exec_hooks *hooks) {
+  ex->hooks = hooks;
+  zx_wheel_init(&ex->wheel, hooks->now(ex) / NS_PER_MS);
+  ex->turn_ns = hooks->now(ex);
 }
 
 void zx_exec_shutdown(zx_exec *ex) {

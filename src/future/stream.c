@@ -52,7 +52,7 @@ typedef struct interval {
 static zyntax_stream_poll interval_next(void *state, const zyntax_waker *waker, void *out) {
   interval *iv = state;
   /* A tick already due (the consumer fell behind) needs no timer. */
-  if (iv->sleep == NULL && zyntax_now() < iv->next) {
+  if (iv->sleep == NULL && zx_runtime_now(iv->rt) < iv->next) {
     iv->sleep = zyntax_sleep_until(iv->rt, iv->next);
     if (iv->sleep == NULL) return done(&iv->base, zyntax_last_error()->code);
   }
@@ -89,7 +89,7 @@ zyntax_stream *zyntax_interval(zyntax_runtime *rt, uint64_t period_ns) {
   iv->base = (zyntax_stream){&interval_vt, ZYNTAX_TASK_RUNNING};
   iv->rt = rt;
   iv->period = period_ns;
-  iv->next = zyntax_now() + period_ns;
+  iv->next = zx_runtime_now(rt) + period_ns;
   iv->sleep = NULL;
   return &iv->base;
 }

@@ -1,0 +1,232 @@
+/* fd readiness under simulation: real fds, asked with poll(2). Started waits
+ * are kept in start order; every loop turn polls all of them at once (plus
+ * the signal eventfd), without blocking while anything virtual is pending
+ * (runtime.c decides the timeout), and wakes the ready ones - in start
+ * order, or shuffled and partly held back for a turn when
+ * ZYNTAX_SIM_REORDER_READY is set (poll(2) is level-triggered: an event
+ * held back is seen again next turn).
+ *
+ * As on the other backends: a file epoll cannot watch (regular file,
+ * directory, /dev/null) or a closed fd completes with ZYNTAX_EBADF at the
+ * first poll, and a new wait on an fd number whose file changed completes
+ * the stale waits on it with ZYNTAX_EBADF. */
+#include <poll.h>
+#include <stdalign.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "leaf.h"
+#include "sim.h"
+
+struct sim_fdwait {
+  zyntax_future base; /* first */
+  sim_runtime *rt;
+  int fd;
+  unsigned want;
+  unsigned ready; /* set when delivered (driving thread) */
+  int error;
+  int started; /* on rt's list */
+  zx_fdid id;
+  zyntax_waker waker;
+  sim_fdwait *prev, *next;
+  uint8_t cls;
+};
+
+/* ---- the list of started waits ---- */
+
+static void link_wait(sim_runtime *s, sim_fdwait *f) {
+  f->next = NULL;
+  f->prev = s->waits_tail;
+  if (s->waits_tail)
+    s->waits_tail->next = f;
+  else
+    s->waits_head = f;
+  s->waits_tail = f;
+  s->nwaits++;
+  f->started = 1;
+}
+
+static void unlink_wait(sim_runtime *s, sim_fdwait *f) {
+  if (f->prev)
+    f->prev->next = f->next;
+  else
+    s->waits_head = f->next;
+  if (f->next)
+    f->next->prev = f->prev;
+  else
+    s->waits_tail = f->prev;
+  f->prev = f->next = NULL;
+  s->nwaits--;
+  f->started = 0;
+}
+
+/* Stops `f` and completes it: `error`, or the events in `ready`. */
+static void deliver(sim_fdwait *f, int error, unsigned ready) {
+  unlink_wait(f->rt, f);
+  f->error = error;
+  f->ready = ready;
+  zyntax_waker_wake(&f->waker);
+}
+
+static void fail_stale(sim_runtime *s, int fd, zx_fdid id) {
+  for (sim_fdwait *f = s->waits_head, *next; f != NULL; f = next) {
+    next = f->next;
+    if (f->fd == fd && !zx_fdid_same(f->id, id)) deliver(f, ZYNTAX_EBADF, 0);
+  }
+}
+
+/* Starts the wait; 0, or the future's result when it cannot. */
+static int start(sim_fdwait *f) {
+  struct stat st;
+  if (fstat(f->fd, &st) != 0 || !zx_fd_watchable(f->fd, &st, &f->rt->probe_fd))
+    return ZYNTAX_EBADF;
+  f->id = zx_fdid_of(&st);
+  fail_stale(f->rt, f->fd, f->id);
+  link_wait(f->rt, f);
+  zx_count(&f->rt->ex.stats.io_waits);
+  return 0;
+}
+
+/* ---- polling ---- */
+
+/* Room for the signal fd and every started wait. 0 or ZYNTAX_ENOMEM. */
+static int reserve(sim_runtime *s) {
+  size_t need = s->nwaits + 1;
+  if (need <= s->pfds_cap) return 0;
+  size_t cap = s->pfds_cap ? s->pfds_cap : 16;
+  while (cap < need) cap *= 2;
+  struct pollfd *p = realloc(s->pfds, cap * sizeof *p);
+  if (p == NULL) return ZYNTAX_ENOMEM;
+  s->pfds = p;
+  sim_fdwait **r = realloc(s->ready, cap * sizeof *r);
+  if (r == NULL) return ZYNTAX_ENOMEM;
+  s->ready = r;
+  s->pfds_cap = cap;
+  return 0;
+}
+
+/* The events a wait sees in `revents`: an error or hang-up counts as every
+ * event it asked for (the next read or write reports it), as on libuv. */
+static unsigned events_of(const sim_fdwait *f, short revents) {
+  if (revents & (POLLERR | POLLHUP)) return f->want;
+  unsigned got = ((revents & POLLIN) ? ZYNTAX_READABLE : 0u) |
+                 ((revents & POLLOUT) ? ZYNTAX_WRITABLE : 0u);
+  return got & f->want;
+}
+
+static void drain_signal(sim_runtime *s) {
+  uint64_t count;
+  ssize_t n = read(s->signal_fd, &count, sizeof count);
+  (void)n;
+}
+
+/* Wakes the ready waits collected in s->ready[0..n), shuffled and some
+ * held back a turn under ZYNTAX_SIM_REORDER_READY. Returns how many. */
+static int deliver_ready(sim_runtime *s, size_t n) {
+  unsigned pct = s->cfg.reorder_ready;
+  if (pct != 0)
+    for (size_t i = n; i > 1; i--) { /* Fisher-Yates */
+      size_t j = (size_t)sim_rng_below(s, i);
+      sim_fdwait *tmp = s->ready[i - 1];
+      s->ready[i - 1] = s->ready[j];
+      s->ready[j] = tmp;
+    }
+  int delivered = 0;
+  for (size_t i = 0; i < n; i++) {
+    sim_fdwait *f = s->ready[i];
+    if (pct != 0 && sim_rng_percent(s, pct)) continue; /* next turn */
+    deliver(f, f->error, f->ready);
+    delivered++;
+  }
+  return delivered;
+}
+
+int sim_io_poll(sim_runtime *s, int timeout_ms) {
+  /* Out of memory: the waits that fit are polled, the rest next time. */
+  if (reserve(s) != 0) {
+    if (s->pfds_cap == 0) return 0;
+    timeout_ms = 0;
+  }
+  size_t n = 1;
+  s->pfds[0] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
+  for (sim_fdwait *f = s->waits_head; f != NULL && n < s->pfds_cap; f = f->next) {
+    short ev = (short)(((f->want & ZYNTAX_READABLE) ? POLLIN : 0) |
+                       ((f->want & ZYNTAX_WRITABLE) ? POLLOUT : 0));
+    s->pfds[n++] = (struct pollfd){.fd = f->fd, .events = ev};
+  }
+  int got = poll(s->pfds, (nfds_t)n, timeout_ms);
+  if (got <= 0) return 0;
+  int events = 0;
+  if (s->pfds[0].revents) {
+    drain_signal(s);
+    events++;
+  }
+  /* Collect first: delivering unlinks waits (and a wake may start none:
+   * wakes only queue tasks), so the list is walked once, unchanged. */
+  size_t nready = 0, i = 1;
+  for (sim_fdwait *f = s->waits_head; f != NULL && i < n; f = f->next, i++) {
+    short rev = s->pfds[i].revents;
+    if (rev == 0) continue;
+    f->error = (rev & POLLNVAL) ? ZYNTAX_EBADF : 0;
+    f->ready = f->error ? 0 : events_of(f, rev);
+    if (f->error || f->ready) s->ready[nready++] = f;
+  }
+  return events + deliver_ready(s, nready);
+}
+
+void sim_io_detach_all(sim_runtime *s) {
+  while (s->waits_head != NULL) deliver(s->waits_head, ZYNTAX_ECLOSED, 0);
+  free(s->pfds);
+  free(s->ready);
+  s->pfds = NULL;
+  s->ready = NULL;
+  s->pfds_cap = 0;
+  if (s->probe_fd >= 0) close(s->probe_fd);
+  s->probe_fd = -1;
+}
+
+/* ---- the future ---- */
+
+static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
+  sim_fdwait *f = (sim_fdwait *)base;
+  if (zx_leaf_refuse(base, &f->rt->ex)) return ZYNTAX_READY;
+  if (!f->started && (f->error || f->ready)) {
+    base->result = f->error ? f->error : (int)f->ready;
+    return ZYNTAX_READY;
+  }
+  if (!f->started) {
+    int rc = start(f);
+    if (rc != 0) {
+      base->result = rc;
+      return ZYNTAX_READY;
+    }
+  }
+  zyntax_waker_store(&f->waker, waker);
+  return ZYNTAX_PENDING;
+}
+
+/* After destroy `started` is 0: sim_io_detach_all unlinked the wait. */
+static void fdwait_drop(zyntax_future *base) {
+  sim_fdwait *f = (sim_fdwait *)base;
+  if (f->started) unlink_wait(f->rt, f);
+  zyntax_waker_drop(&f->waker);
+  zx_leaf_free(&f->rt->ex, f, f->cls); /* maybe the last block */
+}
+
+static const zyntax_future_ops fdwait_ops = {fdwait_poll, fdwait_drop};
+
+int sim_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
+                zyntax_future **out) {
+  sim_runtime *s = sim_from(rt);
+  uint8_t cls;
+  sim_fdwait *f = zx_leaf_alloc(&s->ex, sizeof *f, alignof(sim_fdwait), &cls);
+  if (f == NULL) return ZYNTAX_ENOMEM;
+  f->cls = cls;
+  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_TASK_RUNNING};
+  f->rt = s;
+  f->fd = fd;
+  f->want = events;
+  *out = &f->base;
+  return 0;
+}

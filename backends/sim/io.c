@@ -76,23 +76,8 @@ static void fail_stale(sim_runtime *s, int fd, zx_fdid id) {
   }
 }
 
-/* Starts the wait; 0, or the future's result when it cannot. */
-static int start(sim_fdwait *f) {
-  struct stat st;
-  if (fstat(f->fd, &st) != 0 || !zx_fd_watchable(f->fd, &st, &f->rt->probe_fd))
-    return ZYNTAX_EBADF;
-  f->id = zx_fdid_of(&st);
-  fail_stale(f->rt, f->fd, f->id);
-  link_wait(f->rt, f);
-  zx_count(&f->rt->ex.stats.io_waits);
-  return 0;
-}
-
-/* ---- polling ---- */
-
-/* Room for the signal fd and every started wait. 0 or ZYNTAX_ENOMEM. */
-static int reserve(sim_runtime *s) {
-  size_t need = s->nwaits + 1;
+/* Room for `need` entries in poll(2)'s array. 0 or ZYNTAX_ENOMEM. */
+int sim_io_reserve(sim_runtime *s, size_t need) {
   if (need <= s->pfds_cap) return 0;
   size_t cap = s->pfds_cap ? s->pfds_cap : 16;
   while (cap < need) cap *= 2;
@@ -105,6 +90,23 @@ static int reserve(sim_runtime *s) {
   s->pfds_cap = cap;
   return 0;
 }
+
+/* Starts the wait; 0, or the future's result when it cannot. */
+static int start(sim_fdwait *f) {
+  struct stat st;
+  if (fstat(f->fd, &st) != 0 || !zx_fd_watchable(f->fd, &st, &f->rt->probe_fd))
+    return ZYNTAX_EBADF;
+  /* poll(2)'s array has room for every started wait: the loop never
+   * allocates, and a wait that cannot have room fails here. */
+  if (sim_io_reserve(f->rt, f->rt->nwaits + 2) != 0) return ZYNTAX_ENOMEM;
+  f->id = zx_fdid_of(&st);
+  fail_stale(f->rt, f->fd, f->id);
+  link_wait(f->rt, f);
+  zx_count(&f->rt->ex.stats.io_waits);
+  return 0;
+}
+
+/* ---- polling ---- */
 
 /* The events a wait sees in `revents`: an error or hang-up counts as every
  * event it asked for (the next read or write reports it), as on libuv. */
@@ -143,14 +145,9 @@ static int deliver_ready(sim_runtime *s, size_t n) {
 }
 
 int sim_io_poll(sim_runtime *s, int timeout_ms) {
-  /* Out of memory: the waits that fit are polled, the rest next time. */
-  if (reserve(s) != 0) {
-    if (s->pfds_cap == 0) return 0;
-    timeout_ms = 0;
-  }
-  size_t n = 1;
+  size_t n = 1; /* room for all: sim_io_reserve at create and each start */
   s->pfds[0] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
-  for (sim_fdwait *f = s->waits_head; f != NULL && n < s->pfds_cap; f = f->next) {
+  for (sim_fdwait *f = s->waits_head; f != NULL; f = f->next) {
     short ev = (short)(((f->want & ZYNTAX_READABLE) ? POLLIN : 0) |
                        ((f->want & ZYNTAX_WRITABLE) ? POLLOUT : 0));
     s->pfds[n++] = (struct pollfd){.fd = f->fd, .events = ev};

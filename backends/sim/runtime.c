@@ -223,6 +223,18 @@ static void watch_crashes(const sim_config *cfg) {
 /* Runtimes of one process get different streams from one seed. */
 static atomic_uint_fast64_t runtimes_created;
 
+/* Undoes what start() made before the executor (the executor's own
+ * failure leaves nothing of its own). */
+static void unstart(sim_runtime *s) {
+  free(s->pfds);
+  free(s->ready);
+  if (s->trace.cap != 0 || s->trace.next_id != 0) sim_trace_free(&s->trace);
+  if (s->signal_fd >= 0) close(s->signal_fd);
+}
+
+/* Everything the loop and the trace need from the start, so that no poll
+ * or loop turn allocates: poll(2)'s array, the trace table (with
+ * block_on_future's cell numbered), the executor. */
 static int start(sim_runtime *s, const zyntax_backend_host *host,
                  zyntax_error *err) {
   s->signal_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -231,10 +243,10 @@ static int start(sim_runtime *s, const zyntax_backend_host *host,
     return errno == ENOMEM ? ZYNTAX_ENOMEM : ZYNTAX_EBACKEND;
   }
   if (sim_trace_init(&s->trace) != 0) return ZYNTAX_ENOMEM;
-  if (zx_exec_init(&s->ex, &loop_ops, host) != 0) {
-    sim_trace_free(&s->trace);
+  if (sim_io_reserve(s, 16) != 0 || sim_trace_reserve(&s->trace) != 0 ||
+      zx_exec_init(&s->ex, &loop_ops, host) != 0)
     return ZYNTAX_ENOMEM;
-  }
+  sim_trace_spawned(&s->trace, s->ex.root);
   return 0;
 }
 
@@ -245,10 +257,11 @@ int sim_create(const zyntax_backend_host *host,
   sim_runtime *s = calloc(1, sizeof *s);
   if (s == NULL) return ZYNTAX_ENOMEM;
   s->probe_fd = -1;
+  s->signal_fd = -1;
   int rc = sim_config_read(&s->cfg, err);
   if (rc == 0) rc = start(s, host, err);
   if (rc != 0) {
-    if (s->signal_fd > 0) close(s->signal_fd);
+    unstart(s);
     free(s);
     return rc;
   }
@@ -295,9 +308,11 @@ void sim_destroy(zyntax_backend_runtime *rt) {
 
 int sim_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
               zyntax_task **out) {
+  sim_trace *trace = &sim_from(rt)->trace;
+  if (sim_trace_reserve(trace) != 0) return ZYNTAX_ENOMEM;
   int rc = zx_exec_spawn(rt, args, out);
   /* Numbered after the spawn: the record exists, and a spawn refused
    * takes no number (the next one is the same in every run). */
-  if (rc == 0) sim_trace_spawned(&sim_from(rt)->trace, *out);
+  if (rc == 0) sim_trace_spawned(trace, *out);
   return rc;
 }

@@ -121,6 +121,9 @@ void sim_report(const sim_config *cfg, int to_trace, const char *fmt, ...)
 
 int sim_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                 zyntax_future **out);
+/* Room for `need` entries in poll(2)'s array (made at create, grown when
+ * a wait starts: the loop itself never allocates). 0 or ZYNTAX_ENOMEM. */
+int sim_io_reserve(sim_runtime *s, size_t need);
 /* Polls the started waits and the signal fd with `timeout_ms` (-1: block)
  * and wakes the ready waits. Returns how many events it delivered (the
  * signal fd's included). */
@@ -145,8 +148,11 @@ void sim_jobs_detach_all(sim_runtime *s);
 
 int sim_trace_init(sim_trace *t);
 void sim_trace_free(sim_trace *t);
-/* A task was spawned at `t`: it gets the next id. Any thread. */
-int sim_trace_spawned(sim_trace *t, const void *task);
+/* Room for one more task: 0 or ZYNTAX_ENOMEM (before a spawn, so that a
+ * spawn fails as a whole). Any thread. */
+int sim_trace_reserve(sim_trace *t);
+/* A task was spawned at `task`: it gets the next id. Any thread. */
+void sim_trace_spawned(sim_trace *t, const void *task);
 /* A poll of `task` returned `r` at virtual offset `vt`. Driving thread. */
 void sim_trace_polled(sim_trace *t, const void *task, int r, uint64_t vt);
 

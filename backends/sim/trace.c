@@ -80,11 +80,17 @@ static uint64_t id_of(sim_trace *t, uintptr_t key, int fresh) {
   return t->ids[i];
 }
 
-int sim_trace_spawned(sim_trace *t, const void *task) {
+int sim_trace_reserve(sim_trace *t) {
   pthread_mutex_lock(&t->lock);
-  uint64_t id = id_of(t, (uintptr_t)task, 1);
+  int rc = grow(t);
   pthread_mutex_unlock(&t->lock);
-  return id != 0 ? 0 : ZYNTAX_ENOMEM;
+  return rc;
+}
+
+void sim_trace_spawned(sim_trace *t, const void *task) {
+  pthread_mutex_lock(&t->lock);
+  (void)id_of(t, (uintptr_t)task, 1);
+  pthread_mutex_unlock(&t->lock);
 }
 
 void sim_trace_polled(sim_trace *t, const void *task, int r, uint64_t vt) {

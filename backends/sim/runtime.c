@@ -30,6 +30,10 @@
 #define NS_PER_MS 1000000u
 #define JOB_CHANCE_BUSY 25 /* % of busy turns that run a queued job */
 #define JOB_CHANCE_IDLE 50 /* % of idle turns, with a deadline pending too */
+/* The next task is picked among the first PICK_WINDOW queued ones (all of
+ * them in any program with fewer ready at once): the executor's queue is
+ * a list, and a million queued tasks must not cost a walk each. */
+#define PICK_WINDOW 64
 
 /* ---- the PRNG ---- */
 
@@ -75,8 +79,8 @@ static uint64_t hook_now(zx_exec *ex) {
 }
 
 /* A pass picks as many tasks as were queued when it began, each at random
- * among those queued at that moment (tasks woken meanwhile included), then
- * a loop turn follows. An injected delayed wake ends the pass early and
+ * among those queued at that moment (tasks woken meanwhile included; the
+ * first PICK_WINDOW of them), then a loop turn follows. An injected delayed wake ends the pass early and
  * lets the clock jump while tasks stay queued. */
 static size_t hook_pick(zx_exec *ex, size_t n) {
   sim_runtime *s = (sim_runtime *)ex;
@@ -90,7 +94,7 @@ static size_t hook_pick(zx_exec *ex, size_t n) {
     return n;
   }
   s->budget--;
-  return (size_t)sim_rng_below(s, n);
+  return (size_t)sim_rng_below(s, n < PICK_WINDOW ? n : PICK_WINDOW);
 }
 
 /* An injected spurious wake: a random unfinished task of the runtime is

@@ -51,13 +51,18 @@ void sim_clock_advance_to(uint64_t t) {
   }
 }
 
+/* The executor's timers tick in whole milliseconds: a virtual clock that
+ * starts on one makes every deadline's rounding, so every later time, the
+ * same in every run whatever real time it started at. */
+#define TICK_NS 1000000u
+
 void sim_clock_attach(void) {
   pthread_mutex_lock(&lock);
   if (atomic_load_explicit(&live, memory_order_relaxed) == 0) {
     uint64_t real = zx_now_ns(), t = real;
     if (atomic_load_explicit(&started, memory_order_relaxed))
       t = left_v + (real - left_r);
-    sim_clock_advance_to(t);
+    sim_clock_advance_to((t / TICK_NS + 1) * TICK_NS);
   }
   atomic_fetch_add_explicit(&live, 1, memory_order_release);
   pthread_mutex_unlock(&lock);

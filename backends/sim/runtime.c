@@ -5,8 +5,8 @@
  *   1. fd readiness and remote pushes: poll(2) without blocking;
  *      completions of held-back jobs that are due;
  *   2. not allowed to block (tasks are queued): maybe run a queued job
- *      (1 in 4 turns), maybe jump the clock (an injected delayed wake),
- *      and return;
+ *      (1 in 4 turns), maybe move the clock on (an injected delayed wake:
+ *      up to 10 ms, or to the next deadline if sooner), and return;
  *   3. something arrived in 1: return (the tasks run first);
  *   4. idle: run a queued job, or jump the clock to the next deadline (a
  *      sleep's or a held job's) - the PRNG decides when both are possible;
@@ -34,6 +34,9 @@
  * them in any program with fewer ready at once): the executor's queue is
  * a list, and a million queued tasks must not cost a walk each. */
 #define PICK_WINDOW 64
+/* An injected delayed wake lets up to this much virtual time pass (less
+ * when a deadline comes sooner) while woken tasks stay queued. */
+#define DELAY_MAX_NS 10000000u
 
 /* ---- the PRNG ---- */
 
@@ -141,11 +144,13 @@ static uint64_t next_deadline(sim_runtime *s) {
   return job < at ? job : at;
 }
 
-/* Moves the clock to the next deadline; the executor turns the wheel to it
- * after this turn. Returns 0 when there is none. */
-static int jump(sim_runtime *s) {
-  uint64_t at = next_deadline(s);
+/* Moves the clock to the next deadline, or at most `max_ns` on; the
+ * executor turns the wheel to it after this turn. Returns 0 when there is
+ * no deadline. */
+static int jump(sim_runtime *s, uint64_t max_ns) {
+  uint64_t at = next_deadline(s), now = sim_clock_peek();
   if (at == UINT64_MAX) return 0;
+  if (at > now && at - now > max_ns) at = now + max_ns;
   sim_clock_advance_to(at);
   sim_jobs_deliver_due(s);
   return 1;
@@ -157,7 +162,7 @@ static void loop_run_once(zx_exec *ex, int block) {
   int events = sim_io_poll(s, 0) + sim_jobs_deliver_due(s);
   if (!block) {
     if (sim_rng_percent(s, JOB_CHANCE_BUSY)) sim_jobs_run_one(s);
-    if (s->jump_now) jump(s);
+    if (s->jump_now) jump(s, sim_rng_below(s, DELAY_MAX_NS + 1));
     s->jump_now = 0;
     return;
   }
@@ -168,7 +173,7 @@ static void loop_run_once(zx_exec *ex, int block) {
     sim_jobs_run_one(s);
     return;
   }
-  if (jump(s)) return;
+  if (jump(s, UINT64_MAX)) return;
   sim_io_poll(s, -1); /* only real events can come: wait for them */
 }
 

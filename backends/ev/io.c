@@ -106,7 +106,8 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents) {
 }
 
 /* Starts watching; 0, or the future's result when it cannot. */
-static int start(evb_fdwait *f) {
+static int start(zyntax_future *base) {
+  evb_fdwait *f = (evb_fdwait *)base;
   evb_runtime *rt = f->rt;
   int fd = f->io.fd;
   struct stat st;
@@ -125,20 +126,9 @@ static int start(evb_fdwait *f) {
 
 static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
   evb_fdwait *f = (evb_fdwait *)base;
-  if (zx_leaf_refuse(base, &f->rt->ex)) return ZYNTAX_READY;
-  if (f->error || f->ready) {
-    base->result = f->error ? f->error : (int)f->ready;
-    return ZYNTAX_READY;
-  }
-  if (!f->started) {
-    int rc = start(f);
-    if (rc != 0) {
-      base->result = rc;
-      return ZYNTAX_READY;
-    }
-  }
-  zyntax_waker_store(&f->waker, waker);
-  return ZYNTAX_PENDING;
+  int outcome = f->error ? f->error : f->ready ? (int)f->ready : ZYNTAX_TASK_RUNNING;
+  return zx_leaf_poll_started(base, &f->rt->ex, outcome, f->started, start,
+                              &f->waker, waker);
 }
 
 /* After destroy `started` is 0: evb_io_detach_all stopped the wait. */

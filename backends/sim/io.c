@@ -29,35 +29,16 @@ struct sim_fdwait {
   int started; /* on rt's list */
   zx_fdid id;
   zyntax_waker waker;
-  sim_fdwait *prev, *next;
+  sim_link link; /* on rt->waits while started */
   uint8_t cls;
 };
 
 /* ---- the list of started waits ---- */
 
-static void link_wait(sim_runtime *s, sim_fdwait *f) {
-  f->next = NULL;
-  f->prev = s->waits_tail;
-  if (s->waits_tail)
-    s->waits_tail->next = f;
-  else
-    s->waits_head = f;
-  s->waits_tail = f;
-  s->nwaits++;
-  f->started = 1;
-}
+static sim_fdwait *wait_of(sim_link *l) { return SIM_OF(l, sim_fdwait, link); }
 
 static void unlink_wait(sim_runtime *s, sim_fdwait *f) {
-  if (f->prev)
-    f->prev->next = f->next;
-  else
-    s->waits_head = f->next;
-  if (f->next)
-    f->next->prev = f->prev;
-  else
-    s->waits_tail = f->prev;
-  f->prev = f->next = NULL;
-  s->nwaits--;
+  sim_list_remove(&s->waits, &f->link);
   f->started = 0;
 }
 
@@ -70,8 +51,9 @@ static void deliver(sim_fdwait *f, int error, unsigned ready) {
 }
 
 static void fail_stale(sim_runtime *s, int fd, zx_fdid id) {
-  for (sim_fdwait *f = s->waits_head, *next; f != NULL; f = next) {
-    next = f->next;
+  for (sim_link *l = s->waits.head, *next; l != NULL; l = next) {
+    next = l->next;
+    sim_fdwait *f = wait_of(l);
     if (f->fd == fd && !zx_fdid_same(f->id, id)) deliver(f, ZYNTAX_EBADF, 0);
   }
 }
@@ -92,16 +74,18 @@ int sim_io_reserve(sim_runtime *s, size_t need) {
 }
 
 /* Starts the wait; 0, or the future's result when it cannot. */
-static int start(sim_fdwait *f) {
+static int start(zyntax_future *base) {
+  sim_fdwait *f = (sim_fdwait *)base;
   struct stat st;
   if (fstat(f->fd, &st) != 0 || !zx_fd_watchable(f->fd, &st, &f->rt->probe_fd))
     return ZYNTAX_EBADF;
   /* poll(2)'s array has room for every started wait: the loop never
    * allocates, and a wait that cannot have room fails here. */
-  if (sim_io_reserve(f->rt, f->rt->nwaits + 2) != 0) return ZYNTAX_ENOMEM;
+  if (sim_io_reserve(f->rt, f->rt->waits.n + 2) != 0) return ZYNTAX_ENOMEM;
   f->id = zx_fdid_of(&st);
   fail_stale(f->rt, f->fd, f->id);
-  link_wait(f->rt, f);
+  sim_list_append(&f->rt->waits, &f->link);
+  f->started = 1;
   zx_count(&f->rt->ex.stats.io_waits);
   return 0;
 }
@@ -147,7 +131,8 @@ static int deliver_ready(sim_runtime *s, size_t n) {
 int sim_io_poll(sim_runtime *s, int timeout_ms) {
   size_t n = 1; /* room for all: sim_io_reserve at create and each start */
   s->pfds[0] = (struct pollfd){.fd = s->signal_fd, .events = POLLIN};
-  for (sim_fdwait *f = s->waits_head; f != NULL; f = f->next) {
+  for (sim_link *l = s->waits.head; l != NULL; l = l->next) {
+    sim_fdwait *f = wait_of(l);
     short ev = (short)(((f->want & ZYNTAX_READABLE) ? POLLIN : 0) |
                        ((f->want & ZYNTAX_WRITABLE) ? POLLOUT : 0));
     s->pfds[n++] = (struct pollfd){.fd = f->fd, .events = ev};
@@ -162,7 +147,8 @@ int sim_io_poll(sim_runtime *s, int timeout_ms) {
   /* Collect first: delivering unlinks waits (and a wake may start none:
    * wakes only queue tasks), so the list is walked once, unchanged. */
   size_t nready = 0, i = 1;
-  for (sim_fdwait *f = s->waits_head; f != NULL && i < n; f = f->next, i++) {
+  for (sim_link *l = s->waits.head; l != NULL && i < n; l = l->next, i++) {
+    sim_fdwait *f = wait_of(l);
     short rev = s->pfds[i].revents;
     if (rev == 0) continue;
     f->error = (rev & POLLNVAL) ? ZYNTAX_EBADF : 0;
@@ -173,7 +159,7 @@ int sim_io_poll(sim_runtime *s, int timeout_ms) {
 }
 
 void sim_io_detach_all(sim_runtime *s) {
-  while (s->waits_head != NULL) deliver(s->waits_head, ZYNTAX_ECLOSED, 0);
+  while (s->waits.head != NULL) deliver(wait_of(s->waits.head), ZYNTAX_ECLOSED, 0);
   free(s->pfds);
   free(s->ready);
   s->pfds = NULL;
@@ -185,22 +171,15 @@ void sim_io_detach_all(sim_runtime *s) {
 
 /* ---- the future ---- */
 
+/* A wait delivered is unlinked; one held back a turn (reordered) is not
+ * done yet, though its events are noted. */
 static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
   sim_fdwait *f = (sim_fdwait *)base;
-  if (zx_leaf_refuse(base, &f->rt->ex)) return ZYNTAX_READY;
-  if (!f->started && (f->error || f->ready)) {
-    base->result = f->error ? f->error : (int)f->ready;
-    return ZYNTAX_READY;
-  }
-  if (!f->started) {
-    int rc = start(f);
-    if (rc != 0) {
-      base->result = rc;
-      return ZYNTAX_READY;
-    }
-  }
-  zyntax_waker_store(&f->waker, waker);
-  return ZYNTAX_PENDING;
+  int outcome = f->started || !(f->error || f->ready) ? ZYNTAX_TASK_RUNNING
+                : f->error                           ? f->error
+                                                     : (int)f->ready;
+  return zx_leaf_poll_started(base, &f->rt->ex, outcome, f->started, start,
+                              &f->waker, waker);
 }
 
 /* After destroy `started` is 0: sim_io_detach_all unlinked the wait. */

@@ -27,43 +27,25 @@ struct sim_job {
   int state;
   uint64_t due; /* JOB_HELD: when it completes */
   zyntax_waker waker;
-  sim_job *prev, *next; /* the queue (JOB_QUEUED) or the held list */
+  sim_link link;  /* on the queue (JOB_QUEUED) */
+  sim_job *next;  /* on the held list (JOB_HELD) */
   uint8_t cls;
 };
 
 /* ---- the queue (submit order) and the held list (due order) ---- */
 
 static void enqueue(sim_runtime *s, sim_job *j) {
-  j->next = NULL;
-  j->prev = s->queued_tail;
-  if (s->queued_tail)
-    s->queued_tail->next = j;
-  else
-    s->queued_head = j;
-  s->queued_tail = j;
-  s->nqueued++;
+  sim_list_append(&s->queued, &j->link);
   j->state = JOB_QUEUED;
 }
 
-static void dequeue(sim_runtime *s, sim_job *j) {
-  if (j->prev)
-    j->prev->next = j->next;
-  else
-    s->queued_head = j->next;
-  if (j->next)
-    j->next->prev = j->prev;
-  else
-    s->queued_tail = j->prev;
-  j->prev = j->next = NULL;
-  s->nqueued--;
-}
+static void dequeue(sim_runtime *s, sim_job *j) { sim_list_remove(&s->queued, &j->link); }
 
 /* Ties keep submit order: a job is filed after every one due as soon. */
 static void hold(sim_runtime *s, sim_job *j) {
   sim_job **p = &s->held;
   while (*p != NULL && (*p)->due <= j->due) p = &(*p)->next;
   j->next = *p;
-  j->prev = NULL;
   *p = j;
   j->state = JOB_HELD;
 }
@@ -90,9 +72,10 @@ static void *job_main(void *arg) {
 }
 
 int sim_jobs_run_one(sim_runtime *s) {
-  if (s->nqueued == 0) return 0;
-  sim_job *j = s->queued_head;
-  for (uint64_t k = sim_rng_below(s, s->nqueued); k > 0; k--) j = j->next;
+  if (s->queued.n == 0) return 0;
+  sim_link *l = s->queued.head;
+  for (uint64_t k = sim_rng_below(s, s->queued.n); k > 0; k--) l = l->next;
+  sim_job *j = SIM_OF(l, sim_job, link);
   dequeue(s, j);
   pthread_t th;
   if (pthread_create(&th, NULL, job_main, j) != 0) {
@@ -126,8 +109,8 @@ uint64_t sim_jobs_next_due(const sim_runtime *s) {
 }
 
 void sim_jobs_detach_all(sim_runtime *s) {
-  while (s->queued_head != NULL) {
-    sim_job *j = s->queued_head;
+  while (s->queued.head != NULL) {
+    sim_job *j = SIM_OF(s->queued.head, sim_job, link);
     dequeue(s, j);
     j->state = JOB_DETACHED;
   }

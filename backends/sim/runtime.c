@@ -169,7 +169,7 @@ static void loop_run_once(zx_exec *ex, int block) {
   s->jump_now = 0;
   if (events > 0) return;
   int has_deadline = next_deadline(s) != UINT64_MAX;
-  if (s->nqueued > 0 && (!has_deadline || sim_rng_percent(s, JOB_CHANCE_IDLE))) {
+  if (s->queued.n > 0 && (!has_deadline || sim_rng_percent(s, JOB_CHANCE_IDLE))) {
     sim_jobs_run_one(s);
     return;
   }

@@ -17,6 +17,7 @@
 #ifndef ZYNTAX_SIM_BACKEND_H
 #define ZYNTAX_SIM_BACKEND_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "executor.h"
@@ -24,6 +25,43 @@
 
 typedef struct sim_fdwait sim_fdwait;
 typedef struct sim_job sim_job;
+
+/* An intrusive list in insertion order (the fd waits, the queued jobs):
+ * the order is part of what a seed replays. */
+typedef struct sim_link {
+  struct sim_link *prev, *next;
+} sim_link;
+
+typedef struct sim_list {
+  sim_link *head, *tail;
+  size_t n;
+} sim_list;
+
+static inline void sim_list_append(sim_list *l, sim_link *e) {
+  e->next = NULL;
+  e->prev = l->tail;
+  if (l->tail)
+    l->tail->next = e;
+  else
+    l->head = e;
+  l->tail = e;
+  l->n++;
+}
+
+static inline void sim_list_remove(sim_list *l, sim_link *e) {
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    l->head = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    l->tail = e->prev;
+  e->prev = e->next = NULL;
+  l->n--;
+}
+
+#define SIM_OF(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 /* The settings read from the environment at runtime creation. Fault rates
  * are percentages (0: off). */
@@ -60,16 +98,14 @@ typedef struct sim_runtime {
   size_t budget;    /* picks left in it */
   int jump_now;     /* a delayed wake: the next turn jumps the clock */
   /* fd waits started, in start order (io.c), and poll(2)'s array. */
-  sim_fdwait *waits_head, *waits_tail;
-  size_t nwaits;
+  sim_list waits;
   struct pollfd *pfds;
   sim_fdwait **ready;
   size_t pfds_cap;
   int probe_fd; /* an epoll fd asking whether a device is watchable */
   /* Blocking jobs (jobs.c): submitted and not run yet, in submit order;
    * run and held back by an injected latency, by due time. */
-  sim_job *queued_head, *queued_tail;
-  size_t nqueued;
+  sim_list queued;
   sim_job *held;
   sim_trace trace;
 } sim_runtime;

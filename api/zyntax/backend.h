@@ -49,7 +49,7 @@ typedef struct zyntax_future_ops {
 
 struct zyntax_future {
   const zyntax_future_ops *ops;
-  /** ZYNTAX_TASK_RUNNING until READY, then the result. Written only by
+  /** ZYNTAX_NOT_FINISHED until READY, then the result. Written only by
    * ops->poll on the polling thread: the loader reads it without a lock and
    * stops calling ops->poll once it is set. */
   int result;
@@ -153,7 +153,7 @@ typedef struct zyntax_backend {
   /** The backend's clock in nanoseconds, process-wide (a simulation's
    * virtual clock). The loader guarantees: once a runtime of this backend
    * was created, zyntax_now() returns clock() for the rest of the process,
-   * and zyntax_sleep() / zyntax_interval() on this backend's runtimes
+   * and zyntax_sleep_future() / zyntax_interval_stream() on this backend's runtimes
    * measure from it. The backend must: make it monotonic, callable from
    * any thread at any time (before its first runtime and after its last
    * one too), and compare its sleeps' deadlines against it. NULL: the

@@ -126,7 +126,7 @@ static int start(zyntax_future *base) {
 
 static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
   evb_fdwait *f = (evb_fdwait *)base;
-  int outcome = f->error ? f->error : f->ready ? (int)f->ready : ZYNTAX_TASK_RUNNING;
+  int outcome = f->error ? f->error : f->ready ? (int)f->ready : ZYNTAX_NOT_FINISHED;
   return zx_leaf_poll_started(base, &f->rt->ex, outcome, f->started, start,
                               &f->waker, waker);
 }
@@ -147,7 +147,7 @@ int evb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   evb_fdwait *f = zx_leaf_alloc(&evb_from(rt)->ex, sizeof *f, alignof(evb_fdwait), &cls);
   if (f == NULL) return ZYNTAX_ENOMEM;
   f->cls = cls;
-  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_TASK_RUNNING};
+  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_NOT_FINISHED};
   f->rt = evb_from(rt);
   f->want = events;
   int ev_events = ((events & ZYNTAX_READABLE) ? EV_READ : 0) |

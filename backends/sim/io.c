@@ -175,7 +175,7 @@ void sim_io_detach_all(sim_runtime *s) {
  * done yet, though its events are noted. */
 static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
   sim_fdwait *f = (sim_fdwait *)base;
-  int outcome = f->started || !(f->error || f->ready) ? ZYNTAX_TASK_RUNNING
+  int outcome = f->started || !(f->error || f->ready) ? ZYNTAX_NOT_FINISHED
                 : f->error                           ? f->error
                                                      : (int)f->ready;
   return zx_leaf_poll_started(base, &f->rt->ex, outcome, f->started, start,
@@ -199,7 +199,7 @@ int sim_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   sim_fdwait *f = zx_leaf_alloc(&s->ex, sizeof *f, alignof(sim_fdwait), &cls);
   if (f == NULL) return ZYNTAX_ENOMEM;
   f->cls = cls;
-  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_TASK_RUNNING};
+  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_NOT_FINISHED};
   f->rt = s;
   f->fd = fd;
   f->want = events;

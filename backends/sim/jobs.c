@@ -153,7 +153,7 @@ int sim_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
   sim_job *j = zx_leaf_alloc(&s->ex, sizeof *j, alignof(sim_job), &cls);
   if (j == NULL) return ZYNTAX_ENOMEM;
   j->cls = cls;
-  j->base = (zyntax_future){&job_ops, ZYNTAX_TASK_RUNNING};
+  j->base = (zyntax_future){&job_ops, ZYNTAX_NOT_FINISHED};
   j->rt = s;
   j->fn = fn;
   j->arg = arg;

@@ -20,9 +20,10 @@ typedef struct sleeper {
 static zyntax_poll sleeper_poll(void *state, const zyntax_waker *waker) {
   sleeper *s = state;
   while (s->done < 60) {
-    if (s->f == NULL) s->f = zyntax_sleep(zyntax_runtime_current(), MINUTE);
-    if (s->f == NULL || zyntax_future_poll(s->f, waker) == ZYNTAX_PENDING)
-      return s->f == NULL ? ZYNTAX_READY : ZYNTAX_PENDING;
+    if (s->f == NULL && zyntax_sleep_future(zyntax_runtime_current(), MINUTE, &s->f) != 0)
+      return ZYNTAX_READY;
+    int rc;
+    if (zyntax_future_poll(s->f, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
     zyntax_future_drop(s->f);
     s->f = NULL;
     s->done++;
@@ -38,8 +39,9 @@ typedef struct ticker {
 static zyntax_poll ticker_poll(void *state, const zyntax_waker *waker) {
   ticker *t = state;
   uint64_t at;
+  int rc;
   while (t->ticks < 360) {
-    zyntax_stream_poll p = zyntax_stream_poll_next(t->s, waker, &at);
+    zyntax_stream_poll p = zyntax_stream_poll_next(t->s, waker, &at, &rc);
     if (p == ZYNTAX_STREAM_PENDING) return ZYNTAX_PENDING;
     if (p != ZYNTAX_STREAM_ITEM) return ZYNTAX_READY;
     t->ticks++;
@@ -58,9 +60,10 @@ int main(void) {
   if (rt == NULL) return 2;
   uint64_t wall0 = wall_ns(), v0 = zyntax_now();
   sleeper s = {NULL, 0};
-  ticker t = {zyntax_interval(rt, 10 * 1000000000ull), 0};
-  zyntax_task_release(zyntax_runtime_spawn(rt, &s, sleeper_poll));
-  zyntax_task_release(zyntax_runtime_spawn(rt, &t, ticker_poll));
+  ticker t = {NULL, 0};
+  if (zyntax_interval_stream(rt, 10 * 1000000000ull, &t.s) != 0) return 2;
+  zyntax_task_drop(zyntax_runtime_spawn(rt, &s, sleeper_poll));
+  zyntax_task_drop(zyntax_runtime_spawn(rt, &t, ticker_poll));
   int rc = zyntax_runtime_run(rt);
   uint64_t elapsed = zyntax_now() - v0, wall = wall_ns() - wall0;
   zyntax_stream_drop(t.s);

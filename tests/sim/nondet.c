@@ -15,8 +15,10 @@ typedef struct yielder {
 static zyntax_poll yielder_poll(void *state, const zyntax_waker *waker) {
   yielder *y = state;
   while (y->left > 0) {
-    if (y->f == NULL) y->f = zyntax_yield_now(zyntax_runtime_current());
-    if (zyntax_future_poll(y->f, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    if (y->f == NULL && zyntax_yield_future(zyntax_runtime_current(), &y->f) != 0)
+      return ZYNTAX_READY;
+    int rc;
+    if (zyntax_future_poll(y->f, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
     zyntax_future_drop(y->f);
     y->f = NULL;
     y->left--;
@@ -30,8 +32,8 @@ int main(void) {
   zyntax_runtime *rt = zyntax_runtime_create();
   if (rt == NULL) return 2;
   yielder a = {(int)(ts.tv_nsec / 1000 % 16) + 1, NULL}, b = {3, NULL};
-  zyntax_task_release(zyntax_runtime_spawn(rt, &a, yielder_poll));
-  zyntax_task_release(zyntax_runtime_spawn(rt, &b, yielder_poll));
+  zyntax_task_drop(zyntax_runtime_spawn(rt, &a, yielder_poll));
+  zyntax_task_drop(zyntax_runtime_spawn(rt, &b, yielder_poll));
   int rc = zyntax_runtime_run(rt);
   zyntax_runtime_destroy(rt);
   return rc == 0 ? 0 : 1;

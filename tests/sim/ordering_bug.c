@@ -23,7 +23,8 @@ typedef struct waiter {
 
 /* Awaits `w->f` (made by the caller's first poll). */
 static zyntax_poll await(waiter *w, const zyntax_waker *waker) {
-  if (zyntax_future_poll(w->f, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  int rc;
+  if (zyntax_future_poll(w->f, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   zyntax_future_drop(w->f);
   w->f = NULL;
   return ZYNTAX_READY;
@@ -31,7 +32,9 @@ static zyntax_poll await(waiter *w, const zyntax_waker *waker) {
 
 static zyntax_poll loader_poll(void *state, const zyntax_waker *waker) {
   waiter *w = state;
-  if (w->f == NULL) w->f = zyntax_blocking(zyntax_runtime_current(), load_config, NULL);
+  if (w->f == NULL &&
+      zyntax_blocking_future(zyntax_runtime_current(), load_config, NULL, &w->f) != 0)
+    return ZYNTAX_READY;
   return await(w, waker);
 }
 
@@ -39,7 +42,9 @@ static int bug;
 
 static zyntax_poll handler_poll(void *state, const zyntax_waker *waker) {
   waiter *w = state;
-  if (w->f == NULL) w->f = zyntax_sleep(zyntax_runtime_current(), 1000000); /* 1 ms */
+  if (w->f == NULL && /* 1 ms */
+      zyntax_sleep_future(zyntax_runtime_current(), 1000000, &w->f) != 0)
+    return ZYNTAX_READY;
   if (await(w, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   if (!config_loaded) bug = 1; /* serving with no configuration */
   return ZYNTAX_READY;
@@ -52,8 +57,8 @@ int main(void) {
     return 2;
   }
   waiter loader = {NULL}, handler = {NULL};
-  zyntax_task_release(zyntax_runtime_spawn(rt, &loader, loader_poll));
-  zyntax_task_release(zyntax_runtime_spawn(rt, &handler, handler_poll));
+  zyntax_task_drop(zyntax_runtime_spawn(rt, &loader, loader_poll));
+  zyntax_task_drop(zyntax_runtime_spawn(rt, &handler, handler_poll));
   if (zyntax_runtime_run(rt) != 0 || zyntax_runtime_destroy(rt) != 0) return 2;
   if (bug) {
     printf("BUG: the handler ran before the configuration was loaded\n");

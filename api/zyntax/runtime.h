@@ -363,7 +363,7 @@ ZYNTAX_EXTERN int zyntax_task_join_future(zyntax_task *task, zyntax_future **out
 /** Current time of the clock sleeps use: CLOCK_MONOTONIC, in nanoseconds.
  * sim: once a sim runtime was created in the process, the simulation's
  * virtual clock instead (docs/simulation.md): it moves only when the
- * simulation jumps it to the next deadline, and by 1 ns per call (so a
+ * simulation jumps it to the next deadline, and by 100 ns per call (so a
  * loop waiting for it to pass a value ends). Sleeps and intervals on
  * other backends' runtimes keep CLOCK_MONOTONIC; a deadline for
  * zyntax_sleep_until_future() on them cannot be read from zyntax_now() then.

@@ -1,6 +1,6 @@
 /* The process's virtual clock. While a sim runtime lives it stands still
  * except when a loop jumps it to the next deadline (sim_clock_advance_to)
- * and by 1 ns per zyntax_now() read - so what a program sees of time is a
+ * and by 100 ns per zyntax_now() read - so what a program sees of time is a
  * function of the seed alone. While no sim runtime lives it runs at real
  * speed from where the last one left it, so zyntax_now() stays monotonic
  * across runtimes (libzyntax reads this clock for the rest of the process
@@ -33,9 +33,13 @@ static uint64_t running(void) {
   return t > v ? t : v;
 }
 
+/* What a zyntax_now() read costs in virtual time: a loop spinning until
+ * the clock passes a value ends after (value - now) / READ_NS reads. */
+#define READ_NS 100u
+
 uint64_t sim_clock_read(void) {
   if (atomic_load_explicit(&live, memory_order_acquire) == 0) return running();
-  return atomic_fetch_add_explicit(&vnow, 1, memory_order_relaxed) + 1;
+  return atomic_fetch_add_explicit(&vnow, READ_NS, memory_order_relaxed) + READ_NS;
 }
 
 uint64_t sim_clock_peek(void) {

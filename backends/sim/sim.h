@@ -3,7 +3,7 @@
  * has the design; in short:
  *   - one virtual clock per process (clock.c): zyntax_now(), sleeps,
  *     intervals and timeouts use it; it only moves when the loop jumps it
- *     to the next deadline (nothing else to do) and by 1 ns per
+ *     to the next deadline (nothing else to do) and by 100 ns per
  *     zyntax_now() read;
  *   - a seeded PRNG (xoshiro256**) picks the next task among the queued
  *     ones, when blocking jobs run, and every injected fault;
@@ -125,7 +125,7 @@ int sim_rng_percent(sim_runtime *s, unsigned pct);
 
 /* ---- clock.c: the process's virtual clock ---- */
 
-/* The backend's clock entry (zyntax_now()): the virtual time, 1 ns later
+/* The backend's clock entry (zyntax_now()): the virtual time, 100 ns later
  * on every read, so a loop waiting for the clock to pass a value ends. */
 uint64_t sim_clock_read(void);
 /* The virtual time, unchanged (the executor's reads). */

@@ -57,7 +57,10 @@ static uint64_t wall_ns(void) {
 
 int main(void) {
   zyntax_runtime *rt = zyntax_runtime_create();
-  if (rt == NULL) return 2;
+  if (rt == NULL) {
+    fprintf(stderr, "hour: %s\n", zyntax_last_error()->message);
+    return 2;
+  }
   uint64_t wall0 = wall_ns(), v0 = zyntax_now();
   sleeper s = {NULL, 0};
   ticker t = {NULL, 0};

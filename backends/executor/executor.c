@@ -203,7 +203,10 @@ static zyntax_poll root_idle_poll(void *state, const zyntax_waker *waker) {
   return ZYNTAX_PENDING;
 }
 
-static void run_task(zx_exec *ex, zx_task *t) {
+/* Inlined into both versions of run_ready below, `hooked` a constant:
+ * the uv/ev one has no hook call and no check for one. */
+static inline __attribute__((always_inline)) void run_task(zx_exec *ex, zx_task *t,
+                                                           int hooked) {
   if (zx_transition_to_running(&t->state) == ZX_RUN_CANCEL) {
     complete(ex, t, ZYNTAX_ECANCELED);
     return;
@@ -214,7 +217,7 @@ static void run_task(zx_exec *ex, zx_task *t) {
   ex->self_woken = 0;
   zyntax_poll r = t->poll(t->user_state, &waker);
   ex->current = NULL;
-  if (ex->hooks) ex->hooks->polled(ex, t, r);
+  if (hooked) ex->hooks->polled(ex, t, r);
   if (r != ZYNTAX_PENDING && t != ex->root) {
     complete(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
     return;
@@ -234,17 +237,25 @@ static void run_task(zx_exec *ex, zx_task *t) {
     zx_lost_wake_report(ex, t); /* nothing can poll it again */
 }
 
-static void run_ready(zx_exec *ex) {
+static inline __attribute__((always_inline)) void run_ready_(zx_exec *ex, int hooked) {
   for (;;) {
     size_t pass = ex->run_len > ZX_TICK_BUDGET ? ex->run_len : ZX_TICK_BUDGET;
     for (size_t i = 0; i < pass; i++) {
-      zx_task *t = ex->hooks ? pop_picked(ex) : pop_local(ex);
+      zx_task *t = hooked ? pop_picked(ex) : pop_local(ex);
       if (t == NULL) return;
-      run_task(ex, t);
+      run_task(ex, t, hooked);
     }
-    if (ex->run.head == NULL || zx_exec_now(ex) - ex->turn_ns >= ZX_TURN_INTERVAL_NS)
-      return;
+    uint64_t now = hooked ? ex->hooks->now(ex) : zx_now_ns();
+    if (ex->run.head == NULL || now - ex->turn_ns >= ZX_TURN_INTERVAL_NS) return;
   }
+}
+
+/* The simulation's hooks are looked at once per call, not per task. */
+static void run_ready(zx_exec *ex) {
+  if (ex->hooks)
+    run_ready_(ex, 1);
+  else
+    run_ready_(ex, 0);
 }
 
 /* ---- driving ---- */

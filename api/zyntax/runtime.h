@@ -372,6 +372,9 @@ ZYNTAX_EXTERN uint64_t zyntax_now(void);
 
 /** A future READY once `ns` nanoseconds have passed since this call. The
  * backend rounds up to its timer granularity; it never completes early.
+ * Sleeps that fall due together (in one timer tick, or while the runtime
+ * is behind) complete in no particular order: Tokio's multi-thread
+ * scheduler, for one, runs the task its timer woke last first.
  * Returns 0 with the future in `*out`, owned by the caller
  * (zyntax_future_drop), or a negative code with `*out` set to NULL:
  * ZYNTAX_EINVAL (NULL rt or `out`), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED (`rt` is

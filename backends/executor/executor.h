@@ -23,6 +23,7 @@
 #include "arena.h"
 #include "wheel.h"
 #include "zyntax/backend.h"
+#include "zyntax/executor.h"
 
 typedef struct zx_exec zx_exec;
 typedef struct zx_task zx_task;
@@ -242,8 +243,11 @@ void zx_host_watch_stop(zx_exec *ex, zx_host_watch *w); /* idempotent */
  * turns ran. Returns nonzero when tasks are still queued. */
 int zx_exec_drive_nowait(zx_exec *ex);
 
+/* The op tables of the executor's tasks and futures (task.c, join.c,
+ * sleep.c, pool.c) and ZYNTAX_EXECUTOR_FUTURE_OPS are declared in the
+ * installed header, for the backend table's task_ops and future_ops. */
 #define ZX_EXEC_BACKEND_ENTRIES                                  \
-  .spawn = zx_exec_spawn, .block_on = zx_exec_block_on,          \
+  .task_ops = &zyntax_executor_task_ops, .spawn = zx_exec_spawn, .block_on = zx_exec_block_on,          \
   .block_on_future = zx_exec_block_on_future, .run = zx_exec_run, \
   .stats = zx_exec_stats, .poll_fd = zx_host_poll_fd,            \
   .next_deadline = zx_host_next_deadline, .run_nowait = zx_host_run_nowait

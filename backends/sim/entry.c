@@ -6,12 +6,15 @@
 #include "sim.h"
 #include "sleep.h"
 
-static const zyntax_backend sim_table = {
-    .abi_major = ZYNTAX_BACKEND_ABI_MAJOR,
-    .abi_minor = ZYNTAX_BACKEND_ABI_MINOR,
-    .size = sizeof(zyntax_backend),
-    .name = "sim",
-    .version = "sim " ZYNTAX_VERSION_STRING,
+static const zyntax_future_ops *const sim_future_ops[] = {
+    ZYNTAX_EXECUTOR_FUTURE_OPS, &sim_fdwait_ops, &sim_job_ops, NULL};
+
+/* The executor's entries one by one (not ZX_EXEC_BACKEND_ENTRIES): its
+ * spawn is wrapped (trace.c numbers tasks), and its host-loop entries are
+ * left out. */
+ZYNTAX_BACKEND_DEFINE("sim", "sim " ZYNTAX_VERSION_STRING,
+    .task_ops = &zyntax_executor_task_ops,
+    .future_ops = sim_future_ops,
     .runtime_create = sim_create,
     .runtime_destroy = sim_destroy,
     .spawn = sim_spawn,
@@ -22,10 +25,4 @@ static const zyntax_backend sim_table = {
     .sleep_until = zx_sleep_until,
     .fd_wait = sim_fd_wait,
     .blocking = sim_blocking,
-    .clock = sim_clock_read,
-};
-
-__attribute__((visibility(ZYNTAX_STRINGIFY(ZYNTAX_BACKEND_ENTRY_VISIBILITY))))
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void);
-
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void) { return &sim_table; }
+    .clock = sim_clock_read)

@@ -190,7 +190,7 @@ static void fdwait_drop(zyntax_future *base) {
   zx_leaf_free(&f->rt->ex, f, f->cls); /* maybe the last block */
 }
 
-static const zyntax_future_ops fdwait_ops = {fdwait_poll, fdwait_drop};
+const zyntax_future_ops sim_fdwait_ops = ZYNTAX_FUTURE_OPS_INIT(fdwait_poll, fdwait_drop);
 
 int sim_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                 zyntax_future **out) {
@@ -199,7 +199,7 @@ int sim_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   sim_fdwait *f = zx_leaf_alloc(&s->ex, sizeof *f, alignof(sim_fdwait), &cls);
   if (f == NULL) return ZYNTAX_ENOMEM;
   f->cls = cls;
-  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_NOT_FINISHED};
+  f->base = (zyntax_future){&sim_fdwait_ops, ZYNTAX_NOT_FINISHED};
   f->rt = s;
   f->fd = fd;
   f->want = events;

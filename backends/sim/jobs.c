@@ -144,7 +144,7 @@ static void job_drop(zyntax_future *f) {
   zx_leaf_free(&j->rt->ex, j, j->cls); /* maybe the last block */
 }
 
-static const zyntax_future_ops job_ops = {job_poll, job_drop};
+const zyntax_future_ops sim_job_ops = ZYNTAX_FUTURE_OPS_INIT(job_poll, job_drop);
 
 int sim_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out) {
@@ -153,7 +153,7 @@ int sim_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
   sim_job *j = zx_leaf_alloc(&s->ex, sizeof *j, alignof(sim_job), &cls);
   if (j == NULL) return ZYNTAX_ENOMEM;
   j->cls = cls;
-  j->base = (zyntax_future){&job_ops, ZYNTAX_NOT_FINISHED};
+  j->base = (zyntax_future){&sim_job_ops, ZYNTAX_NOT_FINISHED};
   j->rt = s;
   j->fn = fn;
   j->arg = arg;

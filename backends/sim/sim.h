@@ -157,6 +157,7 @@ void sim_report(const sim_config *cfg, int to_trace, const char *fmt, ...)
 
 int sim_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                 zyntax_future **out);
+extern const zyntax_future_ops sim_fdwait_ops;
 /* Room for `need` entries in poll(2)'s array (made at create, grown when
  * a wait starts: the loop itself never allocates). 0 or ZYNTAX_ENOMEM. */
 int sim_io_reserve(sim_runtime *s, size_t need);
@@ -171,6 +172,7 @@ void sim_io_detach_all(sim_runtime *s);
 
 int sim_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
+extern const zyntax_future_ops sim_job_ops;
 /* Runs one queued job, picked by the PRNG (0: none was queued). */
 int sim_jobs_run_one(sim_runtime *s);
 /* Completes the held jobs due by now; returns how many. */

@@ -41,6 +41,13 @@ int zxt_fd_wait(zyntax_backend_runtime *b, int fd, unsigned events, zyntax_futur
 int zxt_blocking(zyntax_backend_runtime *b, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
 
+/* The op tables of its tasks (src/handle.rs), join futures and leaf
+ * futures (src/leaf.rs): Rust statics with C names. */
+extern const zyntax_task_ops zxt_task_ops;
+extern const zyntax_future_ops zxt_join_ops, zxt_leaf_ops;
+static const zyntax_future_ops *const tkb_future_ops[] = {&zxt_join_ops, &zxt_leaf_ops,
+                                                          NULL};
+
 #ifndef TOKIO_VERSION
 #error TOKIO_VERSION comes from Cargo.lock (CMakeLists.txt)
 #endif
@@ -67,12 +74,10 @@ static void tkb_stats(const zyntax_backend_runtime *b, zyntax_stats *out) {
   zx_sized_copy(out, &all, ZX_STATS_SIZE_1_0);
 }
 
-static const zyntax_backend tkb_table = {
-    .abi_major = ZYNTAX_BACKEND_ABI_MAJOR,
-    .abi_minor = ZYNTAX_BACKEND_ABI_MINOR,
-    .size = sizeof(zyntax_backend),
-    .name = "tokio",
-    .version = TOKIO_VERSION,
+/* The host-loop entries stay NULL: Tokio drives itself on its workers. */
+ZYNTAX_BACKEND_DEFINE("tokio", TOKIO_VERSION,
+    .task_ops = &zxt_task_ops,
+    .future_ops = tkb_future_ops,
     .runtime_create = tkb_create,
     .runtime_destroy = zxt_runtime_destroy,
     .spawn = tkb_spawn,
@@ -82,10 +87,4 @@ static const zyntax_backend tkb_table = {
     .stats = tkb_stats,
     .sleep_until = zxt_sleep_until,
     .fd_wait = zxt_fd_wait,
-    .blocking = zxt_blocking,
-};
-
-__attribute__((visibility(ZYNTAX_STRINGIFY(ZYNTAX_BACKEND_ENTRY_VISIBILITY))))
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void);
-
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void) { return &tkb_table; }
+    .blocking = zxt_blocking)

@@ -21,7 +21,7 @@ static uint64_t monotonic_ns(void) {
 }
 
 void zx_clock_install(const zyntax_backend *be) {
-  if (ZX_HAS_ENTRY(be, clock))
+  if (ZYNTAX_BACKEND_HAS(be, clock))
     atomic_store_explicit(&process_clock, be->clock, memory_order_release);
 }
 
@@ -31,7 +31,7 @@ uint64_t zyntax_now(void) {
 }
 
 uint64_t zx_runtime_now(const zyntax_runtime *rt) {
-  if (rt != NULL && ZX_HAS_ENTRY(rt->backend, clock)) return rt->backend->clock();
+  if (rt != NULL && ZYNTAX_BACKEND_HAS(rt->backend, clock)) return rt->backend->clock();
   return monotonic_ns();
 }
 

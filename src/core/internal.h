@@ -5,7 +5,6 @@
 #define ZYNTAX_LOADER_INTERNAL_H
 
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdatomic.h>
 
 #include "shared.h" /* zx_fail: the part src/sync and src/future see too */
@@ -21,13 +20,6 @@ struct zyntax_runtime {
   unsigned fork_generation; /* zx_fork_generation() when created */
   zyntax_runtime *live_prev, *live_next; /* fork.c's list of live runtimes */
 };
-
-/* An optional entry of a backend table (ABI 1.1 and later): present when
- * the table's declared size covers it and it is not NULL. An entry past
- * the declared size is never read. */
-#define ZX_HAS_ENTRY(be, field)                                           \
-  ((be)->size >= offsetof(zyntax_backend, field) + sizeof((be)->field) && \
-   (be)->field != NULL)
 
 /* ---- future.c: the clock ---- */
 

@@ -25,7 +25,7 @@ int zx_fail_code(const char *func, int code);
 /* ---- core/future.c: the clock of a runtime's sleeps ---- */
 
 /* Now on the clock `rt`'s sleeps are measured against: its backend's own
- * clock when it has one (ABI 1.2; a simulation), else CLOCK_MONOTONIC.
+ * clock when it has one (ABI 2.1; a simulation), else CLOCK_MONOTONIC.
  * Any thread. */
 uint64_t zx_runtime_now(const zyntax_runtime *rt);
 

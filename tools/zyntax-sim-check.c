@@ -156,6 +156,26 @@ static void describe(const outcome *r, char *buf, size_t size) {
     snprintf(buf, size, "exit %d, trace %s", r->status, r->trace[0] ? r->trace : "(none)");
 }
 
+/* Where two runs' trace lists part: the first runtime (1-based, in destroy
+ * order) whose hash differs, with both hashes, into `buf`. */
+static void first_difference(const outcome *a, const outcome *b, char *buf, size_t size) {
+  const char *p = a->trace, *q = b->trace;
+  int k = 1;
+  for (;;) {
+    size_t n = strcspn(p, ","), m = strcspn(q, ",");
+    if (n != m || strncmp(p, q, n) != 0) {
+      static const char none[] = "(none)";
+      snprintf(buf, size, "runtime %d: trace %.*s vs %.*s", k,
+               (int)(n ? n : sizeof none - 1), n ? p : none,
+               (int)(m ? m : sizeof none - 1), m ? q : none);
+      return;
+    }
+    if (p[n] == '\0' || q[m] == '\0') break;
+    p += n + 1, q += m + 1, k++;
+  }
+  snprintf(buf, size, "same traces");
+}
+
 static void print_command(const options *o, uint64_t seed) {
   printf("  replay: ZYNTAX_RUNTIME=sim ZYNTAX_SIM_SEED=%" PRIu64, seed);
   for (char **a = o->argv; *a != NULL; a++) printf(" %s", *a);
@@ -170,9 +190,16 @@ static int check_seed(const options *o, uint64_t seed) {
   for (int r = 1; r < o->runs; r++) {
     if (res[r].status == res[0].status && strcmp(res[r].trace, res[0].trace) == 0)
       continue;
-    describe(&res[0], a, sizeof a);
-    describe(&res[r], b, sizeof b);
-    printf("DIVERGED seed=%" PRIu64 ": run 1: %s; run %d: %s\n", seed, a, r + 1, b);
+    if (strchr(res[0].trace, ',') != NULL || strchr(res[r].trace, ',') != NULL) {
+      /* Several runtimes: where they part, not every hash. */
+      first_difference(&res[0], &res[r], a, sizeof a);
+      printf("DIVERGED seed=%" PRIu64 ": run 1: exit %d; run %d: exit %d; first at %s\n",
+             seed, res[0].status, r + 1, res[r].status, a);
+    } else {
+      describe(&res[0], a, sizeof a);
+      describe(&res[r], b, sizeof b);
+      printf("DIVERGED seed=%" PRIu64 ": run 1: %s; run %d: %s\n", seed, a, r + 1, b);
+    }
     print_command(o, seed);
     return 2;
   }

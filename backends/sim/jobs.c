@@ -25,6 +25,7 @@ struct sim_job {
   zyntax_blocking_fn fn;
   void *arg;
   int state;
+  int outcome;  /* JOB_DONE: fn ran (0), or why it could not */
   uint64_t due; /* JOB_HELD: when it completes */
   zyntax_waker waker;
   sim_link link;  /* on the queue (JOB_QUEUED) */
@@ -57,9 +58,12 @@ static void unhold(sim_runtime *s, sim_job *j) {
   j->next = NULL;
 }
 
-static void complete(sim_job *j, int result) {
+/* The outcome reaches base.result at the next poll, as on the other
+ * backends: a job done but not polled READY before destroy gives
+ * ZYNTAX_ECLOSED afterwards, like any leaf not READY then. */
+static void complete(sim_job *j, int outcome) {
   j->state = JOB_DONE;
-  j->base.result = result; /* read by the next poll, on this thread */
+  j->outcome = outcome;
   zyntax_waker_wake(&j->waker);
 }
 
@@ -126,7 +130,10 @@ void sim_jobs_detach_all(sim_runtime *s) {
 static zyntax_poll job_poll(zyntax_future *f, const zyntax_waker *waker) {
   sim_job *j = (sim_job *)f;
   if (zx_leaf_refuse(f, &j->rt->ex)) return ZYNTAX_READY;
-  if (j->state == JOB_DONE) return ZYNTAX_READY; /* result set by complete */
+  if (j->state == JOB_DONE) {
+    f->result = j->outcome;
+    return ZYNTAX_READY;
+  }
   zyntax_waker_store(&j->waker, waker);
   if (j->state == JOB_IDLE) {
     enqueue(j->rt, j);

@@ -231,7 +231,26 @@ typedef struct zyntax_backend_host {
    * thread. Any thread; never fail. */
   void (*enter_thread)(zyntax_runtime *rt);
   void (*leave_thread)(void);
+  /* ---- appended after leave_thread: a backend reads these only when
+   * `size` covers them (ZYNTAX_BACKEND_HOST_SIZE_TIMING) ---- */
+  /** Nonzero when ZYNTAX_STATS or ZYNTAX_SLOW_POLL_US was set at creation:
+   * the backend times each call of a task's poll function (two clock reads)
+   * into zyntax_stats.poll_ns_log2. Zero: it reads no clock. Fixed for the
+   * runtime's life. */
+  int time_polls;
+  /** With time_polls: a poll longer than this many ns (0: no limit) counts
+   * in zyntax_stats.slow_polls and is passed to slow_poll(). */
+  uint64_t slow_poll_ns;
+  /** Reports one slow poll: `poll` ran `ns` nanoseconds for `task` (an
+   * address that only names it). libzyntax rate-limits and writes the
+   * line. Callable from any thread of the runtime; takes no runtime lock. */
+  void (*slow_poll)(zyntax_runtime *rt, zyntax_poll_fn poll,
+                    const void *task, uint64_t ns);
 } zyntax_backend_host;
+
+/** The host size that covers the poll-timing fields. */
+#define ZYNTAX_BACKEND_HOST_SIZE_TIMING                                      \
+  (offsetof(zyntax_backend_host, slow_poll) + sizeof(void (*)(void)))
 
 /** A spawn request, normalised by the loader. Exactly one of:
  *   external state: inplace_size == 0; `state` (maybe NULL) is the

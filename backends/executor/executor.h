@@ -28,6 +28,7 @@
 typedef struct zx_exec zx_exec;
 typedef struct zx_task zx_task;
 typedef struct zx_exec_hooks zx_exec_hooks;
+typedef struct zx_poll_timing zx_poll_timing; /* poll_timing.h */
 
 /* What a C backend supplies. */
 typedef struct zx_loop_ops {
@@ -84,6 +85,13 @@ static inline void zx_count(zx_counter *c) {
                         memory_order_relaxed);
 }
 
+/* A high-water mark with one writer at a time: a store only when `v`
+ * exceeds it. */
+static inline void zx_count_max(zx_counter *c, uint64_t v) {
+  if (v > atomic_load_explicit(&c->value, memory_order_relaxed))
+    atomic_store_explicit(&c->value, v, memory_order_relaxed);
+}
+
 /* A counter written from any thread. */
 static inline void zx_count_shared(zx_counter *c) {
   atomic_fetch_add_explicit(&c->value, 1, memory_order_relaxed);
@@ -93,6 +101,7 @@ typedef struct zx_stats {
   zx_counter spawned, completed, cancelled, failed, polls;
   zx_counter wakes_local, wakes_remote;
   zx_counter timers, io_waits, blocking_jobs;
+  zx_counter peak_live; /* the most `nlive` has been */
 } zx_stats;
 
 typedef struct zx_task_list {
@@ -116,6 +125,7 @@ struct zx_exec {
   int root_outcome;
   zx_wheel wheel;    /* the sleeps (sleep.c) */
   zx_task *current; /* the task being polled */
+  zx_poll_timing *timing; /* NULL unless polls are timed (poll_timing.h) */
   int self_woken;    /* it woke itself by reference during this poll */
   int in_loop;     /* inside ops->run_once() */
   int interrupted; /* ops->interrupt() was called in this run_once() */

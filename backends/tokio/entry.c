@@ -25,8 +25,11 @@ _Static_assert(sizeof(zyntax_stats) == ZXT_ABI_STATS_SIZE,
                "src/abi.rs: zyntax_stats has other fields");
 
 /* The Rust side (src/lib.rs). `b` is its runtime. */
+typedef void (*zxt_slow_poll_fn)(zyntax_runtime *rt, zyntax_poll_fn poll, const void *task,
+                                 uint64_t ns);
 int zxt_runtime_new(zyntax_runtime *rt, void (*enter)(zyntax_runtime *), void (*leave)(void),
                     int single_threaded, uint32_t workers, uint32_t blocking_threads,
+                    int time_polls, uint64_t slow_poll_ns, zxt_slow_poll_fn slow_poll,
                     zyntax_backend_runtime **out, char *message, size_t message_len);
 void zxt_runtime_destroy(zyntax_backend_runtime *b);
 int zxt_spawn(zyntax_backend_runtime *b, zyntax_poll_fn poll, zyntax_drop_fn drop, void *state,
@@ -52,13 +55,16 @@ static const zyntax_future_ops *const tkb_future_ops[] = {&zxt_join_ops, &zxt_le
 #error TOKIO_VERSION comes from Cargo.lock (CMakeLists.txt)
 #endif
 
-/* One worker, or the flag, gives Tokio's current-thread scheduler. */
+/* One worker, or the flag, gives Tokio's current-thread scheduler. Poll
+ * timing only from a libzyntax whose host struct has it. */
 static int tkb_create(const zyntax_backend_host *host, const zyntax_runtime_options *opts,
                       zyntax_backend_runtime **out, zyntax_error *err) {
   int single = (opts->flags & ZYNTAX_RUNTIME_SINGLE_THREADED) || opts->worker_threads == 1;
+  int timed = host->size >= ZYNTAX_BACKEND_HOST_SIZE_TIMING && host->time_polls;
   return zxt_runtime_new(host->runtime, host->enter_thread, host->leave_thread, single,
-                         opts->worker_threads, opts->blocking_threads, out, err->message,
-                         sizeof err->message);
+                         opts->worker_threads, opts->blocking_threads, timed,
+                         timed ? host->slow_poll_ns : 0, timed ? host->slow_poll : NULL, out,
+                         err->message, sizeof err->message);
 }
 
 static int tkb_spawn(zyntax_backend_runtime *b, const zyntax_spawn_args *args,

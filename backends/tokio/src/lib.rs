@@ -22,6 +22,7 @@ mod fd;
 mod ffi;
 mod handle;
 mod leaf;
+mod pool;
 mod runtime;
 mod state;
 mod task;

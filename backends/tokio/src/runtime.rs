@@ -18,6 +18,7 @@ use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::Notify;
 
 use crate::fd;
+use crate::pool::Pool;
 use crate::ffi::*;
 use crate::task::{self, RootFuture, SpawnArgs, Task, TaskRef, WaitDone};
 
@@ -94,6 +95,8 @@ pub struct Shared {
     pub kept: Mutex<HashMap<usize, TaskRef>>,
     /// One reactor registration per watched fd (fd.rs).
     pub fds: fd::Registry,
+    /// The memory of this runtime's task records (pool.rs).
+    pub pool: Pool,
     pub stats: Stats,
 }
 
@@ -183,6 +186,7 @@ pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
         idle: Notify::new(),
         kept: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),
+        pool: Pool::new(),
         stats: Stats::default(),
     });
     let runtime = builder(cfg, &shared).build().map_err(|e| format!("tokio: {}", e))?;
@@ -213,7 +217,10 @@ impl Backend {
     }
 
     pub fn block_on_future(&self, state: *mut c_void, poll: PollFn) -> c_int {
-        self.drive(RootFuture::new(&self.shared, state, poll)).unwrap_or_else(|e| e)
+        match RootFuture::new(&self.shared, state, poll) {
+            Ok(root) => self.drive(root).unwrap_or_else(|e| e),
+            Err(e) => e,
+        }
     }
 
     pub fn run(&self) -> c_int {

@@ -34,6 +34,12 @@ use crate::runtime::{Counter, Shared};
 use crate::state::*;
 use crate::waker::TASK_WAKER;
 
+extern "C" {
+    /// backends/executor/lost_wake.h: logs a lost wake of the task `task`
+    /// (block_on_future's root if `root`), naming `poll`.
+    fn zx_lost_wake_log(poll: PollFn, root: c_int, task: *const c_void);
+}
+
 #[repr(C)]
 pub struct Task {
     header: ZTask, // first: the handle C sees is a pointer to the record
@@ -265,6 +271,7 @@ impl Task {
         if s.has(COMPLETE) {
             return; // finished: nothing to do
         }
+        self.state.count_wake();
         self.shared.stats.count(Counter::Wakes);
         if s.has(MOVED) {
             if let Some(w) = &self.waiters.lock().unwrap().moved {
@@ -292,10 +299,24 @@ impl Task {
         // until the state is dropped, which happens only after this task
         // stops being polled; the waker borrows this record.
         match unsafe { (self.poll)(self.user_state, &waker) } {
-            PENDING => None,
+            PENDING => {
+                if !self.state.load().may_be_woken(s) {
+                    self.report_lost_wake(); // nothing can poll it again
+                }
+                None
+            }
             READY => Some(0),
             _ => Some(EBADPOLL),
         }
+    }
+
+    /// Names the poll function of a lost wake (with ZYNTAX_LOG=1), as the
+    /// C executor does: the same report, written once for all backends.
+    #[cold]
+    fn report_lost_wake(&self) {
+        // SAFETY: the executor's reporter only formats the function's
+        // address and the record's (it never calls or reads through them).
+        unsafe { zx_lost_wake_log(self.poll, self.root as c_int, self as *const Task as *const c_void) };
     }
 
     /// Runs the drop function (exactly once, whoever gets here first) and

@@ -18,6 +18,7 @@ use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::Notify;
 
 use crate::fd;
+use crate::leaf::Leaf;
 use crate::pool::Pool;
 use crate::ffi::*;
 use crate::task::{self, RootFuture, SpawnArgs, Task, TaskRef, WaitDone};
@@ -97,8 +98,9 @@ pub struct Shared {
     pub kept: Mutex<HashMap<usize, TaskRef>>,
     /// One reactor registration per watched fd (fd.rs).
     pub fds: fd::Registry,
-    /// The memory of this runtime's task records (pool.rs).
-    pub pool: Pool,
+    /// The memory of this runtime's task records and leaf futures (pool.rs).
+    pub pool: Pool<Task>,
+    pub leaves: Pool<Leaf>,
     pub stats: Stats,
 }
 
@@ -189,6 +191,7 @@ pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
         kept: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),
         pool: Pool::new(),
+        leaves: Pool::new(),
         stats: Stats::default(),
     });
     let runtime = builder(cfg, &shared).build().map_err(|e| format!("tokio: {}", e))?;

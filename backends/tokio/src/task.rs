@@ -175,12 +175,12 @@ impl Drop for TaskRef {
         }
         let p = self.0.as_ptr();
         // SAFETY: the last reference: nobody else can reach the record.
-        // Its `shared` is taken out first (ManuallyDrop: drop_in_place
-        // leaves it alone) and dropped after the slot is back in the
-        // pool, which that Arc keeps alive.
+        // Its `shared` is ManuallyDrop, so drop_in_place leaves it alone;
+        // it is taken out after, and dropped after the slot is back in
+        // the pool, which that Arc keeps alive.
         unsafe {
-            let shared = ManuallyDrop::take(&mut (*p).shared);
             ptr::drop_in_place(p);
+            let shared = ManuallyDrop::take(&mut (*p).shared);
             shared.pool.free(p);
         }
     }

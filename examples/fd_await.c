@@ -5,14 +5,11 @@ zyntax_poll fd_await_poll(fd_await *a, int fd, unsigned events, const zyntax_wak
   if (a->future == NULL) {
     a->fd = fd;
     a->events = events;
-    a->future = zyntax_fd_wait(zyntax_runtime_current(), fd, events);
-    if (a->future == NULL) {
-      a->result = zyntax_last_error()->code;
-      return ZYNTAX_READY;
-    }
+    a->result = zyntax_fd_wait_future(zyntax_runtime_current(), fd, events, &a->future);
+    if (a->result != 0) return ZYNTAX_READY;
   }
-  if (zyntax_future_poll(a->future, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  a->result = zyntax_future_result(a->future);
+  if (zyntax_future_poll(a->future, waker, &a->result) == ZYNTAX_PENDING)
+    return ZYNTAX_PENDING;
   fd_await_drop(a);
   return ZYNTAX_READY;
 }

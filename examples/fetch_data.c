@@ -29,7 +29,8 @@ static int fetch_and_print(zyntax_runtime *rt, const char *url) {
   fetch_data_state *s = calloc(1, sizeof *s);
   if (s == NULL) return 1;
   s->url = url;
-  zyntax_task *task = zyntax_runtime_spawn_future(rt, s, &fetch_data_vtable);
+  zyntax_task *task;
+  zyntax_runtime_spawn_future(rt, s, &fetch_data_vtable, &task);
   if (task == NULL) {
     fprintf(stderr, "fetch_data: spawn: %s\n", zyntax_last_error()->message);
     free(s);
@@ -37,7 +38,7 @@ static int fetch_and_print(zyntax_runtime *rt, const char *url) {
   }
   int rc = zyntax_runtime_block_on(rt, task);
   int failed = fetch_data_report(s, rc);
-  zyntax_task_release(task); /* runs fetch_data_drop: frees the body */
+  zyntax_task_drop(task); /* runs fetch_data_drop: frees the body */
   free(s);
   return failed;
 }

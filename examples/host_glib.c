@@ -77,7 +77,7 @@ int main(void) {
   zyntax_task *task = NULL;
   if (server != NULL && s != NULL) {
     s->url = http_server_url(server);
-    task = zyntax_runtime_spawn_future(rt, s, &fetch_data_vtable);
+    zyntax_runtime_spawn_future(rt, s, &fetch_data_vtable, &task);
   }
   if (task == NULL) {
     fprintf(stderr, "host_glib: %s (%s)\n", zyntax_last_error()->message,
@@ -94,7 +94,7 @@ int main(void) {
   g_main_loop_run(loop);
   int failed = fetch_data_report(s, zyntax_task_status(task));
   printf("backend: %s %s\n", zyntax_runtime_backend_name(rt), zyntax_runtime_backend_version(rt));
-  zyntax_task_release(task);
+  zyntax_task_drop(task);
   g_source_destroy(src); /* stop watching the fd before the runtime closes it */
   g_source_unref(src);
   g_main_loop_unref(loop);

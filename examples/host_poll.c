@@ -52,7 +52,7 @@ int main(void) {
   zyntax_task *task = NULL;
   if (server != NULL && s != NULL) {
     s->url = http_server_url(server);
-    task = zyntax_runtime_spawn_future(rt, s, &fetch_data_vtable);
+    zyntax_runtime_spawn_future(rt, s, &fetch_data_vtable, &task);
   }
   int failed = 1;
   if (task != NULL) {
@@ -60,7 +60,7 @@ int main(void) {
     int rc = host_loop(rt, fd, &turns, &wakeups);
     failed = fetch_data_report(s, rc != 0 ? rc : zyntax_task_status(task));
     printf("host loop: %u polls, the runtime's fd was readable %u times\n", turns, wakeups);
-    zyntax_task_release(task); /* runs fetch_data_drop: frees the body */
+    zyntax_task_drop(task); /* runs fetch_data_drop: frees the body */
   } else {
     fprintf(stderr, "host_poll: %s (%s)\n", zyntax_last_error()->message,
             zyntax_err_name(zyntax_last_error()->code));

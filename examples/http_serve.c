@@ -16,7 +16,7 @@
  * 127.0.0.1). The first line on stdout is "listening on PORT" (what
  * `zyntax-bench run --ready tcp:auto` reads). SIGINT or SIGTERM stops it
  * cleanly: the handler writes to a self-pipe that the server task awaits with
- * zyntax_fd_wait, the listener is closed (no more accepts), and destroying
+ * zyntax_fd_wait_future, the listener is closed (no more accepts), and destroying
  * the runtime cancels every connection task, whose drop closes its socket.
  * Exits 0 when every connection task was dropped, 1 otherwise, 2 on bad
  * arguments or a setup failure. */
@@ -141,14 +141,14 @@ typedef struct server {
   unsigned char yielded;
 } server;
 
-/* Spawns a task for `fd`; it is detached (the handle released): the task
+/* Spawns a task for `fd`; it is detached (the handle dropped): the task
  * ends by itself or is cancelled by the runtime's destroy. */
 static void spawn_connection(int fd) {
   conn *c = calloc(1, sizeof *c);
   if (c) c->fd = fd; /* before the spawn: a Tokio worker may poll it at once */
   atomic_fetch_add(&live_connections, 1);
-  zyntax_task *task = c ? zyntax_runtime_spawn_future(zyntax_runtime_current(), c, &conn_vtable)
-                        : NULL;
+  zyntax_task *task = NULL;
+  if (c) zyntax_runtime_spawn_future(zyntax_runtime_current(), c, &conn_vtable, &task);
   if (task == NULL) {
     atomic_fetch_sub(&live_connections, 1);
     fprintf(stderr, "http_serve: connection dropped: %s\n",
@@ -158,7 +158,7 @@ static void spawn_connection(int fd) {
     return;
   }
   atomic_fetch_add_explicit(&connections_accepted, 1, memory_order_relaxed);
-  zyntax_task_release(task);
+  zyntax_task_drop(task);
 }
 
 /* Accepts up to POLL_BUDGET connections; 1 if the budget ran out (more may

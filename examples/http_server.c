@@ -105,7 +105,7 @@ http_server *http_server_start(zyntax_runtime *rt, const char *body) {
     return NULL;
   }
   snprintf(s->url, sizeof s->url, "http://127.0.0.1:%u/", ntohs(addr.sin_port));
-  s->task = zyntax_runtime_spawn_future(rt, s, &serve_vtable);
+  zyntax_runtime_spawn_future(rt, s, &serve_vtable, &s->task);
   if (s->task == NULL) {
     http_server_free(s);
     return NULL;
@@ -116,7 +116,7 @@ http_server *http_server_start(zyntax_runtime *rt, const char *body) {
 const char *http_server_url(const http_server *s) { return s->url; }
 
 void http_server_free(http_server *s) {
-  if (s->task != NULL) zyntax_task_release(s->task);
+  if (s->task != NULL) zyntax_task_drop(s->task);
   if (s->listener >= 0) close(s->listener);
   free(s);
 }

@@ -49,7 +49,7 @@ typedef struct zyntax_future_ops {
 
 struct zyntax_future {
   const zyntax_future_ops *ops;
-  /** ZYNTAX_TASK_RUNNING until READY, then the result. Written only by
+  /** ZYNTAX_NOT_FINISHED until READY, then the result. Written only by
    * ops->poll on the polling thread: the loader reads it without a lock and
    * stops calling ops->poll once it is set. */
   int result;

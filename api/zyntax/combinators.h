@@ -3,7 +3,7 @@
  * so compiled code gets `select!` and `timeout` without waker logic of its
  * own. Each is a zyntax_future (zyntax_future_poll / _result / _drop) that
  * owns its children, which are zyntax_future objects too: runtime futures,
- * other combinators, or user futures wrapped with zyntax_future_from().
+ * other combinators, or user futures wrapped with zyntax_user_future().
  *
  * A combinator polls its pending children with the task's own waker, in
  * order; any child's wake re-polls the combinator. Children are polled on
@@ -28,14 +28,17 @@ typedef struct zyntax_future zyntax_future;
 /** Wraps a user future (`state`, `vtable`) as a zyntax_future: polling it
  * polls `vtable->poll(state, waker)`; its result is 0 once READY (the value
  * lives in `state`); dropping it calls `vtable->drop(state)` (if any)
- * exactly once. Ownership of `state` passes to the new future. NULL on
- * error: ZYNTAX_EINVAL (NULL vtable or poll), ZYNTAX_ENOMEM; then `state`
- * stays the caller's. Create from any thread; may be polled from any
- * runtime's task (one task at a time). */
-ZYNTAX_EXTERN zyntax_future *zyntax_future_from(void *state,
-                                                const zyntax_future_vtable *vtable);
+ * exactly once. Ownership of `state` passes to the new future, which is
+ * the caller's (zyntax_future_drop). Returns 0 with the future in `*out`,
+ * or a negative code with `*out` set to NULL and `state` still the
+ * caller's: ZYNTAX_EINVAL (NULL vtable, poll or `out`), ZYNTAX_ENOMEM.
+ * Create from any thread; may be polled from any runtime's task (one task
+ * at a time). */
+ZYNTAX_EXTERN int zyntax_user_future(void *state,
+                                     const zyntax_future_vtable *vtable,
+                                     zyntax_future **out);
 
-/** The state pointer of a future made by zyntax_future_from(), for reading
+/** The state pointer of a future made by zyntax_user_future(), for reading
  * its result; borrowed (the future owns it). NULL for any other future,
  * and for NULL (with ZYNTAX_EINVAL recorded). Call from the polling
  * thread, or once the future is READY. */
@@ -53,10 +56,12 @@ ZYNTAX_EXTERN zyntax_future *zyntax_future_child(const zyntax_future *f,
  * `inner` (also on failure, when it is dropped). Result: inner's result
  * when it finished first, or ZYNTAX_ETIMEDOUT, in which case `inner` is
  * dropped at once (cancelled). Child 0 is `inner`. Poll from tasks of `rt`
- * (the timer is `rt`'s). Create from any thread. NULL on error:
- * ZYNTAX_EINVAL (NULL rt or inner), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED. */
-ZYNTAX_EXTERN zyntax_future *zyntax_timeout(zyntax_runtime *rt,
-                                            zyntax_future *inner, uint64_t ns);
+ * (the timer is `rt`'s). Create from any thread. Returns 0 with the
+ * future in `*out`, owned by the caller (zyntax_future_drop), or a
+ * negative code with `*out` set to NULL: ZYNTAX_EINVAL (NULL rt, inner or
+ * `out`), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED, ZYNTAX_EFORKED. */
+ZYNTAX_EXTERN int zyntax_timeout_future(zyntax_runtime *rt, zyntax_future *inner,
+                                        uint64_t ns, zyntax_future **out);
 
 /** READY when the first of `n` children is READY (ties: the lowest index);
  * the result is that child's index. Every other child is dropped exactly
@@ -64,16 +69,18 @@ ZYNTAX_EXTERN zyntax_future *zyntax_timeout(zyntax_runtime *rt,
  * reachable through zyntax_future_child() until the select is dropped.
  * Takes ownership of the children (also on failure, when they are
  * dropped); the array itself is copied. Create from any thread; poll from
- * one task, where each child's own thread rule allows. NULL on error:
- * ZYNTAX_EINVAL (NULL array, n == 0, a NULL child), ZYNTAX_ENOMEM. */
-ZYNTAX_EXTERN zyntax_future *zyntax_select(zyntax_future *const *children,
-                                           size_t n);
+ * one task, where each child's own thread rule allows. Returns 0 with the
+ * future in `*out`, owned by the caller (zyntax_future_drop), or a
+ * negative code with `*out` set to NULL: ZYNTAX_EINVAL (NULL array,
+ * n == 0, a NULL child, NULL `out`), ZYNTAX_ENOMEM. */
+ZYNTAX_EXTERN int zyntax_select_future(zyntax_future *const *children, size_t n,
+                                       zyntax_future **out);
 
 /** READY when all `n` children are READY; result 0. Each child is polled
  * until it is READY and never again; all are dropped with the join.
- * Ownership, threads and errors as zyntax_select(). */
-ZYNTAX_EXTERN zyntax_future *zyntax_join_all(zyntax_future *const *children,
-                                             size_t n);
+ * Ownership, threads, return value and errors as zyntax_select_future(). */
+ZYNTAX_EXTERN int zyntax_join_all_future(zyntax_future *const *children,
+                                         size_t n, zyntax_future **out);
 
 #ifdef __cplusplus
 }

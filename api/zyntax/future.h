@@ -124,7 +124,7 @@ ZYNTAX_EXTERN zyntax_waker zyntax_waker_noop(void);
  * of the run queue, so other tasks run - and returns ZYNTAX_PENDING; the next
  * call returns ZYNTAX_READY. `*yielded` is one byte of the caller's state, 0
  * before the first call and 0 again after READY, so one byte serves every
- * yield of a loop. Behaves as polling a zyntax_yield_now() future. */
+ * yield of a loop. Behaves as polling a zyntax_yield_future() future. */
 static inline zyntax_poll zyntax_yield_poll(unsigned char *yielded,
                                             const zyntax_waker *waker) {
   if (*yielded) {

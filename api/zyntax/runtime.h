@@ -23,7 +23,8 @@
  * runtime created before the fork - driving, spawning, destroying, and the
  * future constructors (sleep, fd_wait, blocking, yield) - fails with
  * ZYNTAX_EFORKED (its memory is left to the child's exit), and so do
- * zyntax_task_status / cancel / release / join on its tasks; create a new
+ * zyntax_task_status / cancel / join_future on its tasks (zyntax_task_drop
+ * does nothing for them); create a new
  * runtime in the child. fork() while another thread is inside
  * zyntax_runtime_create (loading a backend plugin, or the backend starting
  * up) waits until that create is done, so the child never inherits a
@@ -50,10 +51,10 @@ extern "C" {
 typedef struct zyntax_runtime zyntax_runtime;
 
 /** A spawned task: a future plus its scheduling state. Opaque. The handle
- * returned by a spawn function is owned by the caller, who must give it back
- * exactly once with zyntax_task_release(). It stays valid until then, even
+ * made by a spawn function is owned by the caller, who must give it back
+ * exactly once with zyntax_task_drop(). It stays valid until then, even
  * after its runtime was destroyed (then the task is finished and its state
- * dropped: status and release still work). */
+ * dropped: status and drop still work). */
 typedef struct zyntax_task zyntax_task;
 
 /** A runtime-provided future (sleep, fd readiness, yield, blocking work,
@@ -89,7 +90,8 @@ typedef struct zyntax_runtime_options {
    * of CPUs; 1 = current-thread scheduler. uv and ev always use the
    * driving thread and ignore it. */
   uint32_t worker_threads;
-  /** Upper bound on threads running zyntax_blocking() jobs; 0 = default.
+  /** Upper bound on threads running zyntax_blocking_future() jobs; 0 =
+   * default.
    * ev: the runtime's own pool (default 4). tokio: Tokio's
    * max_blocking_threads (default: Tokio's, 512). uv: ignored - libuv has
    * one thread pool per process, shared by every loop and sized once by
@@ -114,23 +116,25 @@ typedef struct zyntax_runtime_options {
 ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create(void);
 
 /** Like zyntax_runtime_create() with explicit options (NULL = defaults).
- * On failure returns NULL, fills `*err` if `err` is not NULL, and records the
- * error for zyntax_last_error(). ZYNTAX_EINVAL if opts->size is below the
- * 1.0 layout (any larger size works: docs/abi.md).
+ * Returns 0 with the new runtime in `*out`, owned by the caller (end it
+ * with zyntax_runtime_destroy), or a negative code with `*out` set to NULL
+ * and the message recorded for zyntax_last_error(): the errors of
+ * zyntax_runtime_create(), and ZYNTAX_EINVAL for a NULL `out` or an
+ * opts->size below the 1.0 layout (any larger size works: docs/abi.md).
  * Thread-safe. */
-ZYNTAX_EXTERN zyntax_runtime *zyntax_runtime_create_with(
-    const zyntax_runtime_options *opts, zyntax_error *err);
+ZYNTAX_EXTERN int zyntax_runtime_create_with(const zyntax_runtime_options *opts,
+                                             zyntax_runtime **out);
 
 /** Destroys `rt`: every unfinished task is cancelled and its state dropped
  * (exactly once), states of finished tasks whose handle is still held are
  * dropped too, worker threads are joined (blocking jobs already running are
  * waited for), and the runtime's memory is freed. Task handles stay valid
- * until released; wakers that outlive the runtime stay safe to wake and drop
+ * until dropped; wakers that outlive the runtime stay safe to wake and drop
  * (no-ops): the small records they refer to are freed with the last one.
  * Runtime futures may outlive it too (see zyntax_future). While destroy
  * runs, code it runs (drop functions, blocking jobs) gets ZYNTAX_ECLOSED
  * from every call that would add or drive work on `rt`: spawn, sleep,
- * fd_wait, blocking, yield_now, block_on, block_on_future, run - on every
+ * fd_wait, blocking, yield, block_on, block_on_future, run - on every
  * backend, whichever thread it runs on.
  * Returns 0, ZYNTAX_EINVAL (NULL), ZYNTAX_EBUSY (a thread is inside
  * block_on/run of `rt`, or called from a poll function of `rt`; nothing is
@@ -165,12 +169,15 @@ ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn(zyntax_runtime *rt, void *state,
                                                 zyntax_poll_fn poll);
 
 /** Spawns a task that owns `state`: `vtable->drop(state)` runs exactly once
- * (after completion when the handle is released, on cancel, or on destroy).
- * On failure returns NULL (errors as zyntax_runtime_spawn, and ZYNTAX_EINVAL
- * for a NULL vtable or vtable->poll) and `state` stays the caller's.
+ * (after completion when the handle is dropped, on cancel, or on destroy).
+ * Returns 0 with the task handle in `*out`, owned by the caller
+ * (zyntax_task_drop), or a negative code with `*out` set to NULL and
+ * `state` still the caller's: the errors of zyntax_runtime_spawn, and
+ * ZYNTAX_EINVAL for a NULL vtable, vtable->poll or `out`.
  * Thread-safe, as zyntax_runtime_spawn. */
-ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn_future(
-    zyntax_runtime *rt, void *state, const zyntax_future_vtable *vtable);
+ZYNTAX_EXTERN int zyntax_runtime_spawn_future(zyntax_runtime *rt, void *state,
+                                              const zyntax_future_vtable *vtable,
+                                              zyntax_task **out);
 
 /** Initialises a task state in place; returns 0, or nonzero to abort the
  * spawn (then no drop runs). */
@@ -181,11 +188,14 @@ typedef int (*zyntax_state_init_fn)(void *state, void *arg);
  * of two, at most 4096) are reserved and `init(state, arg)` fills them before
  * the task is scheduled; afterwards zyntax_task_state() returns that memory.
  * `vtable->drop` (may be NULL) must not free the state itself.
- * Returns NULL: ZYNTAX_EINVAL (bad size/alignment/vtable, or init returned
+ * Returns 0 with the task handle in `*out`, owned by the caller
+ * (zyntax_task_drop), or a negative code with `*out` set to NULL:
+ * ZYNTAX_EINVAL (bad size/alignment/vtable, NULL `out`, or init returned
  * nonzero), plus the errors of zyntax_runtime_spawn. Thread-safe. */
-ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn_inplace(
+ZYNTAX_EXTERN int zyntax_runtime_spawn_inplace(
     zyntax_runtime *rt, const zyntax_future_vtable *vtable, size_t state_size,
-    size_t state_align, zyntax_state_init_fn init, void *arg);
+    size_t state_align, zyntax_state_init_fn init, void *arg,
+    zyntax_task **out);
 
 /* ------------------------------------------------------------------------ */
 /* Driving                                                                   */
@@ -198,7 +208,7 @@ ZYNTAX_EXTERN zyntax_task *zyntax_runtime_spawn_inplace(
  * ZYNTAX_EBUSY (another thread is driving `rt`), ZYNTAX_ECLOSED (`rt` is
  * being destroyed: called from a drop function or blocking job that
  * destroy runs; checked before EREENTRANT), ZYNTAX_EFORKED.
- * The task handle stays valid; release it when done. */
+ * The task handle stays valid; drop it when done. */
 ZYNTAX_EXTERN int zyntax_runtime_block_on(zyntax_runtime *rt, zyntax_task *task);
 
 /** Drives `rt` until the future (`state`, `poll`) is READY, polling it on the
@@ -208,7 +218,7 @@ ZYNTAX_EXTERN int zyntax_runtime_block_on(zyntax_runtime *rt, zyntax_task *task)
 ZYNTAX_EXTERN int zyntax_runtime_block_on_future(zyntax_runtime *rt, void *state,
                                                  zyntax_poll_fn poll);
 
-/** Drives `rt` until no unfinished task is left (released tasks included).
+/** Drives `rt` until no unfinished task is left (dropped tasks included).
  * Returns 0, or the errors of block_on. Threads as block_on: any thread
  * that is not running poll functions, one at a time per runtime. */
 ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
@@ -232,7 +242,7 @@ ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
  * started after the host computed its timeout (libuv issues #1565, #965),
  * because libuv timers are not fds. Here the fd is an epoll set holding a
  * timerfd that every run_nowait re-arms for the earliest timer, an eventfd
- * that every wake, spawn or release from another thread writes, and the
+ * that every wake, spawn or drop from another thread writes, and the
  * loop's I/O (uv: its epoll fd; ev, whose epoll fd is private: each fd a
  * task waits on, while it waits). A timer can only be armed by a task the
  * driving thread polls after a wake - which itself made the fd readable.
@@ -292,19 +302,20 @@ ZYNTAX_EXTERN int zyntax_runtime_run_nowait(zyntax_runtime *rt, int *more);
 /* ------------------------------------------------------------------------ */
 /* Tasks                                                                     */
 
-/** zyntax_task_status() value while the task has not finished, and
- * zyntax_future_result() value while a future is not READY. Distinct from
- * every result (outcomes are <= 0, fd events are small masks). */
-#define ZYNTAX_TASK_RUNNING 0x7fffffff
+/** The neutral "no outcome yet" value: zyntax_task_status() while the task
+ * has not finished, zyntax_future_result() while a future is not READY,
+ * zyntax_stream_result() before DONE. Distinct from every result (outcomes
+ * are <= 0, fd events are small masks). */
+#define ZYNTAX_NOT_FINISHED 0x7fffffff
 
 /** The task's state pointer, for reading its result after it completed.
- * Borrowed: valid until the handle is released. NULL for NULL (with
+ * Borrowed: valid until the handle is dropped. NULL for NULL (with
  * ZYNTAX_EINVAL recorded), or once the state was dropped (cancelled task).
  * Thread-safe to call; only read the state when the task has finished, or
  * from the task's own polls. */
 ZYNTAX_EXTERN void *zyntax_task_state(const zyntax_task *task);
 
-/** ZYNTAX_TASK_RUNNING, or the outcome: 0 completed, ZYNTAX_ECANCELED,
+/** ZYNTAX_NOT_FINISHED, or the outcome: 0 completed, ZYNTAX_ECANCELED,
  * ZYNTAX_EBADPOLL. ZYNTAX_EINVAL for NULL; ZYNTAX_EFORKED in a forked
  * child for a task of a runtime it inherited (its fate is the parent's).
  * Thread-safe. */
@@ -321,24 +332,29 @@ ZYNTAX_EXTERN int zyntax_task_cancel(zyntax_task *task);
 
 /** Gives the handle back. The task keeps running if unfinished (detach) and
  * its state is dropped when it ends; a finished task's state is dropped now,
- * on the calling thread. The handle is invalid afterwards. Returns 0,
- * ZYNTAX_EINVAL (NULL), or ZYNTAX_EFORKED (task of a runtime inherited
- * through fork(): the handle is left to the child's exit). Thread-safe. */
-ZYNTAX_EXTERN int zyntax_task_release(zyntax_task *task);
+ * on the calling thread. The handle is invalid afterwards. NULL is a no-op.
+ * Never fails on a handle the caller owns. For a task of a runtime
+ * inherited through fork() nothing is done (the handle is left to the
+ * child's exit) and ZYNTAX_EFORKED is recorded for zyntax_last_error(); a
+ * second drop of a handle is misuse, recorded as ZYNTAX_EINVAL where the
+ * backend can still tell. Thread-safe. */
+ZYNTAX_EXTERN void zyntax_task_drop(zyntax_task *task);
 
-/** A future that becomes READY when `task` finished; its
- * zyntax_future_result() is the task's outcome (as zyntax_task_status).
- * It holds its own reference: the handle may be released meanwhile. One
- * join future per task may exist at a time. NULL on error: ZYNTAX_EINVAL,
- * ZYNTAX_EBUSY (a join future for this task already exists), ZYNTAX_ENOMEM,
- * ZYNTAX_EFORKED (task of a runtime inherited through fork()).
- * Thread-safe; the future may be polled from any runtime's task. */
-ZYNTAX_EXTERN zyntax_future *zyntax_task_join(zyntax_task *task);
+/** A future that becomes READY when `task` finished; its result is the
+ * task's outcome (as zyntax_task_status). It holds its own reference: the
+ * handle may be dropped meanwhile. One join future per task may exist at
+ * a time. Returns 0 with the future in `*out`, owned by the caller
+ * (zyntax_future_drop), or a negative code with `*out` set to NULL:
+ * ZYNTAX_EINVAL (NULL task or `out`), ZYNTAX_EBUSY (a join future for this
+ * task already exists), ZYNTAX_ENOMEM, ZYNTAX_EFORKED (task of a runtime
+ * inherited through fork()). Thread-safe; the future may be polled from
+ * any runtime's task. */
+ZYNTAX_EXTERN int zyntax_task_join_future(zyntax_task *task, zyntax_future **out);
 
 /* ------------------------------------------------------------------------ */
 /* Runtime-provided (leaf) futures                                           */
 
-/** Readiness events for zyntax_fd_wait(). */
+/** Readiness events for zyntax_fd_wait_future(). */
 #define ZYNTAX_READABLE 0x1u
 #define ZYNTAX_WRITABLE 0x2u
 
@@ -348,17 +364,23 @@ ZYNTAX_EXTERN uint64_t zyntax_now(void);
 
 /** A future READY once `ns` nanoseconds have passed since this call. The
  * backend rounds up to its timer granularity; it never completes early.
- * The caller owns the future (zyntax_future_drop). NULL on error:
- * ZYNTAX_EINVAL, ZYNTAX_ENOMEM, ZYNTAX_ECLOSED (`rt` is being destroyed),
- * ZYNTAX_EFORKED (`rt` was inherited through fork()). Create it from any
- * thread; poll and drop it as zyntax_future_poll / zyntax_future_drop say.
- * The same holds for every runtime future below. */
-ZYNTAX_EXTERN zyntax_future *zyntax_sleep(zyntax_runtime *rt, uint64_t ns);
+ * Sleeps that fall due together (in one timer tick, or while the runtime
+ * is behind) complete in no particular order: Tokio's multi-thread
+ * scheduler, for one, runs the task its timer woke last first.
+ * Returns 0 with the future in `*out`, owned by the caller
+ * (zyntax_future_drop), or a negative code with `*out` set to NULL:
+ * ZYNTAX_EINVAL (NULL rt or `out`), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED (`rt` is
+ * being destroyed), ZYNTAX_EFORKED (`rt` was inherited through fork()).
+ * Create it from any thread; poll and drop it as zyntax_future_poll /
+ * zyntax_future_drop say. The same holds for every runtime future below. */
+ZYNTAX_EXTERN int zyntax_sleep_future(zyntax_runtime *rt, uint64_t ns,
+                                      zyntax_future **out);
 
 /** A future READY once zyntax_now() >= deadline_ns. Ownership, threads and
- * errors as zyntax_sleep. */
-ZYNTAX_EXTERN zyntax_future *zyntax_sleep_until(zyntax_runtime *rt,
-                                                uint64_t deadline_ns);
+ * errors as zyntax_sleep_future. */
+ZYNTAX_EXTERN int zyntax_sleep_until_future(zyntax_runtime *rt,
+                                            uint64_t deadline_ns,
+                                            zyntax_future **out);
 
 /** A future READY when `fd` is ready for any of `events` (ZYNTAX_READABLE |
  * ZYNTAX_WRITABLE). Its result is the ready events (> 0), or a negative
@@ -370,46 +392,55 @@ ZYNTAX_EXTERN zyntax_future *zyntax_sleep_until(zyntax_runtime *rt,
  * pending is misuse; if its number is then reused (a new socket) and a new
  * wait starts on it, the stale waits complete with ZYNTAX_EBADF and the new
  * wait works normally (a stale wait nobody displaces stays pending).
- * NULL on error: ZYNTAX_EINVAL (fd < 0, no events), ZYNTAX_ENOMEM,
- * ZYNTAX_ECLOSED, ZYNTAX_EFORKED. Threads as zyntax_sleep. */
-ZYNTAX_EXTERN zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd,
-                                            unsigned events);
+ * Returns 0 with the future in `*out` (ownership as zyntax_sleep_future),
+ * or a negative code with `*out` set to NULL: ZYNTAX_EINVAL (NULL rt or
+ * `out`, fd < 0, no events), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED, ZYNTAX_EFORKED.
+ * Threads as zyntax_sleep_future. */
+ZYNTAX_EXTERN int zyntax_fd_wait_future(zyntax_runtime *rt, int fd,
+                                        unsigned events, zyntax_future **out);
 
 /** A future PENDING on its first poll (waking its task at the back of the
  * run queue) and READY on the second: lets other tasks run. One allocation
  * per yield; compiled code can use zyntax_yield_poll() (future.h) instead,
  * which behaves the same and allocates nothing. Polled from a task of
  * another runtime it completes with ZYNTAX_EFOREIGN. Ownership and threads
- * as zyntax_sleep; NULL on error: ZYNTAX_EINVAL (NULL rt), ZYNTAX_ENOMEM,
- * ZYNTAX_ECLOSED (`rt` is being destroyed), ZYNTAX_EFORKED. */
-ZYNTAX_EXTERN zyntax_future *zyntax_yield_now(zyntax_runtime *rt);
+ * as zyntax_sleep_future. Returns 0 with the future in `*out`, or a
+ * negative code with `*out` set to NULL: ZYNTAX_EINVAL (NULL rt or `out`),
+ * ZYNTAX_ENOMEM, ZYNTAX_ECLOSED (`rt` is being destroyed), ZYNTAX_EFORKED. */
+ZYNTAX_EXTERN int zyntax_yield_future(zyntax_runtime *rt, zyntax_future **out);
 
 /** Runs `fn(arg)` on the runtime's blocking-work pool (never on a thread that
  * polls tasks); READY after it returned. `fn` must not call zyntax_* driving
  * functions. Dropping the future before `fn` started skips it; after it
  * started, `fn` runs to completion and the drop does not wait. The runtime's
  * destroy waits for running jobs. Ownership, threads and errors as
- * zyntax_sleep (ZYNTAX_EINVAL also for a NULL fn). */
+ * zyntax_sleep_future (ZYNTAX_EINVAL also for a NULL fn). */
 typedef void (*zyntax_blocking_fn)(void *arg);
-ZYNTAX_EXTERN zyntax_future *zyntax_blocking(zyntax_runtime *rt,
-                                             zyntax_blocking_fn fn, void *arg);
+ZYNTAX_EXTERN int zyntax_blocking_future(zyntax_runtime *rt,
+                                         zyntax_blocking_fn fn, void *arg,
+                                         zyntax_future **out);
 
 /** Polls a runtime future with the calling task's borrowed waker.
- * ZYNTAX_READY once done (and on every later poll). A sleep, fd-wait or
+ * ZYNTAX_READY once done (and on every later poll), with the future's
+ * result (as zyntax_future_result) in `*result`; PENDING leaves `*result`
+ * untouched. A NULL `f`: READY with ZYNTAX_EINVAL in `*result`; a NULL
+ * `result`: READY with nothing polled; ZYNTAX_EINVAL is recorded for
+ * zyntax_last_error() in both cases. A sleep, fd-wait or
  * blocking future polled anywhere but in a task (or block_on_future) of its
  * own runtime completes with ZYNTAX_EFOREIGN: from a task of another
  * runtime, and also from outside any task (a plain thread, with a NULL or
  * no-op waker); such a poll consumes the future. Polled after its runtime
  * was destroyed it completes with ZYNTAX_ECLOSED (see zyntax_future).
- * NULL: READY with nothing done. Only one task may poll a given future:
- * call it from that task's poll function (on whatever thread the backend
- * polls it), or from block_on_future's poll. */
+ * Only one task may poll a given future: call it from that task's poll
+ * function (on whatever thread the backend polls it), or from
+ * block_on_future's poll. */
 ZYNTAX_EXTERN zyntax_poll zyntax_future_poll(zyntax_future *f,
-                                             const zyntax_waker *waker);
+                                             const zyntax_waker *waker,
+                                             int *result);
 
 /** The result of a READY future: 0 or a positive value (fd_wait: ready
  * events; join: the task outcome) on success, a negative ZYNTAX_E* code on
- * failure. ZYNTAX_TASK_RUNNING while pending; ZYNTAX_EINVAL for NULL.
+ * failure. ZYNTAX_NOT_FINISHED while pending; ZYNTAX_EINVAL for NULL.
  * Call from the thread that polls the future (the result is written there
  * without a lock), or after the polling task finished. */
 ZYNTAX_EXTERN int zyntax_future_result(const zyntax_future *f);

@@ -72,15 +72,20 @@ typedef struct zyntax_stream_vtable {
 typedef struct zyntax_stream zyntax_stream;
 
 /** Polls a runtime-provided stream; the item type is documented by the
- * function that made it. DONE for NULL and on every poll after DONE.
- * Threads as zyntax_future_poll: from the one task that polls it. */
+ * function that made it. ITEM with `*result` 0 and the item in
+ * `*out_item`; DONE with why the stream ended in `*result` (as
+ * zyntax_stream_result), also on every poll after DONE; PENDING leaves
+ * `*result` untouched. A NULL `s` or `out_item`: DONE with ZYNTAX_EINVAL in
+ * `*result`; a NULL `result`: DONE with nothing polled; ZYNTAX_EINVAL is
+ * recorded for zyntax_last_error() in each case (the stream itself is not
+ * ended). Threads as zyntax_future_poll: from the one task that polls it. */
 ZYNTAX_EXTERN zyntax_stream_poll zyntax_stream_poll_next(
-    zyntax_stream *s, const zyntax_waker *waker, void *out_item);
+    zyntax_stream *s, const zyntax_waker *waker, void *out_item, int *result);
 
 /** Why a stream ended: 0 for a normal end (channel closed and drained, end
  * of file), a negative ZYNTAX_E* code otherwise (fd stream: ZYNTAX_EIO,
  * ZYNTAX_EBADF; any stream: ZYNTAX_ENOMEM when a timer could not be made).
- * ZYNTAX_TASK_RUNNING before DONE; ZYNTAX_EINVAL for NULL. Call from the
+ * ZYNTAX_NOT_FINISHED before DONE; ZYNTAX_EINVAL for NULL. Call from the
  * polling thread, or after the polling task finished. */
 ZYNTAX_EXTERN int zyntax_stream_result(const zyntax_stream *s);
 
@@ -99,11 +104,12 @@ ZYNTAX_EXTERN const zyntax_stream_vtable *zyntax_stream_vtable_of_runtime(void);
  * zyntax_now() nanoseconds) every `period_ns`, the first at now + period.
  * Deadlines are start + k * period, so ticks never drift; a consumer that
  * falls behind gets the missed ticks at once, in order. Never DONE unless
- * a timer cannot be made. Owned by the caller (zyntax_stream_drop). Create
- * from any thread; poll only from tasks of `rt`.
- * NULL on error: ZYNTAX_EINVAL (NULL rt, period 0), ZYNTAX_ENOMEM. */
-ZYNTAX_EXTERN zyntax_stream *zyntax_interval(zyntax_runtime *rt,
-                                             uint64_t period_ns);
+ * a timer cannot be made. Create from any thread; poll only from tasks of
+ * `rt`. Returns 0 with the stream in `*out`, owned by the caller
+ * (zyntax_stream_drop), or a negative code with `*out` set to NULL:
+ * ZYNTAX_EINVAL (NULL rt or `out`, period 0), ZYNTAX_ENOMEM. */
+ZYNTAX_EXTERN int zyntax_interval_stream(zyntax_runtime *rt, uint64_t period_ns,
+                                         zyntax_stream **out);
 
 /** One chunk read by an fd stream. `data` points into the stream's own
  * buffer: it is borrowed, valid until the next poll_next or the drop of the
@@ -118,11 +124,12 @@ typedef struct zyntax_chunk {
  * owns (no allocation per item). DONE at end of file (result 0) or on a
  * read error (result ZYNTAX_EIO, or ZYNTAX_EBADF). The fd is not owned and
  * should be O_NONBLOCK (a blocking fd may block the poll on a spurious
- * wake-up). Owned by the caller (zyntax_stream_drop). Create from any
- * thread; poll only from tasks of `rt`. NULL on error: ZYNTAX_EINVAL
- * (NULL rt, fd < 0), ZYNTAX_ENOMEM. */
-ZYNTAX_EXTERN zyntax_stream *zyntax_fd_stream(zyntax_runtime *rt, int fd,
-                                              size_t chunk_size);
+ * wake-up). Create from any thread; poll only from tasks of `rt`. Returns
+ * 0 with the stream in `*out`, owned by the caller (zyntax_stream_drop),
+ * or a negative code with `*out` set to NULL: ZYNTAX_EINVAL (NULL rt or
+ * `out`, fd < 0), ZYNTAX_ENOMEM. */
+ZYNTAX_EXTERN int zyntax_fd_stream(zyntax_runtime *rt, int fd,
+                                   size_t chunk_size, zyntax_stream **out);
 
 #ifdef __cplusplus
 }

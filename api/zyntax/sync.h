@@ -75,9 +75,11 @@ ZYNTAX_EXTERN int zyntax_channel_create(const zyntax_channel_options *opts,
                                         zyntax_sender **tx,
                                         zyntax_receiver **rx);
 
-/** A new sender for the same channel (another producer). NULL on error:
- * ZYNTAX_EINVAL (NULL), ZYNTAX_ENOMEM. Thread-safe. */
-ZYNTAX_EXTERN zyntax_sender *zyntax_sender_clone(zyntax_sender *tx);
+/** A new sender for the same channel (another producer). Returns 0 with
+ * it in `*out`, owned by the caller (zyntax_sender_drop), or a negative
+ * code with `*out` set to NULL: ZYNTAX_EINVAL (NULL `tx` or `out`),
+ * ZYNTAX_ENOMEM. Thread-safe. */
+ZYNTAX_EXTERN int zyntax_sender_clone(zyntax_sender *tx, zyntax_sender **out);
 
 /** Sends the item at `item` (item_size bytes). READY with `*result` 0: the
  * bytes were copied into the channel, which now owns the item. READY with
@@ -143,11 +145,14 @@ ZYNTAX_EXTERN void zyntax_receiver_drop(zyntax_receiver *rx);
 
 /** Turns the receiver into a stream whose items are the channel's items
  * (item_size bytes each) and which is DONE (result 0) when every sender is
- * gone and the queue is drained. Consumes `rx` on success (dropping the
- * stream drops it); on failure returns NULL (ZYNTAX_EINVAL, ZYNTAX_ENOMEM)
- * and `rx` stays the caller's. Any thread; the stream may be polled from
- * any runtime's task (one at a time). */
-ZYNTAX_EXTERN zyntax_stream *zyntax_receiver_stream(zyntax_receiver *rx);
+ * gone and the queue is drained. Returns 0 with the stream in `*out`,
+ * owned by the caller (zyntax_stream_drop), and `rx` consumed (dropping the
+ * stream drops it); or a negative code with `*out` set to NULL and `rx`
+ * still the caller's: ZYNTAX_EINVAL (NULL `rx` or `out`), ZYNTAX_ENOMEM.
+ * Any thread; the stream may be polled from any runtime's task (one at a
+ * time). */
+ZYNTAX_EXTERN int zyntax_receiver_stream(zyntax_receiver *rx,
+                                         zyntax_stream **out);
 
 /* ------------------------------------------------------------------------ */
 /* Oneshot                                                                   */
@@ -197,20 +202,24 @@ typedef struct zyntax_semaphore zyntax_semaphore;
  * task. Opaque. */
 typedef struct zyntax_acquire zyntax_acquire;
 
-/** Creates a semaphore holding `permits` permits. NULL on ZYNTAX_ENOMEM.
+/** Creates a semaphore holding `permits` permits. Returns 0 with it in
+ * `*out`, owned by the caller (zyntax_semaphore_drop), or a negative code
+ * with `*out` set to NULL: ZYNTAX_EINVAL (NULL `out`), ZYNTAX_ENOMEM.
  * Thread-safe. */
-ZYNTAX_EXTERN zyntax_semaphore *zyntax_semaphore_create(size_t permits);
+ZYNTAX_EXTERN int zyntax_semaphore_create(size_t permits,
+                                          zyntax_semaphore **out);
 
 /** Takes one permit without waiting: 0, ZYNTAX_EAGAIN (none free, or
  * acquirers are waiting: no barging), ZYNTAX_ECLOSED, ZYNTAX_EINVAL.
  * Thread-safe. */
 ZYNTAX_EXTERN int zyntax_semaphore_try_acquire(zyntax_semaphore *sem);
 
-/** Gives back `n` permits; they go to waiting acquirers first, in FIFO
- * order. ZYNTAX_EINVAL recorded for NULL. A release that would take the
- * free permits past SIZE_MAX is refused whole: nothing is released and
- * ZYNTAX_EINVAL is recorded for zyntax_last_error(). Thread-safe. */
-ZYNTAX_EXTERN void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n);
+/** Adds `n` permits (gives back permits taken, or grows the count); they
+ * go to waiting acquirers first, in FIFO order. ZYNTAX_EINVAL recorded for
+ * NULL. An addition that would take the free permits past SIZE_MAX is
+ * refused whole: nothing is added and ZYNTAX_EINVAL is recorded for
+ * zyntax_last_error(). Thread-safe. */
+ZYNTAX_EXTERN void zyntax_semaphore_add_permits(zyntax_semaphore *sem, size_t n);
 
 /** Closes the semaphore: waiting and later acquires fail with
  * ZYNTAX_ECLOSED. ZYNTAX_EINVAL recorded for NULL. Thread-safe. */
@@ -220,13 +229,15 @@ ZYNTAX_EXTERN void zyntax_semaphore_close(zyntax_semaphore *sem);
  * NULL is a no-op. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_semaphore_drop(zyntax_semaphore *sem);
 
-/** A new acquire operation (holds a reference to `sem`), owned by the
- * caller (zyntax_acquire_drop). NULL on error: ZYNTAX_EINVAL,
+/** A new acquire operation (holds a reference to `sem`). Returns 0 with it
+ * in `*out`, owned by the caller (zyntax_acquire_drop), or a negative code
+ * with `*out` set to NULL: ZYNTAX_EINVAL (NULL `sem` or `out`),
  * ZYNTAX_ENOMEM. Thread-safe. */
-ZYNTAX_EXTERN zyntax_acquire *zyntax_acquire_create(zyntax_semaphore *sem);
+ZYNTAX_EXTERN int zyntax_acquire_create(zyntax_semaphore *sem,
+                                        zyntax_acquire **out);
 
 /** Acquires one permit: READY with `*result` 0 (the caller now holds a
- * permit; give it back with zyntax_semaphore_release) or ZYNTAX_ECLOSED;
+ * permit; give it back with zyntax_semaphore_add_permits) or ZYNTAX_ECLOSED;
  * PENDING while none is free. The operation is reusable after READY.
  * ZYNTAX_EINVAL in `*result` for NULL arguments. Any thread, from the one
  * task using this operation. */
@@ -248,8 +259,10 @@ typedef struct zyntax_notify zyntax_notify;
 /** A reusable waiting record on one notify: one task's wait. Opaque. */
 typedef struct zyntax_notified zyntax_notified;
 
-/** Creates a notify. NULL on ZYNTAX_ENOMEM. Thread-safe. */
-ZYNTAX_EXTERN zyntax_notify *zyntax_notify_create(void);
+/** Creates a notify. Returns 0 with it in `*out`, owned by the caller
+ * (zyntax_notify_drop), or a negative code with `*out` set to NULL:
+ * ZYNTAX_EINVAL (NULL `out`), ZYNTAX_ENOMEM. Thread-safe. */
+ZYNTAX_EXTERN int zyntax_notify_create(zyntax_notify **out);
 
 /** Wakes the longest-waiting waiter; with none waiting, stores one permit
  * (at most one) that the next wait consumes at once. ZYNTAX_EINVAL
@@ -264,18 +277,22 @@ ZYNTAX_EXTERN void zyntax_notify_all(zyntax_notify *n);
  * record. NULL is a no-op. Thread-safe. */
 ZYNTAX_EXTERN void zyntax_notify_drop(zyntax_notify *n);
 
-/** A new waiting record (holds a reference to `n`), owned by the caller
- * (zyntax_notified_drop). NULL on error: ZYNTAX_EINVAL, ZYNTAX_ENOMEM.
- * Thread-safe. */
-ZYNTAX_EXTERN zyntax_notified *zyntax_notified_create(zyntax_notify *n);
+/** A new waiting record (holds a reference to `n`). Returns 0 with it in
+ * `*out`, owned by the caller (zyntax_notified_drop), or a negative code
+ * with `*out` set to NULL: ZYNTAX_EINVAL (NULL `n` or `out`),
+ * ZYNTAX_ENOMEM. Thread-safe. */
+ZYNTAX_EXTERN int zyntax_notified_create(zyntax_notify *n,
+                                         zyntax_notified **out);
 
-/** READY once notified (consuming a stored permit or a notify_one /
- * notify_all aimed at this wait); PENDING until then. Reusable: a poll
- * after READY starts a new wait. NULL `wt` or `waker`: READY with
- * ZYNTAX_EINVAL recorded for zyntax_last_error() (nothing awaited). Any
- * thread, from the one task using this record. */
+/** READY with `*result` 0 once notified (consuming a stored permit or a
+ * notify_one / notify_all aimed at this wait); PENDING until then.
+ * Reusable: a poll after READY starts a new wait. NULL `wt` or `waker`:
+ * READY with ZYNTAX_EINVAL in `*result`; NULL `result`: READY; nothing is
+ * awaited and ZYNTAX_EINVAL is recorded for zyntax_last_error() in each
+ * case. Any thread, from the one task using this record. */
 ZYNTAX_EXTERN zyntax_poll zyntax_notified_poll(zyntax_notified *wt,
-                                               const zyntax_waker *waker);
+                                               const zyntax_waker *waker,
+                                               int *result);
 
 /** Drops the record; a notify_one handed to it but not yet seen passes to
  * the next waiter. NULL is a no-op. Any thread, once no task polls it. */

@@ -167,7 +167,7 @@ int evb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   evb_fdwait *f = zx_leaf_alloc(&evb_from(rt)->ex, sizeof *f, alignof(evb_fdwait), &cls);
   if (f == NULL) return ZYNTAX_ENOMEM;
   f->cls = cls;
-  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_TASK_RUNNING};
+  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_NOT_FINISHED};
   f->rt = evb_from(rt);
   f->want = events;
   int ev_events = ((events & ZYNTAX_READABLE) ? EV_READ : 0) |

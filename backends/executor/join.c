@@ -43,7 +43,7 @@ int zx_task_join(zyntax_task *task, zyntax_future **out) {
     zx_exec_free(t->ex, j, cls);
     return ZYNTAX_EBUSY;
   }
-  j->base = (zyntax_future){&join_ops, ZYNTAX_TASK_RUNNING};
+  j->base = (zyntax_future){&join_ops, ZYNTAX_NOT_FINISHED};
   j->task = t;
   *out = &j->base;
   return 0;

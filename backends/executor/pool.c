@@ -171,7 +171,7 @@ int zx_pool_blocking(zx_exec *ex, zx_pool *pool, zyntax_blocking_fn fn,
   zx_job *job = zx_leaf_alloc(ex, sizeof *job, alignof(zx_job), &cls);
   if (job == NULL) return ZYNTAX_ENOMEM;
   job->cls = cls;
-  job->base = (zyntax_future){&job_ops, ZYNTAX_TASK_RUNNING};
+  job->base = (zyntax_future){&job_ops, ZYNTAX_NOT_FINISHED};
   job->ex = ex;
   job->pool = pool;
   job->fn = fn;

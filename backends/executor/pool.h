@@ -2,7 +2,7 @@
  * bounded threads started on demand, a FIFO queue, and a shutdown that
  * skips jobs not yet started and waits for running ones.
  *
- * zx_pool_blocking() makes the zyntax_blocking() future on top of it: the
+ * zx_pool_blocking() makes the zyntax_blocking_future() future on top of it: the
  * job's result reaches the task by waking its waker from the pool thread. */
 #ifndef ZYNTAX_COMMON_POOL_H
 #define ZYNTAX_COMMON_POOL_H
@@ -31,7 +31,7 @@ int zx_pool_init(zx_pool *pool, unsigned max_threads);
  * waits for running jobs and joins the threads. */
 void zx_pool_shutdown(zx_pool *pool);
 
-/* The zyntax_blocking() future of a backend using this pool. */
+/* The zyntax_blocking_future() future of a backend using this pool. */
 int zx_pool_blocking(zx_exec *ex, zx_pool *pool, zyntax_blocking_fn fn,
                      void *arg, zyntax_future **out);
 

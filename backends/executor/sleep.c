@@ -80,7 +80,7 @@ int zx_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
   uint8_t cls = zx_arena_class(sizeof(zx_sleep), alignof(zx_sleep));
   zx_sleep *s = zx_exec_alloc(ex, cls, sizeof *s, alignof(zx_sleep));
   if (s == NULL) return ZYNTAX_ENOMEM;
-  *s = (zx_sleep){.base = {&sleep_ops, ZYNTAX_TASK_RUNNING},
+  *s = (zx_sleep){.base = {&sleep_ops, ZYNTAX_NOT_FINISHED},
                   .ex = ex,
                   .deadline = deadline_ns,
                   .waker = ZYNTAX_WAKER_EMPTY,

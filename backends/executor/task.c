@@ -105,7 +105,7 @@ static void *task_state(const zyntax_task *task) {
 
 static int task_status(const zyntax_task *task) {
   zx_task *t = (zx_task *)task;
-  return (zx_state_load(&t->state) & ZX_COMPLETE) ? t->outcome : ZYNTAX_TASK_RUNNING;
+  return (zx_state_load(&t->state) & ZX_COMPLETE) ? t->outcome : ZYNTAX_NOT_FINISHED;
 }
 
 static int task_cancel(zyntax_task *task) {

@@ -215,7 +215,7 @@ int uvb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   uvb_fdwait *f = zx_leaf_alloc(&uvb_from(rt)->ex, sizeof *f, alignof(uvb_fdwait), &cls);
   if (f == NULL) return ZYNTAX_ENOMEM;
   f->cls = cls;
-  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_TASK_RUNNING};
+  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_NOT_FINISHED};
   f->rt = uvb_from(rt);
   f->fd = fd;
   f->want = events;

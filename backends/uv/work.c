@@ -72,7 +72,7 @@ int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
   uvb_work *w = zx_leaf_alloc(&uvb_from(rt)->ex, sizeof *w, alignof(uvb_work), &cls);
   if (w == NULL) return ZYNTAX_ENOMEM;
   w->cls = cls;
-  w->base = (zyntax_future){&work_ops, ZYNTAX_TASK_RUNNING};
+  w->base = (zyntax_future){&work_ops, ZYNTAX_NOT_FINISHED};
   w->rt = uvb_from(rt);
   w->fn = fn;
   w->arg = arg;

@@ -71,8 +71,8 @@ static double run(zyntax_runtime *rt, uint64_t n, size_t cap, int from_thread) {
     fprintf(stderr, "lost messages: sum %llu\n", (unsigned long long)b.sum);
     abort();
   }
-  zyntax_task_release(c);
-  zyntax_task_release(p);
+  zyntax_task_drop(c);
+  zyntax_task_drop(p);
   zyntax_receiver_drop(b.rx);
   return ns;
 }
@@ -87,7 +87,8 @@ int main(int argc, char **argv) {
     zyntax_runtime_options opt = ZYNTAX_RUNTIME_OPTIONS_INIT;
     opt.backend = modes[i].backend;
     opt.worker_threads = modes[i].workers;
-    zyntax_runtime *rt = zyntax_runtime_create_with(&opt, NULL);
+    zyntax_runtime *rt;
+    zyntax_runtime_create_with(&opt, &rt);
     if (rt == NULL) {
       printf("zyntax %s: skipped (%s)\n", modes[i].label, zyntax_last_error()->message);
       continue;

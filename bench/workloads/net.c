@@ -12,9 +12,9 @@
  * -1 failed (the runtime could not watch it). */
 static int await_fd(zyntax_runtime *rt, zyntax_future **slot, int fd, unsigned events,
                     const zyntax_waker *waker) {
-  if (*slot == NULL && (*slot = zyntax_fd_wait(rt, fd, events)) == NULL) return -1;
-  if (zyntax_future_poll(*slot, waker) == ZYNTAX_PENDING) return 0;
-  int result = zyntax_future_result(*slot);
+  int result;
+  if (*slot == NULL && zyntax_fd_wait_future(rt, fd, events, slot) != 0) return -1;
+  if (zyntax_future_poll(*slot, waker, &result) == ZYNTAX_PENDING) return 0;
   zyntax_future_drop(*slot);
   *slot = NULL;
   return result > 0 ? 1 : -1;

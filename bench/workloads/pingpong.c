@@ -20,12 +20,13 @@ typedef struct pp_side {
 
 static zyntax_poll pp_poll(void *state, const zyntax_waker *waker) {
   pp_side *s = state;
+  int rc; /* always 0: a notify cannot fail once created */
   while (s->left > 0) {
     if (s->serves && !s->sent) {
       zyntax_notify_one(s->out);
       s->sent = 1;
     }
-    if (zyntax_notified_poll(s->wait, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    if (zyntax_notified_poll(s->wait, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
     if (!s->serves) zyntax_notify_one(s->out);
     s->sent = 0;
     s->left--;
@@ -74,9 +75,8 @@ static pp_pair *pairs_new(uint32_t n) {
   if (pairs == NULL) return NULL;
   for (uint32_t i = 0; i < n; i++)
     for (int k = 0; k < 2; k++) {
-      pairs[i].to[k] = zyntax_notify_create();
-      pairs[i].wait[k] = pairs[i].to[k] ? zyntax_notified_create(pairs[i].to[k]) : NULL;
-      if (pairs[i].wait[k] == NULL) {
+      if (zyntax_notify_create(&pairs[i].to[k]) != 0 ||
+          zyntax_notified_create(pairs[i].to[k], &pairs[i].wait[k]) != 0) {
         pairs_free(pairs, i + 1);
         return NULL;
       }

@@ -45,7 +45,7 @@ int zy_run_root(zyntax_runtime *rt, uint64_t count, zy_start_fn start, void *ctx
   if (task == NULL) return zb_fail(zyntax_last_error()->message);
   int rc = zyntax_runtime_block_on(rt, task);
   zb_end(out);
-  zyntax_task_release(task);
+  zyntax_task_drop(task);
   if (rc != 0) return zb_fail(zyntax_strerror(rc));
   if (root.failed || atomic_load(&root.latch.failed))
     return zb_fail("a task could not be spawned or ran out of memory");
@@ -61,9 +61,10 @@ static int copy_init(void *state, void *arg) {
 int zy_spawn_detached(zyntax_runtime *rt, const zyntax_future_vtable *vt,
                       const void *init, size_t size) {
   const void *arg[2] = {init, (const void *)(uintptr_t)size};
-  zyntax_task *task =
-      zyntax_runtime_spawn_inplace(rt, vt, size, _Alignof(max_align_t), copy_init, arg);
-  if (task == NULL) return -1;
-  zyntax_task_release(task);
+  zyntax_task *task;
+  if (zyntax_runtime_spawn_inplace(rt, vt, size, _Alignof(max_align_t), copy_init, arg,
+                                   &task) != 0)
+    return -1;
+  zyntax_task_drop(task);
   return 0;
 }

@@ -31,14 +31,15 @@ int zy_dispatch(const zb_sizes *sizes, zb_sample *out) {
   zyntax_runtime *rt = zy_runtime();
   uint64_t target = sizes->dispatch_polls;
   zb_begin(out);
-  zyntax_task *task = zyntax_runtime_spawn_inplace(rt, &spin_vtable, sizeof(spin_state),
-                                                   _Alignof(spin_state), spin_init, &target);
+  zyntax_task *task;
+  zyntax_runtime_spawn_inplace(rt, &spin_vtable, sizeof(spin_state),
+                               _Alignof(spin_state), spin_init, &target, &task);
   if (task == NULL) return zb_fail(zyntax_last_error()->message);
   int rc = zyntax_runtime_block_on(rt, task);
   zb_end(out);
   const spin_state *s = zyntax_task_state(task);
   uint64_t polls = s ? s->polls : 0;
-  zyntax_task_release(task);
+  zyntax_task_drop(task);
   if (rc != 0 || polls != target) return zb_fail("dispatch: wrong poll count");
   out->ops = target;
   return 0;

@@ -10,11 +10,12 @@ typedef struct sleeper {
 
 static zyntax_poll sleeper_poll(void *state, const zyntax_waker *waker) {
   sleeper *s = state;
-  if (s->sleep == NULL && (s->sleep = zyntax_sleep(s->rt, s->ns)) == NULL) {
+  int rc;
+  if (s->sleep == NULL && zyntax_sleep_future(s->rt, s->ns, &s->sleep) != 0) {
     zy_latch_fail(s->latch);
     return ZYNTAX_READY;
   }
-  if (zyntax_future_poll(s->sleep, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  if (zyntax_future_poll(s->sleep, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   zyntax_future_drop(s->sleep);
   s->sleep = NULL;
   zy_latch_count_down(s->latch, 1);

@@ -65,7 +65,7 @@ int zy_cross_thread_wake(const zb_sizes *sizes, zb_sample *out) {
     pthread_join(thread, NULL);
   }
   zb_end(out);
-  zyntax_task_release(task);
+  zyntax_task_drop(task);
   sem_destroy(&sh.ack);
   pthread_mutex_destroy(&sh.lock);
   out->ops = sizes->xthread_rounds;

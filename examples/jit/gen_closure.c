@@ -33,7 +33,7 @@ static void closure_poll(zjit *j, gcc_jit_struct *st, const closure_fields *f) {
   zjit_sm_begin(&sm, j, "zjit_closure_poll", st, f->state_id, CLOSURE_DONE);
   gcc_jit_block *b = sm.cases[CLOSURE_START];
   gcc_jit_rvalue *args[] = {zjit_current(j), zjit_rv(zjit_sm_field(&sm, f->delay_ns))};
-  zjit_set(b, zjit_sm_field(&sm, f->sleep), zjit_call(j, j->sleep, 2, args));
+  zjit_make(j, b, j->sleep_future, 2, args, zjit_sm_field(&sm, f->sleep));
   zjit_sm_next(&sm, b, CLOSURE_AWAIT);
   zjit_sm_next(&sm, zjit_sm_await(&sm, sm.cases[CLOSURE_AWAIT], f->sleep, NULL), CLOSURE_BODY);
   b = sm.cases[CLOSURE_BODY];

@@ -7,7 +7,7 @@
  *
  * Each is its own poll function and drop glue over its own state struct,
  * with one state per await point; the awaited futures are the runtime's
- * fd-readiness leaves (zyntax_fd_wait). */
+ * fd-readiness leaves (zyntax_fd_wait_future). */
 #include "gen_io.h"
 
 enum { GET_CONNECT, GET_CONNECTING, GET_CONNECTED, GET_SEND, GET_SEND_WAIT, GET_HEAD,
@@ -47,7 +47,7 @@ static void get_connect(io_fn *io, const zjit_http_get *g, const resp_fields *r)
   zjit_io_fail(io, bad, zjit_io_minus(j, j->t_int, zjit_int(j, j->t_int, 0), zjit_rv(rc)));
   zjit_set(ok, zjit_io_at(zjit_sm_field(sm, g->out), r->fd), zjit_rv(rc));
   gcc_jit_rvalue *wait[] = {zjit_current(j), zjit_rv(rc), zjit_int(j, j->t_uint, ZYNTAX_WRITABLE)};
-  zjit_set(ok, zjit_sm_field(sm, g->ready), zjit_call(j, j->fd_wait, 3, wait));
+  zjit_make(j, ok, j->fd_wait_future, 3, wait, zjit_sm_field(sm, g->ready));
   zjit_sm_next(sm, ok, GET_CONNECTING);
   zjit_io_await(io, GET_CONNECTING, GET_CONNECTED);
 

@@ -64,7 +64,7 @@ gcc_jit_block *zjit_io_step(io_fn *io, gcc_jit_block *b, gcc_jit_rvalue *n, gcc_
   zjit_if(err, zjit_cmp(j, GCC_JIT_COMPARISON_EQ, n, zjit_io_i64(j, -EAGAIN)), again, other);
   zjit_io_fail(io, other, neg(j, j->t_i64, n));
   gcc_jit_rvalue *args[] = {zjit_current(j), fd, zjit_int(j, j->t_uint, (long)events)};
-  zjit_set(again, zjit_sm_field(&io->sm, io->ready), zjit_call(j, j->fd_wait, 3, args));
+  zjit_make(j, again, j->fd_wait_future, 3, args, zjit_sm_field(&io->sm, io->ready));
   zjit_sm_next(&io->sm, again, wait_state);
   return progress;
 }

@@ -55,7 +55,7 @@ static void loop_head(zjit_sm *sm, const loop_fields *f) {
   zjit_set(yield, zjit_sm_field(sm, f->state_id), zjit_int(j, j->t_u32, LOOP_BODY));
   zjit_sm_pending(sm, yield);
   gcc_jit_rvalue *args[] = {zjit_current(j), delay};
-  zjit_set(sleep, zjit_sm_field(sm, f->sleep), zjit_call(j, j->sleep, 2, args));
+  zjit_make(j, sleep, j->sleep_future, 2, args, zjit_sm_field(sm, f->sleep));
   zjit_sm_next(sm, sleep, LOOP_AWAIT);
 }
 

@@ -64,7 +64,7 @@ static gcc_jit_lvalue *gen_child(zjit *j, gcc_jit_struct *st, const child_fields
   gcc_jit_rvalue *k = zjit_rv(zjit_sm_field(&sm, f->k));
   gcc_jit_rvalue *delay = mul(j, sub(j, zjit_int(j, j->t_i64, 8), k), zjit_int(j, j->t_i64, 100000));
   gcc_jit_rvalue *args[] = {zjit_current(j), zjit_cast(j, delay, j->t_u64)};
-  zjit_set(b, zjit_sm_field(&sm, f->sleep), zjit_call(j, j->sleep, 2, args));
+  zjit_make(j, b, j->sleep_future, 2, args, zjit_sm_field(&sm, f->sleep));
   zjit_sm_next(&sm, b, CHILD_AWAIT);
   zjit_sm_next(&sm, zjit_sm_await(&sm, sm.cases[CHILD_AWAIT], f->sleep, NULL), CHILD_RESULT);
   b = sm.cases[CHILD_RESULT];
@@ -120,7 +120,7 @@ static void join_spawn(zjit_sm *sm, const join_fields *f, gcc_jit_struct *child,
       j->ctx, NULL, zjit_rv(zjit_sm_field(sm, f->tasks)), zjit_rv(i));
   gcc_jit_rvalue *args[] = {zjit_current(j), zjit_cast(j, zjit_rv(c), j->t_voidp),
                             gcc_jit_lvalue_get_address(child_vt, NULL)};
-  zjit_set(init, slot, zjit_call(j, j->spawn_future, 3, args));
+  zjit_make(j, init, j->spawn_future, 3, args, slot);
   zjit_if(init, zjit_cmp(j, GCC_JIT_COMPARISON_EQ, zjit_rv(slot), gcc_jit_context_null(j->ctx, j->t_task)),
           failed, spawned);
   /* Out of memory, or the spawn failed and the state stayed ours: free it
@@ -145,12 +145,12 @@ static void join_start(zjit_sm *sm, const join_fields *f) {
   zjit_sm_ready(sm, done, JOIN_DONE);
   gcc_jit_rvalue *task = zjit_rv(gcc_jit_context_new_array_access(
       j->ctx, NULL, zjit_rv(zjit_sm_field(sm, f->tasks)), zjit_rv(i)));
-  zjit_set(next, zjit_sm_field(sm, f->join), zjit_call(j, j->task_join, 1, &task));
+  zjit_make(j, next, j->task_join_future, 1, &task, zjit_sm_field(sm, f->join));
   zjit_sm_next(sm, next, JOIN_AWAIT);
 }
 
 /* JOIN_AWAIT: `acc += tasks[i].await`: on outcome 0 read the child's
- * result from its state, then release the handle (that runs its drop). */
+ * result from its state, then drop the handle (that runs its drop glue). */
 static void join_await(zjit_sm *sm, const join_fields *f, gcc_jit_struct *child,
                        const child_fields *cf) {
   zjit *j = sm->j;
@@ -170,7 +170,7 @@ static void join_await(zjit_sm *sm, const join_fields *f, gcc_jit_struct *child,
   gcc_jit_block_end_with_jump(ok, NULL, release);
   zjit_set(bad, zjit_sm_field(sm, f->error), zjit_rv(outcome));
   gcc_jit_block_end_with_jump(bad, NULL, release);
-  zjit_eval(release, zjit_call(j, j->task_release, 1, &task));
+  zjit_eval(release, zjit_call(j, j->task_drop, 1, &task));
   zjit_set(release, slot, gcc_jit_context_null(j->ctx, j->t_task));
   zjit_set(release, i, zjit_add(j, j->t_i64, zjit_rv(i), zjit_int(j, j->t_i64, 1)));
   zjit_sm_next(sm, release, JOIN_START);
@@ -197,7 +197,7 @@ static void join_drop(zjit *j, gcc_jit_struct *st, const join_fields *f) {
   zjit_if(body, zjit_cmp(j, GCC_JIT_COMPARISON_NE, task, gcc_jit_context_null(j->ctx, j->t_task)),
           held, step);
   zjit_eval(held, zjit_call(j, j->task_cancel, 1, &task));
-  zjit_eval(held, zjit_call(j, j->task_release, 1, &task));
+  zjit_eval(held, zjit_call(j, j->task_drop, 1, &task));
   gcc_jit_block_end_with_jump(held, NULL, step);
   zjit_set(step, k, zjit_add(j, j->t_int, zjit_rv(k), zjit_int(j, j->t_int, 1)));
   gcc_jit_block_end_with_jump(step, NULL, head);

@@ -21,8 +21,8 @@ typedef struct zjit {
   gcc_jit_field *f_waker_data, *f_waker_vtable, *f_wvt_wake_by_ref;
   gcc_jit_field *f_fvt_poll, *f_fvt_drop;
   /* libzyntax */
-  gcc_jit_function *future_poll, *future_result, *future_drop, *sleep, *fd_wait,
-      *current, *spawn_future, *task_join, *task_state, *task_release, *task_cancel;
+  gcc_jit_function *future_poll, *future_drop, *sleep_future, *fd_wait_future, *current,
+      *spawn_future, *task_join_future, *task_state, *task_drop, *task_cancel;
   /* libc and the shim */
   gcc_jit_function *malloc_, *free_, *memcpy_, *strlen_, *close_;
   gcc_jit_function *shim_connect, *shim_connect_result, *shim_send, *shim_recv, *shim_head;
@@ -30,11 +30,12 @@ typedef struct zjit {
 
 /* A poll function under construction: `s` is the typed state pointer,
  * `dispatch` switches on s->state_id to case[i]; a case block ends by
- * zjit_sm_next (loop to dispatch), zjit_sm_ready or zjit_sm_pending. */
+ * zjit_sm_next (loop to dispatch), zjit_sm_ready or zjit_sm_pending.
+ * `polled` is the local int every await passes to zyntax_future_poll. */
 typedef struct zjit_sm {
   zjit *j;
   gcc_jit_function *fn;
-  gcc_jit_lvalue *s;
+  gcc_jit_lvalue *s, *polled;
   gcc_jit_rvalue *waker;
   gcc_jit_field *state_id;
   gcc_jit_block *dispatch, **cases;
@@ -73,6 +74,11 @@ void zjit_free(zjit *j, gcc_jit_block *b, gcc_jit_lvalue *ptr);
 void zjit_set(gcc_jit_block *b, gcc_jit_lvalue *lv, gcc_jit_rvalue *v);
 void zjit_eval(gcc_jit_block *b, gcc_jit_rvalue *v);
 void zjit_if(gcc_jit_block *b, gcc_jit_rvalue *cond, gcc_jit_block *yes, gcc_jit_block *no);
+/* `ctor(args[0..n-1], &slot)`: a constructor's call with its out-parameter
+ * (a future or a task handle). Its int is not checked: on failure the slot
+ * is NULL, and the caller tests it, or awaits it (zjit_sm_await). */
+void zjit_make(zjit *j, gcc_jit_block *b, gcc_jit_function *ctor, int n, gcc_jit_rvalue **args,
+               gcc_jit_lvalue *slot);
 gcc_jit_block *zjit_block(zjit_sm *sm, const char *name);
 
 /* A function `void name(void *state)` (drop glue); *s is the typed state. */
@@ -92,10 +98,11 @@ void zjit_sm_next(zjit_sm *sm, gcc_jit_block *b, int state);
 void zjit_sm_ready(zjit_sm *sm, gcc_jit_block *b, int state);
 void zjit_sm_pending(zjit_sm *sm, gcc_jit_block *b);
 /* `result = slot.await`: polls the runtime future in s->slot with the
- * borrowed waker; PENDING returns, READY stores zyntax_future_result() in
- * `result` (if not NULL), drops the future, clears the slot and continues in
- * the returned block. A slot whose creation failed (NULL) is READY with
- * ZYNTAX_EINVAL, so the caller's error check covers creation too. */
+ * borrowed waker; PENDING returns, READY stores the future's result (the
+ * poll's `*result`) in `result` (if not NULL), drops the future, clears the
+ * slot and continues in the returned block. A slot whose creation failed
+ * (NULL) is READY with ZYNTAX_EINVAL, so the caller's error check covers
+ * creation too. */
 gcc_jit_block *zjit_sm_await(zjit_sm *sm, gcc_jit_block *b, gcc_jit_field *slot,
                              gcc_jit_lvalue *result);
 /* zyntax_runtime_current() as an rvalue. */

@@ -80,21 +80,25 @@ static void declare_waker(zjit *j) {
   j->t_fvtable = gcc_jit_struct_as_type(zjit_struct(j, "zyntax_future_vtable", 2, fvt));
 }
 
+/* The signatures of runtime.h, parameter for parameter: a constructor
+ * returns int and ends in its out-parameter, a poll ends in `int *result`. */
 static void declare_api(zjit *j) {
-  gcc_jit_type *poll[] = {j->t_futurep, j->t_wakerp};
-  j->future_poll = import(j, j->t_int, "zyntax_future_poll", 2, poll);
-  j->future_result = import(j, j->t_int, "zyntax_future_result", 1, &j->t_futurep);
+  gcc_jit_type *intp = ptr(j->t_int), *futurepp = ptr(j->t_futurep);
+  gcc_jit_type *poll[] = {j->t_futurep, j->t_wakerp, intp};
+  j->future_poll = import(j, j->t_int, "zyntax_future_poll", 3, poll);
   j->future_drop = import(j, j->t_void, "zyntax_future_drop", 1, &j->t_futurep);
-  gcc_jit_type *sleep[] = {j->t_rt, j->t_u64};
-  j->sleep = import(j, j->t_futurep, "zyntax_sleep", 2, sleep);
-  gcc_jit_type *fd_wait[] = {j->t_rt, j->t_int, j->t_uint};
-  j->fd_wait = import(j, j->t_futurep, "zyntax_fd_wait", 3, fd_wait);
+  gcc_jit_type *sleep[] = {j->t_rt, j->t_u64, futurepp};
+  j->sleep_future = import(j, j->t_int, "zyntax_sleep_future", 3, sleep);
+  gcc_jit_type *fd_wait[] = {j->t_rt, j->t_int, j->t_uint, futurepp};
+  j->fd_wait_future = import(j, j->t_int, "zyntax_fd_wait_future", 4, fd_wait);
   j->current = import(j, j->t_rt, "zyntax_runtime_current", 0, NULL);
-  gcc_jit_type *spawn[] = {j->t_rt, j->t_voidp, ptr(gcc_jit_type_get_const(j->t_fvtable))};
-  j->spawn_future = import(j, j->t_task, "zyntax_runtime_spawn_future", 3, spawn);
-  j->task_join = import(j, j->t_futurep, "zyntax_task_join", 1, &j->t_task);
+  gcc_jit_type *spawn[] = {j->t_rt, j->t_voidp, ptr(gcc_jit_type_get_const(j->t_fvtable)),
+                           ptr(j->t_task)};
+  j->spawn_future = import(j, j->t_int, "zyntax_runtime_spawn_future", 4, spawn);
+  gcc_jit_type *join[] = {j->t_task, futurepp};
+  j->task_join_future = import(j, j->t_int, "zyntax_task_join_future", 2, join);
   j->task_state = import(j, j->t_voidp, "zyntax_task_state", 1, &j->t_task);
-  j->task_release = import(j, j->t_int, "zyntax_task_release", 1, &j->t_task);
+  j->task_drop = import(j, j->t_void, "zyntax_task_drop", 1, &j->t_task);
   j->task_cancel = import(j, j->t_int, "zyntax_task_cancel", 1, &j->t_task);
 }
 
@@ -194,6 +198,14 @@ void zjit_if(gcc_jit_block *b, gcc_jit_rvalue *cond, gcc_jit_block *yes, gcc_jit
   gcc_jit_block_end_with_conditional(b, NULL, cond, yes, no);
 }
 
+void zjit_make(zjit *j, gcc_jit_block *b, gcc_jit_function *ctor, int n, gcc_jit_rvalue **args,
+               gcc_jit_lvalue *slot) {
+  gcc_jit_rvalue *all[8];
+  for (int i = 0; i < n; i++) all[i] = args[i];
+  all[n] = gcc_jit_lvalue_get_address(slot, NULL);
+  zjit_eval(b, zjit_call(j, ctor, n + 1, all));
+}
+
 void zjit_drop_future(zjit *j, gcc_jit_block *b, gcc_jit_lvalue *slot) {
   gcc_jit_rvalue *arg = zjit_rv(slot);
   zjit_eval(b, zjit_call(j, j->future_drop, 1, &arg));
@@ -266,6 +278,7 @@ void zjit_sm_begin(zjit_sm *sm, zjit *j, const char *name, gcc_jit_struct *st,
   *sm = (zjit_sm){.j = j, .state_id = state_id, .ncases = ncases};
   sm->fn = typed_fn(j, j->t_int, name, st, 1, &waker, &sm->s, &entry);
   sm->waker = gcc_jit_param_as_rvalue(waker);
+  sm->polled = gcc_jit_function_new_local(sm->fn, NULL, j->t_int, "polled");
   sm->dispatch = zjit_block(sm, "dispatch");
   gcc_jit_block_end_with_jump(entry, NULL, sm->dispatch);
   sm->cases = calloc((size_t)ncases, sizeof *sm->cases);
@@ -310,14 +323,14 @@ gcc_jit_block *zjit_sm_await(zjit_sm *sm, gcc_jit_block *b, gcc_jit_field *slot,
                              gcc_jit_lvalue *result) {
   zjit *j = sm->j;
   gcc_jit_lvalue *f = zjit_sm_field(sm, slot);
-  gcc_jit_rvalue *args[] = {zjit_rv(f), sm->waker};
+  gcc_jit_rvalue *args[] = {zjit_rv(f), sm->waker, gcc_jit_lvalue_get_address(sm->polled, NULL)};
   gcc_jit_block *pending = zjit_block(sm, "await_pending");
   gcc_jit_block *ready = zjit_block(sm, "await_ready");
-  zjit_if(b, zjit_cmp(j, GCC_JIT_COMPARISON_EQ, zjit_call(j, j->future_poll, 2, args),
+  zjit_if(b, zjit_cmp(j, GCC_JIT_COMPARISON_EQ, zjit_call(j, j->future_poll, 3, args),
                       zjit_int(j, j->t_int, ZYNTAX_PENDING)),
           pending, ready);
   zjit_sm_pending(sm, pending);
-  if (result != NULL) zjit_set(ready, result, zjit_call(j, j->future_result, 1, args));
+  if (result != NULL) zjit_set(ready, result, zjit_rv(sm->polled));
   zjit_drop_future(j, ready, f);
   return ready;
 }

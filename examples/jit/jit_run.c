@@ -10,12 +10,11 @@
 
 /* Spawns `state` (owned by the caller; vt->drop releases what it holds) and
  * drives the runtime until it finished. Returns the outcome; *task is still
- * held: read the state, then release it (which runs the drop). */
+ * held: read the state, then drop it (which runs the drop function). */
 static int spawn_and_wait(zyntax_runtime *rt, void *state, const zyntax_future_vtable *vt,
                           zyntax_task **task) {
-  *task = zyntax_runtime_spawn_future(rt, state, vt);
-  if (*task == NULL) return zyntax_last_error()->code;
-  return zyntax_runtime_block_on(rt, *task);
+  int rc = zyntax_runtime_spawn_future(rt, state, vt, task);
+  return rc != 0 ? rc : zyntax_runtime_block_on(rt, *task);
 }
 
 static int verdict(int ok, const char *what) {
@@ -35,7 +34,7 @@ int zjit_run_fetch(zyntax_runtime *rt, const zjit_program *p) {
   int ok = rc == 0 && s->error == 0 && s->body != NULL && strcmp(s->body, expected) == 0;
   printf("fetch_data(%s) = \"%s\" (outcome %d, error %d)\n", s->url,
          s->body != NULL ? s->body : "", rc, (int)s->error);
-  zyntax_task_release(task); /* the generated drop frees the body */
+  zyntax_task_drop(task); /* the generated drop frees the body */
   int run = zyntax_runtime_run(rt); /* lets the server task finish */
   free(s);
   http_server_free(server);
@@ -49,7 +48,7 @@ int zjit_run_loop(zyntax_runtime *rt, const zjit_program *p) {
   zyntax_task *task;
   int rc = spawn_and_wait(rt, &s, &p->loop, &task);
   zyntax_runtime_stats(rt, &after);
-  zyntax_task_release(task);
+  zyntax_task_drop(task);
   uint64_t polls = after.polls - before.polls, timers = after.timers - before.timers;
   printf("loop: acc = %" PRId64 " (expected %" PRId64 "), %" PRIu64 " polls, %" PRIu64
          " timers\n", s.acc, s.n * (s.n - 1) / 2, polls, timers);
@@ -69,7 +68,7 @@ int zjit_run_spawn(zyntax_runtime *rt, const zjit_program *p) {
   zyntax_task *task;
   int rc = spawn_and_wait(rt, &s, &p->join, &task);
   zyntax_runtime_stats(rt, &after);
-  zyntax_task_release(task);
+  zyntax_task_drop(task);
   uint64_t spawned = after.tasks_spawned - before.tasks_spawned;
   printf("spawn/join: sum = %" PRId64 " (expected %" PRId64 "), error %d, %" PRIu64
          " tasks spawned\n", s.acc, expected, (int)s.error, spawned);
@@ -90,16 +89,17 @@ int zjit_run_closure(zyntax_runtime *rt, const zjit_program *p) {
   if (done == NULL || parked == NULL) return verdict(0, "closure: out of memory");
   closure_init(parked, "captured", 1, 60000000000ull, &drops_cancelled);
   closure_init(done, "captured", 42, 1000000, &drops_done);
-  zyntax_task *parked_task = zyntax_runtime_spawn_future(rt, parked, &p->closure);
+  zyntax_task *parked_task;
+  zyntax_runtime_spawn_future(rt, parked, &p->closure, &parked_task);
   zyntax_task *task;
   /* Driving the second instance (1 ms) polls the first one too: its first
    * poll is queued ahead, so it is parked in its sleep when cancelled. */
   int rc = spawn_and_wait(rt, done, &p->closure, &task);
   int64_t result = done->result;
-  zyntax_task_release(task);
+  zyntax_task_drop(task);
   int cancel = parked_task != NULL ? zyntax_task_cancel(parked_task) : -1;
   int outcome = parked_task != NULL ? zyntax_runtime_block_on(rt, parked_task) : -1;
-  if (parked_task != NULL) zyntax_task_release(parked_task);
+  if (parked_task != NULL) zyntax_task_drop(parked_task);
   printf("closure: result = %" PRId64 " (expected %zu), drops %" PRId64
          " on completion, %" PRId64 " on cancel (outcome %d)\n",
          result, strlen("captured") + 42, drops_done, drops_cancelled, outcome);
@@ -120,7 +120,7 @@ static double time_loop(zyntax_runtime *rt, const zyntax_future_vtable *vt, int6
   int rc = spawn_and_wait(rt, &s, vt, &task);
   uint64_t t1 = zyntax_now();
   zyntax_runtime_stats(rt, &after);
-  zyntax_task_release(task);
+  zyntax_task_drop(task);
   if (rc != 0 || s.acc != n * (n - 1) / 2) return 0;
   return (double)(t1 - t0) / (double)(after.polls - before.polls);
 }

@@ -6,6 +6,7 @@ enum { LOOP_HEAD, LOOP_AWAIT, LOOP_BODY, LOOP_DONE };
 
 zyntax_poll zjit_loop_ref_poll(void *state, const zyntax_waker *waker) {
   zjit_loop_state *s = state;
+  int polled; /* the sleep's result; the loop awaits it without a check */
   for (;;) {
     switch (s->state_id) {
     case LOOP_HEAD:
@@ -18,11 +19,11 @@ zyntax_poll zjit_loop_ref_poll(void *state, const zyntax_waker *waker) {
         s->state_id = LOOP_BODY;
         return ZYNTAX_PENDING;
       }
-      s->sleep = zyntax_sleep(zyntax_runtime_current(), s->delay_ns);
+      zyntax_sleep_future(zyntax_runtime_current(), s->delay_ns, &s->sleep);
       s->state_id = LOOP_AWAIT;
       break;
     case LOOP_AWAIT:
-      if (zyntax_future_poll(s->sleep, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      if (zyntax_future_poll(s->sleep, waker, &polled) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
       zyntax_future_drop(s->sleep);
       s->sleep = NULL;
       s->state_id = LOOP_BODY;

@@ -12,53 +12,72 @@ uint64_t zyntax_now(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static zyntax_future *made(int rc, zyntax_future *f, const char *func) {
-  if (rc != 0) {
-    zx_fail_code(func, rc);
-    return NULL;
-  }
-  return f;
+/* The leaf constructors' end: `*out` is the new future, or NULL with the
+ * failure recorded (a code from zx_check_open is recorded already). */
+static int made(int rc, zyntax_future *f, zyntax_future **out, const char *func) {
+  *out = rc == 0 ? f : NULL;
+  return rc == 0 ? 0 : zx_fail_code(func, rc);
 }
 
-zyntax_future *zyntax_sleep_until(zyntax_runtime *rt, uint64_t deadline_ns) {
+/* The arguments every leaf constructor checks first: 0, or the recorded
+ * failure with `*out` (when there is one) set to NULL. */
+static int leaf_check(zyntax_runtime *rt, int args_ok, zyntax_future **out,
+                      const char *func) {
+  if (out == NULL) return zx_fail_code(func, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (rt == NULL || !args_ok) return zx_fail_code(func, ZYNTAX_EINVAL);
+  return zx_check_open(rt, func);
+}
+
+int zyntax_sleep_until_future(zyntax_runtime *rt, uint64_t deadline_ns,
+                              zyntax_future **out) {
   zyntax_future *f = NULL;
-  if (rt == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
-  if (zx_check_open(rt, __func__) != 0) return NULL;
-  int rc = rt->backend->sleep_until(rt->impl, deadline_ns, &f);
-  return made(rc, f, __func__);
+  int rc = leaf_check(rt, 1, out, __func__);
+  if (rc != 0) return rc;
+  rc = rt->backend->sleep_until(rt->impl, deadline_ns, &f);
+  return made(rc, f, out, __func__);
 }
 
-zyntax_future *zyntax_sleep(zyntax_runtime *rt, uint64_t ns) {
+int zyntax_sleep_future(zyntax_runtime *rt, uint64_t ns, zyntax_future **out) {
   uint64_t now = zyntax_now();
   uint64_t deadline = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
-  return zyntax_sleep_until(rt, deadline);
+  return zyntax_sleep_until_future(rt, deadline, out);
 }
 
-zyntax_future *zyntax_fd_wait(zyntax_runtime *rt, int fd, unsigned events) {
+int zyntax_fd_wait_future(zyntax_runtime *rt, int fd, unsigned events,
+                          zyntax_future **out) {
   zyntax_future *f = NULL;
   unsigned all = ZYNTAX_READABLE | ZYNTAX_WRITABLE;
-  if (rt == NULL || fd < 0 || events == 0 || (events & ~all) != 0)
-    return made(ZYNTAX_EINVAL, NULL, __func__);
-  if (zx_check_open(rt, __func__) != 0) return NULL;
-  int rc = rt->backend->fd_wait(rt->impl, fd, events, &f);
-  return made(rc, f, __func__);
+  int ok = fd >= 0 && events != 0 && (events & ~all) == 0;
+  int rc = leaf_check(rt, ok, out, __func__);
+  if (rc != 0) return rc;
+  rc = rt->backend->fd_wait(rt->impl, fd, events, &f);
+  return made(rc, f, out, __func__);
 }
 
-zyntax_future *zyntax_blocking(zyntax_runtime *rt, zyntax_blocking_fn fn,
-                               void *arg) {
+int zyntax_blocking_future(zyntax_runtime *rt, zyntax_blocking_fn fn, void *arg,
+                           zyntax_future **out) {
   zyntax_future *f = NULL;
-  if (rt == NULL || fn == NULL) return made(ZYNTAX_EINVAL, NULL, __func__);
-  if (zx_check_open(rt, __func__) != 0) return NULL;
-  int rc = rt->backend->blocking(rt->impl, fn, arg, &f);
-  return made(rc, f, __func__);
+  int rc = leaf_check(rt, fn != NULL, out, __func__);
+  if (rc != 0) return rc;
+  rc = rt->backend->blocking(rt->impl, fn, arg, &f);
+  return made(rc, f, out, __func__);
 }
 
 /* ---- generic future access ---- */
 
-zyntax_poll zyntax_future_poll(zyntax_future *f, const zyntax_waker *waker) {
-  if (f == NULL) return ZYNTAX_READY;
-  if (f->result != ZYNTAX_TASK_RUNNING) return ZYNTAX_READY;
-  return f->ops->poll(f, waker);
+/* A poll's NULL arguments end it at once: READY, so nothing awaits forever. */
+zyntax_poll zyntax_future_poll(zyntax_future *f, const zyntax_waker *waker,
+                               int *result) {
+  if (f == NULL || result == NULL) {
+    int bad = zx_fail_code(__func__, ZYNTAX_EINVAL);
+    if (result != NULL) *result = bad;
+    return ZYNTAX_READY;
+  }
+  if (f->result == ZYNTAX_NOT_FINISHED && f->ops->poll(f, waker) == ZYNTAX_PENDING)
+    return ZYNTAX_PENDING;
+  *result = f->result;
+  return ZYNTAX_READY;
 }
 
 int zyntax_future_result(const zyntax_future *f) {

@@ -84,18 +84,23 @@ static zyntax_runtime *create_locked(const zyntax_runtime_options *opts,
   return rt;
 }
 
-/* Under the loader's lock: fork() waits for a create under way (fork.c). */
-zyntax_runtime *zyntax_runtime_create_with(const zyntax_runtime_options *opts,
-                                           zyntax_error *err) {
+/* Under the loader's lock: fork() waits for a create under way (fork.c).
+ * Every failure of create_locked is recorded, so the thread's last error
+ * holds its code. */
+int zyntax_runtime_create_with(const zyntax_runtime_options *opts,
+                               zyntax_runtime **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zx_fork_watch();
   zx_load_lock();
-  zyntax_runtime *rt = create_locked(opts, err);
+  *out = create_locked(opts, NULL);
   zx_load_unlock();
-  return rt;
+  return *out != NULL ? 0 : zyntax_last_error()->code;
 }
 
 zyntax_runtime *zyntax_runtime_create(void) {
-  return zyntax_runtime_create_with(NULL, NULL);
+  zyntax_runtime *rt;
+  zyntax_runtime_create_with(NULL, &rt);
+  return rt;
 }
 
 int zyntax_runtime_destroy(zyntax_runtime *rt) {
@@ -161,28 +166,37 @@ zyntax_task *zyntax_runtime_spawn(zyntax_runtime *rt, void *state,
   return spawn(rt, &a, __func__);
 }
 
-zyntax_task *zyntax_runtime_spawn_future(zyntax_runtime *rt, void *state,
-                                         const zyntax_future_vtable *vtable) {
-  if (vtable == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
-  zyntax_spawn_args a = {
-      .size = sizeof a, .poll = vtable->poll, .drop = vtable->drop, .state = state};
-  return spawn(rt, &a, __func__);
+/* The out-parameter spawns: `*out` is the task, or NULL with the failure
+ * recorded (spawn records its own). */
+static int spawned(zyntax_runtime *rt, const zyntax_spawn_args *args,
+                   zyntax_task **out, const char *func) {
+  *out = spawn(rt, args, func);
+  return *out != NULL ? 0 : zyntax_last_error()->code;
 }
 
-zyntax_task *zyntax_runtime_spawn_inplace(zyntax_runtime *rt,
-                                          const zyntax_future_vtable *vtable,
-                                          size_t state_size, size_t state_align,
-                                          zyntax_state_init_fn init, void *arg) {
+int zyntax_runtime_spawn_future(zyntax_runtime *rt, void *state,
+                                const zyntax_future_vtable *vtable,
+                                zyntax_task **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (vtable == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  zyntax_spawn_args a = {
+      .size = sizeof a, .poll = vtable->poll, .drop = vtable->drop, .state = state};
+  return spawned(rt, &a, out, __func__);
+}
+
+int zyntax_runtime_spawn_inplace(zyntax_runtime *rt,
+                                 const zyntax_future_vtable *vtable,
+                                 size_t state_size, size_t state_align,
+                                 zyntax_state_init_fn init, void *arg,
+                                 zyntax_task **out) {
   int bad_align = state_align == 0 || (state_align & (state_align - 1)) != 0 ||
                   state_align > ZX_MAX_ALIGN;
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
   if (vtable == NULL || state_size == 0 || bad_align ||
-      state_size > SIZE_MAX / 2) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
+      state_size > SIZE_MAX / 2)
+    return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zyntax_spawn_args a = {.size = sizeof a,
                          .poll = vtable->poll,
                          .drop = vtable->drop,
@@ -190,7 +204,7 @@ zyntax_task *zyntax_runtime_spawn_inplace(zyntax_runtime *rt,
                          .inplace_align = state_align,
                          .init = init,
                          .init_arg = arg};
-  return spawn(rt, &a, __func__);
+  return spawned(rt, &a, out, __func__);
 }
 
 /* ---- driving ---- */

@@ -25,24 +25,21 @@ int zyntax_task_cancel(zyntax_task *task) {
   return rc < 0 ? zx_fail_code(__func__, rc) : rc;
 }
 
-int zyntax_task_release(zyntax_task *task) {
-  if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
-  if (zx_task_check_forked(task, __func__) != 0) return ZYNTAX_EFORKED;
+/* A backend's release fails only for a handle given back twice (misuse
+ * it may detect while the task lives on): recorded, as nothing returns it. */
+void zyntax_task_drop(zyntax_task *task) {
+  if (task == NULL) return;
+  if (zx_task_check_forked(task, __func__) != 0) return;
   int rc = task->ops->release(task);
-  return rc < 0 ? zx_fail_code(__func__, rc) : rc;
+  if (rc < 0) zx_fail_code(__func__, rc);
 }
 
-zyntax_future *zyntax_task_join(zyntax_task *task) {
-  if (task == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
-  if (zx_task_check_forked(task, __func__) != 0) return NULL;
-  zyntax_future *f = NULL;
-  int rc = task->ops->join(task, &f);
-  if (rc != 0) {
-    zx_fail_code(__func__, rc);
-    return NULL;
-  }
-  return f;
+int zyntax_task_join_future(zyntax_task *task, zyntax_future **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (task == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  if (zx_task_check_forked(task, __func__) != 0) return ZYNTAX_EFORKED;
+  int rc = task->ops->join(task, out);
+  if (rc != 0) *out = NULL;
+  return rc == 0 ? 0 : zx_fail_code(__func__, rc);
 }

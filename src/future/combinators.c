@@ -29,18 +29,17 @@ static void from_drop(zyntax_future *f) {
 
 static const zyntax_future_ops from_ops = {from_poll, from_drop};
 
-zyntax_future *zyntax_future_from(void *state, const zyntax_future_vtable *vtable) {
-  if (vtable == NULL || vtable->poll == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
+int zyntax_user_future(void *state, const zyntax_future_vtable *vtable,
+                       zyntax_future **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (vtable == NULL || vtable->poll == NULL)
+    return zx_fail_code(__func__, ZYNTAX_EINVAL);
   from_future *u = malloc(sizeof *u);
-  if (u == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
-  *u = (from_future){{&from_ops, ZYNTAX_TASK_RUNNING}, state, vtable};
-  return &u->base;
+  if (u == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
+  *u = (from_future){{&from_ops, ZYNTAX_NOT_FINISHED}, state, vtable};
+  *out = &u->base;
+  return 0;
 }
 
 void *zyntax_future_state(const zyntax_future *f) {
@@ -79,8 +78,9 @@ static zyntax_poll ready(zyntax_future *f, int result) {
 
 static zyntax_poll select_poll(zyntax_future *f, const zyntax_waker *waker) {
   combo *c = (combo *)f;
+  int rc; /* the winner's result stays readable through its child */
   for (size_t i = 0; i < c->n; i++) {
-    if (zyntax_future_poll(c->child[i], waker) == ZYNTAX_PENDING) continue;
+    if (zyntax_future_poll(c->child[i], waker, &rc) == ZYNTAX_PENDING) continue;
     for (size_t j = 0; j < c->n; j++)
       if (j != i) drop_child(c, j); /* the losers, exactly once */
     return ready(f, (int)i);
@@ -90,22 +90,22 @@ static zyntax_poll select_poll(zyntax_future *f, const zyntax_waker *waker) {
 
 static zyntax_poll join_poll(zyntax_future *f, const zyntax_waker *waker) {
   combo *c = (combo *)f;
-  int pending = 0;
+  int pending = 0, rc;
   /* zyntax_future_poll never calls a READY child's poll again. */
   for (size_t i = 0; i < c->n; i++)
-    pending |= zyntax_future_poll(c->child[i], waker) == ZYNTAX_PENDING;
+    pending |= zyntax_future_poll(c->child[i], waker, &rc) == ZYNTAX_PENDING;
   return pending ? ZYNTAX_PENDING : ready(f, 0);
 }
 
 static zyntax_poll timeout_poll(zyntax_future *f, const zyntax_waker *waker) {
   combo *c = (combo *)f;
-  if (zyntax_future_poll(c->child[0], waker) == ZYNTAX_READY) {
+  int rc;
+  if (zyntax_future_poll(c->child[0], waker, &rc) == ZYNTAX_READY) {
     zyntax_future_drop(c->timer);
     c->timer = NULL;
-    return ready(f, zyntax_future_result(c->child[0]));
+    return ready(f, rc);
   }
-  if (zyntax_future_poll(c->timer, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  int rc = zyntax_future_result(c->timer);
+  if (zyntax_future_poll(c->timer, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   drop_child(c, 0); /* cancelled by the deadline */
   return ready(f, rc < 0 ? rc : ZYNTAX_ETIMEDOUT);
 }
@@ -124,50 +124,57 @@ zyntax_future *zyntax_future_child(const zyntax_future *f, size_t i) {
   return i < c->n ? c->child[i] : NULL;
 }
 
-/* Takes the children (dropping them on failure). */
-static zyntax_future *combo_new(const zyntax_future_ops *ops, zyntax_future *const *children,
-                                size_t n, const char *func) {
-  int bad = children == NULL || n == 0 || n > (SIZE_MAX - sizeof(combo)) / sizeof(void *);
+/* Takes the children (dropping them on failure); `*out` is the new
+ * combinator or NULL. */
+static int combo_new(const zyntax_future_ops *ops, zyntax_future *const *children,
+                     size_t n, zyntax_future **out, const char *func) {
+  int bad = out == NULL || children == NULL || n == 0 ||
+            n > (SIZE_MAX - sizeof(combo)) / sizeof(void *);
   for (size_t i = 0; !bad && i < n; i++) bad = children[i] == NULL;
   combo *c = bad ? NULL : malloc(sizeof *c + n * sizeof c->child[0]);
+  if (out != NULL) *out = NULL;
   if (c == NULL) {
     for (size_t i = 0; children != NULL && i < n; i++) zyntax_future_drop(children[i]);
-    zx_fail_code(func, bad ? ZYNTAX_EINVAL : ZYNTAX_ENOMEM);
-    return NULL;
+    return zx_fail_code(func, bad ? ZYNTAX_EINVAL : ZYNTAX_ENOMEM);
   }
-  c->base = (zyntax_future){ops, ZYNTAX_TASK_RUNNING};
+  c->base = (zyntax_future){ops, ZYNTAX_NOT_FINISHED};
   c->timer = NULL;
   c->n = n;
   for (size_t i = 0; i < n; i++) c->child[i] = children[i];
-  return &c->base;
+  *out = &c->base;
+  return 0;
 }
 
-zyntax_future *zyntax_select(zyntax_future *const *children, size_t n) {
-  return combo_new(&select_ops, children, n, __func__);
+int zyntax_select_future(zyntax_future *const *children, size_t n,
+                         zyntax_future **out) {
+  return combo_new(&select_ops, children, n, out, __func__);
 }
 
-zyntax_future *zyntax_join_all(zyntax_future *const *children, size_t n) {
-  return combo_new(&join_ops, children, n, __func__);
+int zyntax_join_all_future(zyntax_future *const *children, size_t n,
+                           zyntax_future **out) {
+  return combo_new(&join_ops, children, n, out, __func__);
 }
 
-zyntax_future *zyntax_timeout(zyntax_runtime *rt, zyntax_future *inner, uint64_t ns) {
-  if (rt == NULL) {
+int zyntax_timeout_future(zyntax_runtime *rt, zyntax_future *inner, uint64_t ns,
+                          zyntax_future **out) {
+  zyntax_future *timer = NULL;
+  if (out != NULL) *out = NULL;
+  if (rt == NULL || out == NULL) {
     zyntax_future_drop(inner);
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
+    return zx_fail_code(__func__, ZYNTAX_EINVAL);
   }
-  zyntax_future *timer = inner ? zyntax_sleep(rt, ns) : NULL;
-  if (inner != NULL && timer == NULL) {
-    int code = zyntax_last_error()->code;
-    zyntax_future_drop(inner);
-    zx_fail_code(__func__, code);
-    return NULL;
+  if (inner != NULL) {
+    int rc = zyntax_sleep_future(rt, ns, &timer);
+    if (rc != 0) {
+      zyntax_future_drop(inner);
+      return zx_fail_code(__func__, rc);
+    }
   }
-  zyntax_future *f = combo_new(&timeout_ops, &inner, 1, __func__);
-  if (f == NULL) {
+  int rc = combo_new(&timeout_ops, &inner, 1, out, __func__);
+  if (rc != 0) {
     zyntax_future_drop(timer);
-    return NULL;
+    return rc;
   }
-  ((combo *)f)->timer = timer;
-  return f;
+  ((combo *)*out)->timer = timer;
+  return 0;
 }

@@ -8,10 +8,20 @@
 
 #include "shared.h"
 
+/* NULL arguments end the poll at once (DONE: nothing loops on it) without
+ * ending the stream. */
 zyntax_stream_poll zyntax_stream_poll_next(zyntax_stream *s, const zyntax_waker *waker,
-                                           void *out_item) {
-  if (s == NULL || s->result != ZYNTAX_TASK_RUNNING) return ZYNTAX_STREAM_DONE;
-  return s->vt->poll_next(s, waker, out_item);
+                                           void *out_item, int *result) {
+  if (s == NULL || out_item == NULL || result == NULL) {
+    int bad = zx_fail_code(__func__, ZYNTAX_EINVAL);
+    if (result != NULL) *result = bad;
+    return ZYNTAX_STREAM_DONE;
+  }
+  zyntax_stream_poll p = ZYNTAX_STREAM_DONE;
+  if (s->result == ZYNTAX_NOT_FINISHED) p = s->vt->poll_next(s, waker, out_item);
+  if (p == ZYNTAX_STREAM_ITEM) *result = 0;
+  if (p == ZYNTAX_STREAM_DONE) *result = s->result;
+  return p;
 }
 
 int zyntax_stream_result(const zyntax_stream *s) {
@@ -22,8 +32,11 @@ void zyntax_stream_drop(zyntax_stream *s) {
   if (s != NULL) s->vt->drop(s);
 }
 
+/* The generic protocol has no result slot: a DONE stream's reason stays
+ * readable through zyntax_stream_result. */
 static zyntax_stream_poll vt_poll_next(void *state, const zyntax_waker *waker, void *out) {
-  return zyntax_stream_poll_next(state, waker, out);
+  int rc;
+  return zyntax_stream_poll_next(state, waker, out, &rc);
 }
 
 static void vt_drop(void *state) { zyntax_stream_drop(state); }
@@ -53,12 +66,13 @@ static zyntax_stream_poll interval_next(void *state, const zyntax_waker *waker, 
   interval *iv = state;
   /* A tick already due (the consumer fell behind) needs no timer. */
   if (iv->sleep == NULL && zyntax_now() < iv->next) {
-    iv->sleep = zyntax_sleep_until(iv->rt, iv->next);
-    if (iv->sleep == NULL) return done(&iv->base, zyntax_last_error()->code);
+    int rc = zyntax_sleep_until_future(iv->rt, iv->next, &iv->sleep);
+    if (rc != 0) return done(&iv->base, rc);
   }
   if (iv->sleep != NULL) {
-    if (zyntax_future_poll(iv->sleep, waker) == ZYNTAX_PENDING) return ZYNTAX_STREAM_PENDING;
-    int rc = zyntax_future_result(iv->sleep);
+    int rc;
+    if (zyntax_future_poll(iv->sleep, waker, &rc) == ZYNTAX_PENDING)
+      return ZYNTAX_STREAM_PENDING;
     zyntax_future_drop(iv->sleep);
     iv->sleep = NULL;
     if (rc < 0) return done(&iv->base, rc);
@@ -76,22 +90,20 @@ static void interval_drop(void *state) {
 
 static const zyntax_stream_vtable interval_vt = {interval_next, interval_drop};
 
-zyntax_stream *zyntax_interval(zyntax_runtime *rt, uint64_t period_ns) {
-  if (rt == NULL || period_ns == 0) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
+int zyntax_interval_stream(zyntax_runtime *rt, uint64_t period_ns,
+                           zyntax_stream **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (rt == NULL || period_ns == 0) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   interval *iv = malloc(sizeof *iv);
-  if (iv == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
-  iv->base = (zyntax_stream){&interval_vt, ZYNTAX_TASK_RUNNING};
+  if (iv == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
+  iv->base = (zyntax_stream){&interval_vt, ZYNTAX_NOT_FINISHED};
   iv->rt = rt;
   iv->period = period_ns;
   iv->next = zyntax_now() + period_ns;
   iv->sleep = NULL;
-  return &iv->base;
+  *out = &iv->base;
+  return 0;
 }
 
 /* ---- readable fd ---- */
@@ -112,12 +124,10 @@ static zyntax_stream_poll fd_next(void *state, const zyntax_waker *waker, void *
   fd_stream *s = state;
   for (;;) {
     if (s->wait != NULL || !s->nonblocking) {
-      if (s->wait == NULL) {
-        s->wait = zyntax_fd_wait(s->rt, s->fd, ZYNTAX_READABLE);
-        if (s->wait == NULL) return done(&s->base, zyntax_last_error()->code);
-      }
-      if (zyntax_future_poll(s->wait, waker) == ZYNTAX_PENDING) return ZYNTAX_STREAM_PENDING;
-      int rc = zyntax_future_result(s->wait);
+      int rc = 0;
+      if (s->wait == NULL) rc = zyntax_fd_wait_future(s->rt, s->fd, ZYNTAX_READABLE, &s->wait);
+      if (rc != 0) return done(&s->base, rc);
+      if (zyntax_future_poll(s->wait, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_STREAM_PENDING;
       zyntax_future_drop(s->wait);
       s->wait = NULL;
       if (rc < 0) return done(&s->base, rc);
@@ -131,8 +141,8 @@ static zyntax_stream_poll fd_next(void *state, const zyntax_waker *waker, void *
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK)
       return done(&s->base, errno == EBADF ? ZYNTAX_EBADF : ZYNTAX_EIO);
-    s->wait = zyntax_fd_wait(s->rt, s->fd, ZYNTAX_READABLE);
-    if (s->wait == NULL) return done(&s->base, zyntax_last_error()->code);
+    int rc = zyntax_fd_wait_future(s->rt, s->fd, ZYNTAX_READABLE, &s->wait);
+    if (rc != 0) return done(&s->base, rc);
   }
 }
 
@@ -144,23 +154,22 @@ static void fd_stream_drop(void *state) {
 
 static const zyntax_stream_vtable fd_stream_vt = {fd_next, fd_stream_drop};
 
-zyntax_stream *zyntax_fd_stream(zyntax_runtime *rt, int fd, size_t chunk_size) {
+int zyntax_fd_stream(zyntax_runtime *rt, int fd, size_t chunk_size,
+                     zyntax_stream **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
   if (chunk_size == 0) chunk_size = FD_STREAM_DEFAULT_CHUNK;
-  if (rt == NULL || fd < 0 || chunk_size > SIZE_MAX - sizeof(fd_stream)) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
+  if (rt == NULL || fd < 0 || chunk_size > SIZE_MAX - sizeof(fd_stream))
+    return zx_fail_code(__func__, ZYNTAX_EINVAL);
   fd_stream *s = malloc(sizeof *s + chunk_size);
-  if (s == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
+  if (s == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
   int flags = fcntl(fd, F_GETFL);
-  s->base = (zyntax_stream){&fd_stream_vt, ZYNTAX_TASK_RUNNING};
+  s->base = (zyntax_stream){&fd_stream_vt, ZYNTAX_NOT_FINISHED};
   s->rt = rt;
   s->fd = fd;
   s->nonblocking = flags >= 0 && (flags & O_NONBLOCK) != 0;
   s->wait = NULL;
   s->cap = chunk_size;
-  return &s->base;
+  *out = &s->base;
+  return 0;
 }

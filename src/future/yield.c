@@ -30,19 +30,17 @@ static void yield_drop(zyntax_future *f) { free(f); }
 
 static const zyntax_future_ops yield_ops = {yield_poll, yield_drop};
 
-zyntax_future *zyntax_yield_now(zyntax_runtime *rt) {
-  if (rt == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
-  if (zx_check_open(rt, __func__) != 0) return NULL;
+int zyntax_yield_future(zyntax_runtime *rt, zyntax_future **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (rt == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  int rc = zx_check_open(rt, __func__);
+  if (rc != 0) return rc;
   yield_future *y = malloc(sizeof *y);
-  if (y == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
-  y->base = (zyntax_future){&yield_ops, ZYNTAX_TASK_RUNNING};
+  if (y == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
+  y->base = (zyntax_future){&yield_ops, ZYNTAX_NOT_FINISHED};
   y->rt = rt;
   y->polled = 0;
-  return &y->base;
+  *out = &y->base;
+  return 0;
 }

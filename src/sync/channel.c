@@ -80,21 +80,18 @@ int zyntax_channel_create(const zyntax_channel_options *opts, zyntax_sender **tx
   return zx_channel_create(opts, 0, tx, rx, __func__);
 }
 
-zyntax_sender *zyntax_sender_clone(zyntax_sender *tx) {
-  if (tx == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
+int zyntax_sender_clone(zyntax_sender *tx, zyntax_sender **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (tx == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zyntax_sender *s = calloc(1, sizeof *s);
-  if (s == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
+  if (s == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
   s->ch = tx->ch;
   zx_lock(&tx->ch->lock);
   tx->ch->senders++;
   zx_unlock(&tx->ch->lock);
-  return s;
+  *out = s;
+  return 0;
 }
 
 /* Under the lock, with a slot held: appends the item and takes the parked
@@ -294,17 +291,14 @@ static void receiver_stream_drop(void *state) {
 static const zyntax_stream_vtable receiver_stream_vt = {receiver_stream_next,
                                                         receiver_stream_drop};
 
-zyntax_stream *zyntax_receiver_stream(zyntax_receiver *rx) {
-  if (rx == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
+int zyntax_receiver_stream(zyntax_receiver *rx, zyntax_stream **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (rx == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   receiver_stream *s = malloc(sizeof *s);
-  if (s == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
-  s->base = (zyntax_stream){&receiver_stream_vt, ZYNTAX_TASK_RUNNING};
+  if (s == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
+  s->base = (zyntax_stream){&receiver_stream_vt, ZYNTAX_NOT_FINISHED};
   s->rx = rx;
-  return &s->base;
+  *out = &s->base;
+  return 0;
 }

@@ -17,16 +17,14 @@ struct zyntax_notified {
   zx_waiter wait;
 };
 
-zyntax_notify *zyntax_notify_create(void) {
-  zyntax_notify *n = malloc(sizeof *n);
-  if (n == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
+int zyntax_notify_create(zyntax_notify **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  zyntax_notify *n = *out = malloc(sizeof *n);
+  if (n == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
   pthread_mutex_init(&n->lock, NULL);
   zx_waitq_init(&n->q, 0, 1);
   n->refs = 1;
-  return n;
+  return 0;
 }
 
 static void notify_unref(zyntax_notify *n) {
@@ -61,32 +59,33 @@ void zyntax_notify_drop(zyntax_notify *n) {
   if (n != NULL) notify_unref(n);
 }
 
-zyntax_notified *zyntax_notified_create(zyntax_notify *n) {
-  if (n == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
+int zyntax_notified_create(zyntax_notify *n, zyntax_notified **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (n == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zyntax_notified *wt = calloc(1, sizeof *wt);
-  if (wt == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
+  if (wt == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
   wt->n = n;
   zx_lock(&n->lock);
   n->refs++;
   zx_unlock(&n->lock);
-  return wt;
+  *out = wt;
+  return 0;
 }
 
-zyntax_poll zyntax_notified_poll(zyntax_notified *wt, const zyntax_waker *waker) {
-  if (wt == NULL || waker == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL); /* READY: never awaited forever */
+zyntax_poll zyntax_notified_poll(zyntax_notified *wt, const zyntax_waker *waker,
+                                 int *result) {
+  if (wt == NULL || waker == NULL || result == NULL) {
+    int bad = zx_fail_code(__func__, ZYNTAX_EINVAL); /* READY: never awaited forever */
+    if (result != NULL) *result = bad;
     return ZYNTAX_READY;
   }
   zx_lock(&wt->n->lock);
   int got = zx_waitq_acquire(&wt->n->q, &wt->wait, waker);
   zx_unlock(&wt->n->lock);
-  return got == 0 ? ZYNTAX_PENDING : ZYNTAX_READY;
+  if (got == 0) return ZYNTAX_PENDING;
+  *result = 0;
+  return ZYNTAX_READY;
 }
 
 void zyntax_notified_drop(zyntax_notified *wt) {

@@ -16,16 +16,14 @@ struct zyntax_acquire {
   zx_waiter wait;
 };
 
-zyntax_semaphore *zyntax_semaphore_create(size_t permits) {
-  zyntax_semaphore *s = malloc(sizeof *s);
-  if (s == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
+int zyntax_semaphore_create(size_t permits, zyntax_semaphore **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  zyntax_semaphore *s = *out = malloc(sizeof *s);
+  if (s == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
   pthread_mutex_init(&s->lock, NULL);
   zx_waitq_init(&s->q, permits, SIZE_MAX);
   s->refs = 1;
-  return s;
+  return 0;
 }
 
 static void sem_unref(zyntax_semaphore *s) {
@@ -45,10 +43,10 @@ int zyntax_semaphore_try_acquire(zyntax_semaphore *sem) {
   return got == 1 ? 0 : got == 0 ? ZYNTAX_EAGAIN : ZYNTAX_ECLOSED;
 }
 
-/* Permits past SIZE_MAX cannot be counted: such a release is refused
- * whole (a caller releasing more than it acquired has a bug to hear
+/* Permits past SIZE_MAX cannot be counted: such an addition is refused
+ * whole (a caller giving back more than it acquired has a bug to hear
  * about), rather than silently capped. */
-void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n) {
+void zyntax_semaphore_add_permits(zyntax_semaphore *sem, size_t n) {
   if (sem == NULL) {
     zx_fail_code(__func__, ZYNTAX_EINVAL);
     return;
@@ -63,8 +61,8 @@ void zyntax_semaphore_release(zyntax_semaphore *sem, size_t n) {
   zx_wakes_run(&wakes);
   if (overflow)
     zx_fail(NULL, ZYNTAX_EINVAL,
-            "zyntax_semaphore_release: %zu more permits overflow the %zu free "
-            "ones; nothing released", n, had);
+            "zyntax_semaphore_add_permits: %zu more permits overflow the %zu "
+            "free ones; nothing added", n, had);
 }
 
 void zyntax_semaphore_close(zyntax_semaphore *sem) {
@@ -83,21 +81,18 @@ void zyntax_semaphore_drop(zyntax_semaphore *sem) {
   if (sem != NULL) sem_unref(sem);
 }
 
-zyntax_acquire *zyntax_acquire_create(zyntax_semaphore *sem) {
-  if (sem == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
-    return NULL;
-  }
+int zyntax_acquire_create(zyntax_semaphore *sem, zyntax_acquire **out) {
+  if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  *out = NULL;
+  if (sem == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zyntax_acquire *op = calloc(1, sizeof *op);
-  if (op == NULL) {
-    zx_fail_code(__func__, ZYNTAX_ENOMEM);
-    return NULL;
-  }
+  if (op == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
   op->sem = sem;
   zx_lock(&sem->lock);
   sem->refs++;
   zx_unlock(&sem->lock);
-  return op;
+  *out = op;
+  return 0;
 }
 
 zyntax_poll zyntax_acquire_poll(zyntax_acquire *op, const zyntax_waker *waker,

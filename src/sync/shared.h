@@ -36,7 +36,7 @@ int zx_check_open(const zyntax_runtime *rt, const char *func);
  * the stream itself as their state. */
 struct zyntax_stream {
   const zyntax_stream_vtable *vt;
-  int result; /* ZYNTAX_TASK_RUNNING until DONE, then why it ended */
+  int result; /* ZYNTAX_NOT_FINISHED until DONE, then why it ended */
 };
 
 /* ---- sync/channel.c: what the oneshot builds on ---- */

@@ -96,17 +96,17 @@ static void channel_options_of_every_layout(void **state) {
 static void runtime_options_of_every_layout(void **state) {
   (void)state;
   runtime_options_1_0 old = {sizeof old, NULL, 0, 0, 0};
-  zyntax_runtime *rt = zyntax_runtime_create_with((const zyntax_runtime_options *)&old, NULL);
-  assert_non_null(rt);
+  zyntax_runtime *rt;
+  assert_int_equal(zyntax_runtime_create_with((const zyntax_runtime_options *)&old, &rt), 0);
   end_runtime(rt);
   runtime_options_next next = {{sizeof next, NULL, 0, 0, 0}, ~0ull};
-  rt = zyntax_runtime_create_with((const zyntax_runtime_options *)&next, NULL);
-  assert_non_null(rt);
+  assert_int_equal(zyntax_runtime_create_with((const zyntax_runtime_options *)&next, &rt), 0);
   end_runtime(rt);
   old.size = END_OF(runtime_options_1_0, flags) - 1;
-  zyntax_error err;
-  assert_null(zyntax_runtime_create_with((const zyntax_runtime_options *)&old, &err));
-  assert_int_equal(err.code, ZYNTAX_EINVAL);
+  assert_int_equal(zyntax_runtime_create_with((const zyntax_runtime_options *)&old, &rt),
+                   ZYNTAX_EINVAL);
+  assert_null(rt);
+  assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
 }
 
 static zyntax_poll ready(void *state, const zyntax_waker *waker) {

@@ -12,7 +12,7 @@ static void ready_on_first_poll(void **state) {
   assert_int_equal(atomic_load(&c.polls), 1);
   assert_int_equal(zyntax_task_status(t), 0);
   assert_ptr_equal(zyntax_task_state(t), &c);
-  assert_int_equal(zyntax_task_release(t), 0);
+  zyntax_task_drop(t);
   end_runtime(rt);
   assert_int_equal(atomic_load(&c.drops), 0); /* borrowed state: no drop */
 }
@@ -33,17 +33,18 @@ static zyntax_poll three_steps_poll(void *state, const zyntax_waker *waker) {
   for (;;) {
     switch (s->state_id) {
     case 0:
-      s->awaiting = zyntax_yield_now(rt);
+      zyntax_yield_future(rt, &s->awaiting);
       s->state_id = 1;
       break;
     case 1:
     case 3:
     case 5:
-      if (zyntax_future_poll(s->awaiting, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      if (zyntax_future_poll(s->awaiting, waker, &s->result) == ZYNTAX_PENDING)
+        return ZYNTAX_PENDING;
       zyntax_future_drop(s->awaiting);
-      s->awaiting = s->state_id == 1 ? zyntax_sleep(rt, 1000000)
-                    : s->state_id == 3 ? zyntax_yield_now(rt)
-                                       : NULL;
+      s->awaiting = NULL;
+      if (s->state_id == 1) zyntax_sleep_future(rt, 1000000, &s->awaiting);
+      if (s->state_id == 3) zyntax_yield_future(rt, &s->awaiting);
       s->state_id++;
       if (s->state_id == 6) {
         s->result = 42;
@@ -67,7 +68,7 @@ static void state_machine_with_pending_and_wakes(void **state) {
   /* First + one per yield; the 1 ms sleep may already be over when it is
    * first polled on a slow machine (valgrind), so it may cost no poll. */
   assert_true(atomic_load(&s.polls) >= 3);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 
@@ -99,7 +100,7 @@ static void inline_yield_lets_the_task_be_polled_again(void **state) {
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
   assert_int_equal(y.left, 0);
   assert_int_equal(atomic_load(&y.polls), 6); /* first + one per yield */
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 
@@ -123,7 +124,7 @@ static void run_until_no_task_is_left(void **state) {
   for (int i = 0; i < 8; i++) {
     s[i] = (three_steps){0, NULL, 0, 0};
     zyntax_task *t = zyntax_runtime_spawn(rt, &s[i], three_steps_poll);
-    zyntax_task_release(t); /* detached: run() still waits for it */
+    zyntax_task_drop(t); /* detached: run() still waits for it */
   }
   assert_int_equal(zyntax_runtime_run(rt), 0);
   for (int i = 0; i < 8; i++) assert_int_equal(s[i].result, 42);
@@ -149,7 +150,7 @@ static void current_runtime(void **state) {
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
   assert_ptr_equal(w.seen, rt);
   assert_null(zyntax_runtime_current());
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 
@@ -163,8 +164,8 @@ static void two_runtimes_in_one_process(void **state) {
   assert_int_equal(zyntax_runtime_block_on(a, ta), 0);
   assert_int_equal(sa.result + sb.result, 84);
   assert_string_equal(zyntax_runtime_backend_name(a), zyntax_runtime_backend_name(b));
-  zyntax_task_release(ta);
-  zyntax_task_release(tb);
+  zyntax_task_drop(ta);
+  zyntax_task_drop(tb);
   end_runtime(a);
   end_runtime(b);
 }
@@ -173,8 +174,10 @@ static void stats_match_the_work(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   counted done = {0, 0}, never = {0, 0};
-  zyntax_task *a = zyntax_runtime_spawn_future(rt, &done, &counted_ready_vt);
-  zyntax_task *b = zyntax_runtime_spawn_future(rt, &never, &counted_pending_vt);
+  zyntax_task *a;
+  zyntax_runtime_spawn_future(rt, &done, &counted_ready_vt, &a);
+  zyntax_task *b;
+  zyntax_runtime_spawn_future(rt, &never, &counted_pending_vt, &b);
   three_steps s = {0, NULL, 0, 0};
   zyntax_task *c = zyntax_runtime_spawn(rt, &s, three_steps_poll);
   assert_int_equal(zyntax_runtime_block_on(rt, c), 0);
@@ -193,9 +196,9 @@ static void stats_match_the_work(void **state) {
   assert_true(st.timers >= 1);  /* the 1 ms sleep */
   assert_int_equal(st.io_waits, 0);
   /* Other layouts of the struct: the abi group. */
-  zyntax_task_release(a);
-  zyntax_task_release(b);
-  zyntax_task_release(c);
+  zyntax_task_drop(a);
+  zyntax_task_drop(b);
+  zyntax_task_drop(c);
   end_runtime(rt);
   assert_int_equal(atomic_load(&done.drops) + atomic_load(&never.drops), 2);
 }

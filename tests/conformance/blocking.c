@@ -27,8 +27,8 @@ typedef struct caller {
   atomic_int polled;
 } caller;
 
-static zyntax_future *make_job(void *arg) {
-  return zyntax_blocking(zyntax_runtime_current(), work, arg);
+static int make_job(void *arg, zyntax_future **out) {
+  return zyntax_blocking_future(zyntax_runtime_current(), work, arg, out);
 }
 
 static zyntax_poll caller_poll(void *state, const zyntax_waker *waker) {
@@ -57,7 +57,7 @@ static void blocking_work_runs_off_the_poll_thread(void **state) {
   zyntax_stats st = {.size = sizeof st};
   zyntax_runtime_stats(rt, &st);
   assert_int_equal(st.blocking_jobs, 1);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 
@@ -73,7 +73,7 @@ static void many_blocking_jobs(void **state) {
   assert_int_equal(zyntax_runtime_run(rt), 0);
   for (int i = 0; i < 16; i++) {
     assert_int_equal(c[i].job.value, 99);
-    zyntax_task_release(t[i]);
+    zyntax_task_drop(t[i]);
   }
   end_runtime(rt);
 }
@@ -82,7 +82,8 @@ static void destroy_waits_for_a_running_job(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   caller c = {0};
-  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &caller_vt);
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(rt, &c, &caller_vt, &t);
   /* Poll once so the job is queued, then destroy while it may be running. */
   drive_until(rt, &c.polled, 1);
   end_runtime(rt);
@@ -96,7 +97,7 @@ static void destroy_waits_for_a_running_job(void **state) {
   int status = zyntax_task_status(t);
   assert_true(status == ZYNTAX_ECANCELED ||
               (status == 0 && (ran || c.slot.result == ZYNTAX_ECLOSED)));
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
 }
 
 /* blocking_threads bounds the jobs running at once on ev and tokio. uv
@@ -124,9 +125,9 @@ typedef struct bound_jobs {
 
 static zyntax_poll bound_jobs_poll(void *state, const zyntax_waker *waker) {
   bound_jobs *b = state;
-  int pending = 0;
+  int pending = 0, rc;
   for (int i = 0; i < BOUND_JOBS; i++)
-    pending |= zyntax_future_poll(b->f[i], waker) == ZYNTAX_PENDING;
+    pending |= zyntax_future_poll(b->f[i], waker, &rc) == ZYNTAX_PENDING;
   return pending ? ZYNTAX_PENDING : ZYNTAX_READY;
 }
 
@@ -134,14 +135,13 @@ static void blocking_threads_bounds_the_pool(void **state) {
   (void)state;
   zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
   o.blocking_threads = 1;
-  zyntax_runtime *rt = zyntax_runtime_create_with(&o, NULL);
-  assert_non_null(rt);
+  zyntax_runtime *rt;
+  assert_int_equal(zyntax_runtime_create_with(&o, &rt), 0);
   atomic_store(&bound_max, 0);
   atomic_store(&bound_done, 0);
   bound_jobs b;
   for (int i = 0; i < BOUND_JOBS; i++) {
-    b.f[i] = zyntax_blocking(rt, counted_work, NULL);
-    assert_non_null(b.f[i]);
+    assert_int_equal(zyntax_blocking_future(rt, counted_work, NULL, &b.f[i]), 0);
   }
   assert_int_equal(zyntax_runtime_block_on_future(rt, &b, bound_jobs_poll), 0);
   for (int i = 0; i < BOUND_JOBS; i++) {

@@ -82,7 +82,8 @@ static void tasks_exchange_with_backpressure(void **state) {
   consumer c = {0};
   assert_int_equal(zyntax_channel_create(&o, &p.tx, &c.rx), 0);
   p.count = MESSAGES;
-  zyntax_task *pt = zyntax_runtime_spawn_future(rt, &p, &producer_vt);
+  zyntax_task *pt;
+  zyntax_runtime_spawn_future(rt, &p, &producer_vt, &pt);
   zyntax_task *ct = zyntax_runtime_spawn(rt, &c, consumer_poll);
   assert_int_equal(zyntax_runtime_block_on(rt, ct), 0);
   assert_int_equal(zyntax_runtime_block_on(rt, pt), 0);
@@ -93,8 +94,8 @@ static void tasks_exchange_with_backpressure(void **state) {
   /* 4 slots for 20000 items: the producer must have waited. */
   assert_true(atomic_load(&p.pending) > 0);
   zyntax_receiver_drop(c.rx);
-  zyntax_task_release(pt);
-  zyntax_task_release(ct);
+  zyntax_task_drop(pt);
+  zyntax_task_drop(ct);
   end_runtime(rt);
 }
 
@@ -124,8 +125,8 @@ static void plain_threads_produce_for_a_task(void **state) {
   thread_producer tp[THREADS];
   pthread_t th[THREADS];
   for (int i = 0; i < THREADS; i++) {
-    tp[i] = (thread_producer){zyntax_sender_clone(tx), (uint64_t)i + 1, 0};
-    assert_non_null(tp[i].tx);
+    tp[i] = (thread_producer){NULL, (uint64_t)i + 1, 0};
+    assert_int_equal(zyntax_sender_clone(tx, &tp[i].tx), 0);
   }
   zyntax_sender_drop(tx);
   zyntax_task *ct = zyntax_runtime_spawn(rt, &c, consumer_poll);
@@ -140,7 +141,7 @@ static void plain_threads_produce_for_a_task(void **state) {
   assert_int_equal(c.out_of_order, 0);
   assert_int_equal(c.result, ZYNTAX_ECLOSED);
   zyntax_receiver_drop(c.rx);
-  zyntax_task_release(ct);
+  zyntax_task_drop(ct);
   end_runtime(rt);
 }
 
@@ -153,7 +154,7 @@ static void slots_handed_off_in_order(void **state) {
   zyntax_sender *a, *b;
   zyntax_receiver *rx;
   assert_int_equal(zyntax_channel_create(&o, &a, &rx), 0);
-  b = zyntax_sender_clone(a);
+  assert_int_equal(zyntax_sender_clone(a, &b), 0);
   zyntax_waker w = zyntax_waker_noop();
   uint64_t one = 1, two = 2, three = 3, out = 0;
   int rc = -99;
@@ -230,7 +231,7 @@ static void receiver_drop_closes_and_drops_queued(void **state) {
   assert_int_equal(zyntax_sender_try_send(tx, &late), ZYNTAX_ECLOSED);
   zyntax_sender_drop(tx);
   assert_int_equal(atomic_load(&items_dropped), 3);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 
@@ -251,7 +252,7 @@ static void last_sender_drop_ends_receiver_after_drain(void **state) {
   assert_int_equal(c.received, 5);
   assert_int_equal(c.result, ZYNTAX_ECLOSED);
   zyntax_receiver_drop(c.rx);
-  zyntax_task_release(ct);
+  zyntax_task_drop(ct);
   end_runtime(rt);
 }
 
@@ -265,7 +266,8 @@ static void cancel_while_sending(void **state) {
   zyntax_receiver *rx;
   assert_int_equal(zyntax_channel_create(&o, &p.tx, &rx), 0);
   p.count = 10;
-  zyntax_task *t = zyntax_runtime_spawn_future(rt, &p, &producer_vt);
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(rt, &p, &producer_vt, &t);
   drive_until(rt, &p.pending, 1);
   assert_int_equal(zyntax_task_cancel(t), 0);
   assert_int_equal(zyntax_runtime_block_on(rt, t), ZYNTAX_ECANCELED);
@@ -273,7 +275,7 @@ static void cancel_while_sending(void **state) {
   assert_int_equal(zyntax_receiver_try_recv(rx, &out), 0);
   assert_int_equal(zyntax_receiver_try_recv(rx, &out), ZYNTAX_ECLOSED);
   zyntax_receiver_drop(rx);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 
@@ -281,13 +283,13 @@ static void cancel_while_sending(void **state) {
 typedef struct summer {
   zyntax_stream *s;
   uint64_t x, sum, items;
-  int done;
+  int done, result;
 } summer;
 
 static zyntax_poll summer_poll(void *state, const zyntax_waker *waker) {
   summer *m = state;
   for (;;) {
-    switch (zyntax_stream_poll_next(m->s, waker, &m->x)) {
+    switch (zyntax_stream_poll_next(m->s, waker, &m->x, &m->result)) {
     case ZYNTAX_STREAM_PENDING:
       return ZYNTAX_PENDING;
     case ZYNTAX_STREAM_ITEM:
@@ -309,19 +311,23 @@ static void receiver_as_stream(void **state) {
   zyntax_receiver *rx;
   assert_int_equal(zyntax_channel_create(&o, &p.tx, &rx), 0);
   p.count = 1000;
-  summer m = {zyntax_receiver_stream(rx), 0, 0, 0, 0};
-  assert_non_null(m.s);
-  zyntax_task *pt = zyntax_runtime_spawn_future(rt, &p, &producer_vt);
+  summer m = {0};
+  assert_int_equal(zyntax_receiver_stream(rx, &m.s), 0);
+  zyntax_task *pt;
+  zyntax_runtime_spawn_future(rt, &p, &producer_vt, &pt);
   zyntax_task *mt = zyntax_runtime_spawn(rt, &m, summer_poll);
   assert_int_equal(zyntax_runtime_block_on(rt, mt), 0);
   assert_int_equal(m.items, 1000);
   assert_int_equal(m.sum, 999 * 1000 / 2);
+  assert_int_equal(m.result, 0);
   assert_int_equal(zyntax_stream_result(m.s), 0);
   uint64_t x;
-  assert_int_equal(zyntax_stream_poll_next(m.s, NULL, &x), ZYNTAX_STREAM_DONE);
+  int rc = -1;
+  assert_int_equal(zyntax_stream_poll_next(m.s, NULL, &x, &rc), ZYNTAX_STREAM_DONE);
+  assert_int_equal(rc, 0);
   zyntax_stream_drop(m.s);
-  zyntax_task_release(pt);
-  zyntax_task_release(mt);
+  zyntax_task_drop(pt);
+  zyntax_task_drop(mt);
   end_runtime(rt);
 }
 
@@ -365,7 +371,7 @@ static void oneshot_send_from_thread_and_close(void **state) {
   assert_int_equal(w.result, 0);
   assert_int_equal(w.value, 42);
   zyntax_oneshot_receiver_drop(w.rx);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
 
   /* The sender dropped unsent: the waiting receiver is told. */
   oneshot_wait w2 = {0};
@@ -376,7 +382,7 @@ static void oneshot_send_from_thread_and_close(void **state) {
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
   assert_int_equal(w2.result, ZYNTAX_ECLOSED);
   zyntax_oneshot_receiver_drop(w2.rx);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 
@@ -433,7 +439,10 @@ static void invalid_and_reentrant_use(void **state) {
   assert_int_equal(zyntax_sender_poll_send(NULL, NULL, NULL, &rc), ZYNTAX_READY);
   assert_int_equal(rc, ZYNTAX_EINVAL);
   assert_int_equal(zyntax_receiver_try_recv(NULL, &rc), ZYNTAX_EINVAL);
-  assert_null(zyntax_sender_clone(NULL));
+  zyntax_sender *clone = (zyntax_sender *)&rc; /* any non-NULL value */
+  assert_int_equal(zyntax_sender_clone(NULL, &clone), ZYNTAX_EINVAL);
+  assert_null(clone);
+  assert_int_equal(zyntax_sender_clone(NULL, NULL), ZYNTAX_EINVAL);
   zyntax_sender_drop(NULL);
   zyntax_receiver_drop(NULL);
 
@@ -446,7 +455,7 @@ static void invalid_and_reentrant_use(void **state) {
   assert_int_equal(r.rc, ZYNTAX_EREENTRANT);
   zyntax_sender_drop(r.tx);
   zyntax_receiver_drop(rx);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 

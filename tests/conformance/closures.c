@@ -44,8 +44,9 @@ static zyntax_poll closure_poll(void *state, const zyntax_waker *waker) {
     c->state_id = 1;
     return ZYNTAX_PENDING; /* never woken */
   }
-  if (c->yield == NULL) c->yield = zyntax_yield_now(zyntax_runtime_current());
-  if (zyntax_future_poll(c->yield, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  int rc;
+  if (c->yield == NULL) zyntax_yield_future(zyntax_runtime_current(), &c->yield);
+  if (zyntax_future_poll(c->yield, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   atomic_fetch_add(&c->env->sum, c->env->base + c->x);
   c->state_id = 2;
   return ZYNTAX_READY;
@@ -82,8 +83,8 @@ static void closure_spawned_many_times(void **state) {
   zyntax_task *t[SPAWNS];
   for (int x = 0; x < SPAWNS; x++) {
     call k = {e, x};
-    t[x] = zyntax_runtime_spawn_inplace(rt, &closure_vt, sizeof(closure),
-                                        _Alignof(closure), closure_init, &k);
+    zyntax_runtime_spawn_inplace(rt, &closure_vt, sizeof(closure),
+                                 _Alignof(closure), closure_init, &k, &t[x]);
     assert_non_null(t[x]);
   }
   assert_int_equal(atomic_load(&e->refs), SPAWNS + 1);
@@ -93,7 +94,7 @@ static void closure_spawned_many_times(void **state) {
     expect += 1000 + x;
   }
   assert_int_equal(atomic_load(&e->sum), expect);
-  for (int x = 0; x < SPAWNS; x += 3) zyntax_task_release(t[x]); /* drops now */
+  for (int x = 0; x < SPAWNS; x += 3) zyntax_task_drop(t[x]); /* drops now */
   assert_int_equal(atomic_load(&e->refs), SPAWNS - SPAWNS / 3 + 1);
   for (int x = 1; x < SPAWNS; x += 3) assert_int_equal(zyntax_task_cancel(t[x]), 0);
   for (int x = 1; x < SPAWNS; x += 3)
@@ -103,7 +104,7 @@ static void closure_spawned_many_times(void **state) {
   assert_int_equal(atomic_load(&e->refs), 1);
   assert_int_equal(atomic_load(&envs_freed), 0);
   for (int x = 0; x < SPAWNS; x++)
-    if (x % 3 != 0) zyntax_task_release(t[x]);
+    if (x % 3 != 0) zyntax_task_drop(t[x]);
   assert_int_equal(atomic_load(&envs_freed), 0);
   env_unref(e); /* the spawner's own reference: now it goes, exactly once */
   assert_int_equal(atomic_load(&envs_freed), 1);

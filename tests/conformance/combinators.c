@@ -8,7 +8,7 @@
 /* A root task awaiting one combinator, built on its first poll (runtime
  * futures are made inside the runtime's task). */
 typedef struct awaiter {
-  zyntax_future *(*make)(struct awaiter *a);
+  int (*make)(struct awaiter *a, zyntax_future **out);
   zyntax_future *f;
   counted c[4];
   int result;
@@ -16,10 +16,10 @@ typedef struct awaiter {
 
 static zyntax_poll awaiter_poll(void *state, const zyntax_waker *waker) {
   awaiter *a = state;
-  if (a->f == NULL) a->f = a->make(a);
-  if (a->f == NULL) fail_msg("combinator: %s", zyntax_last_error()->message);
-  if (zyntax_future_poll(a->f, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  a->result = zyntax_future_result(a->f);
+  if (a->f == NULL && a->make(a, &a->f) != 0)
+    fail_msg("combinator: %s", zyntax_last_error()->message);
+  if (zyntax_future_poll(a->f, waker, &a->result) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  assert_int_equal(a->result, zyntax_future_result(a->f));
   return ZYNTAX_READY;
 }
 
@@ -31,12 +31,23 @@ static zyntax_runtime *await_combinator(awaiter *a) {
   return rt;
 }
 
+/* Children made inline, as array elements: NULL when a constructor failed,
+ * which the combinator then refuses (bad_arguments_drop_children). */
 static zyntax_future *pending_child(counted *c) {
-  return zyntax_future_from(c, &counted_pending_vt);
+  zyntax_future *f;
+  zyntax_user_future(c, &counted_pending_vt, &f);
+  return f;
 }
 
-static zyntax_future *timeout_of_pending(awaiter *a) {
-  return zyntax_timeout(zyntax_runtime_current(), pending_child(&a->c[0]), 3000000);
+static zyntax_future *sleep_child(zyntax_runtime *rt, uint64_t ns) {
+  zyntax_future *f;
+  zyntax_sleep_future(rt, ns, &f);
+  return f;
+}
+
+static int timeout_of_pending(awaiter *a, zyntax_future **out) {
+  return zyntax_timeout_future(zyntax_runtime_current(), pending_child(&a->c[0]), 3000000,
+                               out);
 }
 
 static void timeout_fires_and_cancels_inner(void **state) {
@@ -54,10 +65,10 @@ static void timeout_fires_and_cancels_inner(void **state) {
   end_runtime(rt);
 }
 
-static zyntax_future *timeout_of_short_sleep(awaiter *a) {
+static int timeout_of_short_sleep(awaiter *a, zyntax_future **out) {
   (void)a;
   zyntax_runtime *rt = zyntax_runtime_current();
-  return zyntax_timeout(rt, zyntax_sleep(rt, 1000000), UINT64_MAX / 2);
+  return zyntax_timeout_future(rt, sleep_child(rt, 1000000), UINT64_MAX / 2, out);
 }
 
 static void timeout_passes_inner_result(void **state) {
@@ -70,11 +81,11 @@ static void timeout_passes_inner_result(void **state) {
   end_runtime(rt);
 }
 
-static zyntax_future *select_sleep_among_pending(awaiter *a) {
+static int select_sleep_among_pending(awaiter *a, zyntax_future **out) {
   zyntax_runtime *rt = zyntax_runtime_current();
   zyntax_future *ch[4] = {pending_child(&a->c[0]), pending_child(&a->c[1]),
-                          zyntax_sleep(rt, 1000000), pending_child(&a->c[3])};
-  return zyntax_select(ch, 4);
+                          sleep_child(rt, 1000000), pending_child(&a->c[3])};
+  return zyntax_select_future(ch, 4, out);
 }
 
 static void select_first_wins_losers_dropped_once(void **state) {
@@ -115,16 +126,21 @@ static const zyntax_future_vtable countdown_vt = {countdown_poll, countdown_drop
 
 static countdown downs[3];
 
-static zyntax_future *join_mixed(awaiter *a) {
+static zyntax_future *countdown_child(countdown *c) {
+  zyntax_future *f;
+  zyntax_user_future(c, &countdown_vt, &f);
+  return f;
+}
+
+static int join_mixed(awaiter *a, zyntax_future **out) {
   (void)a;
   zyntax_runtime *rt = zyntax_runtime_current();
   for (int i = 0; i < 3; i++) downs[i] = (countdown){3 + i * 5, 0, 0};
-  zyntax_future *ch[5] = {zyntax_future_from(&downs[0], &countdown_vt),
-                          zyntax_sleep(rt, 2000000),
-                          zyntax_future_from(&downs[1], &countdown_vt),
-                          zyntax_yield_now(rt),
-                          zyntax_future_from(&downs[2], &countdown_vt)};
-  return zyntax_join_all(ch, 5);
+  zyntax_future *yield;
+  zyntax_yield_future(rt, &yield);
+  zyntax_future *ch[5] = {countdown_child(&downs[0]), sleep_child(rt, 2000000),
+                          countdown_child(&downs[1]), yield, countdown_child(&downs[2])};
+  return zyntax_join_all_future(ch, 5, out);
 }
 
 static void join_all_waits_for_every_child(void **state) {
@@ -147,14 +163,33 @@ static void bad_arguments_drop_children(void **state) {
   (void)state;
   counted c = {0};
   zyntax_future *ch[2] = {pending_child(&c), NULL};
-  assert_null(zyntax_select(ch, 2)); /* a NULL child: the other is dropped */
+  /* `junk`: any non-NULL value, never used; each failure sets `f` to NULL */
+  zyntax_future *const junk = (zyntax_future *)&c, *f = junk;
+  /* a NULL child: the other is dropped */
+  assert_int_equal(zyntax_select_future(ch, 2, &f), ZYNTAX_EINVAL);
+  assert_null(f);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
   assert_int_equal(atomic_load(&c.drops), 1);
-  assert_null(zyntax_join_all(NULL, 1));
-  assert_null(zyntax_select(ch, 0));
-  assert_null(zyntax_timeout(NULL, pending_child(&c), 1));
+  f = junk;
+  assert_int_equal(zyntax_join_all_future(NULL, 1, &f), ZYNTAX_EINVAL);
+  assert_null(f);
+  f = junk;
+  assert_int_equal(zyntax_select_future(ch, 0, &f), ZYNTAX_EINVAL);
+  assert_null(f);
+  f = junk;
+  assert_int_equal(zyntax_timeout_future(NULL, pending_child(&c), 1, &f), ZYNTAX_EINVAL);
+  assert_null(f);
   assert_int_equal(atomic_load(&c.drops), 2);
-  assert_null(zyntax_future_from(NULL, NULL));
+  ch[0] = pending_child(&c); /* a NULL out: the children are dropped all the same */
+  assert_int_equal(zyntax_select_future(ch, 1, NULL), ZYNTAX_EINVAL);
+  assert_int_equal(atomic_load(&c.drops), 3);
+  assert_int_equal(zyntax_timeout_future(NULL, pending_child(&c), 1, NULL), ZYNTAX_EINVAL);
+  assert_int_equal(atomic_load(&c.drops), 4);
+  f = junk;
+  assert_int_equal(zyntax_user_future(NULL, NULL, &f), ZYNTAX_EINVAL);
+  assert_null(f);
+  assert_int_equal(zyntax_user_future(&c, &counted_pending_vt, NULL), ZYNTAX_EINVAL);
+  assert_int_equal(atomic_load(&c.drops), 4); /* the state stays the caller's */
   assert_null(zyntax_future_child(NULL, 0));
   assert_null(zyntax_future_state(NULL));
 }

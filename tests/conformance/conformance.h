@@ -32,14 +32,15 @@ typedef struct counted {
 extern const zyntax_future_vtable counted_ready_vt;
 extern const zyntax_future_vtable counted_pending_vt; /* never READY */
 
-/* Awaits one runtime future inside a poll function: creates it on the
- * first call, returns READY (with *result set) when it is done. */
+/* Awaits one runtime future inside a poll function: creates it with
+ * make(arg, &f) on the first call, returns READY when it is done, with
+ * slot->result set to its result (or to make's failure code). */
 typedef struct await_slot {
   zyntax_future *f;
   int result;
 } await_slot;
-zyntax_poll await_future(await_slot *slot, zyntax_future *(*make)(void *arg), void *arg,
-                         const zyntax_waker *waker);
+zyntax_poll await_future(await_slot *slot, int (*make)(void *arg, zyntax_future **out),
+                         void *arg, const zyntax_waker *waker);
 
 /* Drops the future a cancelled poll function left in `slot` (if any). */
 void await_slot_drop(await_slot *slot);

@@ -20,9 +20,9 @@ typedef struct one_wait {
   await_slot slot;
 } one_wait;
 
-static zyntax_future *make_wait(void *arg) {
-  return zyntax_fd_wait(zyntax_runtime_current(), *(int *)arg,
-                        ZYNTAX_READABLE | ZYNTAX_WRITABLE);
+static int make_wait(void *arg, zyntax_future **out) {
+  return zyntax_fd_wait_future(zyntax_runtime_current(), *(int *)arg,
+                               ZYNTAX_READABLE | ZYNTAX_WRITABLE, out);
 }
 
 static zyntax_poll wait_poll(void *state, const zyntax_waker *waker) {
@@ -87,21 +87,23 @@ static int make_socket_at(int n, int *peer) {
   return n;
 }
 
+/* Whether `f` is READY; its result is read with zyntax_future_result. */
 static int ready_now(zyntax_future *f, const zyntax_waker *waker) {
-  return zyntax_future_poll(f, waker) == ZYNTAX_READY;
+  int rc;
+  return zyntax_future_poll(f, waker, &rc) == ZYNTAX_READY;
 }
 
 static zyntax_poll reuse_poll(void *state, const zyntax_waker *waker) {
   reuse *r = state;
   zyntax_runtime *rt = zyntax_runtime_current();
   if (r->step == 0) {
-    r->limit = zyntax_sleep(rt, 10ull * 1000000000ull);
-    r->stale = zyntax_fd_wait(rt, r->n, ZYNTAX_READABLE);
+    zyntax_sleep_future(rt, 10ull * 1000000000ull, &r->limit);
+    zyntax_fd_wait_future(rt, r->n, ZYNTAX_READABLE, &r->stale);
     if (ready_now(r->stale, waker)) return ZYNTAX_READY; /* fails below */
     close(r->n);
     close(r->peer);
     if (make_socket_at(r->n, &r->peer) != r->n) return ZYNTAX_READY;
-    r->fresh = zyntax_fd_wait(rt, r->n, ZYNTAX_READABLE);
+    zyntax_fd_wait_future(rt, r->n, ZYNTAX_READABLE, &r->fresh);
     if (ready_now(r->fresh, waker)) return ZYNTAX_READY;
     r->step = 1;
   }
@@ -148,7 +150,8 @@ static void reused_fd_number_fails_the_stale_wait_not_the_new_one(void **state) 
 static void reset_last_error(void) {
   zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
   o.backend = "no-such-backend";
-  assert_null(zyntax_runtime_create_with(&o, NULL));
+  zyntax_runtime *rt;
+  assert_int_equal(zyntax_runtime_create_with(&o, &rt), ZYNTAX_ENOBACKEND);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_ENOBACKEND);
 }
 
@@ -168,9 +171,19 @@ static void null_result_pointers_record_einval(void **state) {
   reset_last_error();
   assert_int_equal(zyntax_receiver_poll_recv(rx, &noop, &out, NULL), ZYNTAX_READY);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
+  zyntax_notify *n;
+  zyntax_notified *wt;
+  assert_int_equal(zyntax_notify_create(&n), 0);
+  assert_int_equal(zyntax_notified_create(n, &wt), 0);
+  zyntax_notify_one(n); /* a stored permit the refused poll must not take */
   reset_last_error();
-  assert_int_equal(zyntax_notified_poll(NULL, &noop), ZYNTAX_READY);
+  assert_int_equal(zyntax_notified_poll(wt, &noop, NULL), ZYNTAX_READY);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
+  int rc = -99;
+  assert_int_equal(zyntax_notified_poll(wt, &noop, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, 0); /* the permit was still there */
+  zyntax_notified_drop(wt);
+  zyntax_notify_drop(n);
   /* Nothing was sent by the refused call. */
   assert_int_equal(zyntax_receiver_try_recv(rx, &out), ZYNTAX_EAGAIN);
   zyntax_sender_drop(tx);
@@ -179,18 +192,18 @@ static void null_result_pointers_record_einval(void **state) {
 
 /* ---- semaphore overflow: refused, not capped ---- */
 
-static void semaphore_release_past_size_max_is_refused(void **state) {
+static void semaphore_add_permits_past_size_max_is_refused(void **state) {
   (void)state;
-  zyntax_semaphore *sem = zyntax_semaphore_create(SIZE_MAX);
-  assert_non_null(sem);
+  zyntax_semaphore *sem;
+  assert_int_equal(zyntax_semaphore_create(SIZE_MAX, &sem), 0);
   assert_int_equal(zyntax_semaphore_try_acquire(sem), 0); /* SIZE_MAX - 1 */
   reset_last_error();
-  zyntax_semaphore_release(sem, 1); /* back to SIZE_MAX: fine */
+  zyntax_semaphore_add_permits(sem, 1); /* back to SIZE_MAX: fine */
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_ENOBACKEND);
-  zyntax_semaphore_release(sem, SIZE_MAX);
+  zyntax_semaphore_add_permits(sem, SIZE_MAX);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
   reset_last_error();
-  zyntax_semaphore_release(sem, 1);
+  zyntax_semaphore_add_permits(sem, 1);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
   assert_int_equal(zyntax_semaphore_try_acquire(sem), 0); /* still counted */
   zyntax_semaphore_drop(sem);
@@ -205,11 +218,15 @@ static void leaf_future_polled_outside_any_task_is_foreign(void **state) {
   int sv[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   zyntax_runtime *rt = new_runtime();
-  zyntax_future *f[3] = {zyntax_sleep(rt, 1000000), zyntax_fd_wait(rt, sv[0], ZYNTAX_READABLE),
-                         zyntax_blocking(rt, no_job, NULL)};
+  zyntax_future *f[3];
+  assert_int_equal(zyntax_sleep_future(rt, 1000000, &f[0]), 0);
+  assert_int_equal(zyntax_fd_wait_future(rt, sv[0], ZYNTAX_READABLE, &f[1]), 0);
+  assert_int_equal(zyntax_blocking_future(rt, no_job, NULL, &f[2]), 0);
   zyntax_waker noop = zyntax_waker_noop();
   for (int i = 0; i < 3; i++) {
-    assert_int_equal(zyntax_future_poll(f[i], i == 0 ? NULL : &noop), ZYNTAX_READY);
+    int rc = -99;
+    assert_int_equal(zyntax_future_poll(f[i], i == 0 ? NULL : &noop, &rc), ZYNTAX_READY);
+    assert_int_equal(rc, ZYNTAX_EFOREIGN);
     assert_int_equal(zyntax_future_result(f[i]), ZYNTAX_EFOREIGN);
     zyntax_future_drop(f[i]);
   }
@@ -246,7 +263,7 @@ static char *run_broken_task_capturing_stderr(void) {
   atomic_store(&broken_polls, 0);
   zyntax_task *t = zyntax_runtime_spawn(rt, NULL, edges_broken_poll);
   drive_until(rt, &broken_polls, 1);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt); /* cancels it: the only way out */
   unsetenv("ZYNTAX_LOG");
   fflush(stderr);
@@ -274,7 +291,7 @@ TEST_GROUP(edge_tests) = {
     cmocka_unit_test(fd_wait_on_unwatchable_files_is_ebadf),
     cmocka_unit_test(reused_fd_number_fails_the_stale_wait_not_the_new_one),
     cmocka_unit_test(null_result_pointers_record_einval),
-    cmocka_unit_test(semaphore_release_past_size_max_is_refused),
+    cmocka_unit_test(semaphore_add_permits_past_size_max_is_refused),
     cmocka_unit_test(leaf_future_polled_outside_any_task_is_foreign),
     cmocka_unit_test(lost_wake_is_reported_with_the_poll_function),
 };

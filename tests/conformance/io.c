@@ -14,9 +14,9 @@ typedef struct fd_arg {
   unsigned events;
 } fd_arg;
 
-static zyntax_future *make_wait(void *arg) {
+static int make_wait(void *arg, zyntax_future **out) {
   fd_arg *a = arg;
-  return zyntax_fd_wait(zyntax_runtime_current(), a->fd, a->events);
+  return zyntax_fd_wait_future(zyntax_runtime_current(), a->fd, a->events, out);
 }
 
 /* Waits until `fd` is readable, then reads what is there. */
@@ -53,9 +53,10 @@ typedef struct writer {
 
 static zyntax_poll writer_poll(void *state, const zyntax_waker *waker) {
   writer *w = state;
+  int rc;
   while (!atomic_load(&w->peer->parked)) { /* reader not waiting yet: let it run */
-    if (w->yield == NULL) w->yield = zyntax_yield_now(zyntax_runtime_current());
-    if (zyntax_future_poll(w->yield, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    if (w->yield == NULL) zyntax_yield_future(zyntax_runtime_current(), &w->yield);
+    if (zyntax_future_poll(w->yield, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
     zyntax_future_drop(w->yield);
     w->yield = NULL;
   }
@@ -79,8 +80,8 @@ static void exchange(int a, int b) {
   zyntax_stats st = {.size = sizeof st};
   zyntax_runtime_stats(rt, &st);
   assert_true(st.io_waits >= 1);
-  zyntax_task_release(tr);
-  zyntax_task_release(tw);
+  zyntax_task_drop(tr);
+  zyntax_task_drop(tw);
   end_runtime(rt);
 }
 
@@ -144,12 +145,12 @@ static void two_futures_on_one_fd(void **state) {
   zyntax_task *tw = zyntax_runtime_spawn(rt, &b, wait_writable);
   assert_int_equal(zyntax_runtime_block_on(rt, tw), 0);
   assert_int_equal(b.writable.result, ZYNTAX_WRITABLE);
-  assert_int_equal(zyntax_task_status(tr), ZYNTAX_TASK_RUNNING); /* nothing to read */
+  assert_int_equal(zyntax_task_status(tr), ZYNTAX_NOT_FINISHED); /* nothing to read */
   assert_int_equal(write(sv[1], "x", 1), 1);
   assert_int_equal(zyntax_runtime_block_on(rt, tr), 0);
   assert_int_equal(b.readable.result, ZYNTAX_READABLE);
-  zyntax_task_release(tr);
-  zyntax_task_release(tw);
+  zyntax_task_drop(tr);
+  zyntax_task_drop(tw);
   end_runtime(rt);
   close(sv[0]);
   close(sv[1]);
@@ -172,11 +173,13 @@ static void fd_that_cannot_be_watched(void **state) {
   reader r = {.arg = {sv[1], ZYNTAX_READABLE}}; /* nothing open there now */
   assert_int_equal(zyntax_runtime_block_on_future(rt, &r, wait_once), 0);
   assert_true(r.slot.result < 0);
-  assert_null(zyntax_fd_wait(rt, -1, ZYNTAX_READABLE));
+  zyntax_future *f;
+  assert_int_equal(zyntax_fd_wait_future(rt, -1, ZYNTAX_READABLE, &f), ZYNTAX_EINVAL);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
-  assert_null(zyntax_fd_wait(rt, 0, 0));
-  assert_null(zyntax_fd_wait(rt, 0, 0x80));
-  assert_null(zyntax_fd_wait(NULL, 0, ZYNTAX_READABLE));
+  assert_int_equal(zyntax_fd_wait_future(rt, 0, 0, &f), ZYNTAX_EINVAL);
+  assert_int_equal(zyntax_fd_wait_future(rt, 0, 0x80, &f), ZYNTAX_EINVAL);
+  assert_int_equal(zyntax_fd_wait_future(NULL, 0, ZYNTAX_READABLE, &f), ZYNTAX_EINVAL);
+  assert_null(f);
   end_runtime(rt);
 }
 

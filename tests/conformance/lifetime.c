@@ -16,11 +16,12 @@
 typedef struct arm {
   zyntax_future *f;
   zyntax_poll first;
+  int result;
 } arm;
 
 static zyntax_poll arm_once(void *state, const zyntax_waker *waker) {
   arm *a = state;
-  a->first = zyntax_future_poll(a->f, waker);
+  a->first = zyntax_future_poll(a->f, waker, &a->result);
   return ZYNTAX_READY;
 }
 
@@ -28,19 +29,19 @@ static void arm_in_task(zyntax_runtime *rt, arm *a) {
   zyntax_task *t = zyntax_runtime_spawn(rt, a, arm_once);
   assert_non_null(t);
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
-  assert_int_equal(zyntax_task_release(t), 0);
+  zyntax_task_drop(t);
 }
 
 /* Arms two futures made by `make`, calls `armed(arg)` (if not NULL),
  * destroys the runtime, then polls the first (READY with `after`) and drops
  * both. ASan/valgrind check the rest: nothing may touch the loop or the
  * runtime's freed memory. */
-static void outlive(zyntax_future *(*make)(zyntax_runtime *rt, void *arg), void *arg,
-                    void (*armed)(void *arg), zyntax_poll first, int after) {
+static void outlive(int (*make)(zyntax_runtime *rt, void *arg, zyntax_future **out),
+                    void *arg, void (*armed)(void *arg), zyntax_poll first, int after) {
   zyntax_runtime *rt = new_runtime();
-  arm a = {make(rt, arg), ZYNTAX_READY}, b = {make(rt, arg), ZYNTAX_READY};
-  assert_non_null(a.f);
-  assert_non_null(b.f);
+  arm a = {NULL, ZYNTAX_READY, 0}, b = {NULL, ZYNTAX_READY, 0};
+  assert_int_equal(make(rt, arg, &a.f), 0);
+  assert_int_equal(make(rt, arg, &b.f), 0);
   arm_in_task(rt, &a);
   arm_in_task(rt, &b);
   assert_int_equal(a.first, first);
@@ -48,16 +49,20 @@ static void outlive(zyntax_future *(*make)(zyntax_runtime *rt, void *arg), void 
   if (armed) armed(arg);
   end_runtime(rt);
   zyntax_waker noop = zyntax_waker_noop();
-  assert_int_equal(zyntax_future_poll(a.f, &noop), ZYNTAX_READY);
+  int rc = -99;
+  assert_int_equal(zyntax_future_poll(a.f, &noop, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, after);
   assert_int_equal(zyntax_future_result(a.f), after);
-  assert_int_equal(zyntax_future_poll(a.f, &noop), ZYNTAX_READY); /* stays */
+  rc = -99;
+  assert_int_equal(zyntax_future_poll(a.f, &noop, &rc), ZYNTAX_READY); /* stays */
+  assert_int_equal(rc, after);
   zyntax_future_drop(a.f);
   zyntax_future_drop(b.f); /* never polled after destroy */
 }
 
-static zyntax_future *make_sleep(zyntax_runtime *rt, void *arg) {
+static int make_sleep(zyntax_runtime *rt, void *arg, zyntax_future **out) {
   (void)arg;
-  return zyntax_sleep(rt, 3600ull * 1000000000ull);
+  return zyntax_sleep_future(rt, 3600ull * 1000000000ull, out);
 }
 
 static void armed_sleep_outlives_its_runtime(void **state) {
@@ -65,8 +70,8 @@ static void armed_sleep_outlives_its_runtime(void **state) {
   outlive(make_sleep, NULL, NULL, ZYNTAX_PENDING, ZYNTAX_ECLOSED);
 }
 
-static zyntax_future *make_fd_wait(zyntax_runtime *rt, void *arg) {
-  return zyntax_fd_wait(rt, *(int *)arg, ZYNTAX_READABLE);
+static int make_fd_wait(zyntax_runtime *rt, void *arg, zyntax_future **out) {
+  return zyntax_fd_wait_future(rt, *(int *)arg, ZYNTAX_READABLE, out);
 }
 
 static void armed_fd_wait_outlives_its_runtime(void **state) {
@@ -91,8 +96,8 @@ static void gated_job(void *arg) {
   atomic_fetch_add(&g->ran, 1);
 }
 
-static zyntax_future *make_blocking(zyntax_runtime *rt, void *arg) {
-  return zyntax_blocking(rt, gated_job, arg);
+static int make_blocking(zyntax_runtime *rt, void *arg, zyntax_future **out) {
+  return zyntax_blocking_future(rt, gated_job, arg, out);
 }
 
 static void open_gate(void *arg) { atomic_store(&((gated *)arg)->open, 1); }
@@ -107,9 +112,9 @@ static void armed_blocking_job_outlives_its_runtime(void **state) {
   assert_true(atomic_load(&g.ran) <= 2);
 }
 
-static zyntax_future *make_yield(zyntax_runtime *rt, void *arg) {
+static int make_yield(zyntax_runtime *rt, void *arg, zyntax_future **out) {
   (void)arg;
-  return zyntax_yield_now(rt);
+  return zyntax_yield_future(rt, out);
 }
 
 /* A yield holds nothing of the runtime (it only compares the handle): a
@@ -122,11 +127,13 @@ static void yield_outlives_its_runtime(void **state) {
 
 /* A join outlives the runtime with the task's outcome: destroy cancelled
  * the task it waits for. */
-static zyntax_future *make_join(zyntax_runtime *rt, void *arg) {
-  zyntax_task *t = zyntax_runtime_spawn_future(rt, arg, &counted_pending_vt);
-  zyntax_future *j = zyntax_task_join(t);
-  zyntax_task_release(t);
-  return j;
+static int make_join(zyntax_runtime *rt, void *arg, zyntax_future **out) {
+  zyntax_task *t;
+  int rc = zyntax_runtime_spawn_future(rt, arg, &counted_pending_vt, &t);
+  if (rc != 0) return rc;
+  rc = zyntax_task_join_future(t, out);
+  zyntax_task_drop(t);
+  return rc;
 }
 
 static void task_join_outlives_its_runtime(void **state) {
@@ -142,14 +149,16 @@ static void unpolled_futures_outlive_their_runtime(void **state) {
   int sv[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   zyntax_runtime *rt = new_runtime();
-  zyntax_future *f[3] = {zyntax_sleep(rt, 1000), zyntax_fd_wait(rt, sv[0], ZYNTAX_READABLE),
-                         zyntax_blocking(rt, quick_job, NULL)};
+  zyntax_future *f[3];
+  assert_int_equal(zyntax_sleep_future(rt, 1000, &f[0]), 0);
+  assert_int_equal(zyntax_fd_wait_future(rt, sv[0], ZYNTAX_READABLE, &f[1]), 0);
+  assert_int_equal(zyntax_blocking_future(rt, quick_job, NULL, &f[2]), 0);
   end_runtime(rt);
   zyntax_waker noop = zyntax_waker_noop();
   for (int i = 0; i < 3; i++) {
-    assert_non_null(f[i]);
-    assert_int_equal(zyntax_future_poll(f[i], &noop), ZYNTAX_READY);
-    assert_int_equal(zyntax_future_result(f[i]), ZYNTAX_ECLOSED);
+    int rc = -99;
+    assert_int_equal(zyntax_future_poll(f[i], &noop, &rc), ZYNTAX_READY);
+    assert_int_equal(rc, ZYNTAX_ECLOSED);
     zyntax_future_drop(f[i]);
   }
   close(sv[0]);
@@ -173,21 +182,22 @@ static zyntax_poll ready_poll(void *state, const zyntax_waker *waker) {
 
 static void nothing(void *arg) { (void)arg; }
 
-/* The error a constructor left: 0 if it made something (then dropped). */
-static int made(zyntax_future *f) {
-  if (f == NULL) return zyntax_last_error()->code;
-  zyntax_future_drop(f);
-  return 0;
+/* What a constructor returned, with what it made in *f (if anything)
+ * dropped; *f is read only after the constructor ran. */
+static int made(int rc, zyntax_future **f) {
+  zyntax_future_drop(*f);
+  return rc;
 }
 
 static void try_everything(closing_calls *c) {
-  c->sleep = made(zyntax_sleep(c->rt, 1000));
-  c->fd_wait = made(zyntax_fd_wait(c->rt, c->fd, ZYNTAX_READABLE));
-  c->blocking = made(zyntax_blocking(c->rt, nothing, NULL));
-  c->yield = made(zyntax_yield_now(c->rt));
+  zyntax_future *f;
+  c->sleep = made(zyntax_sleep_future(c->rt, 1000, &f), &f);
+  c->fd_wait = made(zyntax_fd_wait_future(c->rt, c->fd, ZYNTAX_READABLE, &f), &f);
+  c->blocking = made(zyntax_blocking_future(c->rt, nothing, NULL, &f), &f);
+  c->yield = made(zyntax_yield_future(c->rt, &f), &f);
   zyntax_task *t = zyntax_runtime_spawn(c->rt, NULL, ready_poll);
   c->spawn = t ? 0 : zyntax_last_error()->code;
-  if (t) zyntax_task_release(t);
+  if (t) zyntax_task_drop(t);
   c->block_on_future = zyntax_runtime_block_on_future(c->rt, NULL, ready_poll);
   c->run = zyntax_runtime_run(c->rt);
 }
@@ -220,8 +230,9 @@ static void every_call_from_a_drop_in_destroy_is_closed(void **state) {
   int sv[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   closing_calls c = {.rt = new_runtime(), .fd = sv[0]};
-  zyntax_task *t = zyntax_runtime_spawn_future(c.rt, &c, &calling_vt);
-  assert_int_equal(zyntax_task_release(t), 0);
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(c.rt, &c, &calling_vt, &t);
+  zyntax_task_drop(t);
   end_runtime(c.rt);
   assert_int_equal(atomic_load(&c.done), 1);
   expect_closed(&c);
@@ -255,8 +266,9 @@ typedef struct starter {
  * running: the job future is dropped after destroy. */
 static zyntax_poll start_job(void *state, const zyntax_waker *waker) {
   starter *s = state;
-  s->job = zyntax_blocking(s->c->rt, job_waits_for_destroy, s->c);
-  if (s->job != NULL) (void)zyntax_future_poll(s->job, waker);
+  int rc;
+  if (zyntax_blocking_future(s->c->rt, job_waits_for_destroy, s->c, &s->job) == 0)
+    (void)zyntax_future_poll(s->job, waker, &rc);
   return ZYNTAX_READY;
 }
 
@@ -268,10 +280,10 @@ static void every_call_from_a_blocking_job_in_destroy_is_closed(void **state) {
   starter s = {&c, NULL};
   zyntax_task *t = zyntax_runtime_spawn(c.rt, &s, start_job);
   assert_int_equal(zyntax_runtime_block_on(c.rt, t), 0);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   assert_non_null(s.job);
-  t = zyntax_runtime_spawn_future(c.rt, &c, &marking_vt);
-  zyntax_task_release(t);
+  zyntax_runtime_spawn_future(c.rt, &c, &marking_vt, &t);
+  zyntax_task_drop(t);
   end_runtime(c.rt); /* waits for the running job */
   assert_int_equal(atomic_load(&c.done), 1);
   expect_closed(&c);

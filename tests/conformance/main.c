@@ -26,17 +26,14 @@ static void counted_drop(void *state) { atomic_fetch_add(&((counted *)state)->dr
 const zyntax_future_vtable counted_ready_vt = {counted_ready, counted_drop};
 const zyntax_future_vtable counted_pending_vt = {counted_pending, counted_drop};
 
-zyntax_poll await_future(await_slot *slot, zyntax_future *(*make)(void *arg), void *arg,
-                         const zyntax_waker *waker) {
+zyntax_poll await_future(await_slot *slot, int (*make)(void *arg, zyntax_future **out),
+                         void *arg, const zyntax_waker *waker) {
   if (slot->f == NULL) {
-    slot->f = make(arg);
-    if (slot->f == NULL) {
-      slot->result = zyntax_last_error()->code;
-      return ZYNTAX_READY;
-    }
+    slot->result = make(arg, &slot->f);
+    if (slot->result != 0) return ZYNTAX_READY;
   }
-  if (zyntax_future_poll(slot->f, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  slot->result = zyntax_future_result(slot->f);
+  if (zyntax_future_poll(slot->f, waker, &slot->result) == ZYNTAX_PENDING)
+    return ZYNTAX_PENDING;
   zyntax_future_drop(slot->f);
   slot->f = NULL;
   return ZYNTAX_READY;

@@ -13,11 +13,12 @@ static zyntax_poll fanout_poll(void *state, const zyntax_waker *waker) {
   (void)waker;
   fanout *f = state;
   for (int i = 0; i < 8; i++) {
-    zyntax_task *t = zyntax_runtime_spawn_future(zyntax_runtime_current(), &f->kids[i],
-                                                 &counted_ready_vt);
+    zyntax_task *t;
+    zyntax_runtime_spawn_future(zyntax_runtime_current(), &f->kids[i],
+                                &counted_ready_vt, &t);
     if (t != NULL) {
       f->spawned++;
-      zyntax_task_release(t);
+      zyntax_task_drop(t);
     }
   }
   return ZYNTAX_READY;
@@ -34,7 +35,7 @@ static void spawn_from_inside_a_task(void **state) {
     assert_int_equal(atomic_load(&f.kids[i].polls), 1);
     assert_int_equal(atomic_load(&f.kids[i].drops), 1);
   }
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 
@@ -51,8 +52,9 @@ static void *spawner(void *arg) {
   remote *r = arg;
   for (int i = 0; i < EACH; i++) {
     int k = atomic_fetch_add(&r->spawned, 1);
-    zyntax_task *t = zyntax_runtime_spawn_future(r->rt, &r->slots[k], &counted_ready_vt);
-    if (t) zyntax_task_release(t);
+    zyntax_task *t;
+    zyntax_runtime_spawn_future(r->rt, &r->slots[k], &counted_ready_vt, &t);
+    if (t) zyntax_task_drop(t);
   }
   return NULL;
 }
@@ -123,8 +125,9 @@ static void spawn_with_state_in_place(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   atomic_int drops = 0;
-  zyntax_task *t = zyntax_runtime_spawn_inplace(rt, &aligned_vt, sizeof(aligned_state),
-                                                _Alignof(aligned_state), init_aligned, &drops);
+  zyntax_task *t;
+  zyntax_runtime_spawn_inplace(rt, &aligned_vt, sizeof(aligned_state),
+                               _Alignof(aligned_state), init_aligned, &drops, &t);
   assert_non_null(t);
   aligned_state *s = zyntax_task_state(t);
   assert_non_null(s);
@@ -132,23 +135,28 @@ static void spawn_with_state_in_place(void **state) {
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
   assert_int_equal(s->seen, 1);
   assert_int_equal(atomic_load(&drops), 0);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   assert_int_equal(atomic_load(&drops), 1);
 
-  t = zyntax_runtime_spawn_inplace(rt, &aligned_vt, sizeof(aligned_state), 4096,
-                                   init_aligned, &drops);
+  zyntax_runtime_spawn_inplace(rt, &aligned_vt, sizeof(aligned_state), 4096,
+                               init_aligned, &drops, &t);
   assert_non_null(t);
   assert_int_equal((uintptr_t)zyntax_task_state(t) % 4096, 0);
-  zyntax_task_release(t); /* detached before it ran: dropped when it ends */
+  zyntax_task_drop(t); /* detached before it ran: dropped when it ends */
   assert_int_equal(zyntax_runtime_run(rt), 0);
   assert_int_equal(atomic_load(&drops), 2);
 
-  assert_null(zyntax_runtime_spawn_inplace(rt, &aligned_vt, sizeof(aligned_state), 64,
-                                           refuse, &drops));
+  assert_int_equal(zyntax_runtime_spawn_inplace(rt, &aligned_vt, sizeof(aligned_state), 64,
+                                                refuse, &drops, &t),
+                   ZYNTAX_EINVAL);
+  assert_null(t);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
-  assert_null(zyntax_runtime_spawn_inplace(rt, &aligned_vt, 16, 3, NULL, NULL));
-  assert_null(zyntax_runtime_spawn_inplace(rt, &aligned_vt, 0, 8, NULL, NULL));
-  assert_null(zyntax_runtime_spawn_inplace(rt, &aligned_vt, 16, 8192, NULL, NULL));
+  assert_int_equal(zyntax_runtime_spawn_inplace(rt, &aligned_vt, 16, 3, NULL, NULL, &t),
+                   ZYNTAX_EINVAL);
+  assert_int_equal(zyntax_runtime_spawn_inplace(rt, &aligned_vt, 0, 8, NULL, NULL, &t),
+                   ZYNTAX_EINVAL);
+  assert_int_equal(zyntax_runtime_spawn_inplace(rt, &aligned_vt, 16, 8192, NULL, NULL, &t),
+                   ZYNTAX_EINVAL);
   end_runtime(rt);
   assert_int_equal(atomic_load(&drops), 2); /* the refused one never dropped */
 }

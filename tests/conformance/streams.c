@@ -13,15 +13,17 @@
 typedef struct ticker {
   zyntax_stream *s;
   uint64_t deadline[TICKS], seen_at[TICKS];
-  int n;
+  int n, result;
 } ticker;
 
 static zyntax_poll ticker_poll(void *state, const zyntax_waker *waker) {
   ticker *t = state;
   while (t->n < TICKS) {
-    zyntax_stream_poll p = zyntax_stream_poll_next(t->s, waker, &t->deadline[t->n]);
+    zyntax_stream_poll p =
+        zyntax_stream_poll_next(t->s, waker, &t->deadline[t->n], &t->result);
     if (p == ZYNTAX_STREAM_PENDING) return ZYNTAX_PENDING;
     assert_int_equal(p, ZYNTAX_STREAM_ITEM);
+    assert_int_equal(t->result, 0);
     t->seen_at[t->n++] = zyntax_now();
   }
   return ZYNTAX_READY;
@@ -31,8 +33,8 @@ static void interval_ticks_without_drift(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   uint64_t start = zyntax_now();
-  ticker t = {zyntax_interval(rt, PERIOD_NS), {0}, {0}, 0};
-  assert_non_null(t.s);
+  ticker t = {NULL, {0}, {0}, 0, -99};
+  assert_int_equal(zyntax_interval_stream(rt, PERIOD_NS, &t.s), 0);
   zyntax_task *task = zyntax_runtime_spawn(rt, &t, ticker_poll);
   assert_int_equal(zyntax_runtime_block_on(rt, task), 0);
   for (int i = 0; i < TICKS; i++) {
@@ -41,10 +43,11 @@ static void interval_ticks_without_drift(void **state) {
     assert_true(t.seen_at[i] >= t.deadline[i]); /* never early */
   }
   assert_true(t.deadline[0] >= start + PERIOD_NS);
-  assert_int_equal(zyntax_stream_result(t.s), ZYNTAX_TASK_RUNNING);
+  assert_int_equal(zyntax_stream_result(t.s), ZYNTAX_NOT_FINISHED);
   zyntax_stream_drop(t.s);
-  zyntax_task_release(task);
-  assert_null(zyntax_interval(rt, 0));
+  zyntax_task_drop(task);
+  assert_int_equal(zyntax_interval_stream(rt, 0, &t.s), ZYNTAX_EINVAL);
+  assert_null(t.s);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
   end_runtime(rt);
 }
@@ -56,12 +59,13 @@ typedef struct reader {
   zyntax_chunk chunk;
   size_t total, chunks, max_chunk;
   uint64_t mismatches;
+  int result;
 } reader;
 
 static zyntax_poll reader_poll(void *state, const zyntax_waker *waker) {
   reader *r = state;
   for (;;) {
-    zyntax_stream_poll p = zyntax_stream_poll_next(r->s, waker, &r->chunk);
+    zyntax_stream_poll p = zyntax_stream_poll_next(r->s, waker, &r->chunk, &r->result);
     if (p == ZYNTAX_STREAM_PENDING) return ZYNTAX_PENDING;
     if (p == ZYNTAX_STREAM_DONE) return ZYNTAX_READY;
     const unsigned char *b = r->chunk.data;
@@ -95,8 +99,8 @@ static void fd_stream_reads_everything(void **state) {
     int p[2];
     assert_int_equal(pipe(p), 0);
     if (nonblocking) fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
-    reader r = {zyntax_fd_stream(rt, p[0], 4096), {NULL, 0}, 0, 0, 0, 0};
-    assert_non_null(r.s);
+    reader r = {NULL, {NULL, 0}, 0, 0, 0, 0, -99};
+    assert_int_equal(zyntax_fd_stream(rt, p[0], 4096, &r.s), 0);
     zyntax_task *t = zyntax_runtime_spawn(rt, &r, reader_poll);
     pthread_t th;
     pthread_create(&th, NULL, pipe_writer, (void *)(intptr_t)p[1]);
@@ -106,10 +110,11 @@ static void fd_stream_reads_everything(void **state) {
     assert_int_equal(r.mismatches, 0);
     assert_true(r.max_chunk <= 4096);
     assert_true(r.chunks >= BYTES / 4096);
-    assert_int_equal(zyntax_stream_result(r.s), 0); /* EOF */
+    assert_int_equal(r.result, 0); /* EOF */
+    assert_int_equal(zyntax_stream_result(r.s), 0);
     zyntax_stream_drop(r.s);
     close(p[0]);
-    zyntax_task_release(t);
+    zyntax_task_drop(t);
     end_runtime(rt);
   }
 }
@@ -121,15 +126,21 @@ static void fd_stream_bad_fd_ends_with_error(void **state) {
   assert_int_equal(pipe(p), 0);
   close(p[1]);
   fcntl(p[0], F_SETFL, O_NONBLOCK);
-  zyntax_stream *s = zyntax_fd_stream(rt, p[0], 0);
+  zyntax_stream *s;
+  assert_int_equal(zyntax_fd_stream(rt, p[0], 0, &s), 0);
   close(p[0]); /* now a bad descriptor */
   zyntax_chunk c;
   zyntax_waker w = zyntax_waker_noop();
-  assert_int_equal(zyntax_stream_poll_next(s, &w, &c), ZYNTAX_STREAM_DONE);
+  int rc = -99;
+  assert_int_equal(zyntax_stream_poll_next(s, &w, &c, &rc), ZYNTAX_STREAM_DONE);
+  assert_int_equal(rc, ZYNTAX_EBADF);
   assert_int_equal(zyntax_stream_result(s), ZYNTAX_EBADF);
   zyntax_stream_drop(s);
-  assert_null(zyntax_fd_stream(rt, -1, 0));
-  assert_int_equal(zyntax_stream_poll_next(NULL, &w, &c), ZYNTAX_STREAM_DONE);
+  assert_int_equal(zyntax_fd_stream(rt, -1, 0, &s), ZYNTAX_EINVAL);
+  assert_null(s);
+  rc = -99;
+  assert_int_equal(zyntax_stream_poll_next(NULL, &w, &c, &rc), ZYNTAX_STREAM_DONE);
+  assert_int_equal(rc, ZYNTAX_EINVAL);
   zyntax_stream_drop(NULL);
   end_runtime(rt);
 }

@@ -22,23 +22,23 @@ typedef struct worker {
 static zyntax_poll worker_poll(void *state, const zyntax_waker *waker) {
   worker *w = state;
   while (w->rounds < ROUNDS) {
+    int rc;
     if (!w->holding) {
-      int rc;
       if (zyntax_acquire_poll(w->op, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
       assert_int_equal(rc, 0);
       w->holding = 1;
       int in = atomic_fetch_add(&w->sh->inside, 1) + 1;
       if (in > atomic_load(&w->sh->max_inside)) atomic_store(&w->sh->max_inside, in);
       w->sh->counter++;
-      w->yield = zyntax_yield_now(zyntax_runtime_current());
+      zyntax_yield_future(zyntax_runtime_current(), &w->yield);
     }
-    if (zyntax_future_poll(w->yield, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    if (zyntax_future_poll(w->yield, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
     zyntax_future_drop(w->yield);
     w->yield = NULL;
     atomic_fetch_sub(&w->sh->inside, 1);
     w->holding = 0;
     w->rounds++;
-    zyntax_semaphore_release(w->sh->sem, 1);
+    zyntax_semaphore_add_permits(w->sh->sem, 1);
   }
   return ZYNTAX_READY;
 }
@@ -46,18 +46,19 @@ static zyntax_poll worker_poll(void *state, const zyntax_waker *waker) {
 static void semaphore_as_mutex(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
-  shared sh = {zyntax_semaphore_create(1), 0, 0, 0};
-  assert_non_null(sh.sem);
+  shared sh = {NULL, 0, 0, 0};
+  assert_int_equal(zyntax_semaphore_create(1, &sh.sem), 0);
   worker w[WORKERS];
   zyntax_task *t[WORKERS];
   for (int i = 0; i < WORKERS; i++) {
-    w[i] = (worker){&sh, zyntax_acquire_create(sh.sem), NULL, 0, 0};
+    w[i] = (worker){&sh, NULL, NULL, 0, 0};
+    assert_int_equal(zyntax_acquire_create(sh.sem, &w[i].op), 0);
     t[i] = zyntax_runtime_spawn(rt, &w[i], worker_poll);
   }
   assert_int_equal(zyntax_runtime_run(rt), 0);
   for (int i = 0; i < WORKERS; i++) {
     assert_int_equal(zyntax_task_status(t[i]), 0);
-    zyntax_task_release(t[i]);
+    zyntax_task_drop(t[i]);
     zyntax_acquire_drop(w[i].op);
   }
   assert_int_equal(sh.counter, WORKERS * ROUNDS);
@@ -71,15 +72,18 @@ static void semaphore_as_mutex(void **state) {
 /* FIFO hand-off; a permit handed to a dropped acquire passes on; close. */
 static void semaphore_handoff_and_close(void **state) {
   (void)state;
-  zyntax_semaphore *sem = zyntax_semaphore_create(0);
-  zyntax_acquire *a = zyntax_acquire_create(sem), *b = zyntax_acquire_create(sem),
-                 *c = zyntax_acquire_create(sem);
+  zyntax_semaphore *sem;
+  zyntax_acquire *a, *b, *c;
+  assert_int_equal(zyntax_semaphore_create(0, &sem), 0);
+  assert_int_equal(zyntax_acquire_create(sem, &a), 0);
+  assert_int_equal(zyntax_acquire_create(sem, &b), 0);
+  assert_int_equal(zyntax_acquire_create(sem, &c), 0);
   zyntax_waker w = zyntax_waker_noop();
   int rc = -99;
   assert_int_equal(zyntax_acquire_poll(a, &w, &rc), ZYNTAX_PENDING);
   assert_int_equal(zyntax_acquire_poll(b, &w, &rc), ZYNTAX_PENDING);
   assert_int_equal(zyntax_acquire_poll(c, &w, &rc), ZYNTAX_PENDING);
-  zyntax_semaphore_release(sem, 1); /* to a */
+  zyntax_semaphore_add_permits(sem, 1); /* to a */
   assert_int_equal(zyntax_semaphore_try_acquire(sem), ZYNTAX_EAGAIN);
   zyntax_acquire_drop(a); /* never took it: passes to b */
   assert_int_equal(zyntax_acquire_poll(c, &w, &rc), ZYNTAX_PENDING);
@@ -97,14 +101,16 @@ static void semaphore_handoff_and_close(void **state) {
 typedef struct waiter {
   zyntax_notified *wt;
   atomic_int parked, woken;
+  int result;
 } waiter;
 
 static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
   waiter *w = state;
-  if (zyntax_notified_poll(w->wt, waker) == ZYNTAX_PENDING) {
+  if (zyntax_notified_poll(w->wt, waker, &w->result) == ZYNTAX_PENDING) {
     atomic_store(&w->parked, 1);
     return ZYNTAX_PENDING;
   }
+  assert_int_equal(w->result, 0);
   atomic_store(&w->woken, 1);
   return ZYNTAX_READY;
 }
@@ -112,11 +118,13 @@ static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
 static void notify_one_all_and_permit(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
-  zyntax_notify *n = zyntax_notify_create();
+  zyntax_notify *n;
+  assert_int_equal(zyntax_notify_create(&n), 0);
   waiter w[3];
   zyntax_task *t[3];
   for (int i = 0; i < 3; i++) {
-    w[i] = (waiter){zyntax_notified_create(n), 0, 0};
+    w[i] = (waiter){NULL, 0, 0, -99};
+    assert_int_equal(zyntax_notified_create(n, &w[i].wt), 0);
     t[i] = zyntax_runtime_spawn(rt, &w[i], waiter_poll);
     drive_until(rt, &w[i].parked, 1);
   }
@@ -128,16 +136,18 @@ static void notify_one_all_and_permit(void **state) {
   assert_int_equal(atomic_load(&w[1].woken) + atomic_load(&w[2].woken), 2);
   /* No waiter: notify_one stores one permit (not two), notify_all none. */
   zyntax_waker nw = zyntax_waker_noop();
+  int rc = -99;
   zyntax_notify_all(n);
-  assert_int_equal(zyntax_notified_poll(w[0].wt, &nw), ZYNTAX_PENDING);
+  assert_int_equal(zyntax_notified_poll(w[0].wt, &nw, &rc), ZYNTAX_PENDING);
   zyntax_notified_drop(w[0].wt);
   zyntax_notify_one(n);
   zyntax_notify_one(n);
-  assert_int_equal(zyntax_notified_poll(w[1].wt, &nw), ZYNTAX_READY);
-  assert_int_equal(zyntax_notified_poll(w[1].wt, &nw), ZYNTAX_PENDING);
+  assert_int_equal(zyntax_notified_poll(w[1].wt, &nw, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, 0);
+  assert_int_equal(zyntax_notified_poll(w[1].wt, &nw, &rc), ZYNTAX_PENDING);
   zyntax_notify_drop(n);
   for (int i = 1; i < 3; i++) zyntax_notified_drop(w[i].wt);
-  for (int i = 0; i < 3; i++) zyntax_task_release(t[i]);
+  for (int i = 0; i < 3; i++) zyntax_task_drop(t[i]);
   end_runtime(rt);
 }
 

@@ -1,4 +1,4 @@
-/* Task handles: join, cancel, release, destroy with many tasks, fairness. */
+/* Task handles: join, cancel, drop, destroy with many tasks, fairness. */
 #include <stdlib.h>
 
 #include "conformance.h"
@@ -12,8 +12,9 @@ typedef struct child {
 
 static zyntax_poll child_poll(void *state, const zyntax_waker *waker) {
   child *c = state;
-  if (c->sleep == NULL) c->sleep = zyntax_sleep(zyntax_runtime_current(), 1000000);
-  if (zyntax_future_poll(c->sleep, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  int rc;
+  if (c->sleep == NULL) zyntax_sleep_future(zyntax_runtime_current(), 1000000, &c->sleep);
+  if (zyntax_future_poll(c->sleep, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   zyntax_future_drop(c->sleep);
   c->sleep = NULL;
   c->value = 7;
@@ -41,17 +42,19 @@ static zyntax_poll parent_poll(void *state, const zyntax_waker *waker) {
   parent *p = state;
   zyntax_runtime *rt = zyntax_runtime_current();
   if (p->tasks[0] == NULL) {
-    for (int i = 0; i < 3; i++) p->tasks[i] = zyntax_runtime_spawn_future(rt, &p->kids[i], &child_vt);
+    for (int i = 0; i < 3; i++)
+      zyntax_runtime_spawn_future(rt, &p->kids[i], &child_vt, &p->tasks[i]);
     if (p->cancel_second) zyntax_task_cancel(p->tasks[1]);
   }
   while (p->next < 3) {
-    if (p->join == NULL) p->join = zyntax_task_join(p->tasks[p->next]);
-    if (zyntax_future_poll(p->join, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-    p->results[p->next] = zyntax_future_result(p->join);
+    if (p->join == NULL) zyntax_task_join_future(p->tasks[p->next], &p->join);
+    if (zyntax_future_poll(p->join, waker, &p->results[p->next]) == ZYNTAX_PENDING)
+      return ZYNTAX_PENDING;
+    assert_int_equal(p->results[p->next], zyntax_future_result(p->join));
     zyntax_future_drop(p->join);
     p->join = NULL;
     p->sum += p->kids[p->next].value;
-    zyntax_task_release(p->tasks[p->next]);
+    zyntax_task_drop(p->tasks[p->next]);
     p->next++;
   }
   return ZYNTAX_READY;
@@ -83,16 +86,18 @@ static void one_join_future_at_a_time(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   counted c = {0, 0};
-  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &counted_pending_vt);
-  zyntax_future *j = zyntax_task_join(t);
-  assert_non_null(j);
-  assert_null(zyntax_task_join(t));
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(rt, &c, &counted_pending_vt, &t);
+  zyntax_future *j, *second;
+  assert_int_equal(zyntax_task_join_future(t, &j), 0);
+  assert_int_equal(zyntax_task_join_future(t, &second), ZYNTAX_EBUSY);
+  assert_null(second);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EBUSY);
   zyntax_future_drop(j);
-  j = zyntax_task_join(t); /* the first one is gone: allowed again */
-  assert_non_null(j);
+  /* the first one is gone: allowed again */
+  assert_int_equal(zyntax_task_join_future(t, &j), 0);
   zyntax_future_drop(j);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
   assert_int_equal(atomic_load(&c.drops), 1);
 }
@@ -103,7 +108,8 @@ static void cancel_pending_task_drops_once(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   counted c = {0, 0};
-  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &counted_pending_vt);
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(rt, &c, &counted_pending_vt, &t);
   drive_until(rt, &c.polls, 1);
   assert_int_equal(zyntax_task_cancel(t), 0);
   /* Twice: still one drop. Where workers run tasks on their own (tokio)
@@ -114,7 +120,7 @@ static void cancel_pending_task_drops_once(void **state) {
   assert_int_equal(atomic_load(&c.drops), 1);
   assert_null(zyntax_task_state(t));
   assert_int_equal(zyntax_task_cancel(t), ZYNTAX_EFINISHED);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
   assert_int_equal(atomic_load(&c.drops), 1);
 }
@@ -123,27 +129,29 @@ static void cancel_after_completion(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   counted c = {0, 0};
-  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt);
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt, &t);
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
   assert_int_equal(zyntax_task_cancel(t), ZYNTAX_EFINISHED);
   assert_ptr_equal(zyntax_task_state(t), &c); /* kept for the handle */
   assert_int_equal(atomic_load(&c.drops), 0);
-  zyntax_task_release(t); /* now it goes */
+  zyntax_task_drop(t); /* now it goes */
   assert_int_equal(atomic_load(&c.drops), 1);
   end_runtime(rt);
 }
 
-/* ---- release (detach) ---- */
+/* ---- drop the handle (detach) ---- */
 
-static void released_task_still_runs_and_drops_once(void **state) {
+static void dropped_handle_task_still_runs_and_drops_once(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   counted c = {0, 0};
   child k = {0};
   zyntax_task *t = zyntax_runtime_spawn(rt, &k, child_poll);
-  zyntax_task *u = zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt);
-  assert_int_equal(zyntax_task_release(t), 0);
-  assert_int_equal(zyntax_task_release(u), 0);
+  zyntax_task *u;
+  zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt, &u);
+  zyntax_task_drop(t);
+  zyntax_task_drop(u);
   assert_int_equal(zyntax_runtime_run(rt), 0);
   assert_int_equal(k.value, 7);
   assert_int_equal(atomic_load(&c.drops), 1);
@@ -161,15 +169,14 @@ static void destroy_with_ten_thousand_pending(void **state) {
   counted *c = calloc(MANY, sizeof *c);
   zyntax_task **t = calloc(MANY, sizeof *t);
   for (int i = 0; i < MANY; i++) {
-    t[i] = zyntax_runtime_spawn_future(rt, &c[i], &counted_pending_vt);
-    assert_non_null(t[i]);
+    assert_int_equal(zyntax_runtime_spawn_future(rt, &c[i], &counted_pending_vt, &t[i]), 0);
   }
   drive_until(rt, &c[MANY - 1].polls, 1); /* most of them polled once */
   end_runtime(rt);
   for (int i = 0; i < MANY; i++) {
     assert_int_equal(atomic_load(&c[i].drops), 1);
     assert_int_equal(zyntax_task_status(t[i]), ZYNTAX_ECANCELED);
-    assert_int_equal(zyntax_task_release(t[i]), 0);
+    zyntax_task_drop(t[i]);
   }
   free(c);
   free(t);
@@ -179,14 +186,15 @@ static void destroy_drops_finished_states_held_by_handles(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   counted c = {0, 0};
-  zyntax_task *t = zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt);
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt, &t);
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
   assert_int_equal(atomic_load(&c.drops), 0);
   end_runtime(rt);
   assert_int_equal(atomic_load(&c.drops), 1); /* destroy dropped it */
   assert_int_equal(zyntax_task_status(t), 0);  /* the handle still works */
   assert_null(zyntax_task_state(t));
-  assert_int_equal(zyntax_task_release(t), 0);
+  zyntax_task_drop(t);
   assert_int_equal(atomic_load(&c.drops), 1);
 }
 
@@ -205,14 +213,15 @@ static zyntax_poll turn_poll(void *state, const zyntax_waker *waker) {
   turn *t = state;
   for (;;) {
     if (t->yield != NULL) {
-      if (zyntax_future_poll(t->yield, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      int rc;
+      if (zyntax_future_poll(t->yield, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
       zyntax_future_drop(t->yield);
       t->yield = NULL;
     }
     if (t->step == STEPS) return ZYNTAX_READY;
     t->log[atomic_fetch_add(t->log_len, 1)] = t->id;
     t->step++;
-    t->yield = zyntax_yield_now(zyntax_runtime_current());
+    zyntax_yield_future(zyntax_runtime_current(), &t->yield);
   }
 }
 
@@ -220,8 +229,8 @@ static void yielding_tasks_interleave(void **state) {
   (void)state;
   zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
   o.flags = ZYNTAX_RUNTIME_SINGLE_THREADED; /* one thread, so order is defined */
-  zyntax_runtime *rt = zyntax_runtime_create_with(&o, NULL);
-  assert_non_null(rt);
+  zyntax_runtime *rt;
+  assert_int_equal(zyntax_runtime_create_with(&o, &rt), 0);
   atomic_int len = 0;
   int log[2 * STEPS];
   turn a = {&len, log, 0, 0, NULL}, b = {&len, log, 1, 0, NULL};
@@ -238,8 +247,8 @@ static void yielding_tasks_interleave(void **state) {
   int switches = 0;
   for (int i = 1; i < 2 * STEPS; i++) switches += log[i] != log[i - 1];
   assert_true(switches >= STEPS / 2); /* then they take turns */
-  zyntax_task_release(ta);
-  zyntax_task_release(tb);
+  zyntax_task_drop(ta);
+  zyntax_task_drop(tb);
   end_runtime(rt);
 }
 
@@ -249,7 +258,7 @@ TEST_GROUP(task_tests) = {
     cmocka_unit_test(one_join_future_at_a_time),
     cmocka_unit_test(cancel_pending_task_drops_once),
     cmocka_unit_test(cancel_after_completion),
-    cmocka_unit_test(released_task_still_runs_and_drops_once),
+    cmocka_unit_test(dropped_handle_task_still_runs_and_drops_once),
     cmocka_unit_test(destroy_with_ten_thousand_pending),
     cmocka_unit_test(destroy_drops_finished_states_held_by_handles),
     cmocka_unit_test(yielding_tasks_interleave),

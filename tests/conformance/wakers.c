@@ -57,7 +57,7 @@ static void wake_from_other_threads(void **state) {
    * at least one after the last counted wake. */
   assert_true(atomic_load(&w.polls) >= 2);
   zyntax_waker_drop(&w.waker);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 
@@ -71,7 +71,7 @@ static void wake_after_completion_and_after_destroy(void **state) {
   zyntax_waker_wake_by_ref(&w.waker); /* finished task: no-op */
   assert_int_equal(zyntax_runtime_run(rt), 0);
   assert_int_equal(atomic_load(&w.polls), 1);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
   zyntax_waker_wake_by_ref(&w.waker); /* runtime gone: still a no-op */
   zyntax_waker_wake(&keep);
@@ -88,7 +88,7 @@ static void pending_task_woken_after_destroy(void **state) {
   assert_int_equal(zyntax_task_status(t), ZYNTAX_ECANCELED);
   zyntax_waker_wake_by_ref(&w.waker);
   zyntax_waker_wake(&w.waker);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
 }
 
 /* Clones many wakers, wakes some, drops the rest, in one poll: the counts
@@ -125,7 +125,7 @@ static void clone_and_drop_balance(void **state) {
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
   assert_int_equal(atomic_load(&c.round), 2);
   assert_int_equal(atomic_load(&c.not_emptied), 0);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   end_runtime(rt);
 }
 

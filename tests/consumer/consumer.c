@@ -11,11 +11,13 @@ typedef struct wait_state {
 
 static zyntax_poll wait_poll(void *state, const zyntax_waker *waker) {
   wait_state *s = state;
-  if (s->sleep == NULL) s->sleep = zyntax_sleep(zyntax_runtime_current(), 1000000);
-  if (zyntax_future_poll(s->sleep, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  int rc = 0;
+  if (s->sleep == NULL) rc = zyntax_sleep_future(zyntax_runtime_current(), 1000000, &s->sleep);
+  if (rc == 0 && zyntax_future_poll(s->sleep, waker, &rc) == ZYNTAX_PENDING)
+    return ZYNTAX_PENDING;
   zyntax_future_drop(s->sleep);
   s->sleep = NULL;
-  s->done = 1;
+  s->done = rc == 0;
   return ZYNTAX_READY;
 }
 

@@ -21,8 +21,10 @@ typedef int (*operation)(zyntax_runtime *rt);
 
 /* ---- a future that drives one leaf future to completion ---- */
 
+typedef int (*make_fn)(zyntax_runtime *rt, zyntax_future **out);
+
 typedef struct leaf_state {
-  zyntax_future *(*make)(zyntax_runtime *rt);
+  make_fn make;
   zyntax_future *f;
   int result;
 } leaf_state;
@@ -30,48 +32,51 @@ typedef struct leaf_state {
 static zyntax_poll leaf_poll(void *state, const zyntax_waker *waker) {
   leaf_state *s = state;
   if (s->f == NULL) {
-    s->f = s->make(zyntax_runtime_current());
-    if (s->f == NULL) {
-      s->result = zyntax_last_error()->code;
-      return ZYNTAX_READY;
-    }
+    s->result = s->make(zyntax_runtime_current(), &s->f);
+    if (s->result != 0) return ZYNTAX_READY;
   }
-  if (zyntax_future_poll(s->f, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  int r = zyntax_future_result(s->f);
+  int r;
+  if (zyntax_future_poll(s->f, waker, &r) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   s->result = r < 0 ? r : 0;
   zyntax_future_drop(s->f);
   s->f = NULL;
   return ZYNTAX_READY;
 }
 
-static int run_leaf(zyntax_runtime *rt, zyntax_future *(*make)(zyntax_runtime *)) {
+static int run_leaf(zyntax_runtime *rt, make_fn make) {
   leaf_state s = {make, NULL, 0};
   int rc = zyntax_runtime_block_on_future(rt, &s, leaf_poll);
   return rc != 0 ? rc : s.result;
 }
 
-static zyntax_future *make_sleep(zyntax_runtime *rt) { return zyntax_sleep(rt, 1000); }
-static zyntax_future *make_yield(zyntax_runtime *rt) { return zyntax_yield_now(rt); }
+static int make_sleep(zyntax_runtime *rt, zyntax_future **out) {
+  return zyntax_sleep_future(rt, 1000, out);
+}
+static int make_yield(zyntax_runtime *rt, zyntax_future **out) {
+  return zyntax_yield_future(rt, out);
+}
 
 static int sv[2] = {-1, -1}; /* a socketpair whose sv[1] is always writable */
-static zyntax_future *make_fd_wait(zyntax_runtime *rt) {
-  return zyntax_fd_wait(rt, sv[1], ZYNTAX_WRITABLE);
+static int make_fd_wait(zyntax_runtime *rt, zyntax_future **out) {
+  return zyntax_fd_wait_future(rt, sv[1], ZYNTAX_WRITABLE, out);
 }
 
 static void nothing(void *arg) { (void)arg; }
-static zyntax_future *make_blocking(zyntax_runtime *rt) { return zyntax_blocking(rt, nothing, NULL); }
+static int make_blocking(zyntax_runtime *rt, zyntax_future **out) {
+  return zyntax_blocking_future(rt, nothing, NULL, out);
+}
 
 static zyntax_poll ready(void *state, const zyntax_waker *waker) {
   (void)state, (void)waker;
   return ZYNTAX_READY;
 }
 
-static zyntax_future *make_join(zyntax_runtime *rt) {
+static int make_join(zyntax_runtime *rt, zyntax_future **out) {
   zyntax_task *t = zyntax_runtime_spawn(rt, NULL, ready);
-  if (t == NULL) return NULL;
-  zyntax_future *f = zyntax_task_join(t);
-  zyntax_task_release(t);
-  return f;
+  if (t == NULL) return zyntax_last_error()->code;
+  int rc = zyntax_task_join_future(t, out);
+  zyntax_task_drop(t);
+  return rc;
 }
 
 /* ---- the operations ---- */
@@ -86,7 +91,7 @@ static int op_spawn(zyntax_runtime *rt) {
   zyntax_task *t = zyntax_runtime_spawn(rt, NULL, ready);
   if (t == NULL) return zyntax_last_error()->code;
   int rc = zyntax_runtime_block_on(rt, t);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   return rc;
 }
 
@@ -99,11 +104,12 @@ static const zyntax_future_vtable ready_vt = {ready, NULL};
 
 static int op_spawn_inplace(zyntax_runtime *rt) {
   int seven = 7;
-  zyntax_task *t = zyntax_runtime_spawn_inplace(rt, &ready_vt, sizeof(int), sizeof(int),
-                                                init_int, &seven);
-  if (t == NULL) return zyntax_last_error()->code;
-  int rc = zyntax_runtime_block_on(rt, t);
-  zyntax_task_release(t);
+  zyntax_task *t;
+  int rc = zyntax_runtime_spawn_inplace(rt, &ready_vt, sizeof(int), sizeof(int), init_int,
+                                        &seven, &t);
+  if (rc != 0) return rc;
+  rc = zyntax_runtime_block_on(rt, t);
+  zyntax_task_drop(t);
   return rc;
 }
 
@@ -122,7 +128,7 @@ static int op_spawn_many(zyntax_runtime *rt) {
   for (int i = 0; i < n; i++) {
     int r = zyntax_runtime_block_on(rt, tasks[i]);
     if (rc == 0) rc = r;
-    zyntax_task_release(tasks[i]);
+    zyntax_task_drop(tasks[i]);
   }
   return rc;
 }

@@ -27,13 +27,16 @@ static atomic_int phase; /* 0 before create, 1 inside it, 2 after */
 
 typedef struct sleeper {
   zyntax_future *f;
+  int result;
 } sleeper;
 
 static zyntax_poll sleep_1ms(void *state, const zyntax_waker *waker) {
   sleeper *s = state;
-  if (s->f == NULL) s->f = zyntax_sleep(zyntax_runtime_current(), 1000000);
-  if (s->f == NULL) return ZYNTAX_READY;
-  return zyntax_future_poll(s->f, waker);
+  if (s->f == NULL) {
+    s->result = zyntax_sleep_future(zyntax_runtime_current(), 1000000, &s->f);
+    if (s->result != 0) return ZYNTAX_READY;
+  }
+  return zyntax_future_poll(s->f, waker, &s->result);
 }
 
 /* 0 if `rt` works end to end (a 1 ms sleep); destroys it. */
@@ -42,12 +45,11 @@ static int use_runtime(zyntax_runtime *rt) {
     fprintf(stderr, "create: %s\n", zyntax_last_error()->message);
     return 1;
   }
-  sleeper s = {NULL};
+  sleeper s = {NULL, -1};
   int rc = zyntax_runtime_block_on_future(rt, &s, sleep_1ms);
-  int result = s.f ? zyntax_future_result(s.f) : -1;
   zyntax_future_drop(s.f);
   rc |= zyntax_runtime_destroy(rt);
-  return rc != 0 || result != 0;
+  return rc != 0 || s.result != 0;
 }
 
 static void *loader(void *arg) {

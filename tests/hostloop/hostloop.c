@@ -33,7 +33,8 @@ typedef struct await_task {
 
 static zyntax_poll await_poll(void *state, const zyntax_waker *waker) {
   await_task *t = state;
-  if (zyntax_future_poll(t->f, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  int rc;
+  if (zyntax_future_poll(t->f, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   atomic_store(&t->done, atomic_fetch_add(t->seq, 1) + 1);
   return ZYNTAX_READY;
 }
@@ -52,9 +53,22 @@ static zyntax_task *spawn_await(zyntax_runtime *rt, await_task *t,
   t->f = f;
   t->seq = seq;
   atomic_init(&t->done, 0);
-  zyntax_task *task = zyntax_runtime_spawn_future(rt, t, &await_vtable);
-  assert_non_null(task);
+  zyntax_task *task;
+  assert_int_equal(zyntax_runtime_spawn_future(rt, t, &await_vtable, &task), 0);
   return task;
+}
+
+/* The futures the tests await; a failure fails the test. */
+static zyntax_future *sleep_for(zyntax_runtime *rt, uint64_t ns) {
+  zyntax_future *f;
+  assert_int_equal(zyntax_sleep_future(rt, ns, &f), 0);
+  return f;
+}
+
+static zyntax_future *read_wait(zyntax_runtime *rt, int fd) {
+  zyntax_future *f;
+  assert_int_equal(zyntax_fd_wait_future(rt, fd, ZYNTAX_READABLE, &f), 0);
+  return f;
 }
 
 /* ---- helpers ---- */
@@ -134,7 +148,7 @@ static void *arm_thread(void *arg) {
   a->armed = atomic_fetch_add(a->seq, 1) + 1;
   a->armed_at = zyntax_now();
   /* 100 ms: far earlier than the host's 10 s timeout. */
-  a->handle = spawn_await(a->rt, &a->task, zyntax_sleep(a->rt, 100 * MS), a->seq);
+  a->handle = spawn_await(a->rt, &a->task, sleep_for(a->rt, 100 * MS), a->seq);
   return NULL;
 }
 
@@ -179,7 +193,7 @@ static void cross_thread_deadline_wakes_host(void **state) {
     printf(" %d (+%.1f ms)", wakes[i], (double)(woke_at[i] - a.armed_at) / 1e6);
   printf(", timer's task ran at event %d\n", atomic_load(&a.task.done));
   assert_int_equal(zyntax_task_status(a.handle), 0);
-  assert_int_equal(zyntax_task_release(a.handle), 0);
+  zyntax_task_drop(a.handle);
   assert_int_equal(run_nowait(rt), 0);
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
 }
@@ -196,7 +210,7 @@ static void idle_fd_stays_quiet(void **state) {
   assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
   atomic_int seq = 0;
   await_task t;
-  zyntax_task *task = spawn_await(rt, &t, zyntax_fd_wait(rt, p[0], ZYNTAX_READABLE), &seq);
+  zyntax_task *task = spawn_await(rt, &t, read_wait(rt, p[0]), &seq);
   assert_int_equal(readable(fd, 0), 1); /* the spawn from this thread */
   assert_int_equal(run_nowait(rt), 1);  /* the task waits on the pipe */
   uint64_t d;
@@ -217,7 +231,7 @@ static void idle_fd_stays_quiet(void **state) {
   /* And it does wake for the I/O. */
   assert_int_equal(write(p[1], "x", 1), 1);
   host_until_done(rt, fd, &t);
-  assert_int_equal(zyntax_task_release(task), 0);
+  zyntax_task_drop(task);
   assert_int_equal(run_nowait(rt), 0);
   assert_int_equal(readable(fd, 0), 0); /* nothing left: quiet again */
   close(p[0]);
@@ -236,10 +250,10 @@ static void destroy_while_host_holds_fd(void **state) {
   assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
   atomic_int seq = 0;
   await_task sleeper, waiter;
-  zyntax_task *a = spawn_await(rt, &sleeper, zyntax_sleep(rt, 3600ull * 1000 * MS), &seq);
-  zyntax_task *b = spawn_await(rt, &waiter, zyntax_fd_wait(rt, p[0], ZYNTAX_READABLE), &seq);
-  assert_int_equal(zyntax_task_release(a), 0);
-  assert_int_equal(zyntax_task_release(b), 0);
+  zyntax_task *a = spawn_await(rt, &sleeper, sleep_for(rt, 3600ull * 1000 * MS), &seq);
+  zyntax_task *b = spawn_await(rt, &waiter, read_wait(rt, p[0]), &seq);
+  zyntax_task_drop(a);
+  zyntax_task_drop(b);
   assert_int_equal(run_nowait(rt), 1);
   uint64_t d;
   assert_int_equal(zyntax_runtime_next_deadline(rt, &d), 0);
@@ -276,14 +290,14 @@ static void fd_made_after_wait_started(void **state) {
   assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
   atomic_int seq = 0;
   await_task t;
-  zyntax_task *task = spawn_await(rt, &t, zyntax_fd_wait(rt, p[0], ZYNTAX_READABLE), &seq);
+  zyntax_task *task = spawn_await(rt, &t, read_wait(rt, p[0]), &seq);
   assert_int_equal(run_nowait(rt), 1); /* the wait started, no fd yet */
   int fd = zyntax_runtime_poll_fd(rt);
   assert_true(fd >= 0);
   assert_int_equal(readable(fd, 0), 0);
   assert_int_equal(write(p[1], "x", 1), 1);
   host_until_done(rt, fd, &t);
-  assert_int_equal(zyntax_task_release(task), 0);
+  zyntax_task_drop(task);
   close(p[0]);
   close(p[1]);
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
@@ -321,7 +335,7 @@ static void reentrant_calls_refused(void **state) {
   assert_int_equal(r.fd, ZYNTAX_EREENTRANT);
   assert_int_equal(r.deadline, ZYNTAX_EREENTRANT);
   assert_int_equal(r.nowait, ZYNTAX_EREENTRANT);
-  assert_int_equal(zyntax_task_release(task), 0);
+  zyntax_task_drop(task);
   run_nowait(rt);
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
 }

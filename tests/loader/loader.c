@@ -26,14 +26,15 @@ static const char *refused(const char *request, int code) {
   static zyntax_error err;
   zyntax_runtime_options opts = ZYNTAX_RUNTIME_OPTIONS_INIT;
   opts.backend = request;
-  zyntax_runtime *rt = zyntax_runtime_create_with(&opts, &err);
+  zyntax_runtime *rt;
+  int rc = zyntax_runtime_create_with(&opts, &rt);
   if (rt != NULL) {
     zyntax_runtime_destroy(rt);
     fail_msg("'%s' was accepted", request);
   }
-  assert_int_equal(err.code, code);
+  assert_int_equal(rc, code);
   assert_int_equal(zyntax_last_error()->code, code);
-  assert_string_equal(zyntax_last_error()->message, err.message);
+  err = *zyntax_last_error(); /* kept: the next failure overwrites the thread's */
   return err.message;
 }
 
@@ -180,7 +181,7 @@ static void runs_a_task(zyntax_runtime *rt) {
   assert_non_null(t);
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0);
   assert_int_equal(atomic_load(&polls), 2);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
 }
 
 static void newer_minor_with_a_larger_table_is_accepted(void **state) {
@@ -188,7 +189,8 @@ static void newer_minor_with_a_larger_table_is_accepted(void **state) {
   skip_without_real_plugin();
   zyntax_runtime_options opts = ZYNTAX_RUNTIME_OPTIONS_INIT;
   opts.backend = FIXTURE("newer_minor");
-  zyntax_runtime *rt = zyntax_runtime_create_with(&opts, NULL);
+  zyntax_runtime *rt;
+  zyntax_runtime_create_with(&opts, &rt);
   if (rt == NULL) fail_msg("%s", zyntax_last_error()->message);
   runs_a_task(rt);
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
@@ -204,7 +206,8 @@ static void abi_1_0_table_lacks_host_loop(void **state) {
   skip_without_real_plugin();
   zyntax_runtime_options opts = ZYNTAX_RUNTIME_OPTIONS_INIT;
   opts.backend = FIXTURE("abi_1_0");
-  zyntax_runtime *rt = zyntax_runtime_create_with(&opts, NULL);
+  zyntax_runtime *rt;
+  zyntax_runtime_create_with(&opts, &rt);
   if (rt == NULL) fail_msg("%s", zyntax_last_error()->message);
   runs_a_task(rt);
   uint64_t d;
@@ -256,7 +259,8 @@ static char *stderr_of_a_failed_create(const char *request) {
   dup2(fileno(capture), 2);
   zyntax_runtime_options opts = ZYNTAX_RUNTIME_OPTIONS_INIT;
   opts.backend = request;
-  zyntax_runtime *rt = zyntax_runtime_create_with(&opts, NULL);
+  zyntax_runtime *rt;
+  zyntax_runtime_create_with(&opts, &rt);
   fflush(stderr);
   dup2(saved, 2);
   close(saved);
@@ -290,8 +294,10 @@ static void two_backends_in_one_process(void **state) {
   zyntax_runtime_options a = ZYNTAX_RUNTIME_OPTIONS_INIT, b = ZYNTAX_RUNTIME_OPTIONS_INIT;
   a.backend = "uv";
   b.backend = "ev";
-  zyntax_runtime *uv = zyntax_runtime_create_with(&a, NULL);
-  zyntax_runtime *ev = zyntax_runtime_create_with(&b, NULL);
+  zyntax_runtime *uv;
+  zyntax_runtime_create_with(&a, &uv);
+  zyntax_runtime *ev;
+  zyntax_runtime_create_with(&b, &ev);
   if (uv == NULL || ev == NULL) {
     if (uv) zyntax_runtime_destroy(uv);
     if (ev) zyntax_runtime_destroy(ev);

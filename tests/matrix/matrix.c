@@ -1,5 +1,5 @@
 /* The cancellation matrix, table-driven like Tokio's task_combinations:
- * every action {complete, fail, cancel, release, join, destroy} at every
+ * every action {complete, fail, cancel, drop, join, destroy} at every
  * moment {before the first poll, while pending, while being polled on
  * another thread, after completion}. In every cell the state is dropped
  * exactly once, the status / join result is the right one, and nothing
@@ -17,10 +17,10 @@
 
 #include "support.h"
 
-enum action { COMPLETE, FAIL, CANCEL, RELEASE, JOIN, DESTROY, ACTIONS };
+enum action { COMPLETE, FAIL, CANCEL, DROP, JOIN, DESTROY, ACTIONS };
 enum moment { BEFORE_POLL, PENDING, DURING_POLL, AFTER_DONE, MOMENTS };
 
-static const char *action_name[] = {"complete", "fail", "cancel", "release", "join", "destroy"};
+static const char *action_name[] = {"complete", "fail", "cancel", "drop", "join", "destroy"};
 static const char *moment_name[] = {"before-first-poll", "while-pending",
                                     "while-polled-elsewhere", "after-completion"};
 
@@ -71,8 +71,7 @@ typedef struct joiner {
 
 static zyntax_poll joiner_poll(void *state, const zyntax_waker *waker) {
   joiner *j = state;
-  if (zyntax_future_poll(j->join, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  j->result = zyntax_future_result(j->join);
+  if (zyntax_future_poll(j->join, waker, &j->result) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   return ZYNTAX_READY;
 }
 
@@ -107,13 +106,12 @@ static void act(cell *c) {
     assert_int_equal(rc, c->moment == AFTER_DONE ? ZYNTAX_EFINISHED : 0);
     break;
   }
-  case RELEASE:
-    assert_int_equal(zyntax_task_release(c->task), 0);
+  case DROP:
+    zyntax_task_drop(c->task);
     c->handle_live = 0;
     break;
   case JOIN:
-    c->join = zyntax_task_join(c->task);
-    assert_non_null(c->join);
+    assert_int_equal(zyntax_task_join_future(c->task, &c->join), 0);
     break;
   case DESTROY:
     c->destroy_rc = zyntax_runtime_destroy(c->rt);
@@ -152,8 +150,7 @@ static void run_cell(enum action action, enum moment moment) {
   c->s.hold_first_poll = moment == DURING_POLL;
   c->rt = test_runtime();
   c->rt_live = c->handle_live = 1;
-  c->task = zyntax_runtime_spawn_future(c->rt, &c->s, &subject_vt);
-  assert_non_null(c->task);
+  assert_int_equal(zyntax_runtime_spawn_future(c->rt, &c->s, &subject_vt, &c->task), 0);
 
   pthread_t other;
   switch (moment) {
@@ -174,7 +171,7 @@ static void run_cell(enum action action, enum moment moment) {
     break;
   case AFTER_DONE:
     let_finish(c);
-    assert_int_not_equal(zyntax_runtime_block_on(c->rt, c->task), ZYNTAX_TASK_RUNNING);
+    assert_int_not_equal(zyntax_runtime_block_on(c->rt, c->task), ZYNTAX_NOT_FINISHED);
     act(c);
     break;
   default:
@@ -185,7 +182,7 @@ static void run_cell(enum action action, enum moment moment) {
   if (c->rt_live) {
     let_finish(c);
     if (c->join != NULL) {
-      joiner j = {c->join, ZYNTAX_TASK_RUNNING};
+      joiner j = {c->join, ZYNTAX_NOT_FINISHED};
       assert_int_equal(zyntax_runtime_block_on_future(c->rt, &j, joiner_poll), 0);
       assert_int_equal(j.result, expected_outcome(c));
     }
@@ -197,7 +194,7 @@ static void run_cell(enum action action, enum moment moment) {
              c->destroy_rc);
   if (c->rt_live) assert_int_equal(zyntax_runtime_destroy(c->rt), 0);
   zyntax_future_drop(c->join); /* after destroy: still safe */
-  if (c->handle_live) assert_int_equal(zyntax_task_release(c->task), 0);
+  if (c->handle_live) zyntax_task_drop(c->task);
   zyntax_waker_drop(&c->s.waker);
   if (atomic_load(&c->s.drops) != 1)
     fail_msg("%s %s: state dropped %d times", action_name[action], moment_name[moment],

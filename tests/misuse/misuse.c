@@ -55,7 +55,7 @@ static zyntax_poll reentrant_poll(void *state, const zyntax_waker *waker) {
   r->block_on_other = zyntax_runtime_run(r->other);
   r->destroy_own = zyntax_runtime_destroy(r->own);
   r->destroy_other = zyntax_runtime_destroy(r->other); /* idle: allowed */
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   (void)waker;
   return ZYNTAX_READY;
 }
@@ -128,7 +128,8 @@ static void out_of_range_poll_value(void **state) {
   (void)state;
   atomic_store(&drops, 0);
   zyntax_runtime *rt = test_runtime();
-  zyntax_task *t = zyntax_runtime_spawn_future(rt, NULL, &garbage_vt);
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(rt, NULL, &garbage_vt, &t);
   assert_int_equal(zyntax_runtime_block_on(rt, t), ZYNTAX_EBADPOLL);
   assert_int_equal(zyntax_task_status(t), ZYNTAX_EBADPOLL);
   assert_null(zyntax_task_state(t));
@@ -137,21 +138,21 @@ static void out_of_range_poll_value(void **state) {
   zyntax_stats st = {.size = sizeof st};
   zyntax_runtime_stats(rt, &st);
   assert_int_equal(st.tasks_failed, 1);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
   assert_int_equal(atomic_load(&drops), 1);
 }
 
 /* ---- handles ---- */
 
-static void double_release_of_a_live_task(void **state) {
+static void double_drop_of_a_live_task(void **state) {
   (void)state;
   zyntax_runtime *rt = test_runtime();
   zyntax_task *t = zyntax_runtime_spawn(rt, NULL, never);
-  assert_int_equal(zyntax_task_release(t), 0);
+  zyntax_task_drop(t);
   /* The runtime still holds the unfinished task, so the record is alive
-   * and the second release is detected. */
-  assert_int_equal(zyntax_task_release(t), ZYNTAX_EINVAL);
+   * and the second drop is detected and recorded. */
+  zyntax_task_drop(t);
   assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
 }
@@ -162,7 +163,7 @@ static void task_of_another_runtime(void **state) {
   zyntax_task *t = zyntax_runtime_spawn(a, NULL, ready);
   assert_int_equal(zyntax_runtime_block_on(b, t), ZYNTAX_EFOREIGN);
   assert_int_equal(zyntax_runtime_block_on(a, t), 0);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   assert_int_equal(zyntax_runtime_destroy(a), 0);
   assert_int_equal(zyntax_runtime_destroy(b), 0);
 }
@@ -175,15 +176,15 @@ typedef struct foreign {
 
 static zyntax_poll poll_foreign(void *state, const zyntax_waker *waker) {
   foreign *s = state;
-  if (zyntax_future_poll(s->f, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  s->result = zyntax_future_result(s->f);
+  if (zyntax_future_poll(s->f, waker, &s->result) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   return ZYNTAX_READY;
 }
 
 static void leaf_future_of_another_runtime(void **state) {
   (void)state;
   zyntax_runtime *a = test_runtime(), *b = test_runtime();
-  foreign s = {zyntax_sleep(a, 1000000000), 0};
+  foreign s = {NULL, 0};
+  assert_int_equal(zyntax_sleep_future(a, 1000000000, &s.f), 0);
   assert_int_equal(zyntax_runtime_block_on_future(b, &s, poll_foreign), 0);
   assert_int_equal(s.result, ZYNTAX_EFOREIGN);
   zyntax_future_drop(s.f);
@@ -205,8 +206,9 @@ static const zyntax_future_vtable spawning_vt = {never, spawning_drop};
 static void spawn_during_destroy(void **state) {
   (void)state;
   dying = test_runtime();
-  zyntax_task *t = zyntax_runtime_spawn_future(dying, NULL, &spawning_vt);
-  zyntax_task_release(t);
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(dying, NULL, &spawning_vt, &t);
+  zyntax_task_drop(t);
   assert_int_equal(zyntax_runtime_destroy(dying), 0);
   assert_int_equal(atomic_load(&spawn_in_drop_rc), ZYNTAX_ECLOSED);
 }
@@ -215,13 +217,15 @@ static void spawn_during_destroy(void **state) {
 
 static void nothing(void *arg) { (void)arg; }
 
-/* 1 unless the call failed (nonzero `failed`) with EFORKED recorded. */
-static int forked_fails(int failed) {
-  return !failed || zyntax_last_error()->code != ZYNTAX_EFORKED;
+/* 1 unless the constructor returned EFORKED, recorded, with `*out` NULL. */
+static int forked_fails(int rc, zyntax_future *const *out) {
+  return rc != ZYNTAX_EFORKED || *out != NULL ||
+         zyntax_last_error()->code != ZYNTAX_EFORKED;
 }
 
 /* In the child every call on the inherited runtime or its tasks fails with
- * EFORKED: constructors, task status/cancel/join/release included. */
+ * EFORKED: constructors, task status/cancel/join included; a task drop
+ * does nothing there and records EFORKED. */
 static void fork_child_refuses_inherited_runtime(void **state) {
   (void)state;
   zyntax_runtime *rt = test_runtime();
@@ -236,14 +240,20 @@ static void fork_child_refuses_inherited_runtime(void **state) {
     bad |= zyntax_last_error()->code != ZYNTAX_EFORKED;
     bad |= zyntax_runtime_destroy(rt) != ZYNTAX_EFORKED;
     /* Exit status: which check failed (bit 0: the ones above). */
-    if (forked_fails(zyntax_sleep(rt, 1000) == NULL)) bad |= 2;
-    if (forked_fails(zyntax_fd_wait(rt, 0, ZYNTAX_READABLE) == NULL)) bad |= 2;
-    if (forked_fails(zyntax_blocking(rt, nothing, NULL) == NULL)) bad |= 4;
-    if (forked_fails(zyntax_yield_now(rt) == NULL)) bad |= 4;
+    zyntax_future *f;
+    if (forked_fails(zyntax_sleep_future(rt, 1000, &f), &f)) bad |= 2;
+    if (forked_fails(zyntax_fd_wait_future(rt, 0, ZYNTAX_READABLE, &f), &f)) bad |= 2;
+    if (forked_fails(zyntax_blocking_future(rt, nothing, NULL, &f), &f)) bad |= 4;
+    if (forked_fails(zyntax_yield_future(rt, &f), &f)) bad |= 4;
     if (zyntax_task_status(t) != ZYNTAX_EFORKED) bad |= 8;
     if (zyntax_task_cancel(t) != ZYNTAX_EFORKED) bad |= 16;
-    if (forked_fails(zyntax_task_join(t) == NULL)) bad |= 32;
-    if (zyntax_task_release(t) != ZYNTAX_EFORKED) bad |= 64;
+    if (forked_fails(zyntax_task_join_future(t, &f), &f)) bad |= 32;
+    zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
+    o.backend = "no-such-backend"; /* leaves another error to overwrite */
+    zyntax_runtime *none;
+    zyntax_runtime_create_with(&o, &none);
+    zyntax_task_drop(t);
+    if (zyntax_last_error()->code != ZYNTAX_EFORKED) bad |= 64;
     zyntax_runtime *fresh = zyntax_runtime_create(); /* the child's own */
     bad |= fresh == NULL || zyntax_runtime_block_on_future(fresh, NULL, ready) != 0;
     if (fresh) bad |= zyntax_runtime_destroy(fresh) != 0;
@@ -254,7 +264,7 @@ static void fork_child_refuses_inherited_runtime(void **state) {
   assert_true(WIFEXITED(status));
   assert_int_equal(WEXITSTATUS(status), 0);
   assert_int_equal(zyntax_runtime_block_on(rt, t), 0); /* the parent's is fine */
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
 }
 
@@ -264,7 +274,7 @@ int main(void) {
       cmocka_unit_test(reentrant_calls),
       cmocka_unit_test(second_thread_while_driving),
       cmocka_unit_test(out_of_range_poll_value),
-      cmocka_unit_test(double_release_of_a_live_task),
+      cmocka_unit_test(double_drop_of_a_live_task),
       cmocka_unit_test(task_of_another_runtime),
       cmocka_unit_test(leaf_future_of_another_runtime),
       cmocka_unit_test(spawn_during_destroy),

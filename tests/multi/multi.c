@@ -174,8 +174,10 @@ static void exchange(const char *backend_a, const char *backend_b) {
   pb = (peer){.rt = b, .tag = 2, .count = EXCHANGE};
   assert_int_equal(zyntax_channel_create(&o, &pa.tx, &pb.rx), 0); /* a -> b */
   assert_int_equal(zyntax_channel_create(&o, &pb.tx, &pa.rx), 0); /* b -> a */
-  zyntax_task *ta = zyntax_runtime_spawn_future(a, &pa, &peer_vt);
-  zyntax_task *tb = zyntax_runtime_spawn_future(b, &pb, &peer_vt);
+  zyntax_task *ta;
+  zyntax_runtime_spawn_future(a, &pa, &peer_vt, &ta);
+  zyntax_task *tb;
+  zyntax_runtime_spawn_future(b, &pb, &peer_vt, &tb);
   assert_non_null(ta);
   assert_non_null(tb);
   driver da, db;
@@ -196,8 +198,8 @@ static void exchange(const char *backend_a, const char *backend_b) {
   assert_int_equal(pb.sum, sum);
   assert_int_equal(pa.bad + pb.bad, 0);
   assert_int_equal(atomic_load(&wrong_current), 0);
-  zyntax_task_release(ta); /* drops the states: the receivers go */
-  zyntax_task_release(tb);
+  zyntax_task_drop(ta); /* drops the states: the receivers go */
+  zyntax_task_drop(tb);
   assert_int_equal(zyntax_runtime_destroy(a), 0);
   assert_int_equal(zyntax_runtime_destroy(b), 0);
 }
@@ -234,12 +236,12 @@ static void fan_in_from_many_runtimes(void **state) {
   assert_int_equal(zyntax_channel_create(&o, &tx, &consumer.rx), 0);
   zyntax_task *tasks[FAN_RUNTIMES + 1];
   for (int i = 0; i < n; i++) {
-    producers[i] = (peer){.rt = rts[i], .tx = zyntax_sender_clone(tx),
-                          .tag = (uint64_t)i + 1, .count = FAN_EACH};
-    tasks[i] = zyntax_runtime_spawn_future(rts[i], &producers[i], &peer_vt);
+    producers[i] = (peer){.rt = rts[i], .tag = (uint64_t)i + 1, .count = FAN_EACH};
+    assert_int_equal(zyntax_sender_clone(tx, &producers[i].tx), 0);
+    zyntax_runtime_spawn_future(rts[i], &producers[i], &peer_vt, &tasks[i]);
   }
   zyntax_sender_drop(tx);
-  tasks[n] = zyntax_runtime_spawn_future(rts[0], &consumer, &peer_vt);
+  zyntax_runtime_spawn_future(rts[0], &consumer, &peer_vt, &tasks[n]);
   driver d[FAN_RUNTIMES];
   for (int i = 0; i < n; i++) start(&d[i], rts[i]);
   for (int i = 0; i < n; i++) pthread_join(d[i].th, NULL);
@@ -250,7 +252,7 @@ static void fan_in_from_many_runtimes(void **state) {
   }
   assert_int_equal(consumer.bad, 0);
   assert_int_equal(atomic_load(&wrong_current), 0);
-  for (int i = 0; i <= n; i++) zyntax_task_release(tasks[i]);
+  for (int i = 0; i <= n; i++) zyntax_task_drop(tasks[i]);
   for (int i = 0; i < n; i++) assert_int_equal(zyntax_runtime_destroy(rts[i]), 0);
 }
 
@@ -287,11 +289,11 @@ static zyntax_poll spawner_poll(void *state, const zyntax_waker *waker) {
       s->join_result = zyntax_last_error()->code;
       return ZYNTAX_READY;
     }
-    s->join = zyntax_task_join(t); /* holds its own reference */
-    zyntax_task_release(t);
+    zyntax_task_join_future(t, &s->join); /* holds its own reference */
+    zyntax_task_drop(t);
   }
-  if (zyntax_future_poll(s->join, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  s->join_result = zyntax_future_result(s->join);
+  if (zyntax_future_poll(s->join, waker, &s->join_result) == ZYNTAX_PENDING)
+    return ZYNTAX_PENDING;
   zyntax_future_drop(s->join);
   s->join = NULL;
   return ZYNTAX_READY;
@@ -300,12 +302,13 @@ static zyntax_poll spawner_poll(void *state, const zyntax_waker *waker) {
 typedef struct keeper {
   zyntax_runtime *rt;
   zyntax_notified *wait;
+  int result;
 } keeper;
 
 static zyntax_poll keeper_poll(void *state, const zyntax_waker *waker) {
   keeper *k = state;
   expect_current(k->rt);
-  return zyntax_notified_poll(k->wait, waker);
+  return zyntax_notified_poll(k->wait, waker, &k->result);
 }
 
 static void spawn_and_join_across_runtimes(void **state) {
@@ -316,8 +319,10 @@ static void spawn_and_join_across_runtimes(void **state) {
   assert_non_null(uv);
   zyntax_runtime *other = test_runtime_of(backend_names[backend_count - 1], 2);
   assert_non_null(other);
-  zyntax_notify *n = zyntax_notify_create();
-  keeper k = {uv, zyntax_notified_create(n)};
+  zyntax_notify *n;
+  assert_int_equal(zyntax_notify_create(&n), 0);
+  keeper k = {uv, NULL, -99};
+  assert_int_equal(zyntax_notified_create(n, &k.wait), 0);
   child c = {uv, 0};
   spawner s = {other, uv, &c, NULL, -99};
   zyntax_task *kt = zyntax_runtime_spawn(uv, &k, keeper_poll);
@@ -333,8 +338,8 @@ static void spawn_and_join_across_runtimes(void **state) {
   assert_int_equal(zyntax_task_status(kt), 0);
   assert_int_equal(atomic_load(&wrong_current), 0);
   assert_null(zyntax_runtime_current());
-  zyntax_task_release(kt);
-  zyntax_task_release(st);
+  zyntax_task_drop(kt);
+  zyntax_task_drop(st);
   zyntax_notified_drop(k.wait);
   zyntax_notify_drop(n);
   assert_int_equal(zyntax_runtime_destroy(other), 0);
@@ -403,7 +408,8 @@ static void token_ring_through_every_backend(void **state) {
   uint64_t first = 0;
   assert_int_equal(zyntax_sender_try_send(r[n - 1].out, &first), 0); /* into rt[0]'s inbox */
   zyntax_task *t[MAX_BACKENDS];
-  for (int i = 0; i < n; i++) t[i] = zyntax_runtime_spawn_future(rt[i], &r[i], &relay_vt);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(zyntax_runtime_spawn_future(rt[i], &r[i], &relay_vt, &t[i]), 0);
   driver d[MAX_BACKENDS];
   for (int i = 0; i < n; i++) start(&d[i], rt[i]);
   uint64_t hops = 0;
@@ -411,7 +417,7 @@ static void token_ring_through_every_backend(void **state) {
     finish(&d[i]); /* destroy drops the task states */
     assert_int_equal(zyntax_task_status(t[i]), 0);
     hops += r[i].hops;
-    zyntax_task_release(t[i]);
+    zyntax_task_drop(t[i]);
   }
   assert_true(hops >= HOPS && hops <= HOPS + (uint64_t)n);
   assert_int_equal(atomic_load(&wrong_current), 0);

@@ -41,11 +41,10 @@ static int load(const char *libzyntax) {
 static int create_error(const char *request) {
   zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
   o.backend = request;
-  zyntax_error err;
-  zyntax_runtime *rt = create_with(&o, &err);
-  if (rt == NULL) return err.code;
-  destroy(rt);
-  return 0;
+  zyntax_runtime *rt;
+  int rc = create_with(&o, &rt);
+  if (rc == 0) destroy(rt);
+  return rc;
 }
 
 int main(int argc, char **argv) {

@@ -38,11 +38,10 @@ static int copy_file(const char *from, const char *to, mode_t mode) {
 static int create_error(const char *request) {
   zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
   o.backend = request;
-  zyntax_error err;
-  zyntax_runtime *rt = zyntax_runtime_create_with(&o, &err);
-  if (rt == NULL) return err.code;
-  zyntax_runtime_destroy(rt);
-  return 0;
+  zyntax_runtime *rt;
+  int rc = zyntax_runtime_create_with(&o, &rt);
+  if (rc == 0) zyntax_runtime_destroy(rt);
+  return rc;
 }
 
 /* Copies the plugin to dir/name with `mode` and tries to create from it. */

@@ -102,23 +102,21 @@ static int late(const sleeper *s) { return (s->index + s->done) % 3 == 0; }
 
 static zyntax_poll sleeper_poll(void *state, const zyntax_waker *waker) {
   sleeper *s = state;
+  int rc;
   for (;;) {
     if (s->sleep == NULL) {
       if (s->done == s->target || s->error) return ZYNTAX_READY;
       uint64_t ns = duration_ns(s), due = zyntax_now() + ns;
-      s->sleep = zyntax_sleep(zyntax_runtime_current(), ns);
-      if (s->sleep == NULL) {
-        s->error = zyntax_last_error()->code;
-        return ZYNTAX_READY;
-      }
-      if (zyntax_future_poll(s->sleep, waker) == ZYNTAX_PENDING) {
+      s->error = zyntax_sleep_future(zyntax_runtime_current(), ns, &s->sleep);
+      if (s->error != 0) return ZYNTAX_READY;
+      if (zyntax_future_poll(s->sleep, waker, &rc) == ZYNTAX_PENDING) {
         if (late(s)) spin_until(due);
         return ZYNTAX_PENDING;
       }
-    } else if (zyntax_future_poll(s->sleep, waker) == ZYNTAX_PENDING) {
+    } else if (zyntax_future_poll(s->sleep, waker, &rc) == ZYNTAX_PENDING) {
       return ZYNTAX_PENDING;
     }
-    if (zyntax_future_result(s->sleep) != 0) s->error = zyntax_future_result(s->sleep);
+    if (rc != 0) s->error = rc;
     zyntax_future_drop(s->sleep);
     s->sleep = NULL;
     s->done++;
@@ -157,7 +155,7 @@ static void sleep_cycle(int cycle) {
   atomic_store(&drops, 0);
   for (int i = 0; i < TASKS + PENDING_AT_DESTROY; i++) {
     s[i] = (sleeper){.index = cycle + i, .target = i < TASKS ? SLEEPS : 1000};
-    t[i] = zyntax_runtime_spawn_future(rt, &s[i], &sleeper_vt);
+    zyntax_runtime_spawn_future(rt, &s[i], &sleeper_vt, &t[i]);
     if (t[i] == NULL) fail_msg("spawn: %s", zyntax_last_error()->message);
   }
   for (int i = 0; i < TASKS; i++) {
@@ -177,9 +175,9 @@ static void sleep_cycle(int cycle) {
       assert_int_equal(s[i].error, ZYNTAX_ECLOSED);
     }
     assert_null(s[i].sleep);
-    zyntax_task_release(t[i]);
+    zyntax_task_drop(t[i]);
   }
-  /* Completed tasks' states go when their handles are released. */
+  /* Completed tasks' states go when their handles are dropped. */
   assert_int_equal(atomic_load(&drops), TASKS + PENDING_AT_DESTROY);
 }
 
@@ -210,8 +208,9 @@ typedef struct pong {
 
 static zyntax_poll pong_poll(void *state, const zyntax_waker *waker) {
   pong *p = state;
+  int rc; /* a sleep only paces the task: its result is not needed */
   if (atomic_exchange(&p->token, 0)) p->rounds++;
-  if (p->sleep != NULL && zyntax_future_poll(p->sleep, waker) == ZYNTAX_READY) {
+  if (p->sleep != NULL && zyntax_future_poll(p->sleep, waker, &rc) == ZYNTAX_READY) {
     zyntax_future_drop(p->sleep);
     p->sleep = NULL;
   }
@@ -221,8 +220,8 @@ static zyntax_poll pong_poll(void *state, const zyntax_waker *waker) {
     return ZYNTAX_READY;
   }
   if (p->sleep == NULL && p->rounds % 2 == 0) {
-    p->sleep = zyntax_sleep(zyntax_runtime_current(), 200000);
-    if (p->sleep != NULL && zyntax_future_poll(p->sleep, waker) == ZYNTAX_READY) {
+    zyntax_sleep_future(zyntax_runtime_current(), 200000, &p->sleep);
+    if (p->sleep != NULL && zyntax_future_poll(p->sleep, waker, &rc) == ZYNTAX_READY) {
       zyntax_future_drop(p->sleep);
       p->sleep = NULL;
     }
@@ -276,7 +275,7 @@ static void remote_wakes_beside_cpu_hogs(void **state) {
     p[i] = (pong){.published = ZYNTAX_WAKER_EMPTY};
     pthread_mutex_init(&p[i].lock, NULL);
     pthread_cond_init(&p[i].changed, NULL);
-    t[i] = zyntax_runtime_spawn_future(rt, &p[i], &pong_vt);
+    zyntax_runtime_spawn_future(rt, &p[i], &pong_vt, &t[i]);
     if (t[i] == NULL) fail_msg("spawn: %s", zyntax_last_error()->message);
     assert_int_equal(pthread_create(&threads[i], NULL, pong_thread, &p[i]), 0);
   }
@@ -285,7 +284,7 @@ static void remote_wakes_beside_cpu_hogs(void **state) {
     pthread_join(threads[i], NULL);
     assert_int_equal(p[i].rounds, rounds());
     if (p[i].has_waker) zyntax_waker_drop(&p[i].published);
-    zyntax_task_release(t[i]);
+    zyntax_task_drop(t[i]);
     pthread_mutex_destroy(&p[i].lock);
     pthread_cond_destroy(&p[i].changed);
   }

@@ -49,18 +49,20 @@ static zyntax_poll spawner_poll(void *state, const zyntax_waker *waker) {
   zyntax_runtime *rt = zyntax_runtime_current();
   for (;;) {
     if (s->yield != NULL) {
-      if (zyntax_future_poll(s->yield, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      int rc;
+      if (zyntax_future_poll(s->yield, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
       zyntax_future_drop(s->yield);
       s->yield = NULL;
     }
     if (s->spawned == MILLION) return ZYNTAX_READY;
     for (long i = 0; i < BATCH; i++) {
-      zyntax_task *t = zyntax_runtime_spawn_future(rt, NULL, &ready_vt);
+      zyntax_task *t;
+      zyntax_runtime_spawn_future(rt, NULL, &ready_vt, &t);
       if (t == NULL) return ZYNTAX_READY; /* the counts will show it */
-      zyntax_task_release(t);
+      zyntax_task_drop(t);
     }
     s->spawned += BATCH;
-    s->yield = zyntax_yield_now(rt); /* let the batch run */
+    zyntax_yield_future(rt, &s->yield); /* let the batch run */
   }
 }
 
@@ -79,7 +81,7 @@ void stress_million_tasks(void **state) {
   assert_int_equal(zyntax_runtime_stats(rt, &st), 0);
   assert_int_equal(st.tasks_spawned, MILLION + 1);
   assert_int_equal(st.tasks_completed, MILLION + 1);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
 }
 
@@ -94,12 +96,12 @@ void stress_pending_at_destroy(void **state) {
   zyntax_task **kept = calloc(PENDING / 2, sizeof *kept);
   assert_non_null(kept);
   for (int i = 0; i < PENDING; i++) {
-    zyntax_task *t = zyntax_runtime_spawn_future(rt, NULL, &pending_vt);
-    assert_non_null(t);
+    zyntax_task *t;
+    assert_int_equal(zyntax_runtime_spawn_future(rt, NULL, &pending_vt, &t), 0);
     if (i % 2)
       kept[i / 2] = t; /* keep half the handles across destroy */
     else
-      zyntax_task_release(t);
+      zyntax_task_drop(t);
   }
   /* Poll every task once: all of them are then pending, not merely queued. */
   spawner idle = {MILLION, NULL};
@@ -110,7 +112,7 @@ void stress_pending_at_destroy(void **state) {
   for (int i = 0; i < PENDING / 2; i++) {
     assert_int_equal(zyntax_task_status(kept[i]), ZYNTAX_ECANCELED);
     assert_null(zyntax_task_state(kept[i]));
-    assert_int_equal(zyntax_task_release(kept[i]), 0);
+    zyntax_task_drop(kept[i]);
   }
   free(kept);
   assert_int_equal(atomic_load(&drops), PENDING);
@@ -188,7 +190,7 @@ static zyntax_poll gate_poll(void *state, const zyntax_waker *waker) {
   int published = 0, finished = 0;
   for (int i = 0; i < STORM_TASKS; i++) {
     published += atomic_load(&s->tasks[i].published);
-    finished += zyntax_task_status(s->handles[i]) != ZYNTAX_TASK_RUNNING;
+    finished += zyntax_task_status(s->handles[i]) != ZYNTAX_NOT_FINISHED;
   }
   if (!g->started && published == STORM_TASKS) {
     for (int i = 0; i < STORM_THREADS; i++)
@@ -211,8 +213,7 @@ void stress_wake_storm(void **state) {
   storm *s = calloc(1, sizeof *s);
   assert_non_null(s);
   for (int i = 0; i < STORM_TASKS; i++) {
-    s->handles[i] = zyntax_runtime_spawn_future(rt, &s->tasks[i], &storm_vt);
-    assert_non_null(s->handles[i]);
+    assert_int_equal(zyntax_runtime_spawn_future(rt, &s->tasks[i], &storm_vt, &s->handles[i]), 0);
   }
   gate g = {.storm = s};
   assert_int_equal(zyntax_runtime_block_on_future(rt, &g, gate_poll), 0);
@@ -222,7 +223,7 @@ void stress_wake_storm(void **state) {
     int st = zyntax_task_status(s->handles[i]);
     completed += st == 0;
     cancelled += st == ZYNTAX_ECANCELED;
-    zyntax_task_release(s->handles[i]);
+    zyntax_task_drop(s->handles[i]);
   }
   assert_int_equal(completed + cancelled, STORM_TASKS);
   assert_int_equal(atomic_load(&drops), STORM_TASKS);
@@ -244,11 +245,12 @@ typedef struct spawn_gate {
 static void *spawn_thread(void *arg) {
   spawn_gate *g = arg;
   for (int i = 0; i < SPAWNS_EACH; i++) {
-    zyntax_task *t = zyntax_runtime_spawn_future(g->rt, NULL, &ready_vt);
+    zyntax_task *t;
+    zyntax_runtime_spawn_future(g->rt, NULL, &ready_vt, &t);
     if (t == NULL)
       atomic_fetch_add(&g->failures, 1);
     else
-      zyntax_task_release(t);
+      zyntax_task_drop(t);
   }
   return NULL;
 }

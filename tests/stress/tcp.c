@@ -56,7 +56,8 @@ static zyntax_poll echo_poll(void *state, const zyntax_waker *waker) {
   echo *e = state;
   for (;;) {
     if (e->wait != NULL) {
-      if (zyntax_future_poll(e->wait, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      int events; /* the readiness (or the error the next syscall meets) */
+      if (zyntax_future_poll(e->wait, waker, &events) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
       zyntax_future_drop(e->wait);
       e->wait = NULL;
     }
@@ -67,7 +68,7 @@ static zyntax_poll echo_poll(void *state, const zyntax_waker *waker) {
       if (n > 0) continue;
     }
     if (n < 0 && errno == EAGAIN) {
-      e->wait = zyntax_fd_wait(zyntax_runtime_current(), e->fd, ZYNTAX_READABLE);
+      zyntax_fd_wait_future(zyntax_runtime_current(), e->fd, ZYNTAX_READABLE, &e->wait);
       continue;
     }
     close(e->fd);
@@ -93,24 +94,26 @@ static zyntax_poll accept_poll(void *state, const zyntax_waker *waker) {
   zyntax_runtime *rt = zyntax_runtime_current();
   while (s->accepted < CONNECTIONS) {
     if (s->wait != NULL) {
-      if (zyntax_future_poll(s->wait, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      int events; /* the readiness (or the error the next syscall meets) */
+      if (zyntax_future_poll(s->wait, waker, &events) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
       zyntax_future_drop(s->wait);
       s->wait = NULL;
     }
     int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno != EAGAIN) return ZYNTAX_READY; /* the counts will show it */
-      s->wait = zyntax_fd_wait(rt, s->lfd, ZYNTAX_READABLE);
+      zyntax_fd_wait_future(rt, s->lfd, ZYNTAX_READABLE, &s->wait);
       continue;
     }
     echo init = {s, fd, NULL};
-    zyntax_task *t = zyntax_runtime_spawn_inplace(rt, &echo_vt, sizeof(echo),
-                                                  _Alignof(echo), echo_init, &init);
+    zyntax_task *t;
+    zyntax_runtime_spawn_inplace(rt, &echo_vt, sizeof(echo),
+                                 _Alignof(echo), echo_init, &init, &t);
     if (t == NULL) {
       close(fd);
       return ZYNTAX_READY;
     }
-    zyntax_task_release(t);
+    zyntax_task_drop(t);
     s->accepted++;
   }
   return ZYNTAX_READY;
@@ -131,7 +134,8 @@ static zyntax_poll client_poll(void *state, const zyntax_waker *waker) {
   zyntax_runtime *rt = zyntax_runtime_current();
   for (;;) {
     if (c->wait != NULL) {
-      if (zyntax_future_poll(c->wait, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      int events; /* the readiness (or the error the next syscall meets) */
+      if (zyntax_future_poll(c->wait, waker, &events) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
       zyntax_future_drop(c->wait);
       c->wait = NULL;
     }
@@ -145,7 +149,7 @@ static zyntax_poll client_poll(void *state, const zyntax_waker *waker) {
     }
     if (c->phase == 1) { /* hold the connection until all are open */
       if (*c->connected < CONNECTIONS) {
-        c->wait = zyntax_sleep(rt, 1000000);
+        zyntax_sleep_future(rt, 1000000, &c->wait);
         continue;
       }
       if (write(c->fd, "ping", 4) != 4) return ZYNTAX_READY;
@@ -154,7 +158,7 @@ static zyntax_poll client_poll(void *state, const zyntax_waker *waker) {
     char buf[8];
     ssize_t n = read(c->fd, buf, sizeof buf);
     if (n < 0 && errno == EAGAIN) {
-      c->wait = zyntax_fd_wait(rt, c->fd, ZYNTAX_READABLE);
+      zyntax_fd_wait_future(rt, c->fd, ZYNTAX_READABLE, &c->wait);
       continue;
     }
     if (n == 4 && memcmp(buf, "ping", 4) == 0) ++*c->ok;
@@ -177,10 +181,11 @@ static int start_client(zyntax_runtime *rt, client *c, const struct sockaddr_in 
   if (c->fd < 0 || nonblocking(c->fd) != 0) return -1;
   if (connect(c->fd, (const struct sockaddr *)addr, sizeof *addr) != 0 && errno != EINPROGRESS)
     return -1;
-  c->wait = zyntax_fd_wait(rt, c->fd, ZYNTAX_WRITABLE);
-  zyntax_task *t = zyntax_runtime_spawn_future(rt, c, &client_vt);
+  zyntax_fd_wait_future(rt, c->fd, ZYNTAX_WRITABLE, &c->wait);
+  zyntax_task *t;
+  zyntax_runtime_spawn_future(rt, c, &client_vt, &t);
   if (t == NULL) return -1;
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   return 0;
 }
 
@@ -198,7 +203,8 @@ static zyntax_poll opener_poll(void *state, const zyntax_waker *waker) {
   zyntax_runtime *rt = zyntax_runtime_current();
   for (;;) {
     if (o->wait != NULL) {
-      if (zyntax_future_poll(o->wait, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+      int events; /* the readiness (or the error the next syscall meets) */
+      if (zyntax_future_poll(o->wait, waker, &events) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
       zyntax_future_drop(o->wait);
       o->wait = NULL;
     }
@@ -209,20 +215,21 @@ static zyntax_poll opener_poll(void *state, const zyntax_waker *waker) {
       if (start_client(rt, c, o->addr) != 0) o->failed++;
     }
     if (o->started == CONNECTIONS || o->failed) return ZYNTAX_READY;
-    o->wait = zyntax_sleep(rt, 200000);
+    zyntax_sleep_future(rt, 200000, &o->wait);
   }
 }
 
 static int run_clients(const struct sockaddr_in *addr) {
   zyntax_runtime_options opts = ZYNTAX_RUNTIME_OPTIONS_INIT;
   opts.flags = ZYNTAX_RUNTIME_SINGLE_THREADED; /* counters are plain ints */
-  zyntax_runtime *rt = zyntax_runtime_create_with(&opts, NULL);
+  zyntax_runtime *rt;
+  zyntax_runtime_create_with(&opts, &rt);
   if (rt == NULL) return 2;
   opener o = {calloc(CONNECTIONS, sizeof(client)), addr, 0, 0, 0, 0, NULL};
   if (o.clients == NULL) return 3;
   zyntax_task *t = zyntax_runtime_spawn(rt, &o, opener_poll);
   int rc = t ? zyntax_runtime_run(rt) : -1;
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   zyntax_runtime_destroy(rt);
   fprintf(stderr, "clients: %d connected, %d echoed, %d failed\n", o.connected, o.ok, o.failed);
   free(o.clients);
@@ -258,15 +265,15 @@ void stress_tcp_connections(void **state) {
   }
   zyntax_runtime_options opts = ZYNTAX_RUNTIME_OPTIONS_INIT;
   opts.flags = ZYNTAX_RUNTIME_SINGLE_THREADED; /* counters are plain ints */
-  zyntax_runtime *rt = zyntax_runtime_create_with(&opts, NULL);
-  assert_non_null(rt);
+  zyntax_runtime *rt;
+  assert_int_equal(zyntax_runtime_create_with(&opts, &rt), 0);
   server s = {lfd, 0, 0, NULL};
   zyntax_task *t = zyntax_runtime_spawn(rt, &s, accept_poll);
   assert_non_null(t);
   assert_int_equal(zyntax_runtime_run(rt), 0); /* until every echo task ended */
   int status = 0;
   assert_int_equal(waitpid(child, &status, 0), child);
-  zyntax_task_release(t);
+  zyntax_task_drop(t);
   assert_int_equal(zyntax_runtime_destroy(rt), 0);
   close(lfd);
   assert_int_equal(s.accepted, CONNECTIONS);

@@ -33,7 +33,7 @@ codes! {
     PENDING = 0;
     READY = 1;
     // api/zyntax/runtime.h: the result of an unfinished task or future.
-    TASK_RUNNING = 0x7fff_ffff;
+    NOT_FINISHED = 0x7fff_ffff;
 }
 
 /// ZYNTAX_READABLE / ZYNTAX_WRITABLE (api/zyntax/runtime.h).

@@ -9,8 +9,8 @@ use std::os::raw::{c_int, c_void};
 // checked against the C headers at build time.
 pub use crate::abi::*;
 
-/// ZYNTAX_TASK_RUNNING: the result of a future or task not finished yet.
-pub const RUNNING: c_int = TASK_RUNNING;
+/// ZYNTAX_NOT_FINISHED: the result of a future or task not finished yet.
+pub const RUNNING: c_int = NOT_FINISHED;
 
 #[repr(C)]
 pub struct CWaker {

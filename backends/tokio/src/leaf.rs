@@ -131,7 +131,7 @@ fn poll_blocking(shared: &Shared, job: &mut Option<(BlockingFn, SendPtr)>, runni
                  cx: &mut Context<'_>) -> Poll<c_int> {
     if let Some((f, arg)) = job.take() {
         shared.stats.count(Counter::BlockingJobs);
-        // SAFETY: the caller of zyntax_blocking promised f(arg) may run on
+        // SAFETY: the caller of zyntax_blocking_future promised f(arg) may run on
         // another thread, once.
         *running = Some(tokio::task::spawn_blocking(move || unsafe { f(arg.get()) }));
     }

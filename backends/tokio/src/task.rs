@@ -5,7 +5,7 @@
 //! Ownership: a record is a slot of its runtime's pool (`pool.rs`; a
 //! small in-place state lives inside it), so a spawn allocates only
 //! Tokio's task cell; its reference count is in its state word (`state.rs`).
-//! References are held by the handle (until `zyntax_task_release`), by the
+//! References are held by the handle (until `zyntax_task_drop`), by the
 //! Tokio future (until it is finished or dropped), by the runtime's table
 //! of finished tasks whose state a handle still keeps, by cloned C or Rust
 //! wakers and by a join future. Unfinished tasks need no table: dropping

@@ -39,3 +39,8 @@ file(RELATIVE_PATH ZYNTAX_PC_PREFIX_FROM_PCDIR
 string(REGEX REPLACE "/$" "" ZYNTAX_PC_PREFIX_FROM_PCDIR "${ZYNTAX_PC_PREFIX_FROM_PCDIR}")
 configure_file(cmake/zyntax.pc.in ${CMAKE_BINARY_DIR}/zyntax.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/zyntax.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+if(ZYNTAX_INSTALL_EXECUTOR)
+  configure_file(cmake/zyntax-executor.pc.in ${CMAKE_BINARY_DIR}/zyntax-executor.pc @ONLY)
+  install(FILES ${CMAKE_BINARY_DIR}/zyntax-executor.pc
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()

@@ -22,14 +22,15 @@ function(zyntax_test_timeout seconds)
 endfunction()
 
 # zyntax_add_backend_tests(TARGET LABEL [TIMEOUT seconds] [PASS_REGEX re]
-#                          [LABELS more...])
+#                          [LABELS more...] [ARGS arguments...])
 # Registers TARGET once per backend mode (the global property
 # ZYNTAX_TEST_MODES, filled by zyntax_add_backend): test LABEL-<mode> runs
 # with the mode's environment and labels "LABEL;<mode>" plus LABELS. With
 # PASS_REGEX the output must match it as well as the exit code being 0.
 # TIMEOUT is the plain-build size (default 15 s), see zyntax_test_timeout.
+# ARGS are passed to TARGET.
 function(zyntax_add_backend_tests target label)
-  cmake_parse_arguments(ARG "" "TIMEOUT;PASS_REGEX" "LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT;PASS_REGEX" "LABELS;ARGS" ${ARGN})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 15)
   endif()
@@ -37,13 +38,13 @@ function(zyntax_add_backend_tests target label)
   foreach(_mode IN LISTS _modes)
     string(REPLACE "|" ";" _parts "${_mode}")
     list(POP_FRONT _parts _name)
-    add_test(NAME ${label}-${_name} COMMAND ${target})
+    add_test(NAME ${label}-${_name} COMMAND ${target} ${ARG_ARGS})
     set_tests_properties(${label}-${_name} PROPERTIES
       ENVIRONMENT "${_parts}" LABELS "${label};${_name};${ARG_LABELS}")
     zyntax_test_timeout(${ARG_TIMEOUT} ${label}-${_name})
     if(ARG_PASS_REGEX)
       # ctest ignores the exit code once a pass regex is set: check both.
-      add_test(NAME ${label}-${_name}-exit COMMAND ${target})
+      add_test(NAME ${label}-${_name}-exit COMMAND ${target} ${ARG_ARGS})
       set_tests_properties(${label}-${_name}-exit PROPERTIES
         ENVIRONMENT "${_parts}" LABELS "${label};${_name};${ARG_LABELS}")
       zyntax_test_timeout(${ARG_TIMEOUT} ${label}-${_name}-exit)

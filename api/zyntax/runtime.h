@@ -454,6 +454,9 @@ ZYNTAX_EXTERN void zyntax_future_drop(zyntax_future *f);
 /* ------------------------------------------------------------------------ */
 /* Stats                                                                     */
 
+/** The buckets of zyntax_stats.poll_ns_log2. */
+#define ZYNTAX_STATS_POLL_BUCKETS 32
+
 /** Counters with the same meaning on every backend. Set `size` to
  * sizeof(zyntax_stats); fields past it are never written (a program built
  * against a later, longer layout keeps its extra fields). */
@@ -468,6 +471,24 @@ typedef struct zyntax_stats {
   uint64_t timers; /**< sleep futures armed */
   uint64_t io_waits; /**< fd_wait futures armed */
   uint64_t blocking_jobs; /**< blocking jobs started */
+  /* ---- appended after the 1.0 layout (a 1.0 caller's struct ends above:
+   * docs/abi.md) ---- */
+  /** Of `wakes`, those made on a thread that is not the runtime's own:
+   * not its driving thread, nor (Tokio) one of its worker or blocking
+   * threads. A blocking job's thread on uv and ev is not the runtime's
+   * (libuv's pool, the executor's pool), so a wake from inside a blocking
+   * job is remote there and local on Tokio. */
+  uint64_t wakes_remote;
+  /** The most unfinished spawned tasks at one time (block_on_future's
+   * own future not counted). */
+  uint64_t peak_live_tasks;
+  /** Polls longer than ZYNTAX_SLOW_POLL_US (0 while that is unset). */
+  uint64_t slow_polls;
+  /** Poll durations, only while ZYNTAX_STATS or ZYNTAX_SLOW_POLL_US is
+   * set at runtime creation (all 0 otherwise: no clock is read): bucket k
+   * counts polls that took [2^k, 2^(k+1)) ns; bucket 0 also takes 0 ns
+   * and the last bucket everything from 2^31 ns (2.1 s) up. */
+  uint64_t poll_ns_log2[ZYNTAX_STATS_POLL_BUCKETS];
 } zyntax_stats;
 
 /** Copies the counters into `*out` (which must have `size` set). Counters are

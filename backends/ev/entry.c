@@ -6,21 +6,14 @@
   "libev " ZYNTAX_STRINGIFY(EV_VERSION_MAJOR) "." ZYNTAX_STRINGIFY( \
       EV_VERSION_MINOR)
 
-static const zyntax_backend evb_table = {
-    .abi_major = ZYNTAX_BACKEND_ABI_MAJOR,
-    .abi_minor = ZYNTAX_BACKEND_ABI_MINOR,
-    .size = sizeof(zyntax_backend),
-    .name = "ev",
-    .version = EVB_VERSION,
+static const zyntax_future_ops *const evb_future_ops[] = {
+    ZYNTAX_EXECUTOR_FUTURE_OPS, &evb_fdwait_ops, NULL};
+
+ZYNTAX_BACKEND_DEFINE("ev", EVB_VERSION,
+    .future_ops = evb_future_ops,
     .runtime_create = evb_create,
     .runtime_destroy = evb_destroy,
     ZX_EXEC_BACKEND_ENTRIES,
     .sleep_until = evb_sleep_until,
     .fd_wait = evb_fd_wait,
-    .blocking = evb_blocking,
-};
-
-__attribute__((visibility(ZYNTAX_STRINGIFY(ZYNTAX_BACKEND_ENTRY_VISIBILITY))))
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void);
-
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void) { return &evb_table; }
+    .blocking = evb_blocking)

@@ -41,5 +41,7 @@ void evb_io_detach_all(evb_runtime *rt);
 
 int evb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
+/* The op table of its fd waits (io.c). */
+extern const zyntax_future_ops evb_fdwait_ops;
 
 #endif /* ZYNTAX_EV_BACKEND_H */

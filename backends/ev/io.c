@@ -159,7 +159,7 @@ static void fdwait_drop(zyntax_future *base) {
   zx_leaf_free(&f->rt->ex, f, f->cls); /* maybe the last block */
 }
 
-static const zyntax_future_ops fdwait_ops = {fdwait_poll, fdwait_drop};
+const zyntax_future_ops evb_fdwait_ops = ZYNTAX_FUTURE_OPS_INIT(fdwait_poll, fdwait_drop);
 
 int evb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                 zyntax_future **out) {
@@ -167,7 +167,7 @@ int evb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   evb_fdwait *f = zx_leaf_alloc(&evb_from(rt)->ex, sizeof *f, alignof(evb_fdwait), &cls);
   if (f == NULL) return ZYNTAX_ENOMEM;
   f->cls = cls;
-  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_NOT_FINISHED};
+  f->base = (zyntax_future){&evb_fdwait_ops, ZYNTAX_NOT_FINISHED};
   f->rt = evb_from(rt);
   f->want = events;
   int ev_events = ((events & ZYNTAX_READABLE) ? EV_READ : 0) |

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lost_wake.h"
+#include "poll_timing.h"
 #include "sized.h"
 #include "sleep.h"
 #include "task.h"
@@ -137,6 +138,7 @@ static inbox take_inbox(zx_exec *ex) {
 static void adopt(zx_exec *ex, zx_task *t) {
   owned_link(ex, t);
   ex->nlive++;
+  zx_count_max(&ex->stats.peak_live, ex->nlive);
 }
 
 static void drain_inbox(zx_exec *ex) {
@@ -197,7 +199,7 @@ static void run_task(zx_exec *ex, zx_task *t) {
   zx_count(&ex->stats.polls);
   ex->current = t;
   ex->self_woken = 0;
-  zyntax_poll r = t->poll(t->user_state, &waker);
+  zyntax_poll r = zx_poll_call(ex->timing, t->poll, t->user_state, &waker, t);
   ex->current = NULL;
   if (r != ZYNTAX_PENDING && t != ex->root) {
     complete(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
@@ -425,6 +427,7 @@ int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
 static void exec_free(zx_exec *ex) {
   zx_arena_destroy(&ex->arena);
   pthread_mutex_destroy(&ex->lock);
+  zx_poll_timing_free(ex->timing);
   ex->ops->free(ex);
 }
 
@@ -445,10 +448,15 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
   ex->owner = host->runtime;
   atomic_init(&ex->closed, 0);
   atomic_init(&ex->inbox_hint, 0);
-  if (zx_arena_init(&ex->arena) != 0) return ZYNTAX_ENOMEM;
+  if (zx_poll_timing_new(host, &ex->timing) != 0) return ZYNTAX_ENOMEM;
+  if (zx_arena_init(&ex->arena) != 0) {
+    zx_poll_timing_free(ex->timing);
+    return ZYNTAX_ENOMEM;
+  }
   zx_wheel_init(&ex->wheel, zx_now_ns() / NS_PER_MS);
   if (pthread_mutex_init(&ex->lock, NULL) != 0) {
     zx_arena_destroy(&ex->arena);
+    zx_poll_timing_free(ex->timing);
     return ZYNTAX_ENOMEM;
   }
   zyntax_spawn_args none = {.size = sizeof none, .poll = root_idle_poll};
@@ -456,6 +464,7 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
   if (ex->root == NULL) {
     pthread_mutex_destroy(&ex->lock);
     zx_arena_destroy(&ex->arena);
+    zx_poll_timing_free(ex->timing);
     return ZYNTAX_ENOMEM;
   }
   return 0;
@@ -513,7 +522,10 @@ void zx_exec_stats(const zyntax_backend_runtime *rt, zyntax_stats *out) {
       .timers = ZX_READ_(timers),
       .io_waits = ZX_READ_(io_waits),
       .blocking_jobs = ZX_READ_(blocking_jobs),
+      .wakes_remote = ZX_READ_(wakes_remote),
+      .peak_live_tasks = ZX_READ_(peak_live),
   };
 #undef ZX_READ_
+  zx_poll_timing_stats(((const zx_exec *)rt)->timing, &all);
   zx_sized_copy(out, &all, ZX_STATS_SIZE_1_0);
 }

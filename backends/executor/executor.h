@@ -23,9 +23,11 @@
 #include "arena.h"
 #include "wheel.h"
 #include "zyntax/backend.h"
+#include "zyntax/executor.h"
 
 typedef struct zx_exec zx_exec;
 typedef struct zx_task zx_task;
+typedef struct zx_poll_timing zx_poll_timing; /* poll_timing.h */
 
 /* What a C backend supplies. */
 typedef struct zx_loop_ops {
@@ -66,6 +68,13 @@ static inline void zx_count(zx_counter *c) {
                         memory_order_relaxed);
 }
 
+/* A high-water mark with one writer at a time: a store only when `v`
+ * exceeds it. */
+static inline void zx_count_max(zx_counter *c, uint64_t v) {
+  if (v > atomic_load_explicit(&c->value, memory_order_relaxed))
+    atomic_store_explicit(&c->value, v, memory_order_relaxed);
+}
+
 /* A counter written from any thread. */
 static inline void zx_count_shared(zx_counter *c) {
   atomic_fetch_add_explicit(&c->value, 1, memory_order_relaxed);
@@ -75,6 +84,7 @@ typedef struct zx_stats {
   zx_counter spawned, completed, cancelled, failed, polls;
   zx_counter wakes_local, wakes_remote;
   zx_counter timers, io_waits, blocking_jobs;
+  zx_counter peak_live; /* the most `nlive` has been */
 } zx_stats;
 
 typedef struct zx_task_list {
@@ -97,6 +107,7 @@ struct zx_exec {
   int root_outcome;
   zx_wheel wheel;    /* the sleeps (sleep.c) */
   zx_task *current; /* the task being polled */
+  zx_poll_timing *timing; /* NULL unless polls are timed (poll_timing.h) */
   int self_woken;    /* it woke itself by reference during this poll */
   int in_loop;     /* inside ops->run_once() */
   int interrupted; /* ops->interrupt() was called in this run_once() */
@@ -212,8 +223,11 @@ void zx_host_watch_stop(zx_exec *ex, zx_host_watch *w); /* idempotent */
  * turns ran. Returns nonzero when tasks are still queued. */
 int zx_exec_drive_nowait(zx_exec *ex);
 
+/* The op tables of the executor's tasks and futures (task.c, join.c,
+ * sleep.c, pool.c) and ZYNTAX_EXECUTOR_FUTURE_OPS are declared in the
+ * installed header, for the backend table's task_ops and future_ops. */
 #define ZX_EXEC_BACKEND_ENTRIES                                  \
-  .spawn = zx_exec_spawn, .block_on = zx_exec_block_on,          \
+  .task_ops = &zyntax_executor_task_ops, .spawn = zx_exec_spawn, .block_on = zx_exec_block_on,          \
   .block_on_future = zx_exec_block_on_future, .run = zx_exec_run, \
   .stats = zx_exec_stats, .poll_fd = zx_host_poll_fd,            \
   .next_deadline = zx_host_next_deadline, .run_nowait = zx_host_run_nowait

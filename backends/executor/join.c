@@ -32,7 +32,7 @@ static void join_drop(zyntax_future *f) {
   if (zx_transition_unjoin(&t->state)) zx_task_free(t);
 }
 
-static const zyntax_future_ops join_ops = {join_poll, join_drop};
+const zyntax_future_ops zyntax_executor_join_ops = ZYNTAX_FUTURE_OPS_INIT(join_poll, join_drop);
 
 int zx_task_join(zyntax_task *task, zyntax_future **out) {
   zx_task *t = (zx_task *)task;
@@ -43,7 +43,7 @@ int zx_task_join(zyntax_task *task, zyntax_future **out) {
     zx_exec_free(t->ex, j, cls);
     return ZYNTAX_EBUSY;
   }
-  j->base = (zyntax_future){&join_ops, ZYNTAX_NOT_FINISHED};
+  j->base = (zyntax_future){&zyntax_executor_join_ops, ZYNTAX_NOT_FINISHED};
   j->task = t;
   *out = &j->base;
   return 0;

@@ -1,14 +1,13 @@
 /* Reporting a lost wake (lost_wake.h): through the ZYNTAX_LOG channel,
  * the same "zyntax: " lines libzyntax writes to stderr when ZYNTAX_LOG=1.
- * The poll function is named by its symbol when the dynamic symbol table
- * has it, else by object file and offset (for addr2line). */
+ * The poll function is named as symname.h names it. */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lost_wake.h"
+#include "symname.h"
 
 /* Poll functions already reported: each is named once per process, so a
  * program that parks thousands of tasks on the same bug (or on purpose,
@@ -36,23 +35,10 @@ static int logging(void) {
   return log != NULL && strcmp(log, "1") == 0;
 }
 
-static void name_function(zyntax_poll_fn fn, char *buf, size_t size) {
-  void *addr;
-  memcpy(&addr, &fn, sizeof addr); /* a code address, for dladdr only */
-  Dl_info info;
-  if (dladdr(addr, &info) == 0 || info.dli_fname == NULL)
-    snprintf(buf, size, "%p", addr);
-  else if (info.dli_sname != NULL)
-    snprintf(buf, size, "%s (%p, %s)", info.dli_sname, addr, info.dli_fname);
-  else
-    snprintf(buf, size, "%p (%s+0x%lx)", addr, info.dli_fname,
-             (unsigned long)((char *)addr - (char *)info.dli_fbase));
-}
-
 void zx_lost_wake_log(zyntax_poll_fn poll, int root, const void *task) {
   if (!logging() || !first_report(poll)) return;
   char name[512];
-  name_function(poll, name, sizeof name);
+  zx_symbol_name(poll, name, sizeof name);
   fprintf(stderr,
           "zyntax: lost wake: poll function %s of %s %p returned PENDING "
           "without keeping a waker clone or queueing a wake; nothing can wake "

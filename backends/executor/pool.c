@@ -163,7 +163,7 @@ static void job_drop(zyntax_future *f) {
   job_unref(job);
 }
 
-static const zyntax_future_ops job_ops = {job_poll, job_drop};
+const zyntax_future_ops zyntax_executor_job_ops = ZYNTAX_FUTURE_OPS_INIT(job_poll, job_drop);
 
 int zx_pool_blocking(zx_exec *ex, zx_pool *pool, zyntax_blocking_fn fn,
                      void *arg, zyntax_future **out) {
@@ -171,7 +171,7 @@ int zx_pool_blocking(zx_exec *ex, zx_pool *pool, zyntax_blocking_fn fn,
   zx_job *job = zx_leaf_alloc(ex, sizeof *job, alignof(zx_job), &cls);
   if (job == NULL) return ZYNTAX_ENOMEM;
   job->cls = cls;
-  job->base = (zyntax_future){&job_ops, ZYNTAX_NOT_FINISHED};
+  job->base = (zyntax_future){&zyntax_executor_job_ops, ZYNTAX_NOT_FINISHED};
   job->ex = ex;
   job->pool = pool;
   job->fn = fn;

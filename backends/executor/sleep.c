@@ -21,7 +21,6 @@ typedef struct zx_sleep {
   uint8_t armed; /* filed at least once (counted in the stats) */
 } zx_sleep;
 
-static const zyntax_future_ops sleep_ops;
 
 uint64_t zx_now_ns(void) {
   struct timespec ts;
@@ -71,7 +70,7 @@ static void sleep_drop(zyntax_future *f) {
   zx_exec_free(ex, s, s->cls);
 }
 
-static const zyntax_future_ops sleep_ops = {sleep_poll, sleep_drop};
+const zyntax_future_ops zyntax_executor_sleep_ops = ZYNTAX_FUTURE_OPS_INIT(sleep_poll, sleep_drop);
 
 int zx_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                    zyntax_future **out) {
@@ -80,7 +79,7 @@ int zx_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
   uint8_t cls = zx_arena_class(sizeof(zx_sleep), alignof(zx_sleep));
   zx_sleep *s = zx_exec_alloc(ex, cls, sizeof *s, alignof(zx_sleep));
   if (s == NULL) return ZYNTAX_ENOMEM;
-  *s = (zx_sleep){.base = {&sleep_ops, ZYNTAX_NOT_FINISHED},
+  *s = (zx_sleep){.base = {&zyntax_executor_sleep_ops, ZYNTAX_NOT_FINISHED},
                   .ex = ex,
                   .deadline = deadline_ns,
                   .waker = ZYNTAX_WAKER_EMPTY,

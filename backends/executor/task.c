@@ -6,7 +6,6 @@
 
 #include "task.h"
 
-static const zyntax_task_ops task_ops;
 static const zyntax_waker_vtable waker_vtable;
 
 static size_t round_up(size_t n, size_t align) {
@@ -23,7 +22,7 @@ zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, zx_snapshot wor
   if (t == NULL) return NULL;
   memset(t, 0, sizeof *t);
   t->cls = cls;
-  t->pub.ops = &task_ops;
+  t->pub.ops = &zyntax_executor_task_ops;
   t->pub.owner = ex->owner;
   zx_state_init(&t->state, word);
   zx_waker_slot_init(&t->joiner);
@@ -135,5 +134,5 @@ static int task_release(zyntax_task *task) {
   return 0;
 }
 
-static const zyntax_task_ops task_ops = {task_state, task_status, task_cancel,
-                                         task_release, zx_task_join};
+const zyntax_task_ops zyntax_executor_task_ops = ZYNTAX_TASK_OPS_INIT(
+    task_state, task_status, task_cancel, task_release, zx_task_join);

@@ -25,8 +25,11 @@ _Static_assert(sizeof(zyntax_stats) == ZXT_ABI_STATS_SIZE,
                "src/abi.rs: zyntax_stats has other fields");
 
 /* The Rust side (src/lib.rs). `b` is its runtime. */
+typedef void (*zxt_slow_poll_fn)(zyntax_runtime *rt, zyntax_poll_fn poll, const void *task,
+                                 uint64_t ns);
 int zxt_runtime_new(zyntax_runtime *rt, void (*enter)(zyntax_runtime *), void (*leave)(void),
                     int single_threaded, uint32_t workers, uint32_t blocking_threads,
+                    int time_polls, uint64_t slow_poll_ns, zxt_slow_poll_fn slow_poll,
                     zyntax_backend_runtime **out, char *message, size_t message_len);
 void zxt_runtime_destroy(zyntax_backend_runtime *b);
 int zxt_spawn(zyntax_backend_runtime *b, zyntax_poll_fn poll, zyntax_drop_fn drop, void *state,
@@ -41,17 +44,27 @@ int zxt_fd_wait(zyntax_backend_runtime *b, int fd, unsigned events, zyntax_futur
 int zxt_blocking(zyntax_backend_runtime *b, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
 
+/* The op tables of its tasks (src/handle.rs), join futures and leaf
+ * futures (src/leaf.rs): Rust statics with C names. */
+extern const zyntax_task_ops zxt_task_ops;
+extern const zyntax_future_ops zxt_join_ops, zxt_leaf_ops;
+static const zyntax_future_ops *const tkb_future_ops[] = {&zxt_join_ops, &zxt_leaf_ops,
+                                                          NULL};
+
 #ifndef TOKIO_VERSION
 #error TOKIO_VERSION comes from Cargo.lock (CMakeLists.txt)
 #endif
 
-/* One worker, or the flag, gives Tokio's current-thread scheduler. */
+/* One worker, or the flag, gives Tokio's current-thread scheduler. Poll
+ * timing only from a libzyntax whose host struct has it. */
 static int tkb_create(const zyntax_backend_host *host, const zyntax_runtime_options *opts,
                       zyntax_backend_runtime **out, zyntax_error *err) {
   int single = (opts->flags & ZYNTAX_RUNTIME_SINGLE_THREADED) || opts->worker_threads == 1;
+  int timed = host->size >= ZYNTAX_BACKEND_HOST_SIZE_TIMING && host->time_polls;
   return zxt_runtime_new(host->runtime, host->enter_thread, host->leave_thread, single,
-                         opts->worker_threads, opts->blocking_threads, out, err->message,
-                         sizeof err->message);
+                         opts->worker_threads, opts->blocking_threads, timed,
+                         timed ? host->slow_poll_ns : 0, timed ? host->slow_poll : NULL, out,
+                         err->message, sizeof err->message);
 }
 
 static int tkb_spawn(zyntax_backend_runtime *b, const zyntax_spawn_args *args,
@@ -67,12 +80,10 @@ static void tkb_stats(const zyntax_backend_runtime *b, zyntax_stats *out) {
   zx_sized_copy(out, &all, ZX_STATS_SIZE_1_0);
 }
 
-static const zyntax_backend tkb_table = {
-    .abi_major = ZYNTAX_BACKEND_ABI_MAJOR,
-    .abi_minor = ZYNTAX_BACKEND_ABI_MINOR,
-    .size = sizeof(zyntax_backend),
-    .name = "tokio",
-    .version = TOKIO_VERSION,
+/* The host-loop entries stay NULL: Tokio drives itself on its workers. */
+ZYNTAX_BACKEND_DEFINE("tokio", TOKIO_VERSION,
+    .task_ops = &zxt_task_ops,
+    .future_ops = tkb_future_ops,
     .runtime_create = tkb_create,
     .runtime_destroy = zxt_runtime_destroy,
     .spawn = tkb_spawn,
@@ -82,10 +93,4 @@ static const zyntax_backend tkb_table = {
     .stats = tkb_stats,
     .sleep_until = zxt_sleep_until,
     .fd_wait = zxt_fd_wait,
-    .blocking = zxt_blocking,
-};
-
-__attribute__((visibility(ZYNTAX_STRINGIFY(ZYNTAX_BACKEND_ENTRY_VISIBILITY))))
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void);
-
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void) { return &tkb_table; }
+    .blocking = zxt_blocking)

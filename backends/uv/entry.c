@@ -6,21 +6,14 @@
   "libuv " ZYNTAX_STRINGIFY(UV_VERSION_MAJOR) "." ZYNTAX_STRINGIFY( \
       UV_VERSION_MINOR) "." ZYNTAX_STRINGIFY(UV_VERSION_PATCH)
 
-static const zyntax_backend uvb_table = {
-    .abi_major = ZYNTAX_BACKEND_ABI_MAJOR,
-    .abi_minor = ZYNTAX_BACKEND_ABI_MINOR,
-    .size = sizeof(zyntax_backend),
-    .name = "uv",
-    .version = UVB_VERSION,
+static const zyntax_future_ops *const uvb_future_ops[] = {
+    ZYNTAX_EXECUTOR_FUTURE_OPS, &uvb_fdwait_ops, &uvb_work_ops, NULL};
+
+ZYNTAX_BACKEND_DEFINE("uv", UVB_VERSION,
+    .future_ops = uvb_future_ops,
     .runtime_create = uvb_create,
     .runtime_destroy = uvb_destroy,
     ZX_EXEC_BACKEND_ENTRIES,
     .sleep_until = uvb_sleep_until,
     .fd_wait = uvb_fd_wait,
-    .blocking = uvb_blocking,
-};
-
-__attribute__((visibility(ZYNTAX_STRINGIFY(ZYNTAX_BACKEND_ENTRY_VISIBILITY))))
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void);
-
-const zyntax_backend *ZYNTAX_BACKEND_ENTRY_NAME(void) { return &uvb_table; }
+    .blocking = uvb_blocking)

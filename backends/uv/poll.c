@@ -207,7 +207,7 @@ static void fdwait_drop(zyntax_future *base) {
   zx_leaf_free(&f->rt->ex, f, f->cls); /* maybe the last block */
 }
 
-static const zyntax_future_ops fdwait_ops = {fdwait_poll, fdwait_drop};
+const zyntax_future_ops uvb_fdwait_ops = ZYNTAX_FUTURE_OPS_INIT(fdwait_poll, fdwait_drop);
 
 int uvb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                 zyntax_future **out) {
@@ -215,7 +215,7 @@ int uvb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
   uvb_fdwait *f = zx_leaf_alloc(&uvb_from(rt)->ex, sizeof *f, alignof(uvb_fdwait), &cls);
   if (f == NULL) return ZYNTAX_ENOMEM;
   f->cls = cls;
-  f->base = (zyntax_future){&fdwait_ops, ZYNTAX_NOT_FINISHED};
+  f->base = (zyntax_future){&uvb_fdwait_ops, ZYNTAX_NOT_FINISHED};
   f->rt = uvb_from(rt);
   f->fd = fd;
   f->want = events;

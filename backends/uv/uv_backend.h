@@ -31,6 +31,8 @@ int uvb_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
                 zyntax_future **out);
 int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
+/* The op tables of its fd waits (poll.c) and blocking jobs (work.c). */
+extern const zyntax_future_ops uvb_fdwait_ops, uvb_work_ops;
 
 /* The runtime's timer (timer.c): 0 or a libuv error. */
 int uvb_timer_init(uvb_runtime *rt);

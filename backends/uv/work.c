@@ -64,7 +64,7 @@ static void work_drop(zyntax_future *base) {
   }
 }
 
-static const zyntax_future_ops work_ops = {work_poll, work_drop};
+const zyntax_future_ops uvb_work_ops = ZYNTAX_FUTURE_OPS_INIT(work_poll, work_drop);
 
 int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out) {
@@ -72,7 +72,7 @@ int uvb_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
   uvb_work *w = zx_leaf_alloc(&uvb_from(rt)->ex, sizeof *w, alignof(uvb_work), &cls);
   if (w == NULL) return ZYNTAX_ENOMEM;
   w->cls = cls;
-  w->base = (zyntax_future){&work_ops, ZYNTAX_NOT_FINISHED};
+  w->base = (zyntax_future){&uvb_work_ops, ZYNTAX_NOT_FINISHED};
   w->rt = uvb_from(rt);
   w->fn = fn;
   w->arg = arg;

@@ -56,6 +56,7 @@ typedef struct zh_options {
   const char *ready; /* --ready: "tcp:PORT" or "tcp:auto" */
   double grace_s; /* SIGTERM to SIGKILL (default 5) */
   double ready_timeout_s; /* the ready condition's bound (default 30) */
+  int stats; /* --stats: each child's ZYNTAX_STATS lines into the JSON */
   char **program; /* PROGRAM ARGS..., NULL-terminated */
 } zh_options;
 

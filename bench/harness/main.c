@@ -39,7 +39,9 @@ static void usage(FILE *to) {
           "                    the last number on PROGRAM's first output line that\n"
           "                    contains 'listening on'); default tcp:auto\n"
           "  --ready-timeout S seconds to wait for --ready (default 30)\n"
-          "  --grace S         seconds from SIGTERM to SIGKILL (default 5)\n");
+          "  --grace S         seconds from SIGTERM to SIGKILL (default 5)\n"
+          "  --stats           ZYNTAX_STATS set for each child: its runtimes' counter\n"
+          "                    lines go into --json (polls are timed: they cost more)\n");
 }
 
 /* Splits a comma list into `out` (pointers into `list`, which is modified). */
@@ -65,6 +67,7 @@ static int parse_options(int argc, char **argv, int first, zh_options *opt) {
     else if (strcmp(a, "--no-native") == 0) opt->native = 0, takes = 0;
     else if (strcmp(a, "--syscalls") == 0) opt->syscalls = 1, takes = 0;
     else if (strcmp(a, "--allocs") == 0) opt->allocs = 1, takes = 0;
+    else if (opt->run && strcmp(a, "--stats") == 0) opt->stats = 1, takes = 0;
     else if (strcmp(a, "--help") == 0) return usage(stdout), exit(0), 0;
     else if (strcmp(a, "--") == 0 && opt->run) {
       opt->program = argv + i + 1;

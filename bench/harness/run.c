@@ -48,22 +48,54 @@ static void *read_output(void *arg) {
   return NULL;
 }
 
+/* --stats: an empty file the child's libzyntax appends its lines to. */
+static void stats_file(const zh_options *opt, zh_child *c) {
+  if (!opt->stats) return;
+  snprintf(c->stats_path, sizeof c->stats_path, "/tmp/zyntax-bench-stats-XXXXXX");
+  int fd = mkstemp(c->stats_path);
+  if (fd < 0) c->stats_path[0] = '\0';
+  else close(fd);
+}
+
+/* The lines the child's runtimes appended (malloc'd; NULL if none). */
+static char *stats_lines(zh_child *c) {
+  if (!c->stats_path[0]) return NULL;
+  FILE *f = fopen(c->stats_path, "r");
+  char *text = NULL;
+  size_t size = 0;
+  if (f) {
+    FILE *mem = open_memstream(&text, &size);
+    char buf[4096];
+    size_t n;
+    while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, mem);
+    if (mem) fclose(mem);
+    fclose(f);
+  }
+  unlink(c->stats_path);
+  c->stats_path[0] = '\0';
+  if (text && size == 0) free(text), text = NULL;
+  return text;
+}
+
 int zh_child_start(const zh_options *opt, const char *backend, zh_child *c, zh_run *run) {
   int fds[2];
   memset(c, 0, sizeof *c);
   if (pipe(fds) != 0) return snprintf(run->status, sizeof run->status, "pipe: %s", strerror(errno)), -1;
+  stats_file(opt, c);
   fflush(stdout); /* not fflush(NULL): a reader thread holds its FILE lock */
   fflush(stderr);
   c->start_s = zh_now_s();
   c->pid = fork();
   if (c->pid == 0) {
     close(fds[0]);
+    if (c->stats_path[0]) setenv("ZYNTAX_STATS", c->stats_path, 1);
     zh_exec(opt, backend, opt->program, NULL, fds[1]);
   }
   close(fds[1]);
   c->out = fds[0];
   if (c->pid < 0) {
     close(fds[0]);
+    free(stats_lines(c)); /* removes the file */
     return snprintf(run->status, sizeof run->status, "fork: %s", strerror(errno)), -1;
   }
   c->reading = pthread_create(&c->reader, NULL, read_output, c) == 0;
@@ -103,6 +135,7 @@ int zh_child_wait(zh_child *c, double timeout_s, zh_run *run, int *status) {
   run->nvcsw = ru.ru_nvcsw;
   run->nivcsw = ru.ru_nivcsw;
   describe(*status, c->last, run->status, sizeof run->status);
+  run->zyntax_stats = stats_lines(c);
   return 0;
 }
 
@@ -136,7 +169,7 @@ static size_t run_all(const zh_options *opt, zh_run *runs) {
       run_one(opt, run);
       if (!run->ok)
         fprintf(stderr, "%szyntax-bench run: %s failed: %s\n", tty ? "\n" : "", run->backend, run->status);
-      if (run == &scratch) free(scratch.load_output);
+      if (run == &scratch) free(scratch.load_output), free(scratch.zyntax_stats);
       else run->rep = r - opt->warmup, n++;
     }
   if (tty) fprintf(stderr, "\r\033[K");
@@ -174,6 +207,7 @@ int zh_run_main(const zh_options *given) {
   for (size_t i = 0; i < n; i++) {
     if (!runs[i].ok) rc = 1;
     free(runs[i].load_output);
+    free(runs[i].zyntax_stats);
   }
   free(runs);
   return rc;

@@ -36,6 +36,9 @@ typedef struct zh_run {
   double load_wall_s;
   char *load_output; /* the load command's stdout (malloc'd, may be NULL) */
   zh_wrk wrk;
+  /* --stats: the ZYNTAX_STATS lines of the program's runtimes, one JSON
+   * object a line (malloc'd, may be NULL) */
+  char *zyntax_stats;
 } zh_run;
 
 /** A started program: its output (stdout and stderr, one pipe) is read by a
@@ -48,6 +51,7 @@ typedef struct zh_child {
   char last[200];
   atomic_int port; /* 0 not yet, > 0 found, -1 output ended without it */
   double start_s;
+  char stats_path[64]; /* --stats: the child's ZYNTAX_STATS file, else "" */
 } zh_child;
 
 double zh_now_s(void);
@@ -59,7 +63,8 @@ int zh_child_start(const zh_options *opt, const char *backend, zh_child *c, zh_r
 int zh_child_exited(const zh_child *c);
 
 /** Waits up to `timeout_s` (< 0: no bound) for the child's end; 0 with the
- * run's wall time, rusage and status text filled, -1 if it is still running. */
+ * run's wall time, rusage, status text and (--stats) ZYNTAX_STATS lines
+ * filled, -1 if it is still running. */
 int zh_child_wait(zh_child *c, double timeout_s, zh_run *run, int *status);
 
 /** Runs opt->load against a started program (load.c). */

@@ -147,6 +147,20 @@ static void json_wrk(FILE *f, const zh_wrk *w) {
           w->latency_stdev_us, w->latency_max_us, w->socket_errors, w->non_2xx);
 }
 
+/* --stats: the lines libzyntax wrote (each a JSON object) as an array;
+ * null without --stats. */
+static void json_stats(FILE *f, const char *lines) {
+  if (lines == NULL) return (void)fprintf(f, "null");
+  fputc('[', f);
+  int first = 1;
+  for (const char *p = lines; *p;) {
+    size_t len = strcspn(p, "\n");
+    if (len) fprintf(f, "%s%.*s", first ? "" : ", ", (int)len, p), first = 0;
+    p += len + (p[len] == '\n');
+  }
+  fputc(']', f);
+}
+
 static void json_run(FILE *f, const zh_run *r) {
   fprintf(f, "    {\"rep\": %u, \"position\": %u, \"backend\": \"%s\", \"ok\": %s, \"status\": ", r->rep,
           r->position, r->backend, r->ok ? "true" : "false");
@@ -158,6 +172,8 @@ static void json_run(FILE *f, const zh_run *r) {
   json_wrk(f, &r->wrk);
   fprintf(f, ", \"load_stdout\": ");
   r->load_output ? zh_json_string(f, r->load_output) : (void)fprintf(f, "null");
+  fprintf(f, ", \"zyntax_stats\": ");
+  json_stats(f, r->zyntax_stats);
   fprintf(f, "}");
 }
 

@@ -1,22 +1,16 @@
 /* Driving from a host's event loop: zyntax_runtime_poll_fd, _next_deadline
- * and _run_nowait. The entries are of backend ABI 1.1: a backend whose
- * table ends before them, or leaves them NULL (Tokio), is unsupported. */
+ * and _run_nowait. The entries are optional: a backend that leaves them
+ * NULL (Tokio) is unsupported. */
 #include <stddef.h>
 
 #include "internal.h"
-
-/* An entry past the backend's declared size is never read. */
-#define HAS_ENTRY(be, field)                                              \
-  ((be)->size >= offsetof(zyntax_backend, field) + sizeof((be)->field) && \
-   (be)->field != NULL)
 
 static int unsupported(const zyntax_runtime *rt, const char *func) {
   return zx_fail(NULL, ZYNTAX_EUNSUPPORTED,
                  "%s: backend '%s' cannot be driven from a host loop (%s)",
                  func, rt->backend->name,
-                 rt->backend->size < ZYNTAX_BACKEND_SIZE_1_1
-                     ? "its table is older than backend ABI 1.1"
-                     : "it drives itself on its own threads");
+                 "it has no host-loop entries: it drives itself on its own "
+                 "threads, or does not offer it");
 }
 
 /* The checks every call makes, in order, then the driving mark. */
@@ -27,7 +21,7 @@ static int begin(zyntax_runtime *rt, int supported, const char *func) {
 }
 
 int zyntax_runtime_poll_fd(zyntax_runtime *rt) {
-  int rc = begin(rt, rt != NULL && HAS_ENTRY(rt->backend, poll_fd), __func__);
+  int rc = begin(rt, rt != NULL && ZYNTAX_BACKEND_HAS(rt->backend, poll_fd), __func__);
   if (rc != 0) return rc;
   int fd = -1;
   rc = rt->backend->poll_fd(rt->impl, &fd);
@@ -38,7 +32,7 @@ int zyntax_runtime_poll_fd(zyntax_runtime *rt) {
 int zyntax_runtime_next_deadline(zyntax_runtime *rt, uint64_t *deadline_ns) {
   if (deadline_ns == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   *deadline_ns = ZYNTAX_DEADLINE_NONE;
-  int rc = begin(rt, rt != NULL && HAS_ENTRY(rt->backend, next_deadline), __func__);
+  int rc = begin(rt, rt != NULL && ZYNTAX_BACKEND_HAS(rt->backend, next_deadline), __func__);
   if (rc != 0) return rc;
   rc = rt->backend->next_deadline(rt->impl, deadline_ns);
   zx_drive_end(rt);
@@ -48,7 +42,7 @@ int zyntax_runtime_next_deadline(zyntax_runtime *rt, uint64_t *deadline_ns) {
 int zyntax_runtime_run_nowait(zyntax_runtime *rt, int *more) {
   if (more == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   *more = 0;
-  int rc = begin(rt, rt != NULL && HAS_ENTRY(rt->backend, run_nowait), __func__);
+  int rc = begin(rt, rt != NULL && ZYNTAX_BACKEND_HAS(rt->backend, run_nowait), __func__);
   if (rc != 0) return rc;
   rc = rt->backend->run_nowait(rt->impl, more);
   zx_drive_end(rt);

@@ -19,6 +19,7 @@ struct zyntax_runtime {
   atomic_int closing; /* set once destroy starts: new work gets ECLOSED */
   unsigned fork_generation; /* zx_fork_generation() when created */
   zyntax_runtime *live_prev, *live_next; /* fork.c's list of live runtimes */
+  char *stats_file; /* ZYNTAX_STATS as at create (owned), NULL: unset */
 };
 
 /* ---- fork.c: runtimes do not survive fork() ---- */
@@ -85,5 +86,29 @@ void zx_thread_set_current(zyntax_runtime *rt);
 
 /* secure_getenv(): NULL in secure-execution mode (setuid etc.). */
 const char *zx_getenv(const char *name);
+
+/* ZYNTAX_STATS: where destroy appends the stats line ("-": stderr), or
+ * NULL when unset or empty. */
+const char *zx_env_stats_file(void);
+
+/* ZYNTAX_SLOW_POLL_US in nanoseconds into *ns (0: unset or empty).
+ * Returns 0, or ZYNTAX_EINVAL (recorded, in *err too) for a value that
+ * is not a number of microseconds from 1 to an hour. */
+int zx_env_slow_poll_ns(uint64_t *ns, zyntax_error *err);
+
+/* ---- pollwatch.c: poll timing asked of the backend ---- */
+
+/* Reads the two variables above into rt->host (time_polls, slow_poll_ns,
+ * slow_poll) and rt->stats_file. Returns 0, ZYNTAX_EINVAL or
+ * ZYNTAX_ENOMEM (recorded). Before the backend's runtime_create. */
+int zx_pollwatch_setup(zyntax_runtime *rt, zyntax_error *err);
+
+/* ---- stats_export.c: the ZYNTAX_STATS line ---- */
+
+/* With rt->stats_file set, appends the runtime's counters as one JSON
+ * line (one write(2), O_APPEND); then frees rt->stats_file. Called once,
+ * as destroy starts, while the backend runtime still exists. A failed
+ * write is logged (ZYNTAX_LOG=1), never reported to the caller. */
+void zx_stats_export(zyntax_runtime *rt);
 
 #endif /* ZYNTAX_LOADER_INTERNAL_H */

@@ -66,9 +66,16 @@ static zyntax_runtime *create_locked(const zyntax_runtime_options *opts,
   }
   rt->fork_generation = zx_fork_generation();
   rt->backend = be;
-  rt->host = (zyntax_backend_host){sizeof rt->host, rt, enter_thread, leave_thread};
+  rt->host = (zyntax_backend_host){.size = sizeof rt->host,
+                                   .runtime = rt,
+                                   .enter_thread = enter_thread,
+                                   .leave_thread = leave_thread};
   atomic_init(&rt->driving, 0);
   atomic_init(&rt->closing, 0);
+  if (zx_pollwatch_setup(rt, err) != 0) {
+    free(rt);
+    return NULL;
+  }
 
   zyntax_error backend_err = {0, ""};
   int rc = be->runtime_create(&rt->host, &o, &rt->impl, &backend_err);
@@ -76,6 +83,7 @@ static zyntax_runtime *create_locked(const zyntax_runtime_options *opts,
     zx_fail(err, rc, "backend '%s' (%s) failed to start: %s", be->name,
             be->version,
             backend_err.message[0] ? backend_err.message : zyntax_strerror(rc));
+    free(rt->stats_file);
     free(rt);
     return NULL;
   }
@@ -118,6 +126,7 @@ int zyntax_runtime_destroy(zyntax_runtime *rt) {
   /* From here on, drop functions and blocking jobs that run inside the
    * backend's destroy get ECLOSED for any new work on `rt`. */
   atomic_store_explicit(&rt->closing, 1, memory_order_release);
+  zx_stats_export(rt); /* while the backend runtime still counts */
   rt->backend->runtime_destroy(rt->impl);
   zx_runtime_untrack(rt);
   free(rt);

@@ -27,7 +27,7 @@ static void from_drop(zyntax_future *f) {
   free(u);
 }
 
-static const zyntax_future_ops from_ops = {from_poll, from_drop};
+static const zyntax_future_ops from_ops = ZYNTAX_FUTURE_OPS_INIT(from_poll, from_drop);
 
 int zyntax_user_future(void *state, const zyntax_future_vtable *vtable,
                        zyntax_future **out) {
@@ -110,9 +110,9 @@ static zyntax_poll timeout_poll(zyntax_future *f, const zyntax_waker *waker) {
   return ready(f, rc < 0 ? rc : ZYNTAX_ETIMEDOUT);
 }
 
-static const zyntax_future_ops select_ops = {select_poll, combo_drop};
-static const zyntax_future_ops join_ops = {join_poll, combo_drop};
-static const zyntax_future_ops timeout_ops = {timeout_poll, combo_drop};
+static const zyntax_future_ops select_ops = ZYNTAX_FUTURE_OPS_INIT(select_poll, combo_drop);
+static const zyntax_future_ops join_ops = ZYNTAX_FUTURE_OPS_INIT(join_poll, combo_drop);
+static const zyntax_future_ops timeout_ops = ZYNTAX_FUTURE_OPS_INIT(timeout_poll, combo_drop);
 
 zyntax_future *zyntax_future_child(const zyntax_future *f, size_t i) {
   if (f == NULL) {

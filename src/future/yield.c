@@ -28,7 +28,7 @@ static zyntax_poll yield_poll(zyntax_future *f, const zyntax_waker *waker) {
 
 static void yield_drop(zyntax_future *f) { free(f); }
 
-static const zyntax_future_ops yield_ops = {yield_poll, yield_drop};
+static const zyntax_future_ops yield_ops = ZYNTAX_FUTURE_OPS_INIT(yield_poll, yield_drop);
 
 int zyntax_yield_future(zyntax_runtime *rt, zyntax_future **out) {
   if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);

@@ -126,6 +126,8 @@ int zx_plugin_load(const char *path, const char *expected_name,
 static const char *missing_entry(const zyntax_backend *be) {
 #define ZX_REQUIRE_(field) \
   if (be->field == NULL) return #field;
+  ZX_REQUIRE_(task_ops)
+  ZX_REQUIRE_(future_ops)
   ZX_REQUIRE_(runtime_create)
   ZX_REQUIRE_(runtime_destroy)
   ZX_REQUIRE_(spawn)
@@ -140,6 +142,54 @@ static const char *missing_entry(const zyntax_backend *be) {
   return NULL;
 }
 
+/* Optional, but all three or none: half a host-loop interface would be
+ * called with the other half missing. */
+static int host_loop_partial(const zyntax_backend *be) {
+  int set = (be->poll_fd != NULL) + (be->next_deadline != NULL) +
+            (be->run_nowait != NULL);
+  return set != 0 && set != 3;
+}
+
+/* The first NULL op of a task op table, or NULL. */
+static const char *missing_task_op(const zyntax_task_ops *t) {
+  return !t->state ? "state" : !t->status ? "status" : !t->cancel ? "cancel"
+       : !t->release ? "release" : !t->join ? "join" : NULL;
+}
+
+/* The op tables the backend's tasks and futures point to: each declares
+ * a size covering ABI 2.0 and sets every op. Describes the first wrong
+ * one in `what`; returns 0, ZYNTAX_EABI (too small) or ZYNTAX_EBADPLUGIN
+ * (an op missing). */
+static int check_op_tables(const zyntax_backend *be, char *what, size_t len) {
+  const zyntax_task_ops *t = be->task_ops;
+  if (t->size < ZYNTAX_TASK_OPS_SIZE_2_0) {
+    snprintf(what, len, "task_ops declares %zu bytes; ABI %d.0 needs at least %zu",
+             t->size, ZYNTAX_BACKEND_ABI_MAJOR, (size_t)ZYNTAX_TASK_OPS_SIZE_2_0);
+    return ZYNTAX_EABI;
+  }
+  if (missing_task_op(t) != NULL) {
+    snprintf(what, len, "task_ops has no '%s'", missing_task_op(t));
+    return ZYNTAX_EBADPLUGIN;
+  }
+  size_t i = 0;
+  for (const zyntax_future_ops *f; (f = be->future_ops[i]) != NULL; i++) {
+    if (f->size < ZYNTAX_FUTURE_OPS_SIZE_2_0) {
+      snprintf(what, len, "future_ops[%zu] declares %zu bytes; ABI %d.0 needs at least %zu",
+               i, f->size, ZYNTAX_BACKEND_ABI_MAJOR, (size_t)ZYNTAX_FUTURE_OPS_SIZE_2_0);
+      return ZYNTAX_EABI;
+    }
+    if (f->poll == NULL || f->drop == NULL) {
+      snprintf(what, len, "future_ops[%zu] has no '%s'", i, f->poll ? "drop" : "poll");
+      return ZYNTAX_EBADPLUGIN;
+    }
+  }
+  if (i == 0) {
+    snprintf(what, len, "future_ops lists no table");
+    return ZYNTAX_EBADPLUGIN;
+  }
+  return 0;
+}
+
 int zx_plugin_validate(const zyntax_backend *be, const char *origin,
                        const char *expected_name, const zyntax_backend **out,
                        zyntax_error *err) {
@@ -150,12 +200,12 @@ int zx_plugin_validate(const zyntax_backend *be, const char *origin,
                    origin, be->abi_major, be->abi_minor, ZYNTAX_VERSION_STRING,
                    ZYNTAX_BACKEND_ABI_MAJOR, ZYNTAX_BACKEND_ABI_MAJOR,
                    ZYNTAX_BACKEND_ABI_MINOR);
-  if (be->size < ZYNTAX_BACKEND_SIZE_1_0)
+  if (be->size < ZYNTAX_BACKEND_SIZE_2_0)
     return zx_fail(err, ZYNTAX_EABI,
                    "backend '%s' (ABI %u.%u) declares a table of %zu bytes; ABI "
                    "%d.0 needs at least %zu",
                    origin, be->abi_major, be->abi_minor, be->size,
-                   ZYNTAX_BACKEND_ABI_MAJOR, (size_t)ZYNTAX_BACKEND_SIZE_1_0);
+                   ZYNTAX_BACKEND_ABI_MAJOR, (size_t)ZYNTAX_BACKEND_SIZE_2_0);
   if (be->name == NULL || be->name[0] == '\0' || be->version == NULL)
     return zx_fail(err, ZYNTAX_EBADPLUGIN,
                    "backend '%s' has no name or version string", origin);
@@ -164,6 +214,16 @@ int zx_plugin_validate(const zyntax_backend *be, const char *origin,
     return zx_fail(err, ZYNTAX_EBADPLUGIN,
                    "backend '%s' (%s, ABI %u.%u) lacks the required entry '%s'",
                    origin, be->name, be->abi_major, be->abi_minor, missing);
+  if (host_loop_partial(be))
+    return zx_fail(err, ZYNTAX_EBADPLUGIN,
+                   "backend '%s' (%s, ABI %u.%u) sets only some of the optional "
+                   "entries poll_fd, next_deadline, run_nowait: all three or none",
+                   origin, be->name, be->abi_major, be->abi_minor);
+  char what[160];
+  int rc = check_op_tables(be, what, sizeof what);
+  if (rc != 0)
+    return zx_fail(err, rc, "backend '%s' (%s, ABI %u.%u): its %s", origin,
+                   be->name, be->abi_major, be->abi_minor, what);
   if (expected_name != NULL && strcmp(be->name, expected_name) != 0)
     return zx_fail(err, ZYNTAX_EBADPLUGIN,
                    "backend '%s' calls itself '%s', not '%s'", origin,

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "sized.h"
+#include "zyntax/backend.h"
 
 typedef struct opts_1_0 {
   size_t size;
@@ -67,6 +68,30 @@ static void extern_can_be_overridden(void **state) {
   assert_string_equal(zyntax_abi_test_version(), ZYNTAX_VERSION_STRING);
 }
 
+/* ZYNTAX_BACKEND_HAS: how the loader tells an op absent - NULL, or past
+ * the size an older table declares (an entry of a later minor). */
+static void dummy_op(void) {}
+
+static void optional_ops_past_the_size_are_absent(void **state) {
+  (void)state;
+  zyntax_task_ops ops;
+  void (**entry)(void) = (void (**)(void))&ops.state;
+  for (size_t i = 0; i < 5; i++) entry[i] = dummy_op;
+  ops.size = sizeof ops;
+  assert_true(ZYNTAX_BACKEND_HAS(&ops, join));
+  ops.size = offsetof(zyntax_task_ops, join); /* an older table */
+  assert_false(ZYNTAX_BACKEND_HAS(&ops, join));
+  assert_true(ZYNTAX_BACKEND_HAS(&ops, release));
+  ops.size = sizeof ops;
+  ops.join = NULL; /* left out */
+  assert_false(ZYNTAX_BACKEND_HAS(&ops, join));
+  zyntax_backend be = {.size = ZYNTAX_BACKEND_SIZE_2_0, .poll_fd = NULL};
+  assert_false(ZYNTAX_BACKEND_HAS(&be, poll_fd));
+  assert_false(ZYNTAX_BACKEND_HAS(&be, runtime_create));
+  assert_int_equal(ZYNTAX_TASK_OPS_SIZE_2_0, sizeof(zyntax_task_ops));
+  assert_int_equal(ZYNTAX_FUTURE_OPS_SIZE_2_0, sizeof(zyntax_future_ops));
+}
+
 static void shorter_than_1_0_is_refused(void **state) {
   (void)state;
   opts_1_0 caller = {OPTS_SIZE_1_0 - 1, 1, 2};
@@ -82,6 +107,7 @@ int main(void) {
       cmocka_unit_test(older_caller_newer_library),
       cmocka_unit_test(newer_caller_older_library),
       cmocka_unit_test(shorter_than_1_0_is_refused),
+      cmocka_unit_test(optional_ops_past_the_size_are_absent),
       cmocka_unit_test(extern_can_be_overridden),
   };
   return cmocka_run_group_tests_name("abi", tests, NULL, NULL);

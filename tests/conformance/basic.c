@@ -193,7 +193,9 @@ static void stats_match_the_work(void **state) {
   assert_int_equal(st.tasks_failed, 0);
   assert_true(st.polls >= 6);   /* 1 + 1 + 4, plus the drive_until root */
   assert_true(st.wakes >= 3);   /* 2 yields, 1 cancel (+ the timer unless it was over) */
-  assert_true(st.timers >= 1);  /* the 1 ms sleep */
+  /* The 1 ms sleep is armed unless it was already over at its first poll
+   * (a preempted worker on a loaded machine): no wall-clock assumption. */
+  assert_true(st.timers <= 1);
   assert_int_equal(st.io_waits, 0);
   /* Other layouts of the struct: the abi group. */
   zyntax_task_drop(a);

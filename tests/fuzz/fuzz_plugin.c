@@ -22,6 +22,34 @@ static int dummy_create(const zyntax_backend_host *h, const zyntax_runtime_optio
   return ZYNTAX_EBACKEND;
 }
 
+/* Op tables whose sizes come from the input: bits 21-22 pick the task
+ * table's, bits 23-24 the future table's (too small, 2.0, longer). */
+static zyntax_task_ops fuzz_task_ops;
+static zyntax_future_ops fuzz_future_ops;
+static const zyntax_future_ops *fuzz_future_list[] = {&fuzz_future_ops, NULL};
+
+static zyntax_poll dummy_poll(zyntax_future *f, const zyntax_waker *w) {
+  (void)f, (void)w;
+  return ZYNTAX_READY;
+}
+
+static void dummy_drop(zyntax_future *f) { (void)f; }
+
+static size_t pick_size(unsigned two_bits, size_t v2_0) {
+  return two_bits == 0 ? v2_0 - 1 : two_bits == 1 ? v2_0 : v2_0 + 8 * two_bits;
+}
+
+static void fuzz_op_tables(zyntax_backend *be, uint64_t bits) {
+  void (**entry)(void) = (void (**)(void))&fuzz_task_ops.state;
+  for (size_t i = 0; i < 5; i++) entry[i] = (void (*)(void))dummy_create;
+  fuzz_task_ops.size = pick_size((bits >> 21) & 3, ZYNTAX_TASK_OPS_SIZE_2_0);
+  fuzz_future_ops.poll = dummy_poll;
+  fuzz_future_ops.drop = (bits & 1u << 25) ? NULL : dummy_drop;
+  fuzz_future_ops.size = pick_size((bits >> 23) & 3, ZYNTAX_FUTURE_OPS_SIZE_2_0);
+  be->task_ops = &fuzz_task_ops;
+  be->future_ops = fuzz_future_list;
+}
+
 static void fuzz_table(const uint8_t *data, size_t size) {
   zyntax_backend be;
   memset(&be, 0, sizeof be);
@@ -38,12 +66,15 @@ static void fuzz_table(const uint8_t *data, size_t size) {
   size_t entries = (sizeof be - offsetof(zyntax_backend, runtime_create)) / sizeof *entry;
   for (size_t i = 0; i < entries; i++)
     if (!(bits & (8u << i))) entry[i] = (void (*)(void))dummy_create;
+  fuzz_op_tables(&be, bits);
   const zyntax_backend *out = NULL;
   zyntax_error err = {0, ""};
   int rc = zx_plugin_validate(&be, "fuzz table", (bits & 1u << 20) ? "fuzz" : NULL, &out, &err);
   if (rc != 0 && err.message[0] == '\0') abort();
   if (rc == 0 && (out != &be || be.abi_major != ZYNTAX_BACKEND_ABI_MAJOR ||
-                  be.size < ZYNTAX_BACKEND_SIZE_1_0))
+                  be.size < ZYNTAX_BACKEND_SIZE_2_0 ||
+                  be.task_ops->size < ZYNTAX_TASK_OPS_SIZE_2_0 ||
+                  be.future_ops[0]->size < ZYNTAX_FUTURE_OPS_SIZE_2_0))
     abort();
 }
 

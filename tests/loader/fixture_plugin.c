@@ -16,14 +16,24 @@
 #define NO_NAME 4
 #define MISSING_ENTRY 5
 #define NEWER_MINOR 6
-#define ABI_1_0 7
+#define NO_HOST_LOOP 7
+#define HALF_HOST_LOOP 8
+#define TASK_OPS_TOO_SMALL 9
+#define FUTURE_OPS_NO_DROP 10
+#define BROKEN_BLOCKING 11
 
-/* A table from a later ABI 1.x: more entries after the 1.0 ones. */
+/* A table from a later ABI 2.x: more entries after the 2.0 ones. */
 typedef struct newer_table {
-  zyntax_backend v1_0;
-  void (*added_in_1_1)(void);
-  void (*added_in_1_2)(void);
+  zyntax_backend v2_0;
+  void (*added_in_2_1)(void);
+  void (*added_in_2_2)(void);
 } newer_table;
+
+/* An op table from a later minor, one entry longer. */
+typedef struct newer_task_ops {
+  zyntax_task_ops v2_0;
+  void (*added_in_2_1)(void);
+} newer_task_ops;
 
 const zyntax_backend *zyntax_backend_entry(void);
 const zyntax_backend *zyntax_backend_entyr(void);
@@ -35,6 +45,14 @@ EXPORT const zyntax_backend *zyntax_backend_entry(void) { return NULL; }
 #else
 static void unused_entry(void) {}
 
+/* A backend that loads but breaks the contract: no blocking job ever
+ * starts (for the conformance kit's own test). */
+__attribute__((unused)) static int no_blocking(zyntax_backend_runtime *rt, zyntax_blocking_fn fn, void *arg,
+                       zyntax_future **out) {
+  (void)rt, (void)fn, (void)arg, (void)out;
+  return ZYNTAX_ENOMEM;
+}
+
 static const zyntax_backend *real_table(void) {
   void *lib = dlopen(REAL_PLUGIN, RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL) return NULL;
@@ -45,29 +63,53 @@ static const zyntax_backend *real_table(void) {
 
 EXPORT const zyntax_backend *zyntax_backend_entry(void) {
   static newer_table table;
+  /* Copies of the real op tables, changed by some fixtures. The real tasks
+   * and futures keep pointing at the real ones: only validation sees
+   * these. */
+  static newer_task_ops task_ops;
+  static zyntax_future_ops future_ops;
+  static const zyntax_future_ops *future_list[] = {&future_ops, NULL};
   const zyntax_backend *real = real_table();
   if (real == NULL) return NULL;
-  table.v1_0 = *real;
-  table.added_in_1_1 = table.added_in_1_2 = unused_entry;
+  table.v2_0 = *real;
+  table.added_in_2_1 = table.added_in_2_2 = unused_entry;
+  task_ops.v2_0 = *real->task_ops;
+  task_ops.added_in_2_1 = unused_entry;
+  future_ops = *real->future_ops[0];
+  (void)task_ops, (void)future_list; /* each used by some fixtures only */
 #if FIXTURE == WRONG_MAJOR
-  table.v1_0.abi_major = ZYNTAX_BACKEND_ABI_MAJOR + 1;
+  table.v2_0.abi_major = ZYNTAX_BACKEND_ABI_MAJOR + 1;
 #elif FIXTURE == TOO_SMALL
-  table.v1_0.size = offsetof(zyntax_backend, spawn);
+  table.v2_0.size = offsetof(zyntax_backend, spawn);
 #elif FIXTURE == NO_NAME
-  table.v1_0.name = NULL;
+  table.v2_0.name = NULL;
 #elif FIXTURE == MISSING_ENTRY
-  table.v1_0.blocking = NULL;
+  table.v2_0.blocking = NULL;
 #elif FIXTURE == NEWER_MINOR
-  table.v1_0.abi_minor = ZYNTAX_BACKEND_ABI_MINOR + 2;
-  table.v1_0.size = sizeof table;
-#elif FIXTURE == ABI_1_0
-  /* An older plugin: its table ends before the entries of ABI 1.1 (the
-   * real pointers still lie behind it here; the loader must not look). */
-  table.v1_0.abi_minor = 0;
-  table.v1_0.size = ZYNTAX_BACKEND_SIZE_1_0;
+  /* A later minor: a longer table, and a longer task op table. */
+  table.v2_0.abi_minor = ZYNTAX_BACKEND_ABI_MINOR + 2;
+  table.v2_0.size = sizeof table;
+  task_ops.v2_0.size = sizeof task_ops;
+  table.v2_0.task_ops = &task_ops.v2_0;
+#elif FIXTURE == NO_HOST_LOOP
+  /* The optional host-loop entries left NULL, as Tokio does. */
+  table.v2_0.poll_fd = NULL;
+  table.v2_0.next_deadline = NULL;
+  table.v2_0.run_nowait = NULL;
+#elif FIXTURE == HALF_HOST_LOOP
+  table.v2_0.run_nowait = NULL;
+#elif FIXTURE == TASK_OPS_TOO_SMALL
+  /* Compiled against a table without its size: one entry short. */
+  task_ops.v2_0.size = offsetof(zyntax_task_ops, join);
+  table.v2_0.task_ops = &task_ops.v2_0;
+#elif FIXTURE == BROKEN_BLOCKING
+  table.v2_0.blocking = no_blocking;
+#elif FIXTURE == FUTURE_OPS_NO_DROP
+  future_ops.drop = NULL;
+  table.v2_0.future_ops = future_list;
 #else
 #error unknown FIXTURE
 #endif
-  return &table.v1_0;
+  return &table.v2_0;
 }
 #endif

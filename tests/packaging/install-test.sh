@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the build tree BUILD into a fresh prefix, checks the exported
 # symbols, builds tests/consumer against the install with pkg-config and with
-# find_package(Zyntax), and runs both on every installed backend.
-# Usage: install-test.sh SOURCE_DIR BUILD_DIR
+# find_package(Zyntax), and runs both on every installed backend. With
+# "kit", also a backend written outside the tree (plugin-test.sh).
+# Usage: install-test.sh SOURCE_DIR BUILD_DIR [kit]
 set -euo pipefail
 src=$1
 build=$2
@@ -52,3 +53,6 @@ for b in "${backends[@]}"; do
 done
 "$prefix/bin/zyntax-info" >/dev/null
 echo "installed tree works for: ${backends[*]}"
+if [ "${3:-}" = kit ]; then
+  source "$src/tests/packaging/plugin-test.sh"
+fi

@@ -34,6 +34,8 @@ codes! {
     READY = 1;
     // api/zyntax/runtime.h: the result of an unfinished task or future.
     NOT_FINISHED = 0x7fff_ffff;
+    // api/zyntax/runtime.h: zyntax_stats.poll_ns_log2's length.
+    STATS_POLL_BUCKETS = 32;
 }
 
 /// ZYNTAX_READABLE / ZYNTAX_WRITABLE (api/zyntax/runtime.h).
@@ -41,14 +43,19 @@ pub const READABLE: u32 = 0x1;
 pub const WRITABLE: u32 = 0x2;
 pub const EVENTS: &[(&str, u32)] = &[("READABLE", READABLE), ("WRITABLE", WRITABLE)];
 
+/// zyntax_stats.poll_ns_log2's length, as an array length.
+pub const POLL_BUCKETS: usize = STATS_POLL_BUCKETS as usize;
+
 macro_rules! stats {
-    ($($field:ident),*) => {
-        /// `zyntax_stats` (api/zyntax/runtime.h), field for field.
+    ($($field:ident),*; $hist:ident) => {
+        /// `zyntax_stats` (api/zyntax/runtime.h), field for field: the
+        /// counters, then the poll-duration histogram.
         #[repr(C)]
         #[derive(Default)]
         pub struct Stats {
             pub size: usize,
             $(pub $field: u64,)*
+            pub $hist: [u64; POLL_BUCKETS],
         }
 
         /// (field, offset) of every field, for build.rs.
@@ -61,6 +68,7 @@ macro_rules! stats {
             unsafe {
                 let mut v = vec![("size", at(std::ptr::addr_of!((*p).size) as *const u8))];
                 $(v.push((stringify!($field), at(std::ptr::addr_of!((*p).$field) as *const u8)));)*
+                v.push((stringify!($hist), at(std::ptr::addr_of!((*p).$hist) as *const u8)));
                 v
             }
         }
@@ -68,4 +76,4 @@ macro_rules! stats {
 }
 
 stats!(tasks_spawned, tasks_completed, tasks_cancelled, tasks_failed, polls, wakes, timers,
-       io_waits, blocking_jobs);
+       io_waits, blocking_jobs, wakes_remote, peak_live_tasks, slow_polls; poll_ns_log2);

@@ -92,8 +92,10 @@ pub struct ZFuture {
     pub result: c_int,
 }
 
+/// `zyntax_future_ops` (backend.h, ABI 2.0): its size, then the ops.
 #[repr(C)]
 pub struct FutureOps {
+    pub size: usize,
     pub poll: unsafe extern "C" fn(*mut ZFuture, *const CWaker) -> c_int,
     pub drop: unsafe extern "C" fn(*mut ZFuture),
 }
@@ -105,8 +107,10 @@ pub struct ZTask {
     pub owner: *const c_void,
 }
 
+/// `zyntax_task_ops` (backend.h, ABI 2.0): its size, then the ops.
 #[repr(C)]
 pub struct TaskOps {
+    pub size: usize,
     pub state: unsafe extern "C" fn(*const ZTask) -> *mut c_void,
     pub status: unsafe extern "C" fn(*const ZTask) -> c_int,
     pub cancel: unsafe extern "C" fn(*mut ZTask) -> c_int,

@@ -84,7 +84,10 @@ unsafe extern "C" fn task_join(t: *mut ZTask, out: *mut *mut ZFuture) -> c_int {
     0
 }
 
+/// Named in entry.c's backend table (task_ops), so it has a C name.
+#[export_name = "zxt_task_ops"]
 pub static TASK_OPS: TaskOps = TaskOps {
+    size: std::mem::size_of::<TaskOps>(),
     state: task_state,
     status: task_status,
     cancel: task_cancel,
@@ -136,4 +139,7 @@ unsafe extern "C" fn join_drop(f: *mut ZFuture) {
     join.task.state.clear(JOINED);
 }
 
-static JOIN_OPS: FutureOps = FutureOps { poll: join_poll, drop: join_drop };
+/// Listed in entry.c's backend table (future_ops), so it has a C name.
+#[export_name = "zxt_join_ops"]
+static JOIN_OPS: FutureOps =
+    FutureOps { size: std::mem::size_of::<FutureOps>(), poll: join_poll, drop: join_drop };

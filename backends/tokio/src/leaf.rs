@@ -206,4 +206,7 @@ unsafe extern "C" fn leaf_drop(f: *mut ZFuture) {
     }
 }
 
-static LEAF_OPS: FutureOps = FutureOps { poll: leaf_poll, drop: leaf_drop };
+/// Listed in entry.c's backend table (future_ops), so it has a C name.
+#[export_name = "zxt_leaf_ops"]
+static LEAF_OPS: FutureOps =
+    FutureOps { size: std::mem::size_of::<FutureOps>(), poll: leaf_poll, drop: leaf_drop };

@@ -26,6 +26,7 @@ mod pool;
 mod runtime;
 mod state;
 mod task;
+mod timing;
 mod waker;
 
 use std::os::raw::{c_char, c_int, c_void};
@@ -60,17 +61,23 @@ unsafe fn copy_message(text: &str, buf: *mut c_char, len: usize) {
     }
 }
 
-/// Creates the backend runtime.
+/// Creates the backend runtime. Polls are timed when `time_polls` is
+/// nonzero (timing.rs); `slow_poll_ns` and `slow_poll` are then the host's.
 ///
 /// # Safety
 /// `out` is writable; `message` is NULL or writable for `message_len`
-/// bytes; `enter`/`leave` are the loader's (callable from any thread).
+/// bytes; `enter`/`leave`/`slow_poll` are the loader's (callable from any
+/// thread).
 #[no_mangle]
 pub unsafe extern "C" fn zxt_runtime_new(public: *mut c_void, enter: Option<EnterThreadFn>,
                                          leave: Option<LeaveThreadFn>, single_threaded: c_int,
-                                         workers: u32, blocking_threads: u32, out: *mut *mut c_void,
-                                         message: *mut c_char, message_len: usize) -> c_int {
-    let cfg = Config { public, enter, leave, single_threaded: single_threaded != 0, workers, blocking_threads };
+                                         workers: u32, blocking_threads: u32, time_polls: c_int,
+                                         slow_poll_ns: u64, slow_poll: Option<timing::SlowPollFn>,
+                                         out: *mut *mut c_void, message: *mut c_char,
+                                         message_len: usize) -> c_int {
+    let timing = (time_polls != 0).then(|| timing::Timing { slow_ns: slow_poll_ns, report: slow_poll });
+    let cfg = Config { public, enter, leave, single_threaded: single_threaded != 0, workers, blocking_threads,
+                       timing };
     match runtime::create(&cfg) {
         Ok(b) => {
             // SAFETY: `out` is writable (the caller's contract).

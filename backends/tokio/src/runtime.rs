@@ -22,6 +22,7 @@ use crate::leaf::Leaf;
 use crate::pool::Pool;
 use crate::ffi::*;
 use crate::task::{self, RootFuture, SpawnArgs, Task, TaskRef, WaitDone};
+use crate::timing::Timing;
 
 /// One counter of `zyntax_stats`.
 #[derive(Clone, Copy)]
@@ -35,14 +36,18 @@ pub enum Counter {
     Timers,
     IoWaits,
     BlockingJobs,
+    WakesRemote, // of Wakes, those from a thread not of this runtime
+    SlowPolls,
 }
 
-const COUNTERS: usize = 9;
+const COUNTERS: usize = 11;
 const SHARDS: usize = 8;
 
-#[repr(align(64))] // a cache line of its own
+/// A thread's counters, then its poll-duration histogram (written only
+/// while polls are timed: timing.rs).
+#[repr(align(64))] // cache lines of its own
 #[derive(Default)]
-struct Shard([AtomicU64; COUNTERS]);
+struct Shard([AtomicU64; COUNTERS], [AtomicU64; POLL_BUCKETS]);
 
 /// The counters, sharded by thread: every poll and wake counts, and with
 /// one shared counter the workers would pass its cache line back and
@@ -58,18 +63,37 @@ pub struct Stats {
 /// threads get different shards. A thread-local would cost a
 /// `__tls_get_addr` call per count in a dlopen'ed plugin; a collision
 /// only shares a cache line (the counters are atomic either way).
-fn shard() -> usize {
+fn shard_index() -> usize {
     let here = 0u8;
     (&here as *const u8 as usize >> 21) % SHARDS
 }
 
 impl Stats {
+    fn shard(&self) -> &Shard {
+        &self.shards[shard_index()]
+    }
+
     pub fn count(&self, c: Counter) {
-        self.shards[shard()].0[c as usize].fetch_add(1, Ordering::Relaxed);
+        self.shard().0[c as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one timed poll in histogram bucket `bucket`.
+    pub fn count_poll(&self, bucket: usize) {
+        self.shard().1[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn get(&self, c: Counter) -> u64 {
         self.shards.iter().fold(0u64, |n, s| n.wrapping_add(s.0[c as usize].load(Ordering::Relaxed)))
+    }
+
+    fn histogram(&self) -> [u64; POLL_BUCKETS] {
+        let mut h = [0u64; POLL_BUCKETS];
+        for s in &self.shards {
+            for (sum, n) in h.iter_mut().zip(s.1.iter()) {
+                *sum = sum.wrapping_add(n.load(Ordering::Relaxed));
+            }
+        }
+        h
     }
 }
 
@@ -92,6 +116,10 @@ pub struct Shared {
     pub public: SendPtr, // the zyntax_runtime * tasks are owned by
     pub closed: Padded<AtomicBool>,
     pub live: Padded<AtomicUsize>, // unfinished spawned tasks
+    pub peak_live: AtomicUsize,    // the most `live` has been
+    /// Some while polls are timed (ZYNTAX_STATS, ZYNTAX_SLOW_POLL_US).
+    /// Read by every poll and never written: a line no write evicts.
+    pub timing: Padded<Option<Timing>>,
     pub idle: Notify,      // live reached 0
     /// Completed tasks whose state is kept for a handle not yet released:
     /// destroy drops those states (Tokio drops the unfinished ones).
@@ -114,7 +142,7 @@ pub struct Backend {
 thread_local! {
     /// The runtime whose thread this is (a worker) or that this thread is
     /// driving (block_on / run): leaf futures refuse other runtimes' polls.
-    static CURRENT: Cell<*const Shared> = Cell::new(ptr::null());
+    static CURRENT: Cell<*const Shared> = const { Cell::new(ptr::null()) };
 }
 
 pub fn is_current(shared: &Shared) -> bool {
@@ -142,6 +170,7 @@ pub struct Config {
     pub single_threaded: bool,
     pub workers: u32, // 0: Tokio's default (one per CPU)
     pub blocking_threads: u32, // 0: Tokio's default
+    pub timing: Option<Timing>,
 }
 
 fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
@@ -182,11 +211,23 @@ fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
     b
 }
 
+impl Shared {
+    /// A spawn made `live` reach `n`: the high-water mark follows (a load
+    /// per spawn; a write only at a new peak).
+    pub fn note_live(&self, n: usize) {
+        if n > self.peak_live.load(Ordering::Relaxed) {
+            self.peak_live.fetch_max(n, Ordering::Relaxed);
+        }
+    }
+}
+
 pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
     let shared = Arc::new(Shared {
         public: SendPtr(cfg.public),
         closed: Padded(AtomicBool::new(false)),
         live: Padded(AtomicUsize::new(0)),
+        peak_live: AtomicUsize::new(0),
+        timing: Padded(cfg.timing),
         idle: Notify::new(),
         kept: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),
@@ -254,6 +295,10 @@ impl Backend {
             timers: s.get(Counter::Timers),
             io_waits: s.get(Counter::IoWaits),
             blocking_jobs: s.get(Counter::BlockingJobs),
+            wakes_remote: s.get(Counter::WakesRemote),
+            peak_live_tasks: self.shared.peak_live.load(Ordering::Relaxed) as u64,
+            slow_polls: s.get(Counter::SlowPolls),
+            poll_ns_log2: s.histogram(),
         }
     }
 

@@ -273,6 +273,9 @@ impl Task {
         }
         self.state.count_wake();
         self.shared.stats.count(Counter::Wakes);
+        if !crate::runtime::is_current(&self.shared) {
+            self.shared.stats.count(Counter::WakesRemote);
+        }
         if s.has(MOVED) {
             if let Some(w) = &self.waiters.lock().unwrap().moved {
                 w.wake_by_ref();
@@ -295,10 +298,11 @@ impl Task {
         }
         self.shared.stats.count(Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
+        let me = self as *const Task as *const c_void;
         // SAFETY: the poll function and its state are the caller's, valid
         // until the state is dropped, which happens only after this task
         // stops being polled; the waker borrows this record.
-        match unsafe { (self.poll)(self.user_state, &waker) } {
+        match unsafe { crate::timing::poll(&self.shared, self.poll, self.user_state, &waker, me) } {
             PENDING => {
                 if !self.state.load().may_be_woken(s) {
                     self.report_lost_wake(); // nothing can poll it again
@@ -451,7 +455,7 @@ pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &Spawn
         return Err(ECLOSED);
     }
     let task = new_task(shared, args)?;
-    shared.live.fetch_add(1, Ordering::AcqRel);
+    shared.note_live(shared.live.fetch_add(1, Ordering::AcqRel) + 1);
     shared.stats.count(Counter::Spawned);
     let handle_ref = task.clone().into_raw() as *mut ZTask;
     // On a runtime shutting down meanwhile, Tokio drops the future at once:

@@ -63,9 +63,10 @@
 extern "C" {
 #endif
 
-/** ABI 2.0: every op table starts with its size (ABI 1.x had none). */
+/** ABI 2.0: every op table starts with its size (ABI 1.x had none).
+ * ABI 2.1 appends the optional `clock` entry. */
 #define ZYNTAX_BACKEND_ABI_MAJOR 2
-#define ZYNTAX_BACKEND_ABI_MINOR 0
+#define ZYNTAX_BACKEND_ABI_MINOR 1
 
 /** The name of the one symbol a plugin exports. */
 #define ZYNTAX_BACKEND_ENTRY_SYMBOL "zyntax_backend_entry"
@@ -440,12 +441,31 @@ typedef struct zyntax_backend {
    * (tasks that keep waking each other are cut off, the fd stays
    * readable), set *more to 1 while unfinished tasks remain, return 0. */
   int (*run_nowait)(zyntax_backend_runtime *rt, int *more);
+
+  /* ---- ABI 2.1: a clock of the backend's own (optional) ----
+   * NULL, or past the table's size: the backend's timers run on
+   * CLOCK_MONOTONIC, as zyntax_now() does. */
+
+  /** The backend's clock in nanoseconds, process-wide (the sim backend's
+   * virtual clock: docs/simulation.md).
+   * The loader guarantees: once a runtime of this backend was created,
+   * zyntax_now() returns clock() for the rest of the process, and
+   * zyntax_sleep_future() and zyntax_interval_stream() on this backend's
+   * runtimes measure from it.
+   * The backend must: keep it monotonic, callable from any thread at any
+   * time (before its first runtime and after its last one too), and
+   * compare its sleeps' deadlines against it. */
+  uint64_t (*clock)(void);
 } zyntax_backend;
 
 /** The size a backend of ABI 2.0 declares at least: the whole 2.0 table
  * (its optional entries may be NULL, not absent). */
 #define ZYNTAX_BACKEND_SIZE_2_0                                              \
   (offsetof(zyntax_backend, run_nowait) + sizeof(void (*)(void)))
+
+/** The size a backend must declare for its clock (ABI 2.1) to be used. */
+#define ZYNTAX_BACKEND_SIZE_2_1                                              \
+  (offsetof(zyntax_backend, clock) + sizeof(void (*)(void)))
 
 /** The entry point every plugin exports (and the only symbol it exports). */
 typedef const zyntax_backend *(*zyntax_backend_entry_fn)(void);

@@ -249,7 +249,9 @@ ZYNTAX_EXTERN int zyntax_runtime_run(zyntax_runtime *rt);
  * So a deadline armed from another thread, earlier than the host's
  * timeout, wakes the host twice: once for the wake, once when due.
  *
- * Backends: uv and ev. Tokio returns ZYNTAX_EUNSUPPORTED for all three:
+ * Backends: uv and ev. sim returns ZYNTAX_EUNSUPPORTED for all three: a
+ * host waits in real time, while a simulation's clock moves only when it
+ * runs the loop itself. Tokio returns ZYNTAX_EUNSUPPORTED for all three:
  * its multi-thread scheduler drives itself on its worker threads, so there
  * is no "ready work" a host thread could run, and Tokio exposes no fd for
  * its driver; a current-thread Tokio runtime could fit but is not offered
@@ -359,6 +361,12 @@ ZYNTAX_EXTERN int zyntax_task_join_future(zyntax_task *task, zyntax_future **out
 #define ZYNTAX_WRITABLE 0x2u
 
 /** Current time of the clock sleeps use: CLOCK_MONOTONIC, in nanoseconds.
+ * sim: once a sim runtime was created in the process, the simulation's
+ * virtual clock instead (docs/simulation.md): it moves only when the
+ * simulation jumps it to the next deadline, and by 100 ns per call (so a
+ * loop waiting for it to pass a value ends). Sleeps and intervals on
+ * other backends' runtimes keep CLOCK_MONOTONIC; a deadline for
+ * zyntax_sleep_until_future() on them cannot be read from zyntax_now() then.
  * Never fails; any thread. */
 ZYNTAX_EXTERN uint64_t zyntax_now(void);
 
@@ -410,10 +418,14 @@ ZYNTAX_EXTERN int zyntax_fd_wait_future(zyntax_runtime *rt, int fd,
 ZYNTAX_EXTERN int zyntax_yield_future(zyntax_runtime *rt, zyntax_future **out);
 
 /** Runs `fn(arg)` on the runtime's blocking-work pool (never on a thread that
- * polls tasks); READY after it returned. `fn` must not call zyntax_* driving
- * functions. Dropping the future before `fn` started skips it; after it
- * started, `fn` runs to completion and the drop does not wait. The runtime's
- * destroy waits for running jobs. Ownership, threads and errors as
+ * polls tasks); READY after it returned. sim: a job runs only while the
+ * runtime is driven, one at a time, at a point the seed picks, on a
+ * thread of its own while the driving thread waits for it - so a job
+ * waiting for a task of the same runtime, or for its destroy, never
+ * returns; a job still queued at destroy is skipped, as a dropped one.
+ * `fn` must not call zyntax_* driving functions. Dropping the future
+ * before `fn` started skips it; after it started, `fn` runs to completion
+ * and the drop does not wait. The runtime's destroy waits for running jobs. Ownership, threads and errors as
  * zyntax_sleep_future (ZYNTAX_EINVAL also for a NULL fn). */
 typedef void (*zyntax_blocking_fn)(void *arg);
 ZYNTAX_EXTERN int zyntax_blocking_future(zyntax_runtime *rt,

@@ -10,7 +10,6 @@
  *     wait on the number completes the stale ones with ZYNTAX_EBADF. */
 #include <stdalign.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -85,20 +84,11 @@ void evb_io_detach_all(evb_runtime *rt) {
 
 /* ---- can epoll watch it? ---- */
 
-/* Sockets and pipes can; regular files and directories cannot; a device
- * is asked to an epoll instance of the runtime's own (add, then delete
- * again), as libuv's uv_poll_init asks its loop's. A loop on another libev
- * backend (select, poll) reports such an fd ready, as it would anyway. */
+/* A loop on another libev backend (select, poll) reports a device ready,
+ * as it would anyway: only an epoll loop probes (fdtab.h). */
 static int watchable(evb_runtime *rt, int fd, const struct stat *st) {
-  if (S_ISSOCK(st->st_mode) || S_ISFIFO(st->st_mode)) return 1;
-  if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) return 0;
-  if (ev_backend(rt->loop) != EVBACKEND_EPOLL) return 1;
-  if (rt->probe_fd < 0) rt->probe_fd = epoll_create1(EPOLL_CLOEXEC);
-  if (rt->probe_fd < 0) return 1; /* cannot tell: let libev decide */
-  struct epoll_event e = {.events = EPOLLIN, .data = {.fd = fd}};
-  if (epoll_ctl(rt->probe_fd, EPOLL_CTL_ADD, fd, &e) != 0) return 0;
-  epoll_ctl(rt->probe_fd, EPOLL_CTL_DEL, fd, &e);
-  return 1;
+  int epoll = ev_backend(rt->loop) == EVBACKEND_EPOLL;
+  return zx_fd_watchable(fd, st, epoll ? &rt->probe_fd : NULL);
 }
 
 /* ---- the future ---- */
@@ -116,7 +106,8 @@ static void on_io(struct ev_loop *loop, ev_io *io, int revents) {
 }
 
 /* Starts watching; 0, or the future's result when it cannot. */
-static int start(evb_fdwait *f) {
+static int start(zyntax_future *base) {
+  evb_fdwait *f = (evb_fdwait *)base;
   evb_runtime *rt = f->rt;
   int fd = f->io.fd;
   struct stat st;
@@ -135,20 +126,9 @@ static int start(evb_fdwait *f) {
 
 static zyntax_poll fdwait_poll(zyntax_future *base, const zyntax_waker *waker) {
   evb_fdwait *f = (evb_fdwait *)base;
-  if (zx_leaf_refuse(base, &f->rt->ex)) return ZYNTAX_READY;
-  if (f->error || f->ready) {
-    base->result = f->error ? f->error : (int)f->ready;
-    return ZYNTAX_READY;
-  }
-  if (!f->started) {
-    int rc = start(f);
-    if (rc != 0) {
-      base->result = rc;
-      return ZYNTAX_READY;
-    }
-  }
-  zyntax_waker_store(&f->waker, waker);
-  return ZYNTAX_PENDING;
+  int outcome = f->error ? f->error : f->ready ? (int)f->ready : ZYNTAX_NOT_FINISHED;
+  return zx_leaf_poll_started(base, &f->rt->ex, outcome, f->started, start,
+                              &f->waker, waker);
 }
 
 /* After destroy `started` is 0: evb_io_detach_all stopped the wait. */

@@ -83,6 +83,21 @@ static zx_task *pop_local(zx_exec *ex) {
   return t;
 }
 
+/* Under simulation the hook picks which queued task runs next (or ends
+ * the pass: NULL). */
+static zx_task *pop_picked(zx_exec *ex) {
+  if (ex->run_len == 0) return NULL;
+  size_t k = ex->hooks->pick(ex, ex->run_len);
+  if (k >= ex->run_len) return NULL;
+  zx_task *prev = NULL, *t = ex->run.head;
+  for (size_t i = 0; i < k; i++) prev = t, t = t->next;
+  if (prev == NULL) return pop_local(ex);
+  prev->next = t->next;
+  if (ex->run.tail == t) ex->run.tail = prev;
+  ex->run_len--;
+  return t;
+}
+
 /* Returns 0, or ZYNTAX_ECLOSED when the executor no longer accepts work. */
 static int push_remote(zx_exec *ex, zx_task_list *list, zx_task *t) {
   pthread_mutex_lock(&ex->lock);
@@ -190,7 +205,10 @@ static zyntax_poll root_idle_poll(void *state, const zyntax_waker *waker) {
   return ZYNTAX_PENDING;
 }
 
-static void run_task(zx_exec *ex, zx_task *t) {
+/* Inlined into both versions of run_ready below, `hooked` a constant:
+ * the uv/ev one has no hook call and no check for one. */
+static inline __attribute__((always_inline)) void run_task(zx_exec *ex, zx_task *t,
+                                                           int hooked) {
   if (zx_transition_to_running(&t->state) == ZX_RUN_CANCEL) {
     complete(ex, t, ZYNTAX_ECANCELED);
     return;
@@ -201,6 +219,7 @@ static void run_task(zx_exec *ex, zx_task *t) {
   ex->self_woken = 0;
   zyntax_poll r = zx_poll_call(ex->timing, t->poll, t->user_state, &waker, t);
   ex->current = NULL;
+  if (hooked) ex->hooks->polled(ex, t, r);
   if (r != ZYNTAX_PENDING && t != ex->root) {
     complete(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
     return;
@@ -220,17 +239,25 @@ static void run_task(zx_exec *ex, zx_task *t) {
     zx_lost_wake_report(ex, t); /* nothing can poll it again */
 }
 
-static void run_ready(zx_exec *ex) {
+static inline __attribute__((always_inline)) void run_ready_(zx_exec *ex, int hooked) {
   for (;;) {
     size_t pass = ex->run_len > ZX_TICK_BUDGET ? ex->run_len : ZX_TICK_BUDGET;
     for (size_t i = 0; i < pass; i++) {
-      zx_task *t = pop_local(ex);
+      zx_task *t = hooked ? pop_picked(ex) : pop_local(ex);
       if (t == NULL) return;
-      run_task(ex, t);
+      run_task(ex, t, hooked);
     }
-    if (ex->run.head == NULL || zx_now_ns() - ex->turn_ns >= ZX_TURN_INTERVAL_NS)
-      return;
+    uint64_t now = hooked ? ex->hooks->now(ex) : zx_now_ns();
+    if (ex->run.head == NULL || now - ex->turn_ns >= ZX_TURN_INTERVAL_NS) return;
   }
+}
+
+/* The simulation's hooks are looked at once per call, not per task. */
+static void run_ready(zx_exec *ex) {
+  if (ex->hooks)
+    run_ready_(ex, 1);
+  else
+    run_ready_(ex, 0);
 }
 
 /* ---- driving ---- */
@@ -251,7 +278,7 @@ typedef int (*done_fn)(zx_exec *ex, void *arg);
 static uint64_t arm_timer(zx_exec *ex) {
   uint64_t next = zx_wheel_next(&ex->wheel);
   if (next == ex->wheel.armed) return next;
-  uint64_t now = zx_now_ns(), at = next * NS_PER_MS;
+  uint64_t now = zx_exec_now(ex), at = next * NS_PER_MS;
   ex->ops->timer_arm(ex, at > now ? (at - now + NS_PER_MS - 1) / NS_PER_MS : 0);
   ex->wheel.armed = next;
   return next;
@@ -285,7 +312,7 @@ static void loop_turn(zx_exec *ex, int block) {
   ex->interrupted = 0;
   ex->ops->run_once(ex, block);
   ex->in_loop = 0;
-  ex->turn_ns = zx_now_ns();
+  ex->turn_ns = zx_exec_now(ex);
   if (ex->wheel.count)
     zx_wheel_advance(&ex->wheel, ex->turn_ns / NS_PER_MS, zx_sleep_fire, NULL);
 }
@@ -468,6 +495,12 @@ int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
     return ZYNTAX_ENOMEM;
   }
   return 0;
+}
+
+void zx_exec_set_hooks(zx_exec *ex, const zx_exec_hooks *hooks) {
+  ex->hooks = hooks;
+  zx_wheel_init(&ex->wheel, hooks->now(ex) / NS_PER_MS);
+  ex->turn_ns = hooks->now(ex);
 }
 
 void zx_exec_shutdown(zx_exec *ex) {

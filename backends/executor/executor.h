@@ -27,6 +27,7 @@
 
 typedef struct zx_exec zx_exec;
 typedef struct zx_task zx_task;
+typedef struct zx_exec_hooks zx_exec_hooks;
 typedef struct zx_poll_timing zx_poll_timing; /* poll_timing.h */
 
 /* What a C backend supplies. */
@@ -55,6 +56,22 @@ typedef struct zx_loop_ops {
    * register their fds with zx_host_watch() themselves (host.c). */
   int (*backend_fd)(zx_exec *ex);
 } zx_loop_ops;
+
+/* Optional: what a simulating backend (backends/sim) changes in the
+ * executor. Installed with zx_exec_set_hooks() right after zx_exec_init();
+ * uv and ev leave ex->hooks NULL and the executor then costs one
+ * predictable branch per pop, poll and clock read. Driving thread. */
+struct zx_exec_hooks {
+  /* The clock of the timers, sleeps and loop turns, in ns (instead of
+   * zx_now_ns(): CLOCK_MONOTONIC). */
+  uint64_t (*now)(zx_exec *ex);
+  /* Which of the `n` (> 0) queued tasks runs next: 0 (the head) to n-1,
+   * or n to end the pass - run_ready returns and a loop turn follows. */
+  size_t (*pick)(zx_exec *ex, size_t n);
+  /* After every poll of a task (block_on_future's cell included), with
+   * its result. */
+  void (*polled)(zx_exec *ex, zx_task *t, zyntax_poll r);
+};
 
 /* A counter with one writer at a time (the driving thread): a relaxed
  * load + store, no locked instruction, yet race-free for readers. */
@@ -93,6 +110,7 @@ typedef struct zx_task_list {
 
 struct zx_exec {
   const zx_loop_ops *ops;
+  const zx_exec_hooks *hooks; /* NULL except under simulation */
   zyntax_runtime *owner; /* the public handle (task owner) */
   zx_stats stats;
 
@@ -142,6 +160,18 @@ extern _Thread_local zx_exec *zx_driving __attribute__((tls_model("initial-exec"
 /* Initialises `ex`. Returns 0 or ZYNTAX_ENOMEM. */
 int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
                  const zyntax_backend_host *host);
+
+/* Installs `hooks` (before any task exists) and restarts the timing wheel
+ * at hooks->now(). */
+void zx_exec_set_hooks(zx_exec *ex, const zx_exec_hooks *hooks);
+
+/* CLOCK_MONOTONIC in nanoseconds (the clock of zyntax_now(); sleep.c). */
+uint64_t zx_now_ns(void);
+
+/* The executor's clock: hooks->now() under simulation, else zx_now_ns(). */
+static inline uint64_t zx_exec_now(zx_exec *ex) {
+  return ex->hooks ? ex->hooks->now(ex) : zx_now_ns();
+}
 
 /* Destroy, step one: refuses new spawns and remote wakes, then cancels every
  * unfinished task, dropping each state exactly once. Called on the

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 
 #include "zyntax/backend.h"
@@ -48,6 +49,24 @@ static inline int zx_fdid_same(zx_fdid a, zx_fdid b) {
 
 static inline zx_fdid zx_fdid_of(const struct stat *st) {
   return (zx_fdid){st->st_dev, st->st_ino};
+}
+
+/* Can epoll watch this file? Sockets and pipes can; regular files and
+ * directories cannot; a device is asked to an epoll instance of the
+ * caller's own, `*probe_fd` (made on first use, -1 before; the caller
+ * closes it), as libuv's uv_poll_init asks its loop's. With `probe_fd`
+ * NULL (a loop that does not use epoll) a device counts as watchable, as
+ * does one when no epoll instance can be made. */
+static inline int zx_fd_watchable(int fd, const struct stat *st, int *probe_fd) {
+  if (S_ISSOCK(st->st_mode) || S_ISFIFO(st->st_mode)) return 1;
+  if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) return 0;
+  if (probe_fd == NULL) return 1;
+  if (*probe_fd < 0) *probe_fd = epoll_create1(EPOLL_CLOEXEC);
+  if (*probe_fd < 0) return 1; /* cannot tell: let the loop decide */
+  struct epoll_event e = {.events = EPOLLIN, .data = {.fd = fd}};
+  if (epoll_ctl(*probe_fd, EPOLL_CTL_ADD, fd, &e) != 0) return 0;
+  epoll_ctl(*probe_fd, EPOLL_CTL_DEL, fd, &e);
+  return 1;
 }
 
 #endif /* ZYNTAX_COMMON_FDTAB_H */

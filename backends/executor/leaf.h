@@ -43,4 +43,27 @@ static inline int zx_leaf_refuse(zyntax_future *f, zx_exec *ex) {
   return zx_future_refuse_foreign(f, ex);
 }
 
+/* The poll of a leaf whose work starts at its first poll (an fd wait; ev
+ * and sim): refused as above; else READY with `outcome` once it is known
+ * (ZYNTAX_NOT_FINISHED before); else the work is started unless `started`
+ * - `start(f)` returns 0, or the outcome when it cannot start - and the
+ * task's waker is kept in `slot`. */
+static inline zyntax_poll zx_leaf_poll_started(zyntax_future *f, zx_exec *ex,
+                                               int outcome, int started,
+                                               int (*start)(zyntax_future *f),
+                                               zyntax_waker *slot,
+                                               const zyntax_waker *waker) {
+  if (zx_leaf_refuse(f, ex)) return ZYNTAX_READY;
+  if (outcome == ZYNTAX_NOT_FINISHED && !started) {
+    int rc = start(f);
+    if (rc != 0) outcome = rc;
+  }
+  if (outcome != ZYNTAX_NOT_FINISHED) {
+    f->result = outcome;
+    return ZYNTAX_READY;
+  }
+  zyntax_waker_store(slot, waker);
+  return ZYNTAX_PENDING;
+}
+
 #endif /* ZYNTAX_COMMON_LEAF_H */

@@ -46,7 +46,7 @@ static zyntax_poll sleep_poll(zyntax_future *f, const zyntax_waker *waker) {
   /* The time of the last loop turn is never ahead of the clock: when it
    * says the deadline passed (a sleep the wheel fired), it did. */
   uint64_t now = s->ex->turn_ns;
-  if (now < s->deadline) now = zx_now_ns();
+  if (now < s->deadline) now = zx_exec_now(s->ex);
   if (now >= s->deadline) {
     f->result = 0;
     return ZYNTAX_READY;

@@ -17,7 +17,4 @@
 int zx_sleep_until(zyntax_backend_runtime *rt, uint64_t deadline_ns,
                    zyntax_future **out);
 
-/* CLOCK_MONOTONIC in nanoseconds (the clock of zyntax_now()). */
-uint64_t zx_now_ns(void);
-
 #endif /* ZYNTAX_COMMON_SLEEP_H */

@@ -1,15 +1,38 @@
 /* Public leaf-future functions (the backend's sleep, fd wait and blocking
  * work), the clock, generic future access and the no-op waker. The
  * backend-independent futures live in src/future. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <time.h>
 
 #include "internal.h"
 
-uint64_t zyntax_now(void) {
+typedef uint64_t (*clock_fn)(void);
+
+/* A backend's own clock, once a runtime of it was created (a simulation's
+ * virtual clock); NULL: CLOCK_MONOTONIC. Set once, never cleared: the
+ * clock must stay monotonic for the rest of the process. */
+static _Atomic clock_fn process_clock;
+
+static uint64_t monotonic_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void zx_clock_install(const zyntax_backend *be) {
+  if (ZYNTAX_BACKEND_HAS(be, clock))
+    atomic_store_explicit(&process_clock, be->clock, memory_order_release);
+}
+
+uint64_t zyntax_now(void) {
+  clock_fn c = atomic_load_explicit(&process_clock, memory_order_acquire);
+  return c != NULL ? c() : monotonic_ns();
+}
+
+uint64_t zx_runtime_now(const zyntax_runtime *rt) {
+  if (rt != NULL && ZYNTAX_BACKEND_HAS(rt->backend, clock)) return rt->backend->clock();
+  return monotonic_ns();
 }
 
 /* The leaf constructors' end: `*out` is the new future, or NULL with the
@@ -39,7 +62,7 @@ int zyntax_sleep_until_future(zyntax_runtime *rt, uint64_t deadline_ns,
 }
 
 int zyntax_sleep_future(zyntax_runtime *rt, uint64_t ns, zyntax_future **out) {
-  uint64_t now = zyntax_now();
+  uint64_t now = zx_runtime_now(rt);
   uint64_t deadline = ns > UINT64_MAX - now ? UINT64_MAX : now + ns;
   return zyntax_sleep_until_future(rt, deadline, out);
 }

@@ -22,6 +22,12 @@ struct zyntax_runtime {
   char *stats_file; /* ZYNTAX_STATS as at create (owned), NULL: unset */
 };
 
+/* ---- future.c: the clock ---- */
+
+/* A runtime of `be` was created: if the backend has a clock of its own
+ * (a simulation's), zyntax_now() reads it from now on. */
+void zx_clock_install(const zyntax_backend *be);
+
 /* ---- fork.c: runtimes do not survive fork() ---- */
 
 /* Counts fork()s into this process's ancestry (a pthread_atfork child

@@ -88,6 +88,7 @@ static zyntax_runtime *create_locked(const zyntax_runtime_options *opts,
     return NULL;
   }
   zx_runtime_track(rt);
+  zx_clock_install(be);
   zx_log("runtime %p on backend '%s' (%s)", (void *)rt, be->name, be->version);
   return rt;
 }

@@ -65,7 +65,7 @@ typedef struct interval {
 static zyntax_stream_poll interval_next(void *state, const zyntax_waker *waker, void *out) {
   interval *iv = state;
   /* A tick already due (the consumer fell behind) needs no timer. */
-  if (iv->sleep == NULL && zyntax_now() < iv->next) {
+  if (iv->sleep == NULL && zx_runtime_now(iv->rt) < iv->next) {
     int rc = zyntax_sleep_until_future(iv->rt, iv->next, &iv->sleep);
     if (rc != 0) return done(&iv->base, rc);
   }
@@ -100,7 +100,7 @@ int zyntax_interval_stream(zyntax_runtime *rt, uint64_t period_ns,
   iv->base = (zyntax_stream){&interval_vt, ZYNTAX_NOT_FINISHED};
   iv->rt = rt;
   iv->period = period_ns;
-  iv->next = zyntax_now() + period_ns;
+  iv->next = zx_runtime_now(rt) + period_ns;
   iv->sleep = NULL;
   *out = &iv->base;
   return 0;

@@ -22,6 +22,13 @@ int zx_fail(zyntax_error *out, int code, const char *fmt, ...)
 /* Records `code` with its zyntax_strerror() text and the function name. */
 int zx_fail_code(const char *func, int code);
 
+/* ---- core/future.c: the clock of a runtime's sleeps ---- */
+
+/* Now on the clock `rt`'s sleeps are measured against: its backend's own
+ * clock when it has one (ABI 2.1; a simulation), else CLOCK_MONOTONIC.
+ * Any thread. */
+uint64_t zx_runtime_now(const zyntax_runtime *rt);
+
 /* ---- core/fork.c: may new work go on a runtime? ---- */
 
 /* ZYNTAX_EFORKED (recorded) if `rt` was created before a fork() of this

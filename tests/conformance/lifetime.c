@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <string.h>
+
 #include "conformance.h"
 
 /* ---- futures that outlive their runtime ---- */
@@ -277,6 +279,15 @@ static void every_call_from_a_blocking_job_in_destroy_is_closed(void **state) {
   int sv[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
   closing_calls c = {.rt = new_runtime(), .fd = sv[0]};
+  /* sim runs a job only while it drives, and waits for it (runtime.h,
+   * zyntax_blocking): this job would wait for a destroy that cannot come
+   * while it runs. The documented difference; nothing to check there. */
+  if (strcmp(zyntax_runtime_backend_name(c.rt), "sim") == 0) {
+    end_runtime(c.rt);
+    close(sv[0]);
+    close(sv[1]);
+    skip();
+  }
   starter s = {&c, NULL};
   zyntax_task *t = zyntax_runtime_spawn(c.rt, &s, start_job);
   assert_int_equal(zyntax_runtime_block_on(c.rt, t), 0);

@@ -298,6 +298,8 @@ impl Backend {
             wakes_remote: s.get(Counter::WakesRemote),
             peak_live_tasks: self.shared.peak_live.load(Ordering::Relaxed) as u64,
             slow_polls: s.get(Counter::SlowPolls),
+            sim_seed: 0, // not a simulation
+            sim_trace: 0,
             poll_ns_log2: s.histogram(),
         }
     }

@@ -22,14 +22,12 @@ extern "C" {
  * A lost wake: a poll that returns PENDING while its task keeps no waker
  * clone and has queued no wake (wake_by_ref) can never be polled again -
  * only a cancel or the runtime's destroy end it, so block_on on it waits
- * forever. The uv and ev backends see it after every such poll and, with
- * ZYNTAX_LOG=1, write one "zyntax: lost wake: poll function NAME ..." line
+ * forever. Every backend sees it after every such poll and, with
+ * ZYNTAX_LOG=1, writes one "zyntax: lost wake: poll function NAME ..." line
  * to stderr naming the poll function (its symbol if the dynamic symbol
  * table has it, else object file + offset, for addr2line), once per poll
- * function per process. There is no stats counter for it yet. Tokio cannot
- * tell: whether a wake was queued during the poll is Tokio's private task
- * state, so nothing is reported there. A task meant to wait for its
- * cancel is reported too: the line says so. */
+ * function per process. There is no stats counter for it yet. A task
+ * meant to wait for its cancel is reported too: the line says so. */
 typedef enum zyntax_poll {
   ZYNTAX_PENDING = 0, /**< not done; a clone of the waker will be woken */
   ZYNTAX_READY = 1    /**< done; the result is in the state struct */

@@ -496,6 +496,11 @@ typedef struct zyntax_stats {
   uint64_t peak_live_tasks;
   /** Polls longer than ZYNTAX_SLOW_POLL_US (0 while that is unset). */
   uint64_t slow_polls;
+  /** The simulation backend's seed and trace hash (docs/simulation.md): a
+   * hash of every poll (task, outcome, virtual time) so far; two runs of
+   * one program with one seed have the same. Both 0 on other backends. */
+  uint64_t sim_seed;
+  uint64_t sim_trace;
   /** Poll durations, only while ZYNTAX_STATS or ZYNTAX_SLOW_POLL_US is
    * set at runtime creation (all 0 otherwise: no clock is read): bucket k
    * counts polls that took [2^k, 2^(k+1)) ns; bucket 0 also takes 0 ns

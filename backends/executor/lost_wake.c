@@ -35,14 +35,18 @@ static int logging(void) {
   return log != NULL && strcmp(log, "1") == 0;
 }
 
-void zx_lost_wake_report(zx_exec *ex, zx_task *t) {
-  if (!logging() || !first_report(t->poll)) return;
+void zx_lost_wake_log(zyntax_poll_fn poll, int root, const void *task) {
+  if (!logging() || !first_report(poll)) return;
   char name[512];
-  zx_symbol_name(t->poll, name, sizeof name);
+  zx_symbol_name(poll, name, sizeof name);
   fprintf(stderr,
           "zyntax: lost wake: poll function %s of %s %p returned PENDING "
           "without keeping a waker clone or queueing a wake; nothing can wake "
           "it again (only cancel or destroy end it; reported once per poll "
           "function)\n",
-          name, t == ex->root ? "block_on_future's root" : "task", (void *)t);
+          name, root ? "block_on_future's root" : "task", task);
+}
+
+void zx_lost_wake_report(zx_exec *ex, zx_task *t) {
+  zx_lost_wake_log(t->poll, t == ex->root, (const void *)t);
 }

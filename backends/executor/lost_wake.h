@@ -14,4 +14,9 @@
  * each poll function once per process. Driving thread. */
 void zx_lost_wake_report(zx_exec *ex, zx_task *t);
 
+/* The same for any backend's task record `task` (block_on_future's root
+ * if `root`) whose poll function is `poll`: the Tokio backend calls it
+ * from Rust after its own check. Any thread. */
+void zx_lost_wake_log(zyntax_poll_fn poll, int root, const void *task);
+
 #endif /* ZYNTAX_COMMON_LOST_WAKE_H */

@@ -320,6 +320,15 @@ void sim_destroy(zyntax_backend_runtime *rt) {
   zx_exec_unref(&s->ex);
 }
 
+/* The executor's counters, with the seed and the trace so far (the
+ * ZYNTAX_STATS line carries them: docs/simulation.md). */
+void sim_stats(const zyntax_backend_runtime *rt, zyntax_stats *out) {
+  zx_exec_stats(rt, out);
+  const sim_runtime *s = (const sim_runtime *)rt;
+  out->sim_seed = s->cfg.seed;
+  out->sim_trace = __atomic_load_n(&s->trace.hash, __ATOMIC_RELAXED); /* trace.c */
+}
+
 int sim_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
               zyntax_task **out) {
   sim_trace *trace = &sim_from(rt)->trace;

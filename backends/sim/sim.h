@@ -145,6 +145,7 @@ int sim_create(const zyntax_backend_host *host,
 void sim_destroy(zyntax_backend_runtime *rt);
 int sim_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
               zyntax_task **out);
+void sim_stats(const zyntax_backend_runtime *rt, zyntax_stats *out);
 
 /* config.c: reads the environment; 0 or ZYNTAX_EINVAL with err filled. */
 int sim_config_read(sim_config *cfg, zyntax_error *err);

@@ -97,8 +97,12 @@ void sim_trace_polled(sim_trace *t, const void *task, int r, uint64_t vt) {
   pthread_mutex_lock(&t->lock);
   uint64_t id = id_of(t, (uintptr_t)task, 0);
   pthread_mutex_unlock(&t->lock);
-  fnv(&t->hash, id);
-  fnv(&t->hash, (uint64_t)(uint32_t)r);
-  fnv(&t->hash, vt);
+  uint64_t h = t->hash; /* only the driving thread writes it */
+  fnv(&h, id);
+  fnv(&h, (uint64_t)(uint32_t)r);
+  fnv(&h, vt);
+  /* Relaxed: zyntax_runtime_stats may read it from any thread (sim_stats);
+   * it needs the value, not an order with anything else. */
+  __atomic_store_n(&t->hash, h, __ATOMIC_RELAXED);
   t->polls++;
 }

@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-/* The longest line: 17 numbers of up to 20 digits with their keys, 32
+/* The longest line: 18 numbers, a 16-digit hex string of up to 20 digits with their keys, 32
  * buckets, and the backend's name and version escaped (64 + 128 chars at
  * most 6 bytes each). */
 #define ZX_STATS_LINE_MAX 3072
@@ -70,6 +70,8 @@ static void format_line(line *l, const zyntax_runtime *rt, const zyntax_stats *s
   put_number(l, "peak_live_tasks", s->peak_live_tasks);
   put_number(l, "slow_polls", s->slow_polls);
   put_number(l, "slow_poll_us", rt->host.slow_poll_ns / 1000u);
+  put_number(l, "sim_seed", s->sim_seed);
+  put(l, "\"sim_trace\":\"%016llx\",", (unsigned long long)s->sim_trace);
   put(l, "\"poll_ns_log2\":[");
   for (int k = 0; k < ZYNTAX_STATS_POLL_BUCKETS; k++)
     put(l, k ? ",%llu" : "%llu", (unsigned long long)s->poll_ns_log2[k]);

@@ -21,6 +21,7 @@
 
 #define EXCHANGE 100000 /* messages each way */
 #define SEQ_BITS 40
+#define FAN_RUNTIMES 8 /* producers in fan_in_from_many_runtimes: tags 1..8 */
 
 static atomic_int wrong_current; /* polls that saw another runtime */
 
@@ -92,7 +93,7 @@ typedef struct peer {
   zyntax_receiver *rx;
   uint64_t tag, sent, count;
   uint64_t item, have_item; /* the item being sent while the channel is full */
-  uint64_t next_seq[8], received, sum, bad;
+  uint64_t next_seq[FAN_RUNTIMES + 1], received, sum, bad; /* by tag */
   int rx_done;
 } peer;
 
@@ -124,7 +125,7 @@ static zyntax_poll peer_recv(peer *p, const zyntax_waker *waker) {
       break;
     }
     uint64_t tag = item >> SEQ_BITS, seq = item & ((1ull << SEQ_BITS) - 1);
-    if (tag >= 8 || seq != p->next_seq[tag]) p->bad++;
+    if (tag > FAN_RUNTIMES || seq != p->next_seq[tag]) p->bad++;
     else p->next_seq[tag]++;
     p->received++;
     p->sum += seq;
@@ -213,7 +214,6 @@ static void exchange_100k_between_backends(void **state) {
 
 /* Producers on two runtimes of every backend (same and different backends
  * at once) fan in to one consumer. */
-#define FAN_RUNTIMES 8
 #define FAN_EACH 10000
 
 static void fan_in_from_many_runtimes(void **state) {

@@ -132,9 +132,18 @@ static void check_shape(const json_line *l, const char *backend) {
   static const char *const keys[] = {
       "pid", "spawned", "completed", "cancelled", "failed", "polls", "wakes_local",
       "wakes_remote", "timers", "fd_waits", "blocking_jobs", "peak_live_tasks",
-      "slow_polls", "slow_poll_us"};
+      "slow_polls", "slow_poll_us", "sim_seed"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) (void)num(l, keys[i]);
   assert_string_equal(str(l, "backend"), backend);
+  /* The simulation's trace hash: 16 hex digits, all 0 but on sim, where
+   * the runs here polled, so it has moved off 0 (docs/simulation.md). */
+  const char *trace = str(l, "sim_trace");
+  assert_int_equal(strlen(trace), 16);
+  assert_int_equal(strspn(trace, "0123456789abcdef"), 16);
+  if (strcmp(backend, "sim") == 0)
+    assert_string_not_equal(trace, "0000000000000000");
+  else
+    assert_string_equal(trace, "0000000000000000");
   assert_true(str(l, "version")[0] != '\0');
   const json_field *h = json_line_get(l, "poll_ns_log2");
   assert_non_null(h);

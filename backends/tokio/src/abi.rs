@@ -76,4 +76,5 @@ macro_rules! stats {
 }
 
 stats!(tasks_spawned, tasks_completed, tasks_cancelled, tasks_failed, polls, wakes, timers,
-       io_waits, blocking_jobs, wakes_remote, peak_live_tasks, slow_polls; poll_ns_log2);
+       io_waits, blocking_jobs, wakes_remote, peak_live_tasks, slow_polls, sim_seed, sim_trace;
+       poll_ns_log2);

@@ -3,14 +3,14 @@
 //! `zyntax_future` header followed by its Rust state, polled only from
 //! this runtime's threads (another runtime's poll gets ZYNTAX_EFOREIGN).
 //!
-//! Allocation: a leaf's memory comes from a small per-thread cache of
-//! freed leaves (all leaves have one size), so a task that sleeps or waits
-//! on an fd again and again allocates nothing after its first wait; the
-//! `Sleep` lives inside the leaf (reset, never boxed), and an fd wait
-//! shares its fd's registration (fd.rs).
+//! Allocation: a leaf is a slot of its runtime's leaf pool (pool.rs), so
+//! sleeps and fd waits allocate nothing once the pool holds as many
+//! leaves as were ever alive at once; the `Sleep` lives inside the leaf
+//! (reset, never boxed), and an fd wait shares its fd's registration
+//! (fd.rs).
 
-use std::cell::RefCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
 use std::ptr;
@@ -34,9 +34,11 @@ pub enum Kind {
 }
 
 #[repr(C)]
-struct Leaf {
+pub struct Leaf {
     base: ZFuture, // first: C sees a zyntax_future
-    shared: Arc<Shared>,
+    /// Keeps the pool holding this leaf alive; taken out by hand when the
+    /// leaf is freed (`leaf_drop`), after the slot is given back.
+    shared: ManuallyDrop<Arc<Shared>>,
     kind: Kind,
 }
 
@@ -55,79 +57,14 @@ impl Drop for Leaf {
     }
 }
 
-// ---- the per-thread cache of leaf memory --------------------------------
-
-const CACHED: usize = 64;
-
-struct Cache {
-    n: usize,
-    free: [*mut Leaf; CACHED],
-}
-
-impl Drop for Cache {
-    fn drop(&mut self) {
-        for &p in &self.free[..self.n] {
-            // SAFETY: each came from Box::into_raw and holds no live Leaf
-            // (it was dropped in place before it was cached).
-            drop(unsafe { Box::from_raw(p as *mut std::mem::MaybeUninit<Leaf>) });
-        }
-    }
-}
-
-thread_local! {
-    static CACHE: RefCell<Cache> = RefCell::new(Cache { n: 0, free: [ptr::null_mut(); CACHED] });
-}
-
-fn new_leaf(leaf: Leaf) -> *mut ZFuture {
-    let cached = CACHE
-        .try_with(|c| {
-            let mut c = c.borrow_mut();
-            if c.n == 0 {
-                return None;
-            }
-            c.n -= 1;
-            Some(c.free[c.n])
-        })
-        .ok()
-        .flatten();
-    match cached {
-        Some(p) => {
-            // SAFETY: cached memory of a dropped Leaf: right size and
-            // alignment, ours alone.
-            unsafe { p.write(leaf) };
-            p as *mut ZFuture
-        }
-        None => Box::into_raw(Box::new(leaf)) as *mut ZFuture,
-    }
-}
-
-/// Drops the leaf in place and keeps its memory for the next one.
-///
-/// # Safety
-/// `p` came from new_leaf and is dropped once.
-unsafe fn free_leaf(p: *mut Leaf) {
-    // SAFETY: live and dropped once (the caller's contract).
-    unsafe { ptr::drop_in_place(p) };
-    let kept = CACHE
-        .try_with(|c| {
-            let mut c = c.borrow_mut();
-            if c.n == CACHED {
-                return false;
-            }
-            let n = c.n;
-            c.free[n] = p;
-            c.n += 1;
-            true
-        })
-        .unwrap_or(false);
-    if !kept {
-        // SAFETY: Box memory (every leaf's memory is), contents dropped.
-        drop(unsafe { Box::from_raw(p as *mut std::mem::MaybeUninit<Leaf>) });
-    }
-}
-
-pub fn new(shared: &Arc<Shared>, kind: Kind) -> *mut ZFuture {
-    new_leaf(Leaf { base: ZFuture { ops: &LEAF_OPS, result: RUNNING }, shared: shared.clone(), kind })
+/// A new leaf in a slot of the runtime's leaf pool.
+pub fn new(shared: &Arc<Shared>, kind: Kind) -> Result<*mut ZFuture, c_int> {
+    let slot = shared.leaves.alloc().ok_or(ENOMEM)?;
+    let base = ZFuture { ops: &LEAF_OPS, result: RUNNING };
+    let leaf = Leaf { base, shared: ManuallyDrop::new(shared.clone()), kind };
+    // SAFETY: a free slot of the pool, right size and alignment, ours.
+    unsafe { slot.as_ptr().write(leaf) };
+    Ok(slot.as_ptr() as *mut ZFuture)
 }
 
 pub fn blocking(f: BlockingFn, arg: *mut c_void) -> Kind {
@@ -257,8 +194,16 @@ unsafe extern "C" fn leaf_poll(f: *mut ZFuture, w: *const CWaker) -> c_int {
 /// # Safety
 /// `f` is a live leaf, dropped once.
 unsafe extern "C" fn leaf_drop(f: *mut ZFuture) {
-    // SAFETY: forwarded contract.
-    unsafe { free_leaf(f as *mut Leaf) };
+    let p = f as *mut Leaf;
+    // SAFETY: a live leaf, dropped once (the caller's contract). Its
+    // `shared` is ManuallyDrop, so drop_in_place (whose Drop still uses
+    // it) leaves it alone; it is taken out after, and dropped after the
+    // slot is back in the pool it keeps alive.
+    unsafe {
+        ptr::drop_in_place(p);
+        let shared = ManuallyDrop::take(&mut (*p).shared);
+        shared.leaves.free(p);
+    }
 }
 
 /// Listed in entry.c's backend table (future_ops), so it has a C name.

@@ -22,6 +22,7 @@ mod fd;
 mod ffi;
 mod handle;
 mod leaf;
+mod pool;
 mod runtime;
 mod state;
 mod task;
@@ -169,9 +170,15 @@ pub unsafe extern "C" fn zxt_stats(b: *const c_void, out: *mut abi::Stats) {
 /// # Safety
 /// `b` is live; `out` is writable.
 unsafe fn new_leaf(b: *mut c_void, kind: leaf::Kind, out: *mut *mut ZFuture) -> c_int {
-    // SAFETY: the caller's contract.
-    unsafe { *out = with_backend(b, |b| leaf::new(&b.shared, kind)) };
-    0
+    // SAFETY: `b` is live (the caller's contract).
+    match unsafe { with_backend(b, |b| leaf::new(&b.shared, kind)) } {
+        Ok(f) => {
+            // SAFETY: `out` is writable (the caller's contract).
+            unsafe { *out = f };
+            0
+        }
+        Err(e) => e,
+    }
 }
 
 /// A sleep until `deadline_ns` on CLOCK_MONOTONIC.

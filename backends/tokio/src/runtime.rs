@@ -18,6 +18,8 @@ use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::Notify;
 
 use crate::fd;
+use crate::leaf::Leaf;
+use crate::pool::Pool;
 use crate::ffi::*;
 use crate::task::{self, RootFuture, SpawnArgs, Task, TaskRef, WaitDone};
 use crate::timing::Timing;
@@ -49,23 +51,26 @@ struct Shard([AtomicU64; COUNTERS], [AtomicU64; POLL_BUCKETS]);
 
 /// The counters, sharded by thread: every poll and wake counts, and with
 /// one shared counter the workers would pass its cache line back and
-/// forth at every poll. Each thread adds to its own shard (threads share
-/// one only past SHARDS of them); a read sums the shards, so a read while
-/// tasks run sees each counter at some recent value, as the API says.
+/// forth at every poll. A read sums the shards, so a read while tasks run
+/// sees each counter at some recent value, as the API says.
 #[derive(Default)]
 pub struct Stats {
     shards: [Shard; SHARDS],
 }
 
-static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
+/// The calling thread's shard, from the address of its stack: threads'
+/// stacks are separate mappings (Tokio's are 2 MiB), so neighbouring
+/// threads get different shards. A thread-local would cost a
+/// `__tls_get_addr` call per count in a dlopen'ed plugin; a collision
+/// only shares a cache line (the counters are atomic either way).
+fn shard_index() -> usize {
+    let here = 0u8;
+    (&here as *const u8 as usize >> 21) % SHARDS
 }
 
 impl Stats {
     fn shard(&self) -> &Shard {
-        &self.shards[SHARD.try_with(|s| *s).unwrap_or(0)] // 0 during thread exit
+        &self.shards[shard_index()]
     }
 
     pub fn count(&self, c: Counter) {
@@ -121,6 +126,9 @@ pub struct Shared {
     pub kept: Mutex<HashMap<usize, TaskRef>>,
     /// One reactor registration per watched fd (fd.rs).
     pub fds: fd::Registry,
+    /// The memory of this runtime's task records and leaf futures (pool.rs).
+    pub pool: Pool<Task>,
+    pub leaves: Pool<Leaf>,
     pub stats: Stats,
 }
 
@@ -223,6 +231,8 @@ pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
         idle: Notify::new(),
         kept: Mutex::new(HashMap::new()),
         fds: Mutex::new(HashMap::new()),
+        pool: Pool::new(),
+        leaves: Pool::new(),
         stats: Stats::default(),
     });
     let runtime = builder(cfg, &shared).build().map_err(|e| format!("tokio: {}", e))?;
@@ -253,7 +263,10 @@ impl Backend {
     }
 
     pub fn block_on_future(&self, state: *mut c_void, poll: PollFn) -> c_int {
-        self.drive(RootFuture::new(&self.shared, state, poll)).unwrap_or_else(|e| e)
+        match RootFuture::new(&self.shared, state, poll) {
+            Ok(root) => self.drive(root).unwrap_or_else(|e| e),
+            Err(e) => e,
+        }
     }
 
     pub fn run(&self) -> c_int {
@@ -285,6 +298,8 @@ impl Backend {
             wakes_remote: s.get(Counter::WakesRemote),
             peak_live_tasks: self.shared.peak_live.load(Ordering::Relaxed) as u64,
             slow_polls: s.get(Counter::SlowPolls),
+            sim_seed: 0, // not a simulation
+            sim_trace: 0,
             poll_ns_log2: s.histogram(),
         }
     }

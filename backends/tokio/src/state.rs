@@ -6,7 +6,8 @@
 //! (`backends/executor/task_state.h`, the `ZX_*` bits); docs/task-state.md lists
 //! both side by side. Tokio schedules the task itself, so the executor's
 //! NOTIFIED / RUNNING bits live in Tokio's word, not here;
-//! this word adds what bridging needs (`WAKER`, `MOVED`, `KEPT`).
+//! this word adds what bridging needs (`WAKER`, `MOVED`, `KEPT`,
+//! `WAITERS`) and a wake count for the lost-wake check.
 //!
 //! Every transition is one read-modify-write on the word, so two
 //! transitions never interleave: a poll that publishes its waker learns in
@@ -36,9 +37,13 @@ pub const KEPT: usize = 1 << 10;
 /// executor's `joiner` slot): completion takes the lock to wake it.
 pub const WAITERS: usize = 1 << 11;
 
-const FLAGS: usize = (1 << 16) - 1;
-/// One reference; the count is the word's bits above the flags.
+/// One reference; the count is bits 16-47 of the word.
 pub const REF_ONE: usize = 1 << 16;
+const REFS: usize = ((1 << 32) - 1) * REF_ONE;
+/// One wake; bits 48-63 count wakes modulo 2^16 (the carry out of the
+/// word is lost, never into the count below), so a poll can tell whether
+/// its task was woken while it ran: the count moved (lost-wake check).
+pub const WAKE_ONE: usize = 1 << 48;
 
 /// A snapshot of the word.
 #[derive(Clone, Copy)]
@@ -47,6 +52,29 @@ pub struct Snapshot(pub usize);
 impl Snapshot {
     pub fn has(self, bits: usize) -> bool {
         self.0 & bits != 0
+    }
+
+    pub fn refs(self) -> usize {
+        (self.0 & REFS) / REF_ONE
+    }
+
+    /// The wake count (modulo 2^16).
+    pub fn wakes(self) -> usize {
+        self.0 / WAKE_ONE
+    }
+
+    /// After a PENDING poll that began at `before`: true when something
+    /// can still wake the task, as the C executor's zx_state_may_be_woken:
+    /// it was woken meanwhile, or a reference exists beyond the Tokio
+    /// future's, the handle's and the join future's (a waker clone). Both
+    /// are in this one word, so a waker that woke and then dropped its
+    /// clone is seen to have woken.
+    pub fn may_be_woken(self, before: Snapshot) -> bool {
+        if self.wakes() != before.wakes() || self.has(COMPLETE | CANCEL) {
+            return true;
+        }
+        let base = 1 + self.has(HANDLE) as usize + self.has(JOINED) as usize;
+        self.refs() > base
     }
 }
 
@@ -76,11 +104,18 @@ impl State {
         Snapshot(self.0.fetch_and(!bits, AcqRel))
     }
 
+    /// Counts a wake. Relaxed: the check that reads it reads the same
+    /// word, which orders it against the waker's later reference drop.
+    pub fn count_wake(&self) {
+        self.0.fetch_add(WAKE_ONE, Relaxed);
+    }
+
     /// A new reference from an existing one: Relaxed, as for `Arc`.
     pub fn ref_inc(&self) {
         let prev = self.0.fetch_add(REF_ONE, Relaxed);
-        // A count this high means references leak: stop before it wraps.
-        if prev > usize::MAX / 2 {
+        // A count this high means references leak: stop before it wraps
+        // into the wake count.
+        if Snapshot(prev).refs() > (REFS / REF_ONE) / 2 {
             std::process::abort();
         }
     }
@@ -90,7 +125,7 @@ impl State {
     /// use by other holders happens before the free.
     pub fn ref_dec(&self) -> bool {
         let prev = self.0.fetch_sub(REF_ONE, Release);
-        if prev & !FLAGS != REF_ONE {
+        if prev & REFS != REF_ONE {
             return false;
         }
         std::sync::atomic::fence(Acquire);

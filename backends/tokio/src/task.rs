@@ -2,8 +2,9 @@
 //! polling the C poll function, completion, dropping the state once.
 //! The handle's operations are in `handle.rs`, the wakers in `waker.rs`.
 //!
-//! Ownership: a record is one allocation (with a small in-place state
-//! inside it) whose reference count is in its state word (`state.rs`).
+//! Ownership: a record is a slot of its runtime's pool (`pool.rs`; a
+//! small in-place state lives inside it), so a spawn allocates only
+//! Tokio's task cell; its reference count is in its state word (`state.rs`).
 //! References are held by the handle (until `zyntax_task_drop`), by the
 //! Tokio future (until it is finished or dropped), by the runtime's table
 //! of finished tasks whose state a handle still keeps, by cloned C or Rust
@@ -18,7 +19,7 @@
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
 use std::future::Future;
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ops::Deref;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
@@ -33,10 +34,18 @@ use crate::runtime::{Counter, Shared};
 use crate::state::*;
 use crate::waker::TASK_WAKER;
 
+extern "C" {
+    /// backends/executor/lost_wake.h: logs a lost wake of the task `task`
+    /// (block_on_future's root if `root`), naming `poll`.
+    fn zx_lost_wake_log(poll: PollFn, root: c_int, task: *const c_void);
+}
+
 #[repr(C)]
 pub struct Task {
     header: ZTask, // first: the handle C sees is a pointer to the record
-    pub shared: Arc<Shared>,
+    /// Keeps the pool holding this record alive; taken out by hand when
+    /// the record is freed (`TaskRef::drop`), after the slot is given back.
+    pub shared: ManuallyDrop<Arc<Shared>>,
     poll: PollFn,
     drop_fn: Option<DropFn>,
     pub state: State,
@@ -98,10 +107,13 @@ unsafe impl Send for TaskRef {}
 unsafe impl Sync for TaskRef {}
 
 impl TaskRef {
-    /// Takes over the one reference a new record starts with.
-    fn from_box(task: Box<Task>) -> TaskRef {
-        // SAFETY: Box::into_raw never returns null.
-        TaskRef(unsafe { NonNull::new_unchecked(Box::into_raw(task)) })
+    /// Moves `task` into a slot of its runtime's pool; the reference is
+    /// the one a new record starts with. Err(ENOMEM) if the pool is full.
+    fn new(task: Task) -> Result<TaskRef, c_int> {
+        let slot = task.shared.pool.alloc().ok_or(ENOMEM)?;
+        // SAFETY: a free slot of the pool, right size and alignment, ours.
+        unsafe { slot.as_ptr().write(task) };
+        Ok(TaskRef(slot))
     }
 
     /// Adopts a reference that `p` carried (a handle, a C waker).
@@ -122,6 +134,14 @@ impl TaskRef {
         unsafe { (*p).state.ref_inc() };
         // SAFETY: we just took the reference this adopts.
         unsafe { TaskRef::from_raw(p) }
+    }
+
+    /// Sets the state pointer of a new record (spawn, before the record
+    /// is shared: this is its only reference).
+    fn set_user_state(&mut self, state: *mut c_void) {
+        // SAFETY: the one reference to a record no other thread has seen,
+        // so nothing reads the field meanwhile.
+        unsafe { (*self.0.as_ptr()).user_state = state };
     }
 
     /// Gives the reference to a raw pointer (a handle, a C waker).
@@ -150,10 +170,18 @@ impl Deref for TaskRef {
 
 impl Drop for TaskRef {
     fn drop(&mut self) {
-        if self.state.ref_dec() {
-            // SAFETY: the last reference: the record came from a Box and
-            // nobody else can reach it.
-            drop(unsafe { Box::from_raw(self.0.as_ptr()) });
+        if !self.state.ref_dec() {
+            return;
+        }
+        let p = self.0.as_ptr();
+        // SAFETY: the last reference: nobody else can reach the record.
+        // Its `shared` is ManuallyDrop, so drop_in_place leaves it alone;
+        // it is taken out after, and dropped after the slot is back in
+        // the pool, which that Arc keeps alive.
+        unsafe {
+            ptr::drop_in_place(p);
+            let shared = ManuallyDrop::take(&mut (*p).shared);
+            shared.pool.free(p);
         }
     }
 }
@@ -171,10 +199,10 @@ pub struct SpawnArgs {
 
 impl Task {
     fn new(shared: &Arc<Shared>, poll: PollFn, drop_fn: Option<DropFn>, user_state: *mut c_void,
-           inplace: Option<Layout>, root: bool) -> Box<Task> {
-        Box::new(Task {
+           inplace: Option<Layout>, root: bool) -> Task {
+        Task {
             header: ZTask { ops: &TASK_OPS, owner: shared.public.0 },
-            shared: shared.clone(),
+            shared: ManuallyDrop::new(shared.clone()),
             poll,
             drop_fn,
             state: State::new(1, if root { 0 } else { HANDLE }),
@@ -185,7 +213,7 @@ impl Task {
             fixed: UnsafeCell::new(MaybeUninit::uninit()),
             waiters: Mutex::new(Waiters::default()),
             inline: InlineState(UnsafeCell::new([0; INLINE_STATE])),
-        })
+        }
     }
 
     /// RUNNING, or the outcome once COMPLETE is set.
@@ -243,6 +271,7 @@ impl Task {
         if s.has(COMPLETE) {
             return; // finished: nothing to do
         }
+        self.state.count_wake();
         self.shared.stats.count(Counter::Wakes);
         if !crate::runtime::is_current(&self.shared) {
             self.shared.stats.count(Counter::WakesRemote);
@@ -274,10 +303,24 @@ impl Task {
         // until the state is dropped, which happens only after this task
         // stops being polled; the waker borrows this record.
         match unsafe { crate::timing::poll(&self.shared, self.poll, self.user_state, &waker, me) } {
-            PENDING => None,
+            PENDING => {
+                if !self.state.load().may_be_woken(s) {
+                    self.report_lost_wake(); // nothing can poll it again
+                }
+                None
+            }
             READY => Some(0),
             _ => Some(EBADPOLL),
         }
+    }
+
+    /// Names the poll function of a lost wake (with ZYNTAX_LOG=1), as the
+    /// C executor does: the same report, written once for all backends.
+    #[cold]
+    fn report_lost_wake(&self) {
+        // SAFETY: the executor's reporter only formats the function's
+        // address and the record's (it never calls or reads through them).
+        unsafe { zx_lost_wake_log(self.poll, self.root as c_int, self as *const Task as *const c_void) };
     }
 
     /// Runs the drop function (exactly once, whoever gets here first) and
@@ -377,13 +420,14 @@ fn init_state(state: *mut c_void, args: &SpawnArgs) -> Result<(), c_int> {
 /// record when small enough, else in-place in an allocation of its own.
 fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<TaskRef, c_int> {
     if args.inplace_size == 0 {
-        return Ok(TaskRef::from_box(Task::new(shared, args.poll, args.drop, args.state, None, false)));
+        return TaskRef::new(Task::new(shared, args.poll, args.drop, args.state, None, false));
     }
     if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
-        let mut task = Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false);
-        task.user_state = task.inline.0.get() as *mut c_void;
-        init_state(task.user_state, args)?; // on error the record just goes away
-        return Ok(TaskRef::from_box(task));
+        let mut task = TaskRef::new(Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false))?;
+        let state = task.inline.0.get() as *mut c_void; // the record's place is final now
+        task.set_user_state(state);
+        init_state(state, args)?; // on error the record just goes back to the pool
+        return Ok(task);
     }
     let layout = Layout::from_size_align(args.inplace_size, args.inplace_align).map_err(|_| EINVAL)?;
     // SAFETY: the size is non-zero (checked above).
@@ -396,7 +440,12 @@ fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<TaskRef, c_int> {
         unsafe { dealloc(state as *mut u8, layout) };
         return Err(e);
     }
-    Ok(TaskRef::from_box(Task::new(shared, args.poll, args.drop, state, Some(layout), false)))
+    let task = TaskRef::new(Task::new(shared, args.poll, args.drop, state, Some(layout), false));
+    if task.is_err() {
+        // SAFETY: allocated just above with this layout, never handed out.
+        unsafe { dealloc(state as *mut u8, layout) };
+    }
+    task
 }
 
 /// Spawns a task; returns its handle (one reference, the handle's).
@@ -471,8 +520,8 @@ impl Future for WaitDone<'_> {
 pub struct RootFuture(TaskRef);
 
 impl RootFuture {
-    pub fn new(shared: &Arc<Shared>, state: *mut c_void, poll: PollFn) -> RootFuture {
-        RootFuture(TaskRef::from_box(Task::new(shared, poll, None, state, None, true)))
+    pub fn new(shared: &Arc<Shared>, state: *mut c_void, poll: PollFn) -> Result<RootFuture, c_int> {
+        Ok(RootFuture(TaskRef::new(Task::new(shared, poll, None, state, None, true))?))
     }
 }
 

@@ -98,16 +98,16 @@ const char *zx_getenv(const char *name);
 const char *zx_env_stats_file(void);
 
 /* ZYNTAX_SLOW_POLL_US in nanoseconds into *ns (0: unset or empty).
- * Returns 0, or ZYNTAX_EINVAL (recorded, in *err too) for a value that
- * is not a number of microseconds from 1 to an hour. */
-int zx_env_slow_poll_ns(uint64_t *ns, zyntax_error *err);
+ * Returns 0, or ZYNTAX_EINVAL (recorded) for a value that is not a
+ * number of microseconds from 1 to an hour. */
+int zx_env_slow_poll_ns(uint64_t *ns);
 
 /* ---- pollwatch.c: poll timing asked of the backend ---- */
 
 /* Reads the two variables above into rt->host (time_polls, slow_poll_ns,
  * slow_poll) and rt->stats_file. Returns 0, ZYNTAX_EINVAL or
  * ZYNTAX_ENOMEM (recorded). Before the backend's runtime_create. */
-int zx_pollwatch_setup(zyntax_runtime *rt, zyntax_error *err);
+int zx_pollwatch_setup(zyntax_runtime *rt);
 
 /* ---- stats_export.c: the ZYNTAX_STATS line ---- */
 

@@ -81,12 +81,12 @@ static void slow_poll(zyntax_runtime *rt, zyntax_poll_fn poll, const void *task,
   (void)w; /* a diagnostic: nothing to do when stderr is gone */
 }
 
-int zx_pollwatch_setup(zyntax_runtime *rt, zyntax_error *err) {
+int zx_pollwatch_setup(zyntax_runtime *rt) {
   uint64_t slow_ns;
-  if (zx_env_slow_poll_ns(&slow_ns, err) != 0) return ZYNTAX_EINVAL;
+  if (zx_env_slow_poll_ns(&slow_ns) != 0) return ZYNTAX_EINVAL;
   const char *file = zx_env_stats_file();
   if (file != NULL && (rt->stats_file = strdup(file)) == NULL)
-    return zx_fail(err, ZYNTAX_ENOMEM, "out of memory copying ZYNTAX_STATS");
+    return zx_fail(NULL, ZYNTAX_ENOMEM, "out of memory copying ZYNTAX_STATS");
   rt->host.time_polls = file != NULL || slow_ns != 0;
   rt->host.slow_poll_ns = slow_ns;
   rt->host.slow_poll = slow_poll;

@@ -14,13 +14,13 @@
 static void enter_thread(zyntax_runtime *rt) { zx_thread_set_current(rt); }
 static void leave_thread(void) { zx_thread_set_current(NULL); }
 
-static int workers_from_env(uint32_t *out, zyntax_error *err) {
+static int workers_from_env(uint32_t *out) {
   const char *s = zx_getenv("ZYNTAX_WORKER_THREADS");
   if (s == NULL || *s == '\0') return 0;
   char *end;
   unsigned long n = strtoul(s, &end, 10);
   if (*end != '\0' || n == 0 || n > ZX_MAX_WORKERS)
-    return zx_fail(err, ZYNTAX_EINVAL,
+    return zx_fail(NULL, ZYNTAX_EINVAL,
                    "ZYNTAX_WORKER_THREADS='%.32s' is not a number from 1 to %u",
                    s, ZX_MAX_WORKERS);
   *out = (uint32_t)n;
@@ -28,40 +28,41 @@ static int workers_from_env(uint32_t *out, zyntax_error *err) {
 }
 
 static int normalise_options(const zyntax_runtime_options *in,
-                             zyntax_runtime_options *out, zyntax_error *err) {
+                             zyntax_runtime_options *out) {
   zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
   if (in != NULL) {
     if (zx_sized_copy(&o, in, ZX_RUNTIME_OPTIONS_SIZE_1_0) != 0)
-      return zx_fail(err, ZYNTAX_EINVAL,
+      return zx_fail(NULL, ZYNTAX_EINVAL,
                      "zyntax_runtime_options.size is %zu; at least %zu needed "
                      "(set it to sizeof(zyntax_runtime_options))",
                      in->size, (size_t)ZX_RUNTIME_OPTIONS_SIZE_1_0);
   }
   if (o.flags & ~ZX_KNOWN_FLAGS)
-    return zx_fail(err, ZYNTAX_EINVAL, "unknown runtime flags 0x%x",
+    return zx_fail(NULL, ZYNTAX_EINVAL, "unknown runtime flags 0x%x",
                    o.flags & ~ZX_KNOWN_FLAGS);
   if (o.worker_threads > ZX_MAX_WORKERS)
-    return zx_fail(err, ZYNTAX_EINVAL, "worker_threads %u exceeds %u",
+    return zx_fail(NULL, ZYNTAX_EINVAL, "worker_threads %u exceeds %u",
                    o.worker_threads, ZX_MAX_WORKERS);
   if (o.worker_threads == 0) {
-    int rc = workers_from_env(&o.worker_threads, err);
+    int rc = workers_from_env(&o.worker_threads);
     if (rc != 0) return rc;
   }
   *out = o;
   return 0;
 }
 
-static zyntax_runtime *create_locked(const zyntax_runtime_options *opts,
-                                     zyntax_error *err) {
+/* Every failure is recorded (zx_fail with no error struct): the thread's
+ * last error holds its code and message. */
+static zyntax_runtime *create_locked(const zyntax_runtime_options *opts) {
   zyntax_runtime_options o;
   zx_choice choice;
-  if (normalise_options(opts, &o, err) != 0) return NULL;
-  if (zx_backend_resolve(o.backend, &choice, err) != 0) return NULL;
+  if (normalise_options(opts, &o) != 0) return NULL;
+  if (zx_backend_resolve(o.backend, &choice, NULL) != 0) return NULL;
   const zyntax_backend *be = choice.backend;
 
   zyntax_runtime *rt = calloc(1, sizeof *rt);
   if (rt == NULL) {
-    zx_fail(err, ZYNTAX_ENOMEM, "out of memory creating a '%s' runtime", be->name);
+    zx_fail(NULL, ZYNTAX_ENOMEM, "out of memory creating a '%s' runtime", be->name);
     return NULL;
   }
   rt->fork_generation = zx_fork_generation();
@@ -72,7 +73,7 @@ static zyntax_runtime *create_locked(const zyntax_runtime_options *opts,
                                    .leave_thread = leave_thread};
   atomic_init(&rt->driving, 0);
   atomic_init(&rt->closing, 0);
-  if (zx_pollwatch_setup(rt, err) != 0) {
+  if (zx_pollwatch_setup(rt) != 0) {
     free(rt);
     return NULL;
   }
@@ -80,7 +81,7 @@ static zyntax_runtime *create_locked(const zyntax_runtime_options *opts,
   zyntax_error backend_err = {0, ""};
   int rc = be->runtime_create(&rt->host, &o, &rt->impl, &backend_err);
   if (rc != 0) {
-    zx_fail(err, rc, "backend '%s' (%s) failed to start: %s", be->name,
+    zx_fail(NULL, rc, "backend '%s' (%s) failed to start: %s", be->name,
             be->version,
             backend_err.message[0] ? backend_err.message : zyntax_strerror(rc));
     free(rt->stats_file);
@@ -101,7 +102,7 @@ int zyntax_runtime_create_with(const zyntax_runtime_options *opts,
   if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zx_fork_watch();
   zx_load_lock();
-  *out = create_locked(opts, NULL);
+  *out = create_locked(opts);
   zx_load_unlock();
   return *out != NULL ? 0 : zyntax_last_error()->code;
 }

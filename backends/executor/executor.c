@@ -513,39 +513,34 @@ void zx_exec_free(zx_exec *ex, void *p, uint8_t cls) {
 
 int zx_exec_init(zx_exec *ex, const zx_loop_ops *ops,
                  const zyntax_backend_host *host) {
+  static const zyntax_spawn_args root_args = {.size = sizeof root_args,
+                                              .poll = root_idle_poll};
   memset(ex, 0, sizeof *ex);
   ex->ops = ops;
   ex->owner = host->runtime;
   atomic_init(&ex->closed, 0);
   atomic_init(&ex->inbox_hint, 0);
-  if (zx_poll_timing_new(host, &ex->timing) != 0) return ZYNTAX_ENOMEM;
-  if (zx_arena_init(&ex->arena) != 0) {
-    zx_poll_timing_free(ex->timing);
-    return ZYNTAX_ENOMEM;
-  }
+  /* Each step undoes the ones before it when a later one fails. */
+  int rc = ZYNTAX_ENOMEM;
+  if (zx_poll_timing_new(host, &ex->timing) != 0) return rc;
+  if (zx_arena_init(&ex->arena) != 0) goto no_arena;
   zx_wheel_init(&ex->wheel, zx_now_ns() / NS_PER_MS);
-  int rc = zx_reactor_init(&ex->reactor);
-  if (rc != 0) {
-    zx_arena_destroy(&ex->arena);
-    zx_poll_timing_free(ex->timing);
-    return rc;
-  }
-  if (pthread_mutex_init(&ex->lock, NULL) != 0) {
-    zx_reactor_close(&ex->reactor);
-    zx_arena_destroy(&ex->arena);
-    zx_poll_timing_free(ex->timing);
-    return ZYNTAX_ENOMEM;
-  }
-  zyntax_spawn_args none = {.size = sizeof none, .poll = root_idle_poll};
-  ex->root = zx_task_new(ex, &none, ZX_STATE_ROOT);
-  if (ex->root == NULL) {
-    zx_reactor_close(&ex->reactor);
-    pthread_mutex_destroy(&ex->lock);
-    zx_arena_destroy(&ex->arena);
-    zx_poll_timing_free(ex->timing);
-    return ZYNTAX_ENOMEM;
-  }
+  if ((rc = zx_reactor_init(&ex->reactor)) != 0) goto no_reactor;
+  rc = ZYNTAX_ENOMEM;
+  if (pthread_mutex_init(&ex->lock, NULL) != 0) goto no_lock;
+  ex->root = zx_task_new(ex, &root_args, ZX_STATE_ROOT);
+  if (ex->root == NULL) goto no_root;
   return 0;
+
+no_root:
+  pthread_mutex_destroy(&ex->lock);
+no_lock:
+  zx_reactor_close(&ex->reactor);
+no_reactor:
+  zx_arena_destroy(&ex->arena);
+no_arena:
+  zx_poll_timing_free(ex->timing);
+  return rc;
 }
 
 void zx_exec_set_hooks(zx_exec *ex, const zx_exec_hooks *hooks) {

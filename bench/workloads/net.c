@@ -65,6 +65,7 @@ typedef struct echo_run {
 typedef struct echo_conn {
   sock_task sock; /* first: sock_drop works on every socket task */
   uint32_t have, sent;
+  int partial; /* the last read did not fill buf: wait before the next */
   char buf[4096];
 } echo_conn;
 
@@ -84,14 +85,21 @@ static zyntax_poll echo_poll(void *state, const zyntax_waker *waker) {
       if (ready <= 0) return ready == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
       continue;
     }
-    ssize_t n = read(c->sock.fd, c->buf, sizeof c->buf);
-    if (n == 0) return sock_finish(&c->sock, 1); /* the client is done */
-    if (n > 0) {
-      c->have = (uint32_t)n;
-      c->sent = 0;
-      continue;
+    /* A read that did not fill the buffer took all there was: wait for
+     * more instead of paying a read for EAGAIN, as libuv's uv__read does
+     * (READ_PARTIAL) and a libev callback does (one read per event). */
+    if (!c->partial) {
+      ssize_t n = read(c->sock.fd, c->buf, sizeof c->buf);
+      if (n == 0) return sock_finish(&c->sock, 1); /* the client is done */
+      if (n > 0) {
+        c->have = (uint32_t)n;
+        c->sent = 0;
+        c->partial = (size_t)n < sizeof c->buf;
+        continue;
+      }
+      if (errno != EAGAIN) return sock_finish(&c->sock, 0);
     }
-    if (errno != EAGAIN) return sock_finish(&c->sock, 0);
+    c->partial = 0;
     int ready = await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_READABLE, waker);
     if (ready <= 0) return ready == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
   }
@@ -135,6 +143,7 @@ typedef struct client {
   uint64_t *latency; /* this client's requests */
   uint32_t request, sent, got;
   int connected;
+  int wait_first; /* nothing to read yet: wait before the next read */
   uint64_t started; /* of the current request */
   char buf[256];
 } client;
@@ -151,12 +160,20 @@ static int client_step(client *c, const zyntax_waker *waker) {
   if (c->sent < size) {
     ssize_t n = write(c->sock.fd, c->buf, size - c->sent);
     if (n > 0) c->sent += (uint32_t)n;
+    /* The answer cannot be there yet: a native client too goes back to
+     * its loop after sending. */
+    c->wait_first = c->sent == size;
     if (n >= 0 || errno != EAGAIN) return n > 0 ? 1 : -1;
     return await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_WRITABLE, waker);
+  }
+  if (c->wait_first) {
+    c->wait_first = 0;
+    return await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_READABLE, waker);
   }
   ssize_t n = read(c->sock.fd, c->buf, size - c->got);
   if (n > 0) {
     c->got += (uint32_t)n;
+    c->wait_first = c->got < size; /* a short read took all there was */
     if (c->got == size) { /* the request is back; the next one starts now */
       uint64_t now = zb_now_ns();
       c->latency[c->request++] = now - c->started;
@@ -238,6 +255,7 @@ typedef struct waiter {
   fanout_run *run;
   int fd;
   uint32_t left;
+  int wait_first; /* a byte was just read: wait before the next read */
 } waiter;
 
 static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
@@ -245,14 +263,20 @@ static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
   int resumed = resume_wait(w->sock.rt, &w->sock.wait, waker);
   if (resumed <= 0) return resumed == 0 ? ZYNTAX_PENDING : sock_finish(&w->sock, 0);
   while (w->left > 0) {
-    char byte;
-    ssize_t n = read(w->fd, &byte, 1);
-    if (n == 1) {
-      w->left--;
-      zy_latch_count_down(&w->run->round, 1);
-      continue;
+    /* One read per readiness, as the native programs' callbacks do: a
+     * round brings one byte, so a second read would only meet EAGAIN. */
+    if (!w->wait_first) {
+      char byte;
+      ssize_t n = read(w->fd, &byte, 1);
+      if (n == 1) {
+        w->left--;
+        zy_latch_count_down(&w->run->round, 1);
+        w->wait_first = 1;
+        continue;
+      }
+      if (n == 0 || errno != EAGAIN) return sock_finish(&w->sock, 0);
     }
-    if (n == 0 || errno != EAGAIN) return sock_finish(&w->sock, 0);
+    w->wait_first = 0;
     int ready = await_fd(w->sock.rt, &w->sock.wait, w->fd, ZYNTAX_READABLE, waker);
     if (ready <= 0) return ready == 0 ? ZYNTAX_PENDING : sock_finish(&w->sock, 0);
   }
@@ -296,7 +320,7 @@ static uint64_t start_fanout(zy_root *root) {
   uint32_t n = run->sizes->fanout_sockets;
   for (uint32_t i = 0; i < n; i++) {
     waiter w = {{&root->latch, root->rt, NULL, -1}, run, run->pairs[i][0],
-                run->sizes->fanout_rounds};
+                run->sizes->fanout_rounds, 0};
     if (zy_spawn_detached(root->rt, &waiter_vtable, &w, sizeof w) != 0)
       zb_die("fd_fanout: cannot spawn a waiter"); /* its round would never end */
   }

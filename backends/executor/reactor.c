@@ -151,15 +151,34 @@ static void deliver(zx_reactor *r, const struct epoll_event *e) {
   rearm(r, fd); /* one-shot: disabled until then */
 }
 
-void zx_reactor_dispatch(zx_exec *ex) {
+/* The token of the loop's own fd in the set: no fd number (< 2^31) and
+ * generation give it. */
+#define LOOP_TOKEN UINT64_MAX
+
+int zx_reactor_add_loop(zx_reactor *r, int loop_fd) {
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = LOOP_TOKEN};
+  if (epoll_ctl(r->epfd, EPOLL_CTL_ADD, loop_fd, &ev) == 0) return 0;
+  return errno == ENOMEM || errno == ENOSPC ? ZYNTAX_ENOMEM : ZYNTAX_EBACKEND;
+}
+
+int zx_reactor_wait(zx_exec *ex, int timeout_ms) {
   zx_reactor *r = &ex->reactor;
   struct epoll_event evs[ZX_REACTOR_BATCH];
+  int loop_ready = 0;
   for (int round = 0; round < ZX_REACTOR_ROUNDS; round++) {
-    int n = epoll_wait(r->epfd, evs, ZX_REACTOR_BATCH, 0);
-    for (int i = 0; i < n; i++) deliver(r, &evs[i]);
-    if (n < ZX_REACTOR_BATCH) return;
+    int n = epoll_wait(r->epfd, evs, ZX_REACTOR_BATCH, round == 0 ? timeout_ms : 0);
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.u64 == LOOP_TOKEN)
+        loop_ready = 1;
+      else
+        deliver(r, &evs[i]);
+    }
+    if (n < ZX_REACTOR_BATCH) break;
   }
+  return loop_ready;
 }
+
+void zx_reactor_dispatch(zx_exec *ex) { (void)zx_reactor_wait(ex, 0); }
 
 void zx_reactor_close(zx_reactor *r) {
   for (size_t fd = 0; fd < r->n; fd++)

@@ -1,6 +1,7 @@
 /* fd readiness for the C backends (uv, ev), written once: an epoll set of
  * the executor's own whose registrations stay across waits, watched by the
- * backend's loop as one fd (uv_poll_t, ev_io).
+ * backend's loop as one fd (ev: an ev_io), or holding the loop's epoll fd
+ * and waited on by the driving thread (uv: zx_reactor_add_loop).
  *
  * Why not the loop's own per-fd watch (uv_poll_t, ev_io) kept started?
  * zyntax_fd_wait() does not own its fd: the caller may close it as soon as
@@ -30,7 +31,16 @@
  *     waits on is at most armed once more and fires for nothing (lazy).
  *
  * Cost per wait: one epoll_ctl; per loop turn with fd events: one
- * epoll_wait on the set. Driving thread only. */
+ * epoll_wait on the set (ev: after the loop's own; uv: the set holds the
+ * loop's fd and is the only one waited on, zx_reactor_add_loop).
+ * Driving thread only.
+ *
+ * Why still one epoll_ctl per wait, when a level-triggered registration
+ * kept armed between waits would need none? Only the epoll_ctl tells
+ * whether the number still names the registered file: after a close, the
+ * kernel drops the registration silently (a kept one would never fire for
+ * the socket now under the number), or keeps it while a dup lives (it would
+ * fire for the old file). The one-shot re-arm is that check. */
 #ifndef ZYNTAX_COMMON_REACTOR_H
 #define ZYNTAX_COMMON_REACTOR_H
 
@@ -65,6 +75,20 @@ static inline int zx_reactor_fd(const zx_reactor *r) { return r->epfd; }
 /* Completes the waits whose fds are ready (loop callback, driving
  * thread). */
 void zx_reactor_dispatch(zx_exec *ex);
+
+/* The other way round, for a loop with an epoll fd of its own (libuv's
+ * uv_backend_fd): the set holds the loop's fd, and the driving thread
+ * blocks in the set instead of in the loop - one epoll_wait per turn, not
+ * the loop's and then the set's, and no nested wakeup through the loop's
+ * set for every fd event. 0, ZYNTAX_ENOMEM or ZYNTAX_EBACKEND. The loop
+ * must then not watch the set (epoll refuses a cycle). */
+int zx_reactor_add_loop(zx_reactor *r, int loop_fd);
+
+/* Waits up to `timeout_ms` (-1: no limit, 0: not at all) for an event in
+ * the set, completes the waits whose fds are ready, and returns nonzero
+ * when the loop's fd (zx_reactor_add_loop) is readable: the loop has work.
+ * Driving thread. */
+int zx_reactor_wait(zx_exec *ex, int timeout_ms);
 
 /* Destroy, after the backend stopped watching the set: waits that outlive
  * the runtime complete with ZYNTAX_ECLOSED and are detached (their drop

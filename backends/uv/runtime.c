@@ -23,13 +23,12 @@ static void loop_signal(zx_exec *ex) {
   uv_async_send(&((uvb_runtime *)ex)->wakeup);
 }
 
-static void loop_run_once(zx_exec *ex, int block) {
-  uv_run(&((uvb_runtime *)ex)->loop, block ? UV_RUN_ONCE : UV_RUN_NOWAIT);
-}
+static void loop_run_once(zx_exec *ex, int block) { uvb_run_once((uvb_runtime *)ex, block); }
 
-/* uv_run() runs due timers before it computes its poll timeout; a stopped
- * loop polls with timeout 0 and returns after this iteration. */
-static void loop_interrupt(zx_exec *ex) { uv_stop(&((uvb_runtime *)ex)->loop); }
+/* A turn blocks only in the set's wait, before any callback runs, and
+ * uv_run() never blocks (poll.c): nothing to stop. (uv_stop() outside
+ * uv_run() would make the next uv_run() skip its iteration.) */
+static void loop_interrupt(zx_exec *ex) { (void)ex; }
 
 static void loop_free(zx_exec *ex) { free(ex); }
 
@@ -86,7 +85,6 @@ void uvb_destroy(zyntax_backend_runtime *brt) {
   zx_exec_shutdown(&rt->ex); /* cancels tasks: their futures close handles */
   uv_close((uv_handle_t *)&rt->wakeup, NULL);
   uv_close((uv_handle_t *)&rt->timer, NULL);
-  uv_close((uv_handle_t *)&rt->reactor, NULL); /* fd waits still out: unref */
   uv_walk(&rt->loop, close_leftover, NULL);
   /* Runs close callbacks and waits for blocking jobs already running. */
   while (uv_run(&rt->loop, UV_RUN_DEFAULT) != 0) {

@@ -11,7 +11,6 @@ typedef struct uvb_runtime {
   uv_loop_t loop;
   uv_async_t wakeup; /* cross-thread wakes of the executor */
   uv_timer_t timer;  /* armed for the executor's next timer tick */
-  uv_poll_t reactor; /* the executor's fd waits (executor/reactor.h) */
 } uvb_runtime;
 
 static inline uvb_runtime *uvb_from(zyntax_backend_runtime *rt) {
@@ -34,7 +33,11 @@ extern const zyntax_future_ops uvb_work_ops;
 int uvb_timer_init(uvb_runtime *rt);
 void uvb_timer_arm(zx_exec *ex, uint64_t ms);
 
-/* Starts watching the executor's epoll set: 0 or a libuv error. */
+/* Puts libuv's epoll fd into the executor's set, where the driving thread
+ * waits (poll.c): 0 or a libuv error. */
 int uvb_reactor_start(uvb_runtime *rt);
+/* One loop turn (the executor's run_once): the set's wait, then libuv's
+ * when it has work. */
+void uvb_run_once(uvb_runtime *rt, int block);
 
 #endif /* ZYNTAX_UV_BACKEND_H */

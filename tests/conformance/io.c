@@ -1,10 +1,14 @@
 /* fd readiness: a socketpair, a real loopback TCP connection, two futures
- * waiting on one fd. */
+ * waiting on one fd; a wake from another thread reaching a driver that
+ * waits in the fd set. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conformance.h"
@@ -183,10 +187,54 @@ static void fd_that_cannot_be_watched(void **state) {
   end_runtime(rt);
 }
 
+/* ---- a remote wake while the driver waits ---- */
+
+typedef struct parked {
+  atomic_int stored; /* the root stored its waker: the driver goes to wait */
+  atomic_int woken;  /* set by the other thread before it wakes the root */
+  zyntax_waker waker;
+} parked;
+
+static zyntax_poll parked_poll(void *state, const zyntax_waker *waker) {
+  parked *p = state;
+  if (atomic_load(&p->woken)) return ZYNTAX_READY;
+  if (!atomic_load(&p->stored)) {
+    p->waker = zyntax_waker_clone(waker);
+    atomic_store(&p->stored, 1);
+  }
+  return ZYNTAX_PENDING;
+}
+
+static void *wake_parked(void *arg) {
+  parked *p = arg;
+  while (!atomic_load(&p->stored)) sched_yield();
+  struct timespec pause = {0, 20 * 1000 * 1000}; /* the driver likely waits by now */
+  nanosleep(&pause, NULL);
+  atomic_store(&p->woken, 1);
+  zyntax_waker_wake(&p->waker);
+  return NULL;
+}
+
+/* A new runtime's driver waits with nothing due: no timer, no fd wait.
+ * On uv it waits in the fd set, which holds libuv's epoll fd: a wake from
+ * another thread (libuv's async eventfd, registered with libuv's epoll set
+ * at libuv's first poll) must reach it there. */
+static void a_first_blocked_turn_hears_a_remote_wake(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  parked p = {0};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, wake_parked, &p), 0);
+  assert_int_equal(zyntax_runtime_block_on_future(rt, &p, parked_poll), 0);
+  pthread_join(th, NULL);
+  end_runtime(rt);
+}
+
 TEST_GROUP(io_tests) = {
     cmocka_unit_test(readiness_on_a_socketpair),
     cmocka_unit_test(readiness_on_loopback_tcp),
     cmocka_unit_test(two_futures_on_one_fd),
     cmocka_unit_test(fd_that_cannot_be_watched),
+    cmocka_unit_test(a_first_blocked_turn_hears_a_remote_wake),
 };
 const size_t io_count = GROUP_SIZE(io_tests);

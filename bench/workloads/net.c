@@ -127,7 +127,7 @@ static zyntax_poll acceptor_poll(void *state, const zyntax_waker *waker) {
       continue;
     }
     zb_tune_socket(fd);
-    echo_conn conn = {{a->sock.latch, a->sock.rt, NULL, fd}, 0, 0, {0}};
+    echo_conn conn = {{a->sock.latch, a->sock.rt, NULL, fd}, 0, 0, 0, {0}};
     if (zy_spawn_detached(a->sock.rt, &echo_vtable, &conn, sizeof conn) != 0)
       zb_die("tcp_echo: cannot spawn an echo task"); /* its client would hang */
     a->left--;

@@ -18,7 +18,8 @@ static void on_wakeup(struct ev_loop *loop, ev_async *w, int revents) {
  * reactor.h says why fds are not watched one ev_io each). */
 static void on_reactor(struct ev_loop *loop, ev_io *w, int revents) {
   (void)loop, (void)revents;
-  zx_reactor_dispatch(w->data);
+  evb_runtime *rt = w->data;
+  rt->set_busy = zx_reactor_dispatch(&rt->ex) > 0;
 }
 
 static void loop_signal(zx_exec *ex) {
@@ -26,8 +27,18 @@ static void loop_signal(zx_exec *ex) {
   ev_async_send(rt->loop, &rt->wakeup);
 }
 
+/* While the fd set keeps having events (a busy server), a turn that would
+ * block looks at the set first and ends there when it found some: one
+ * epoll_wait, not libev's and then the set's. libev loses nothing by it:
+ * its async only wakes a blocked ev_run (the drive loop reads the inbox
+ * every time round, and the async's eventfd stays readable for the next
+ * ev_run), its timer only ends a blocked ev_run (each turn advances the
+ * wheel anyway). A look that finds nothing costs one epoll_wait more and
+ * stops the looking until a libev turn finds events again. */
 static void loop_run_once(zx_exec *ex, int block) {
-  ev_run(((evb_runtime *)ex)->loop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
+  evb_runtime *rt = (evb_runtime *)ex;
+  if (block && rt->set_busy && (rt->set_busy = zx_reactor_dispatch(ex) > 0)) return;
+  ev_run(rt->loop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
 }
 
 /* ev_run() invokes its callbacks after it polled, so a task queued by one
@@ -93,7 +104,7 @@ int evb_create(const zyntax_backend_host *host,
   ev_async_start(rt->loop, &rt->wakeup);
   evb_timer_init(rt);
   ev_io_init(&rt->reactor, on_reactor, zx_reactor_fd(&rt->ex.reactor), EV_READ);
-  rt->reactor.data = &rt->ex;
+  rt->reactor.data = rt;
   ev_io_start(rt->loop, &rt->reactor);
   *out = (zyntax_backend_runtime *)rt;
   return 0;

@@ -161,24 +161,25 @@ int zx_reactor_add_loop(zx_reactor *r, int loop_fd) {
   return errno == ENOMEM || errno == ENOSPC ? ZYNTAX_ENOMEM : ZYNTAX_EBACKEND;
 }
 
-int zx_reactor_wait(zx_exec *ex, int timeout_ms) {
+int zx_reactor_wait(zx_exec *ex, int timeout_ms, int *loop_ready) {
   zx_reactor *r = &ex->reactor;
   struct epoll_event evs[ZX_REACTOR_BATCH];
-  int loop_ready = 0;
+  int taken = 0;
   for (int round = 0; round < ZX_REACTOR_ROUNDS; round++) {
     int n = epoll_wait(r->epfd, evs, ZX_REACTOR_BATCH, round == 0 ? timeout_ms : 0);
     for (int i = 0; i < n; i++) {
-      if (evs[i].data.u64 == LOOP_TOKEN)
-        loop_ready = 1;
-      else
+      if (evs[i].data.u64 != LOOP_TOKEN)
         deliver(r, &evs[i]);
+      else if (loop_ready != NULL)
+        *loop_ready = 1;
     }
+    if (n > 0) taken += n;
     if (n < ZX_REACTOR_BATCH) break;
   }
-  return loop_ready;
+  return taken;
 }
 
-void zx_reactor_dispatch(zx_exec *ex) { (void)zx_reactor_wait(ex, 0); }
+int zx_reactor_dispatch(zx_exec *ex) { return zx_reactor_wait(ex, 0, NULL); }
 
 void zx_reactor_close(zx_reactor *r) {
   for (size_t fd = 0; fd < r->n; fd++)

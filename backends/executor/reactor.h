@@ -73,8 +73,8 @@ int zx_reactor_init(zx_reactor *r);
 static inline int zx_reactor_fd(const zx_reactor *r) { return r->epfd; }
 
 /* Completes the waits whose fds are ready (loop callback, driving
- * thread). */
-void zx_reactor_dispatch(zx_exec *ex);
+ * thread). Returns how many events it took from the set. */
+int zx_reactor_dispatch(zx_exec *ex);
 
 /* The other way round, for a loop with an epoll fd of its own (libuv's
  * uv_backend_fd): the set holds the loop's fd, and the driving thread
@@ -85,10 +85,10 @@ void zx_reactor_dispatch(zx_exec *ex);
 int zx_reactor_add_loop(zx_reactor *r, int loop_fd);
 
 /* Waits up to `timeout_ms` (-1: no limit, 0: not at all) for an event in
- * the set, completes the waits whose fds are ready, and returns nonzero
- * when the loop's fd (zx_reactor_add_loop) is readable: the loop has work.
- * Driving thread. */
-int zx_reactor_wait(zx_exec *ex, int timeout_ms);
+ * the set, completes the waits whose fds are ready, and sets *loop_ready
+ * (unless NULL) when the loop's fd (zx_reactor_add_loop) is readable: the
+ * loop has work. Returns how many events it took. Driving thread. */
+int zx_reactor_wait(zx_exec *ex, int timeout_ms, int *loop_ready);
 
 /* Destroy, after the backend stopped watching the set: waits that outlive
  * the runtime complete with ZYNTAX_ECLOSED and are detached (their drop

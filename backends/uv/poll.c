@@ -27,7 +27,8 @@ static int wait_ms(uv_loop_t *loop, int block) {
 
 void uvb_run_once(uvb_runtime *rt, int block) {
   uv_loop_t *loop = &rt->loop;
-  int loop_ready = zx_reactor_wait(&rt->ex, wait_ms(loop, block));
+  int loop_ready = 0;
+  zx_reactor_wait(&rt->ex, wait_ms(loop, block), &loop_ready);
   if (!loop_ready) {
     uv_update_time(loop);
     if (uv_backend_timeout(loop) != 0) return; /* no timer due, nothing pending */

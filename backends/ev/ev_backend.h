@@ -15,7 +15,7 @@ typedef struct evb_runtime {
   ev_timer timer;  /* armed for the executor's next timer tick */
   zx_pool pool;    /* libev has no thread pool */
   ev_io reactor;   /* the executor's fd waits (executor/reactor.h) */
-  int set_busy;    /* the last look at the set found events (runtime.c) */
+  unsigned look_in, look_backoff; /* looks at the set first (runtime.c) */
 } evb_runtime;
 
 static inline evb_runtime *evb_from(zyntax_backend_runtime *rt) {

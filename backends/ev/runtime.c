@@ -18,8 +18,7 @@ static void on_wakeup(struct ev_loop *loop, ev_async *w, int revents) {
  * reactor.h says why fds are not watched one ev_io each). */
 static void on_reactor(struct ev_loop *loop, ev_io *w, int revents) {
   (void)loop, (void)revents;
-  evb_runtime *rt = w->data;
-  rt->set_busy = zx_reactor_dispatch(&rt->ex) > 0;
+  zx_reactor_dispatch(w->data);
 }
 
 static void loop_signal(zx_exec *ex) {
@@ -27,17 +26,31 @@ static void loop_signal(zx_exec *ex) {
   ev_async_send(rt->loop, &rt->wakeup);
 }
 
-/* While the fd set keeps having events (a busy server), a turn that would
- * block looks at the set first and ends there when it found some: one
- * epoll_wait, not libev's and then the set's. libev loses nothing by it:
- * its async only wakes a blocked ev_run (the drive loop reads the inbox
- * every time round, and the async's eventfd stays readable for the next
- * ev_run), its timer only ends a blocked ev_run (each turn advances the
- * wheel anyway). A look that finds nothing costs one epoll_wait more and
- * stops the looking until a libev turn finds events again. */
+/* Most turns skipped after a look at the set found nothing. */
+#define LOOK_BACKOFF_MAX 63u
+
+/* A turn that would block looks at the fd set first and ends there when
+ * it found events (a busy server: its fds are ready again by the time its
+ * tasks ran): one epoll_wait, not libev's and then the set's. libev loses
+ * nothing by it: its async only wakes a blocked ev_run (the drive loop
+ * reads the inbox every time round, and the async's eventfd stays readable
+ * for the next ev_run), its timer only ends a blocked ev_run (each turn
+ * advances the wheel anyway). A look that finds nothing cost one
+ * epoll_wait more (a runtime that waits for its peers): the next looks
+ * come after 1, 3, 7 ... LOOK_BACKOFF_MAX skipped turns. */
 static void loop_run_once(zx_exec *ex, int block) {
   evb_runtime *rt = (evb_runtime *)ex;
-  if (block && rt->set_busy && (rt->set_busy = zx_reactor_dispatch(ex) > 0)) return;
+  if (block && rt->look_in > 0) {
+    rt->look_in--;
+  } else if (block) {
+    if (zx_reactor_dispatch(ex) > 0) {
+      rt->look_backoff = 0;
+      return;
+    }
+    rt->look_backoff = rt->look_backoff < LOOK_BACKOFF_MAX / 2 ? rt->look_backoff * 2 + 1
+                                                                 : LOOK_BACKOFF_MAX;
+    rt->look_in = rt->look_backoff;
+  }
   ev_run(rt->loop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
 }
 
@@ -104,7 +117,7 @@ int evb_create(const zyntax_backend_host *host,
   ev_async_start(rt->loop, &rt->wakeup);
   evb_timer_init(rt);
   ev_io_init(&rt->reactor, on_reactor, zx_reactor_fd(&rt->ex.reactor), EV_READ);
-  rt->reactor.data = rt;
+  rt->reactor.data = &rt->ex;
   ev_io_start(rt->loop, &rt->reactor);
   *out = (zyntax_backend_runtime *)rt;
   return 0;

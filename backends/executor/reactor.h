@@ -31,8 +31,9 @@
  *     waits on is at most armed once more and fires for nothing (lazy).
  *
  * Cost per wait: one epoll_ctl; per loop turn with fd events: one
- * epoll_wait on the set (ev: after the loop's own; uv: the set holds the
- * loop's fd and is the only one waited on, zx_reactor_add_loop).
+ * epoll_wait on the set (ev: after the loop's own, but while the set stays
+ * busy a blocking turn looks at it first; uv: the set holds the loop's fd
+ * and is the only one waited on, zx_reactor_add_loop).
  * Driving thread only.
  *
  * Why still one epoll_ctl per wait, when a level-triggered registration

@@ -33,9 +33,9 @@ static void loop_signal(zx_exec *ex) {
  * it found events (a busy server: its fds are ready again by the time its
  * tasks ran): one epoll_wait, not libev's and then the set's. libev loses
  * nothing by it: its async only wakes a blocked ev_run (the drive loop
- * reads the inbox every time round, and the async's eventfd stays readable
- * for the next ev_run), its timer only ends a blocked ev_run (each turn
- * advances the wheel anyway). A look that finds nothing cost one
+ * reads the inbox every time round, and the next ev_run sees an async sent
+ * meanwhile before it would block), its timer only ends a blocked ev_run
+ * (each turn advances the wheel anyway). A look that finds nothing cost one
  * epoll_wait more (a runtime that waits for its peers): the next looks
  * come after 1, 3, 7 ... LOOK_BACKOFF_MAX skipped turns. */
 static void loop_run_once(zx_exec *ex, int block) {

@@ -319,8 +319,9 @@ static uint64_t start_fanout(zy_root *root) {
   fanout_run *run = root->ctx;
   uint32_t n = run->sizes->fanout_sockets;
   for (uint32_t i = 0; i < n; i++) {
+    /* Waits before its first read, as a native watcher is started first. */
     waiter w = {{&root->latch, root->rt, NULL, -1}, run, run->pairs[i][0],
-                run->sizes->fanout_rounds, 0};
+                run->sizes->fanout_rounds, 1};
     if (zy_spawn_detached(root->rt, &waiter_vtable, &w, sizeof w) != 0)
       zb_die("fd_fanout: cannot spawn a waiter"); /* its round would never end */
   }

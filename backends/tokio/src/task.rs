@@ -272,9 +272,11 @@ impl Task {
             return; // finished: nothing to do
         }
         self.state.count_wake();
-        self.shared.stats.count(Counter::Wakes);
-        if !crate::runtime::is_current(&self.shared) {
-            self.shared.stats.count(Counter::WakesRemote);
+        let stats = &self.shared.stats;
+        let slot = stats.threads.slot();
+        stats.count_at(slot, Counter::Wakes);
+        if slot.is_none() && !crate::runtime::is_current_tls(&self.shared) {
+            stats.count_at(slot, Counter::WakesRemote);
         }
         if s.has(MOVED) {
             if let Some(w) = &self.waiters.lock().unwrap().moved {

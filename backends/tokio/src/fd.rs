@@ -58,10 +58,12 @@ impl Wake for WaitList {
         self.wake_by_ref();
     }
 
+    /// Wakes every waiter and keeps it listed: a woken wait polls again
+    /// and finds its entry (no new waker clone); it leaves the list when
+    /// it is dropped (`Wait::finish`).
     fn wake_by_ref(self: &Arc<Self>) {
-        // drain() keeps the buffer for the next waits.
-        for (_, w) in self.0.lock().unwrap().drain(..) {
-            w.wake();
+        for (_, w) in self.0.lock().unwrap().iter() {
+            w.wake_by_ref();
         }
     }
 }
@@ -256,10 +258,16 @@ impl Wait {
         let Wait { entry, fd, .. } = self;
         let waker = entry.list.remove(token);
         drop(waker); // outside the list's lock
+        if entry.kept {
+            // A socket stays registered: no table lookup. The table holds
+            // it, or it left as stale and no longer holds the AsyncFd, so
+            // dropping this reference never deregisters.
+            return;
+        }
         let mut fds = registry.lock().unwrap();
         let last = match fds.get(&fd) {
             // This wait and the table hold the only references.
-            Some(e) => !e.kept && Arc::ptr_eq(e, &entry) && Arc::strong_count(&entry) == 2,
+            Some(e) => Arc::ptr_eq(e, &entry) && Arc::strong_count(&entry) == 2,
             None => false,
         };
         let removed = if last { fds.remove(&fd) } else { None };

@@ -24,7 +24,7 @@ use std::ops::Deref;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -51,6 +51,14 @@ pub struct Task {
     pub state: State,
     /// The outcome; written before COMPLETE is published, read after.
     outcome: AtomicI32,
+    /// The thread inside this task's poll (`threads::me()`), 0 outside
+    /// one. Only that thread stores its own id here, and it stores 0
+    /// after, so a thread that reads its own id is inside the poll.
+    poller: AtomicUsize,
+    /// A wake from inside the poll, on the polling thread (a task waking
+    /// itself): a plain store, where a wake from elsewhere counts in the
+    /// state word with a locked add. Cleared when a poll starts.
+    woke_inline: AtomicBool,
     /// The C state: the caller's, or in-place (inside `inline` or in
     /// memory of `inplace`'s layout that the record owns). Fixed at spawn.
     pub user_state: *mut c_void,
@@ -207,6 +215,8 @@ impl Task {
             drop_fn,
             state: State::new(1, if root { 0 } else { HANDLE }),
             outcome: AtomicI32::new(RUNNING),
+            poller: AtomicUsize::new(0),
+            woke_inline: AtomicBool::new(false),
             user_state,
             inplace,
             root,
@@ -271,9 +281,14 @@ impl Task {
         if s.has(COMPLETE) {
             return; // finished: nothing to do
         }
-        self.state.count_wake();
+        let me = crate::threads::me();
+        if self.poller.load(Ordering::Relaxed) == me {
+            self.woke_inline.store(true, Ordering::Relaxed);
+        } else {
+            self.state.count_wake();
+        }
         let stats = &self.shared.stats;
-        let slot = stats.threads.slot();
+        let slot = stats.threads.slot_of(me);
         stats.count_at(slot, Counter::Wakes);
         if slot.is_none() && !crate::runtime::is_current_tls(&self.shared) {
             stats.count_at(slot, Counter::WakesRemote);
@@ -298,15 +313,22 @@ impl Task {
         if s.has(CANCEL) || (!self.root && self.shared.closed.load(Ordering::Acquire)) {
             return Some(ECANCELED);
         }
-        self.shared.stats.count(Counter::Polls);
+        let thread = crate::threads::me();
+        let stats = &self.shared.stats;
+        stats.count_at(stats.threads.slot_of(thread), Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
         let me = self as *const Task as *const c_void;
+        self.woke_inline.store(false, Ordering::Relaxed);
+        self.poller.store(thread, Ordering::Relaxed);
         // SAFETY: the poll function and its state are the caller's, valid
         // until the state is dropped, which happens only after this task
         // stops being polled; the waker borrows this record.
-        match unsafe { crate::timing::poll(&self.shared, self.poll, self.user_state, &waker, me) } {
+        let r = unsafe { crate::timing::poll(&self.shared, self.poll, self.user_state, &waker, me) };
+        self.poller.store(0, Ordering::Relaxed);
+        match r {
             PENDING => {
-                if !self.state.load().may_be_woken(s) {
+                // Woken by itself, or (the state word) from elsewhere.
+                if !self.woke_inline.load(Ordering::Relaxed) && !self.state.load().may_be_woken(s) {
                     self.report_lost_wake(); // nothing can poll it again
                 }
                 None

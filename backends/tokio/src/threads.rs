@@ -26,7 +26,7 @@ const DRIVER: usize = 0;
 
 /// The calling thread's identity: its `pthread_t`, never 0 for a live
 /// thread (glibc's is the address of its thread control block).
-fn me() -> usize {
+pub fn me() -> usize {
     // SAFETY: pthread_self has no preconditions and cannot fail.
     unsafe { libc::pthread_self() as usize }
 }
@@ -50,7 +50,12 @@ impl Threads {
     /// dead thread's slot was cleared before its id could be reused).
     #[inline]
     pub fn slot(&self) -> Option<usize> {
-        let me = me();
+        self.slot_of(me())
+    }
+
+    /// `slot()` for a caller that has its `me()` already.
+    #[inline]
+    pub fn slot_of(&self, me: usize) -> Option<usize> {
         let n = self.used.load(Relaxed);
         self.ids[..n].iter().position(|id| id.load(Relaxed) == me)
     }

@@ -15,6 +15,10 @@
 //! compiler cannot bound.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+// Enforced by `cargo clippy` (rustc alone ignores tool lints): an unsafe
+// block without its `// SAFETY:` comment, or an unsafe fn without its
+// `# Safety` section, fails the lint run.
+#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 #[allow(dead_code)] // CODES, EVENTS, stats_layout: for build.rs
 mod abi;

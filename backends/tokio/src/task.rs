@@ -80,7 +80,7 @@ const INLINE_STATE: usize = 64;
 const INLINE_ALIGN: usize = 16;
 
 #[repr(C, align(16))]
-struct InlineState(UnsafeCell<[u8; INLINE_STATE]>);
+struct InlineState(UnsafeCell<MaybeUninit<[u8; INLINE_STATE]>>);
 
 #[derive(Default)]
 pub struct Waiters {
@@ -117,6 +117,9 @@ unsafe impl Sync for TaskRef {}
 impl TaskRef {
     /// Moves `task` into a slot of its runtime's pool; the reference is
     /// the one a new record starts with. Err(ENOMEM) if the pool is full.
+    /// Inlined into its callers, so the record is built in its slot
+    /// instead of on the stack and copied.
+    #[inline(always)]
     fn new(task: Task) -> Result<TaskRef, c_int> {
         let slot = task.shared.pool.alloc().ok_or(ENOMEM)?;
         // SAFETY: a free slot of the pool, right size and alignment, ours.
@@ -222,7 +225,8 @@ impl Task {
             root,
             fixed: UnsafeCell::new(MaybeUninit::uninit()),
             waiters: Mutex::new(Waiters::default()),
-            inline: InlineState(UnsafeCell::new([0; INLINE_STATE])),
+            // Zeroed by new_task for the bytes a state uses, not here.
+            inline: InlineState(UnsafeCell::new(MaybeUninit::uninit())),
         }
     }
 
@@ -449,6 +453,9 @@ fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<TaskRef, c_int> {
     if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
         let mut task = TaskRef::new(Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false))?;
         let state = task.inline.0.get() as *mut c_void; // the record's place is final now
+        // SAFETY: the record's own inline bytes, inplace_size <= INLINE_STATE
+        // of them; no one else has seen the record yet.
+        unsafe { ptr::write_bytes(state as *mut u8, 0, args.inplace_size) };
         task.set_user_state(state);
         init_state(state, args)?; // on error the record just goes back to the pool
         return Ok(task);

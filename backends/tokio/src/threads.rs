@@ -40,8 +40,7 @@ pub struct Threads {
 
 impl Threads {
     pub fn new() -> Threads {
-        const FREE: AtomicUsize = AtomicUsize::new(0);
-        Threads { ids: [FREE; SLOTS], used: AtomicUsize::new(DRIVER + 1) }
+        Threads { ids: [(); SLOTS].map(|_| AtomicUsize::new(0)), used: AtomicUsize::new(DRIVER + 1) }
     }
 
     /// The calling thread's slot, if it is a registered thread of this

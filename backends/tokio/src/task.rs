@@ -59,6 +59,9 @@ pub struct Task {
     /// itself): a plain store, where a wake from elsewhere counts in the
     /// state word with a locked add. Cleared when a poll starts.
     woke_inline: AtomicBool,
+    /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
+    /// written with `poller`, for its wakes from inside the poll.
+    poller_slot: AtomicUsize,
     /// The C state: the caller's, or in-place (inside `inline` or in
     /// memory of `inplace`'s layout that the record owns). Fixed at spawn.
     pub user_state: *mut c_void,
@@ -73,6 +76,9 @@ pub struct Task {
     pub waiters: Mutex<Waiters>,
     inline: InlineState, // a small in-place state lives here: no allocation
 }
+
+/// `Task::poller_slot` of a thread without a registry slot.
+const NO_SLOT: usize = usize::MAX;
 
 /// In-place states up to this size and alignment live inside the task
 /// record, so such a spawn allocates only the record (and Tokio its cell).
@@ -220,6 +226,7 @@ impl Task {
             outcome: AtomicI32::new(RUNNING),
             poller: AtomicUsize::new(0),
             woke_inline: AtomicBool::new(false),
+            poller_slot: AtomicUsize::new(NO_SLOT),
             user_state,
             inplace,
             root,
@@ -286,13 +293,15 @@ impl Task {
             return; // finished: nothing to do
         }
         let me = crate::threads::me();
-        if self.poller.load(Ordering::Relaxed) == me {
+        let stats = &self.shared.stats;
+        let slot = if self.poller.load(Ordering::Relaxed) == me {
             self.woke_inline.store(true, Ordering::Relaxed);
+            // Inside its poll: the slot the poll found (no second lookup).
+            Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT)
         } else {
             self.state.count_wake();
-        }
-        let stats = &self.shared.stats;
-        let slot = stats.threads.slot_of(me);
+            stats.threads.slot_of(me)
+        };
         stats.count_at(slot, Counter::Wakes);
         if slot.is_none() && !crate::runtime::is_current_tls(&self.shared) {
             stats.count_at(slot, Counter::WakesRemote);
@@ -319,10 +328,12 @@ impl Task {
         }
         let thread = crate::threads::me();
         let stats = &self.shared.stats;
-        stats.count_at(stats.threads.slot_of(thread), Counter::Polls);
+        let slot = stats.threads.slot_of(thread);
+        stats.count_at(slot, Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
         let me = self as *const Task as *const c_void;
         self.woke_inline.store(false, Ordering::Relaxed);
+        self.poller_slot.store(slot.unwrap_or(NO_SLOT), Ordering::Relaxed);
         self.poller.store(thread, Ordering::Relaxed);
         // SAFETY: the poll function and its state are the caller's, valid
         // until the state is dropped, which happens only after this task

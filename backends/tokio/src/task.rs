@@ -369,6 +369,16 @@ impl Task {
         if prev.has(DROPPED) {
             return;
         }
+        self.drop_owned_state();
+        if prev.has(KEPT) {
+            let key = self as *const Task as usize;
+            let entry = self.shared.kept.lock().unwrap().remove(&key);
+            drop(entry); // outside the lock: it may be the last reference
+        }
+    }
+
+    /// drop_state's work, for the one caller that set DROPPED.
+    fn drop_owned_state(&self) {
         if let Some(drop_fn) = self.drop_fn {
             // SAFETY: DROPPED makes this the one call; the task is no
             // longer polled (it completed, or its future was dropped).
@@ -378,32 +388,41 @@ impl Task {
             // SAFETY: allocated with this layout in new_task, freed once.
             unsafe { dealloc(self.user_state as *mut u8, layout) };
         }
-        if prev.has(KEPT) {
-            let key = self as *const Task as usize;
-            let entry = self.shared.kept.lock().unwrap().remove(&key);
-            drop(entry); // outside the lock: it may be the last reference
-        }
     }
 
     /// The task ended with `outcome`: drop what must go, publish the
     /// outcome, wake whoever waits.
     fn finish(this: &TaskRef, outcome: c_int) {
-        if outcome != 0 {
-            this.drop_state(); // before the outcome: a waiter sees it done
-        } else if this.state.load().has(HANDLE) {
-            // A completed state stays for its handle: put it where destroy
-            // finds it, before COMPLETE, so a release that sees COMPLETE
-            // also sees KEPT.
-            let key = &**this as *const Task as usize;
-            this.shared.kept.lock().unwrap().insert(key, this.clone());
-            this.state.set(KEPT);
-        }
-        let prev = this.complete(outcome);
-        // The handle was released meanwhile (or before): nobody keeps the
-        // state. drop_state() runs once for both.
-        if outcome == 0 && !prev.has(HANDLE) {
-            this.drop_state();
-        }
+        let held = outcome == 0 && this.state.load().has(HANDLE);
+        let prev = if outcome == 0 && !held {
+            // Released before it finished (a detached task): HANDLE never
+            // comes back, so no one else drops the state; COMPLETE and
+            // DROPPED in one step, then the drop.
+            this.outcome.store(outcome, Ordering::Relaxed);
+            let prev = this.state.set(COMPLETE | DROPPED);
+            if !prev.has(DROPPED) {
+                this.drop_owned_state();
+            }
+            prev
+        } else {
+            if outcome != 0 {
+                this.drop_state(); // before the outcome: a waiter sees it done
+            } else {
+                // A completed state stays for its handle: put it where
+                // destroy finds it, before COMPLETE, so a release that
+                // sees COMPLETE also sees KEPT.
+                let key = &**this as *const Task as usize;
+                this.shared.kept.lock().unwrap().insert(key, this.clone());
+                this.state.set(KEPT);
+            }
+            let prev = this.complete(outcome);
+            // The handle was released meanwhile: nobody keeps the state.
+            // drop_state() runs once for both.
+            if outcome == 0 && !prev.has(HANDLE) {
+                this.drop_state();
+            }
+            prev
+        };
         let stats = &this.shared.stats;
         stats.count(match outcome {
             0 => Counter::Completed,

@@ -252,8 +252,8 @@ impl Wait {
         Poll::Pending
     }
 
-    /// Drops the wait; the last one on an fd that is not kept
-    /// deregisters it.
+    /// Ends the wait (it completed, or its future is dropped); the last
+    /// one on an fd that is not kept deregisters it.
     pub fn finish(self, token: usize, registry: &Registry) {
         let Wait { entry, fd, .. } = self;
         let waker = entry.list.remove(token);

@@ -139,7 +139,15 @@ fn poll_fd(shared: &Shared, token: usize, fd: c_int, events: u32, wait: &mut Opt
             Err(e) => return Poll::Ready(e),
         }
     }
-    wait.as_mut().expect("started").poll(token, cx)
+    let r = wait.as_mut().expect("started").poll(token, cx);
+    if r.is_ready() {
+        // Done: out of the fd's waiter list now, not when the future is
+        // dropped, so later events of the fd do not wake the task for it.
+        if let Some(w) = wait.take() {
+            w.finish(token, &shared.fds);
+        }
+    }
+    r
 }
 
 fn poll_blocking(shared: &Shared, job: &mut Option<(BlockingFn, SendPtr)>, running: &mut Option<JoinHandle<()>>,

@@ -146,8 +146,10 @@ pub struct Shared {
     /// One reactor registration per watched fd (fd.rs).
     pub fds: fd::Registry,
     /// The memory of this runtime's task records and leaf futures (pool.rs).
-    pub pool: Pool<Task>,
-    pub leaves: Pool<Leaf>,
+    /// Each on lines of its own: their free-list heads are written by
+    /// every spawn and free, from every worker.
+    pub pool: Padded<Pool<Task>>,
+    pub leaves: Padded<Pool<Leaf>>,
     pub stats: Stats,
 }
 
@@ -267,8 +269,8 @@ pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
         idle: Notify::new(),
         kept: Mutex::new(IntMap::default()),
         fds: Mutex::new(IntMap::default()),
-        pool: Pool::new(),
-        leaves: Pool::new(),
+        pool: Padded(Pool::new()),
+        leaves: Padded(Pool::new()),
         stats: Stats::new(),
     });
     let runtime = builder(cfg, &shared).build().map_err(|e| format!("tokio: {}", e))?;

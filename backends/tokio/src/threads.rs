@@ -46,16 +46,21 @@ pub fn me() -> usize {
     }
 }
 
+/// Read by every count, poll and wake, written only as threads come and
+/// go: on cache lines of its own (a neighbour written at every spawn, such
+/// as a pool's free-list head, would make each of those reads a miss),
+/// with `used` and the first slots on the first line.
+#[repr(C, align(64))]
 pub struct Threads {
-    /// The `me()` of each slot's thread; 0 when free.
-    ids: [AtomicUsize; SLOTS],
     /// Slots ever taken (a high-water mark): the lookup reads no further.
     used: AtomicUsize,
+    /// The `me()` of each slot's thread; 0 when free.
+    ids: [AtomicUsize; SLOTS],
 }
 
 impl Threads {
     pub fn new() -> Threads {
-        Threads { ids: [(); SLOTS].map(|_| AtomicUsize::new(0)), used: AtomicUsize::new(DRIVER + 1) }
+        Threads { used: AtomicUsize::new(DRIVER + 1), ids: [(); SLOTS].map(|_| AtomicUsize::new(0)) }
     }
 
     /// The calling thread's slot, if it is a registered thread of this

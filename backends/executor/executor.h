@@ -86,6 +86,13 @@ static inline void zx_count(zx_counter *c) {
                         memory_order_relaxed);
 }
 
+/* `n` more, same rule as zx_count. */
+static inline void zx_count_add(zx_counter *c, uint64_t n) {
+  atomic_store_explicit(&c->value,
+                        atomic_load_explicit(&c->value, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+}
+
 /* A high-water mark with one writer at a time: a store only when `v`
  * exceeds it. */
 static inline void zx_count_max(zx_counter *c, uint64_t v) {

@@ -6,8 +6,6 @@
 
 #include "task.h"
 
-static const zyntax_waker_vtable waker_vtable;
-
 static size_t round_up(size_t n, size_t align) {
   return (n + align - 1) & ~(align - 1);
 }
@@ -49,7 +47,7 @@ void zx_task_wake(zx_task *t) {
 
 static zyntax_waker waker_clone(const void *data) {
   zx_state_ref(&((zx_task *)data)->state);
-  return (zyntax_waker){data, &waker_vtable};
+  return (zyntax_waker){data, &zx_task_waker_vtable};
 }
 
 static void waker_wake(const void *data) {
@@ -90,10 +88,8 @@ static void waker_wake_by_ref(const void *data) {
 
 static void waker_drop(const void *data) { zx_task_unref((zx_task *)data, 1); }
 
-static const zyntax_waker_vtable waker_vtable = {waker_clone, waker_wake,
+const zyntax_waker_vtable zx_task_waker_vtable = {waker_clone, waker_wake,
                                                  waker_wake_by_ref, waker_drop};
-
-zyntax_waker zx_task_waker(zx_task *t) { return (zyntax_waker){t, &waker_vtable}; }
 
 /* ---- handle operations ---- */
 

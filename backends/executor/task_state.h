@@ -134,6 +134,9 @@ typedef enum { ZX_RUN_POLL, ZX_RUN_CANCEL } zx_to_running;
  * wake_by_ref kept RUNNING and only needs NOTIFIED cleared. */
 static inline zx_to_running zx_transition_to_running(zx_state *st) {
   zx_snapshot s = zx_state_load(st);
+  /* Requeued by its own wake_by_ref, and nothing came since: the word
+   * already says RUNNING, nothing to write (one load and one test). */
+  if ((s & (ZX_RUNNING | ZX_NOTIFIED | ZX_CANCEL)) == ZX_RUNNING) return ZX_RUN_POLL;
   zx_snapshot next = (s & ~(zx_snapshot)ZX_NOTIFIED) | ZX_RUNNING;
   if (zx_state_sole_owner(s))
     atomic_store_explicit(&st->word, next, memory_order_relaxed);

@@ -530,11 +530,11 @@ static void exec_free(zx_exec *ex) {
   ex->ops->free(ex);
 }
 
-void *zx_exec_alloc(zx_exec *ex, uint8_t cls, size_t size, size_t align) {
+void *zx_exec_alloc_slow(zx_exec *ex, uint8_t cls, size_t size, size_t align) {
   return zx_arena_alloc(&ex->arena, cls, size, align, driving == ex);
 }
 
-void zx_exec_free(zx_exec *ex, void *p, uint8_t cls) {
+void zx_exec_free_slow(zx_exec *ex, void *p, uint8_t cls) {
   if (zx_arena_free(&ex->arena, p, cls, driving == ex)) exec_free(ex);
 }
 

@@ -41,7 +41,8 @@
  * one modification order of the word, and whatever a party wrote before its
  * transition (the outcome, a dropped state, a queued link) is visible to the
  * party whose transition comes later. Plain loads are acquire, for the same
- * reason. The one exception, zx_state_sole_owner(), is stated there.
+ * reason. The exceptions - zx_state_sole_owner() and the driving
+ * thread's release in zx_transition_release() - are stated there.
  */
 #ifndef ZYNTAX_EXECUTOR_TASK_STATE_H
 #define ZYNTAX_EXECUTOR_TASK_STATE_H
@@ -274,8 +275,22 @@ typedef enum {
  * handle's reference goes in the same transition. For a finished one the
  * state is the caller's to drop when *drop_state, and the reference stays
  * until the caller has reaped the record. */
-static inline zx_to_released zx_transition_release(zx_state *st, int *drop_state) {
-  zx_snapshot s, next;
+static inline zx_to_released zx_transition_release(zx_state *st, int local,
+                                                   int *drop_state) {
+  zx_snapshot s = zx_state_load(st), next;
+  /* `local`: the caller drives the task's executor. Two references (the
+   * executor's and this handle's), no join future and no poll under way
+   * (so no borrowed waker is out): no other party can reach the record -
+   * every way in holds a reference - and the driving thread may write the
+   * word with a plain store, as zx_state_sole_owner() allows. A detached
+   * spawn releases its handle this way before the first poll. */
+  if (local && zx_refs(s) == 2 &&
+      (s & (ZX_HANDLE | ZX_JOINED | ZX_RUNNING | ZX_COMPLETE)) == ZX_HANDLE) {
+    atomic_store_explicit(&st->word, (s & ~(zx_snapshot)ZX_HANDLE) - ZX_REF_ONE,
+                          memory_order_relaxed);
+    *drop_state = 0;
+    return ZX_RELEASE_RUNNING;
+  }
   ZX_STATE_UPDATE(st, s, next, zx_next_release_(s));
   *drop_state = (next & ZX_DROPPED) && !(s & ZX_DROPPED);
   if (!(s & ZX_HANDLE)) return ZX_RELEASE_TWICE;

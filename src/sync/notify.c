@@ -80,10 +80,13 @@ zyntax_poll zyntax_notified_poll(zyntax_notified *wt, const zyntax_waker *waker,
     if (result != NULL) *result = bad;
     return ZYNTAX_READY;
   }
-  zx_lock(&wt->n->lock);
-  int got = zx_waitq_acquire(&wt->n->q, &wt->wait, waker);
-  zx_unlock(&wt->n->lock);
-  if (got == 0) return ZYNTAX_PENDING;
+  /* A notify handed to this wait is taken without the lock. */
+  if (!zx_waiter_take_grant(&wt->wait)) {
+    zx_lock(&wt->n->lock);
+    int got = zx_waitq_acquire(&wt->n->q, &wt->wait, waker);
+    zx_unlock(&wt->n->lock);
+    if (got == 0) return ZYNTAX_PENDING;
+  }
   *result = 0;
   return ZYNTAX_READY;
 }

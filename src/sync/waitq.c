@@ -22,19 +22,25 @@ static void push_tail(zx_waitq *q, zx_waiter *w) {
   w->queued = 1;
 }
 
-/* Unqueues the head, marks it granted (or not) and collects its waker. */
+/* Unqueues the head. Granted: marked so, and woken by reference here,
+ * under the owner's mutex - its waker stays for the next wait, and only
+ * the mutex keeps the waiter from replacing or dropping it meanwhile.
+ * Wakers only schedule their task and never call back into the owner, so
+ * waking under its mutex is safe. Not granted (close): its waker is moved
+ * to `wakes`, woken after the unlock. */
 static void wake_head(zx_waitq *q, int grant, zx_wakes *wakes) {
   zx_waiter *w = q->head;
   unlink_waiter(q, w);
-  w->granted = (unsigned char)grant;
-  zx_wakes_add(wakes, &w->waker);
+  if (!grant) {
+    zx_wakes_add(wakes, &w->waker);
+    return;
+  }
+  atomic_store_explicit(&w->granted, 1, memory_order_release);
+  zyntax_waker_wake_by_ref(&w->waker);
 }
 
 int zx_waitq_acquire(zx_waitq *q, zx_waiter *me, const zyntax_waker *waker) {
-  if (me != NULL && me->granted) {
-    me->granted = 0;
-    return 1;
-  }
+  if (me != NULL && zx_waiter_take_grant(me)) return 1;
   if (q->closed) return -1;
   if (q->permits > 0) {
     q->permits--;
@@ -59,14 +65,9 @@ void zx_waitq_release_all(zx_waitq *q, zx_wakes *wakes) {
 }
 
 void zx_waitq_cancel(zx_waitq *q, zx_waiter *me, zx_wakes *wakes) {
-  if (me->queued) {
-    unlink_waiter(q, me);
-    zyntax_waker_drop(&me->waker); /* only counts a reference down */
-  }
-  if (me->granted) {
-    me->granted = 0;
-    if (!q->closed) zx_waitq_release(q, 1, wakes);
-  }
+  if (me->queued) unlink_waiter(q, me);
+  zyntax_waker_drop(&me->waker); /* only counts a reference down */
+  if (zx_waiter_take_grant(me) && !q->closed) zx_waitq_release(q, 1, wakes);
 }
 
 void zx_waitq_close(zx_waitq *q, zx_wakes *wakes) {

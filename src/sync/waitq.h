@@ -8,6 +8,7 @@
 #define ZYNTAX_LOADER_WAITQ_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 
@@ -17,10 +18,27 @@
  * no allocation per wait. */
 typedef struct zx_waiter {
   struct zx_waiter *prev, *next;
-  zyntax_waker waker;  /* the parked task's clone while queued */
-  unsigned char queued;  /* linked into the queue */
-  unsigned char granted; /* a permit was handed to it, not yet taken */
+  /* A clone of the waiting task's waker, taken at its first wait and kept
+   * across waits while the same task waits (no reference count traffic
+   * per wait); changed or dropped only under the owner's mutex, which is
+   * why a grant wakes it by reference under that mutex (wake_head). */
+  zyntax_waker waker;
+  unsigned char queued;  /* linked into the queue (owner's mutex) */
+  /* A permit was handed to it, not yet taken. Set last by the granting
+   * thread, under the mutex, after the record left the queue; taken by
+   * the waiter with or without the mutex (zx_waiter_take_grant). */
+  _Atomic unsigned char granted;
 } zx_waiter;
+
+/* Takes a permit handed to `w`: nonzero when there was one. The waiter's
+ * own thread, with or without the owner's mutex: nobody else writes
+ * `granted` while it is set (the record is not queued then). Acquire:
+ * pairs with the grant's release, so what the granter wrote is seen. */
+static inline int zx_waiter_take_grant(zx_waiter *w) {
+  if (!atomic_load_explicit(&w->granted, memory_order_acquire)) return 0;
+  atomic_store_explicit(&w->granted, 0, memory_order_relaxed);
+  return 1;
+}
 
 typedef struct zx_waitq {
   zx_waiter *head, *tail;
@@ -51,14 +69,17 @@ void zx_waitq_init(zx_waitq *q, size_t permits, size_t max_permits);
  * free: `me` is queued with a clone of `waker`), -1 (closed). */
 int zx_waitq_acquire(zx_waitq *q, zx_waiter *me, const zyntax_waker *waker);
 
-/* Gives `n` permits: to waiters first (oldest first), the rest to the count
- * (saturating at max_permits). */
+/* Gives `n` permits: to waiters first (oldest first; each is woken by
+ * reference right here, under the mutex, and keeps its waker), the rest to
+ * the count (saturating at max_permits). */
 void zx_waitq_release(zx_waitq *q, size_t n, zx_wakes *wakes);
 
-/* Hands one permit to every waiter queued now, and none to the count. */
+/* Hands one permit to every waiter queued now (woken as by
+ * zx_waitq_release), and none to the count. */
 void zx_waitq_release_all(zx_waitq *q, zx_wakes *wakes);
 
-/* Withdraws `me`: unqueues it, and passes on a permit it was handed. */
+/* Withdraws `me`: unqueues it, drops its waker, and passes on a permit it
+ * was handed. */
 void zx_waitq_cancel(zx_waitq *q, zx_waiter *me, zx_wakes *wakes);
 
 /* Closes the queue: every waiter is woken and later acquires return -1. */

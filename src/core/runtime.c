@@ -161,7 +161,7 @@ static zyntax_task *spawn(zyntax_runtime *rt, const zyntax_spawn_args *args,
     zx_fail_code(func, ZYNTAX_EINVAL);
     return NULL;
   }
-  if (zx_check_open(rt, func) != 0) return NULL;
+  if (!zx_runtime_open(rt) && zx_check_open(rt, func) != 0) return NULL;
   zyntax_task *task = NULL;
   int rc = rt->backend->spawn(rt->impl, args, &task);
   if (rc != 0) {

@@ -39,11 +39,13 @@ void zx_task_free(zx_task *t) { zx_exec_free(t->ex, t, t->cls); }
 void zx_task_wake(zx_task *t) {
   zx_exec *ex = t->ex;
   if (zx_exec_closed(ex)) return;
-  if (zx_exec_is_current(ex))
+  if (zx_exec_is_current(ex)) {
     zx_count(&ex->stats.wakes_local);
-  else
+    if (zx_transition_wake_local(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push(ex, t);
+  } else {
     zx_count_shared(&ex->stats.wakes_remote);
-  if (zx_transition_wake(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push(ex, t);
+    if (zx_transition_wake(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push(ex, t);
+  }
 }
 
 /* ---- the task waker ---- */

@@ -12,8 +12,8 @@
  *   -------------+--------------------------------+-----------------------------
  *   NOTIFIED     | a wake (any thread), spawn     | the driving thread, when it
  *                |                                | starts the poll
- *   RUNNING      | the driving thread (to_running)| the driving thread (to_idle,
- *                |                                | to_complete)
+ *   RUNNING      | the driving thread (to_running,| the driving thread (to_idle,
+ *                | a local wake: wake_local)      | to_complete)
  *   COMPLETE     | the driving thread (once)      | never
  *   CANCEL       | the handle's cancel (any)      | never
  *   HANDLE       | spawn                          | the handle's release (once)
@@ -217,6 +217,28 @@ static inline zx_to_notified zx_transition_wake(zx_state *st) {
   ZX_STATE_UPDATE(st, s, next,
                   (s & (ZX_NOTIFIED | ZX_COMPLETE)) ? s : s | ZX_NOTIFIED);
   return (next != s && !(s & ZX_RUNNING)) ? ZX_WAKE_SUBMIT : ZX_WAKE_NOTHING;
+}
+
+static inline zx_snapshot zx_next_wake_local_(zx_snapshot s) {
+  if (s & (ZX_NOTIFIED | ZX_COMPLETE)) return s;
+  return s | ((s & ZX_RUNNING) ? ZX_NOTIFIED : ZX_RUNNING);
+}
+
+/* A wake by reference on the driving thread. ZX_WAKE_SUBMIT: the task was
+ * idle and is now RUNNING, not NOTIFIED - the driving thread, which queues
+ * it, owns it from here on, as it owns a task requeued by its own
+ * wake_by_ref - so its next zx_transition_to_running() is one load, not a
+ * second read-modify-write. A wake from elsewhere meanwhile sees RUNNING
+ * and only sets NOTIFIED, which that poll consumes; a cancel sees RUNNING
+ * and leaves the queueing to the driving thread, as for a task being
+ * polled. Otherwise as zx_transition_wake(). */
+static inline zx_to_notified zx_transition_wake_local(zx_state *st) {
+  zx_snapshot s = zx_state_load(st);
+  if (s & (ZX_NOTIFIED | ZX_COMPLETE)) return ZX_WAKE_NOTHING;
+  zx_snapshot next;
+  ZX_STATE_UPDATE(st, s, next, zx_next_wake_local_(s));
+  return !(s & (ZX_NOTIFIED | ZX_COMPLETE | ZX_RUNNING)) ? ZX_WAKE_SUBMIT
+                                                         : ZX_WAKE_NOTHING;
 }
 
 static inline zx_snapshot zx_next_wake_by_val_(zx_snapshot s) {

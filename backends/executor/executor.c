@@ -202,7 +202,8 @@ static void drain_inbox(zx_exec *ex) {
 
 /* The task finished with `outcome`. Returns nonzero when its handle is
  * still out: the record stays on the owned list until the release. */
-static int complete(zx_exec *ex, zx_task *t, int outcome) {
+static inline __attribute__((always_inline)) int complete_(zx_exec *ex, zx_task *t,
+                                                           int outcome) {
   t->outcome = outcome;
   zx_to_complete r = zx_transition_to_complete(&t->state, outcome == 0);
   ex->nlive--;
@@ -221,6 +222,12 @@ static int complete(zx_exec *ex, zx_task *t, int outcome) {
   else
     zx_task_unref(t, 1);
   return 0;
+}
+
+/* Out of line for the rare callers (cancel, shutdown); a poll's own
+ * completion inlines complete_(). */
+static int complete(zx_exec *ex, zx_task *t, int outcome) {
+  return complete_(ex, t, outcome);
 }
 
 /* block_on_future's cell after READY: it stays idle for the next call, and
@@ -250,7 +257,7 @@ static inline __attribute__((always_inline)) zx_task *run_task(zx_exec *ex, zx_t
   if (hooked) ex->hooks->polled(ex, t, r);
   if (__builtin_expect(r != ZYNTAX_PENDING, 0)) {
     if (t != ex->root) {
-      complete(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
+      complete_(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
       return NULL;
     }
     /* The root: READY leaves it idle. */

@@ -88,7 +88,7 @@ void zx_wakes_add(zx_wakes *wakes, zyntax_waker *w) {
   w->vtable = NULL;
 }
 
-void zx_wakes_run(zx_wakes *wakes) {
+void zx_wakes_run_all(zx_wakes *wakes) {
   for (unsigned i = 0; i < wakes->n; i++) zyntax_waker_wake(&wakes->w[i]);
   wakes->n = 0;
 }

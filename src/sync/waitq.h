@@ -88,8 +88,12 @@ void zx_waitq_close(zx_waitq *q, zx_wakes *wakes);
 /* Moves an owned waker into `wakes` (leaving `*w` empty). */
 void zx_wakes_add(zx_wakes *wakes, zyntax_waker *w);
 
-/* Wakes and consumes every collected waker. Call after unlocking. */
-void zx_wakes_run(zx_wakes *wakes);
+/* Wakes and consumes every collected waker. Call after unlocking. Inline
+ * for the common empty batch (a grant wakes under the mutex). */
+void zx_wakes_run_all(zx_wakes *wakes);
+static inline void zx_wakes_run(zx_wakes *wakes) {
+  if (wakes->n != 0) zx_wakes_run_all(wakes);
+}
 
 /* pthread_mutex_lock/unlock that cannot fail for a valid default mutex.
  * Inline: every notify, semaphore and channel operation takes them. */

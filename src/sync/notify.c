@@ -7,7 +7,7 @@
 #include "waitq.h"
 
 struct zyntax_notify {
-  pthread_mutex_t lock;
+  zx_mutex lock;
   zx_waitq q;
   size_t refs; /* under lock */
 };
@@ -21,7 +21,7 @@ int zyntax_notify_create(zyntax_notify **out) {
   if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zyntax_notify *n = *out = malloc(sizeof *n);
   if (n == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
-  pthread_mutex_init(&n->lock, NULL);
+  zx_mutex_init(&n->lock);
   zx_waitq_init(&n->q, 0, 1);
   n->refs = 1;
   return 0;
@@ -32,7 +32,6 @@ static void notify_unref(zyntax_notify *n) {
   int last = --n->refs == 0;
   zx_unlock(&n->lock);
   if (!last) return;
-  pthread_mutex_destroy(&n->lock);
   free(n);
 }
 

@@ -1,7 +1,24 @@
 /* The FIFO of waiters with permit hand-off (see waitq.h). */
 #include "waitq.h"
 
+#include <linux/futex.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- the mutex's contended paths (waitq.h) ---- */
+
+void zx_lock_slow(zx_mutex *m) {
+  /* Marked 2 (a sleeper may exist) whenever this thread may sleep, so the
+   * holder's unlock wakes one; the wait returns at once if the word is no
+   * longer 2, and a signal's EINTR just goes round again. */
+  while (atomic_exchange_explicit(&m->word, 2, memory_order_acquire) != 0)
+    syscall(SYS_futex, &m->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void zx_unlock_wake(zx_mutex *m) {
+  syscall(SYS_futex, &m->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 void zx_waitq_init(zx_waitq *q, size_t permits, size_t max_permits) {
   *q = (zx_waitq){NULL, NULL, permits, max_permits, 0};

@@ -95,14 +95,52 @@ static inline void zx_wakes_run(zx_wakes *wakes) {
   if (wakes->n != 0) zx_wakes_run_all(wakes);
 }
 
-/* pthread_mutex_lock/unlock that cannot fail for a valid default mutex.
- * Inline: every notify, semaphore and channel operation takes them. */
-static inline void zx_lock(pthread_mutex_t *m) {
-  if (pthread_mutex_lock(m) != 0) abort(); /* only on a corrupted mutex */
+/* The mutex of every notify, semaphore and channel: one word (Drepper,
+ * "Futexes Are Tricky", mutex 3: 0 free, 1 locked, 2 locked and maybe a
+ * sleeper, whom the unlock then wakes). Taken with one compare-and-swap
+ * and given back with one exchange; a contended lock sleeps in the kernel
+ * (a futex), it never spins. While the process has one thread the word
+ * is read and written without a locked instruction - glibc's own mutexes
+ * do the same - since nobody can contend: __libc_single_threaded turns
+ * false at the first pthread_create, before the new thread runs, and never
+ * back. The word always holds the true state, so a lock taken before a
+ * thread appeared is released correctly after (then with the exchange).
+ * Each notify and wait takes it: a few instructions where pthread_mutex
+ * spends about fifty checking its type, owner and elision. Acquire /
+ * release on the word order what it guards. */
+typedef struct zx_mutex {
+  atomic_uint word;
+} zx_mutex;
+
+static inline void zx_mutex_init(zx_mutex *m) { atomic_init(&m->word, 0); }
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+#include <sys/single_threaded.h>
+static inline int zx_one_thread(void) { return __libc_single_threaded != 0; }
+#else
+static inline int zx_one_thread(void) { return 0; }
+#endif
+
+void zx_lock_slow(zx_mutex *m);   /* waitq.c: sleeps until it has the lock */
+void zx_unlock_wake(zx_mutex *m); /* waitq.c: wakes one sleeper */
+
+static inline void zx_lock(zx_mutex *m) {
+  if (zx_one_thread() && atomic_load_explicit(&m->word, memory_order_relaxed) == 0) {
+    atomic_store_explicit(&m->word, 1, memory_order_relaxed);
+    return;
+  }
+  unsigned free_ = 0;
+  if (!atomic_compare_exchange_strong_explicit(&m->word, &free_, 1, memory_order_acquire,
+                                               memory_order_relaxed))
+    zx_lock_slow(m);
 }
 
-static inline void zx_unlock(pthread_mutex_t *m) {
-  if (pthread_mutex_unlock(m) != 0) abort();
+static inline void zx_unlock(zx_mutex *m) {
+  if (zx_one_thread()) { /* nobody sleeps on it: no other thread exists */
+    atomic_store_explicit(&m->word, 0, memory_order_relaxed);
+    return;
+  }
+  if (atomic_exchange_explicit(&m->word, 0, memory_order_release) == 2) zx_unlock_wake(m);
 }
 
 /* ---- parker.c: blocking a plain thread on the waker protocol ---- */

@@ -59,8 +59,33 @@ typedef struct zx_arena {
 int zx_arena_init(zx_arena *a);
 
 /* The class for `size` bytes aligned to `align` (a power of two), or
- * ZX_ARENA_BIG. */
-uint8_t zx_arena_class(size_t size, size_t align);
+ * ZX_ARENA_BIG. Inline (a bit scan): every spawn asks. */
+static inline uint8_t zx_arena_class(size_t size, size_t align) {
+  if (align > size) size = align; /* a block is aligned to its size */
+  if (size <= ZX_ARENA_MIN_BLOCK) return 0;
+  if (size > ZX_ARENA_MAX_BLOCK) return ZX_ARENA_BIG;
+  /* ceil(log2(size)) - log2(ZX_ARENA_MIN_BLOCK) */
+  return (uint8_t)(64 - __builtin_clzll((unsigned long long)(size - 1)) -
+                   __builtin_ctz(ZX_ARENA_MIN_BLOCK));
+}
+
+/* The driving thread's free lists (`local` nonzero below), inline for the
+ * executor's fast paths: push, and pop from a list that is not empty. */
+static inline void zx_arena_local_push(zx_free_list *l, void *p) {
+  *(void **)p = l->head;
+  l->head = p;
+  l->n++;
+}
+
+static inline void *zx_arena_local_pop(zx_free_list *l) {
+  void *p = l->head;
+  l->head = *(void **)p;
+  l->n--;
+  /* The next block is reused soon and, with many blocks on the list, is
+   * rarely in the cache: start loading it now. */
+  if (l->head) __builtin_prefetch(l->head, 1);
+  return p;
+}
 
 /* A block of class `cls` (for ZX_ARENA_BIG: `size` bytes aligned to
  * `align`), or NULL when memory is exhausted. */

@@ -28,27 +28,33 @@ void zx_wheel_insert(zx_wheel *w, zx_wheel_node *n, uint64_t when) {
   unsigned level = level_for(w->elapsed, filed);
   unsigned slot = (unsigned)(filed >> (level * LEVEL_BITS)) & SLOT_MASK;
   zx_wheel_node **head = &w->slots[level][slot];
-  n->level = (uint8_t)level;
-  n->slot = (uint8_t)slot;
-  n->prev = NULL;
   n->next = *head;
-  if (*head) (*head)->prev = n;
+  if (*head) (*head)->pprev = &n->next;
+  n->pprev = head;
   *head = n;
-  n->linked = 1;
   w->occupied[level] |= (uint64_t)1 << slot;
   w->count++;
 }
 
+/* `link` is one of the wheel's slot heads: its index, else -1. Compared
+ * as integers: `link` may point into a node instead. */
+static long head_index(const zx_wheel *w, zx_wheel_node *const *link) {
+  uintptr_t first = (uintptr_t)&w->slots[0][0], at = (uintptr_t)link;
+  if (at < first || at >= first + sizeof w->slots) return -1;
+  return (long)((at - first) / sizeof w->slots[0][0]);
+}
+
 void zx_wheel_remove(zx_wheel *w, zx_wheel_node *n) {
-  zx_wheel_node **head = &w->slots[n->level][n->slot];
-  if (n->prev)
-    n->prev->next = n->next;
-  else
-    *head = n->next;
-  if (n->next) n->next->prev = n->prev;
-  if (*head == NULL) w->occupied[n->level] &= ~((uint64_t)1 << n->slot);
-  n->prev = n->next = NULL;
-  n->linked = 0;
+  *n->pprev = n->next;
+  if (n->next) {
+    n->next->pprev = n->pprev;
+  } else { /* the list's last node: its slot is empty if it was the head */
+    long i = head_index(w, n->pprev);
+    if (i >= 0 && *n->pprev == NULL)
+      w->occupied[i / ZX_WHEEL_SLOTS] &= ~((uint64_t)1 << (i % ZX_WHEEL_SLOTS));
+  }
+  n->next = NULL;
+  n->pprev = NULL;
   w->count--;
 }
 
@@ -89,6 +95,32 @@ uint64_t zx_wheel_next(const zx_wheel *w) {
   return w->count ? next_expiry(w, &level, &slot) : ZX_WHEEL_NONE;
 }
 
+/* Fires or files one level down every node of `list`, a slot taken out
+ * of the wheel. The rest of the batch hangs off a local head, so `fire`
+ * may unlink any node of it (its link is then this head or a batch node's
+ * `next`, never a slot's). */
+static void expire_list(zx_wheel *w, zx_wheel_node *list, uint64_t now_tick,
+                        void (*fire)(zx_wheel_node *n, void *arg), void *arg) {
+  list->pprev = &list;
+  while (list != NULL) {
+    zx_wheel_node *n = list;
+    list = n->next;
+    if (list) {
+      list->pprev = &list;
+      /* The next node is a cache miss in a long slot: load it while
+       * `fire` wakes this one's task. */
+      __builtin_prefetch(list->next, 1);
+    }
+    n->next = NULL;
+    n->pprev = NULL;
+    w->count--;
+    if (n->when <= now_tick)
+      fire(n, arg);
+    else
+      zx_wheel_insert(w, n, n->when); /* down a level */
+  }
+}
+
 void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
                       void (*fire)(zx_wheel_node *n, void *arg), void *arg) {
   unsigned level = 0, slot = 0;
@@ -98,18 +130,7 @@ void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
     w->slots[level][slot] = NULL;
     w->occupied[level] &= ~((uint64_t)1 << slot);
     if (deadline > w->elapsed) w->elapsed = deadline;
-    while (list != NULL) {
-      zx_wheel_node *n = list;
-      list = n->next;
-      if (list) list->prev = NULL;
-      n->prev = n->next = NULL;
-      n->linked = 0;
-      w->count--;
-      if (n->when <= now_tick)
-        fire(n, arg);
-      else
-        zx_wheel_insert(w, n, n->when); /* down a level */
-    }
+    expire_list(w, list, now_tick, fire, arg);
   }
   if (now_tick > w->elapsed) w->elapsed = now_tick;
 }
@@ -117,7 +138,11 @@ void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
 void zx_wheel_clear(zx_wheel *w) {
   for (unsigned l = 0; l < ZX_WHEEL_LEVELS; l++)
     for (unsigned s = 0; s < ZX_WHEEL_SLOTS; s++) {
-      for (zx_wheel_node *n = w->slots[l][s]; n != NULL; n = n->next) n->linked = 0;
+      for (zx_wheel_node *n = w->slots[l][s], *next; n != NULL; n = next) {
+        next = n->next;
+        n->next = NULL;
+        n->pprev = NULL;
+      }
       w->slots[l][s] = NULL;
     }
   for (unsigned l = 0; l < ZX_WHEEL_LEVELS; l++) w->occupied[l] = 0;

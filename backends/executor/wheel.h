@@ -12,6 +12,11 @@
  * the first turn whose clock reads at least its tick, and a tick is its
  * deadline rounded up, so nothing fires early.
  *
+ * A node is three words (next, the link pointing at it, its tick): a sleep
+ * with its node fits one cache line, the smallest arena block. Unlinking
+ * needs no level or slot: the link pointing at the node is enough, and a
+ * slot's head is told from a node's `next` by its address.
+ *
  * Threads: the driving thread only (and the destroying thread, once nobody
  * drives). */
 #ifndef ZYNTAX_EXECUTOR_WHEEL_H
@@ -26,11 +31,15 @@
 typedef struct zx_wheel_node zx_wheel_node;
 
 struct zx_wheel_node {
-  zx_wheel_node *prev, *next;
+  zx_wheel_node *next;
+  /* The link pointing at it: its slot's head or the previous node's
+   * `next`; NULL while not linked. */
+  zx_wheel_node **pprev;
   uint64_t when; /* the tick (CLOCK_MONOTONIC ms) it is due at */
-  uint8_t level, slot;
-  uint8_t linked;
 };
+
+/* Nonzero while `n` is filed in a wheel. */
+static inline int zx_wheel_linked(const zx_wheel_node *n) { return n->pprev != NULL; }
 
 typedef struct zx_wheel {
   uint64_t elapsed; /* every tick up to this one was processed */
@@ -58,7 +67,9 @@ uint64_t zx_wheel_next(const zx_wheel *w);
 uint64_t zx_wheel_next_exact(const zx_wheel *w, unsigned scan);
 
 /* Turns the wheel to `now_tick`: every node due by then is unlinked and
- * passed to `fire` (which may insert or remove other nodes). */
+ * passed to `fire` (which may insert or remove other nodes, those due in
+ * the same turn included). A slot is taken whole and its nodes are
+ * handled in list order; the next node is fetched while `fire` runs. */
 void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
                       void (*fire)(zx_wheel_node *n, void *arg), void *arg);
 

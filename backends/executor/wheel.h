@@ -17,6 +17,12 @@
  * needs no level or slot: the link pointing at the node is enough, and a
  * slot's head is told from a node's `next` by its address.
  *
+ * A slot is ZX_WHEEL_LANES lists (filed in turn), expired together one
+ * node of each in turn: a slot of a thousand nodes scattered in memory is
+ * a chain of cache misses, and walking four chains at once keeps four
+ * misses in flight instead of one (the next node of a lane is prefetched
+ * while the other lanes' nodes are fired).
+ *
  * Threads: the driving thread only (and the destroying thread, once nobody
  * drives). */
 #ifndef ZYNTAX_EXECUTOR_WHEEL_H
@@ -26,6 +32,7 @@
 
 #define ZX_WHEEL_LEVELS 6
 #define ZX_WHEEL_SLOTS 64
+#define ZX_WHEEL_LANES 4
 #define ZX_WHEEL_NONE UINT64_MAX
 
 typedef struct zx_wheel_node zx_wheel_node;
@@ -44,9 +51,13 @@ static inline int zx_wheel_linked(const zx_wheel_node *n) { return n->pprev != N
 typedef struct zx_wheel {
   uint64_t elapsed; /* every tick up to this one was processed */
   uint64_t occupied[ZX_WHEEL_LEVELS];
-  zx_wheel_node *slots[ZX_WHEEL_LEVELS][ZX_WHEEL_SLOTS];
+  zx_wheel_node *slots[ZX_WHEEL_LEVELS][ZX_WHEEL_SLOTS][ZX_WHEEL_LANES];
   uint64_t count; /* nodes linked */
   uint64_t armed; /* the tick the backend timer is armed for, or NONE */
+  unsigned lane;  /* the lane the next node is filed in */
+  /* While zx_wheel_advance fires a slot: the heads of its lanes, whose
+   * nodes' links are not kept up to date (see zx_wheel_remove). */
+  zx_wheel_node **firing;
 } zx_wheel;
 
 void zx_wheel_init(zx_wheel *w, uint64_t now_tick);
@@ -54,7 +65,8 @@ void zx_wheel_init(zx_wheel *w, uint64_t now_tick);
 /* Files `n` for tick `when` (> w->elapsed). */
 void zx_wheel_insert(zx_wheel *w, zx_wheel_node *n, uint64_t when);
 
-/* Unlinks a linked node. */
+/* Unlinks a linked node. A node of the slot being fired (when `fire`
+ * unlinks one) is looked for in its lanes: O(nodes left in the slot). */
 void zx_wheel_remove(zx_wheel *w, zx_wheel_node *n);
 
 /* The earliest tick any node may be due at, or ZX_WHEEL_NONE. */
@@ -68,8 +80,8 @@ uint64_t zx_wheel_next_exact(const zx_wheel *w, unsigned scan);
 
 /* Turns the wheel to `now_tick`: every node due by then is unlinked and
  * passed to `fire` (which may insert or remove other nodes, those due in
- * the same turn included). A slot is taken whole and its nodes are
- * handled in list order; the next node is fetched while `fire` runs. */
+ * the same turn included). A slot is taken whole; its nodes are handled in
+ * no particular order. */
 void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
                       void (*fire)(zx_wheel_node *n, void *arg), void *arg);
 

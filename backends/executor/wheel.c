@@ -116,13 +116,15 @@ uint64_t zx_wheel_next(const zx_wheel *w) {
   return w->count ? next_expiry(w, &level, &slot) : ZX_WHEEL_NONE;
 }
 
-/* Fires or files one level down every node of `lanes`, a slot taken out
- * of the wheel, one node of each lane in turn. Only a node being handled
- * is written: the next one of its lane is prefetched and stays untouched
- * until its turn, so the locked instructions of a wake never wait for it
- * (the lanes' links are stale meanwhile: see unlink_firing). */
-static void expire_lanes(zx_wheel *w, zx_wheel_node **lanes, uint64_t now_tick,
-                         void (*fire)(zx_wheel_node *n, void *arg), void *arg) {
+/* Fires or files one level down the nodes of `lanes`, a slot taken out
+ * of the wheel, one node of each lane in turn, until `*budget` nodes were
+ * fired. Only a node being handled is written: the next one of its lane
+ * is prefetched and stays untouched until its turn, so the locked
+ * instructions of a wake never wait for it (the lanes' links are stale
+ * meanwhile: see unlink_firing). Returns nonzero when nodes are left. */
+static int expire_lanes(zx_wheel *w, zx_wheel_node **lanes, uint64_t now_tick,
+                        unsigned *budget,
+                        void (*fire)(zx_wheel_node *n, void *arg), void *arg) {
   w->firing = lanes;
   for (int more = 1; more;) {
     more = 0;
@@ -135,18 +137,35 @@ static void expire_lanes(zx_wheel *w, zx_wheel_node **lanes, uint64_t now_tick,
       n->next = NULL;
       n->pprev = NULL;
       w->count--;
-      if (n->when <= now_tick)
-        fire(n, arg);
-      else
+      if (n->when > now_tick) {
         zx_wheel_insert(w, n, n->when); /* down a level */
+      } else {
+        fire(n, arg);
+        if (--*budget == 0) {
+          w->firing = NULL;
+          return !slot_empty(lanes);
+        }
+      }
     }
   }
   w->firing = NULL;
+  return 0;
+}
+
+/* Files the rest of a slot back where it was, links made valid again. */
+static void refile_rest(zx_wheel *w, unsigned level, unsigned slot,
+                        zx_wheel_node **lanes) {
+  for (unsigned k = 0; k < ZX_WHEEL_LANES; k++) {
+    zx_wheel_node **head = &w->slots[level][slot][k];
+    *head = lanes[k];
+    if (lanes[k]) lanes[k]->pprev = head;
+  }
+  w->occupied[level] |= (uint64_t)1 << slot;
 }
 
 void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
                       void (*fire)(zx_wheel_node *n, void *arg), void *arg) {
-  unsigned level = 0, slot = 0;
+  unsigned level = 0, slot = 0, budget = ZX_WHEEL_FIRE_BUDGET;
   uint64_t deadline;
   while (w->count && (deadline = next_expiry(w, &level, &slot)) <= now_tick) {
     zx_wheel_node *lanes[ZX_WHEEL_LANES];
@@ -156,7 +175,13 @@ void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
     }
     w->occupied[level] &= ~((uint64_t)1 << slot);
     if (deadline > w->elapsed) w->elapsed = deadline;
-    expire_lanes(w, lanes, now_tick, fire, arg);
+    if (expire_lanes(w, lanes, now_tick, &budget, fire, arg)) {
+      /* `elapsed` stays at this slot's start, so the slot comes first
+       * again; a later slot cannot have been taken yet. */
+      refile_rest(w, level, slot, lanes);
+      return;
+    }
+    if (budget == 0) return;
   }
   if (now_tick > w->elapsed) w->elapsed = now_tick;
 }

@@ -33,6 +33,7 @@
 #define ZX_WHEEL_LEVELS 6
 #define ZX_WHEEL_SLOTS 64
 #define ZX_WHEEL_LANES 4
+#define ZX_WHEEL_FIRE_BUDGET 128
 #define ZX_WHEEL_NONE UINT64_MAX
 
 typedef struct zx_wheel_node zx_wheel_node;
@@ -78,10 +79,15 @@ uint64_t zx_wheel_next(const zx_wheel *w);
  * alone may be a coarse slot's start, well before any node in it. */
 uint64_t zx_wheel_next_exact(const zx_wheel *w, unsigned scan);
 
-/* Turns the wheel to `now_tick`: every node due by then is unlinked and
+/* Turns the wheel towards `now_tick`: nodes due by then are unlinked and
  * passed to `fire` (which may insert or remove other nodes, those due in
- * the same turn included). A slot is taken whole; its nodes are handled in
- * no particular order. */
+ * the same turn included), in no particular order, at most
+ * ZX_WHEEL_FIRE_BUDGET of them. The rest stay filed and zx_wheel_next()
+ * then returns a tick already reached: the caller polls the tasks woken
+ * so far - while what the wakes touched is still in the caches and the
+ * TLB - and turns the wheel again (a thousand sleeps due in one tick,
+ * scattered over memory, would otherwise each be missed twice: at the
+ * wake, and at the poll a thousand wakes later). */
 void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
                       void (*fire)(zx_wheel_node *n, void *arg), void *arg);
 

@@ -1,8 +1,9 @@
 /* The executor's timing wheel on its own (label "timers"): nodes across
  * every level fire exactly once, never before their tick and in the first
  * turn that reaches it; removed nodes never fire; a fire callback may
- * remove other nodes of the slot being fired and file new ones; the next
- * deadline is never later than the earliest node. Deterministic: a fixed
+ * remove other nodes of the slot being fired and file new ones; a turn
+ * fires at most its budget and leaves the rest due; the next deadline is
+ * never later than the earliest node. Deterministic: a fixed
  * pseudo-random sequence, no clock. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +152,38 @@ static void fire_may_remove_and_file_nodes(void **state) {
   free(spare);
 }
 
+/* More nodes due at one tick than one turn fires: the rest stay filed,
+ * the wheel says they are due, and later turns at the same tick fire them;
+ * nodes left over can still be removed. */
+static void a_turn_fires_at_most_its_budget(void **state) {
+  (void)state;
+  enum { DUE = 3 * ZX_WHEEL_FIRE_BUDGET + 7 };
+  zx_wheel w;
+  zx_wheel_init(&w, START);
+  tnode *nodes = calloc(DUE, sizeof *nodes);
+  assert_non_null(nodes);
+  uint64_t tick = START + 100; /* filed a level up, moved down when due */
+  for (size_t i = 0; i < DUE; i++) zx_wheel_insert(&w, &nodes[i].node, tick);
+  turn t = {&w, tick, nodes, 0, 0, NULL, 0};
+  zx_wheel_advance(&w, tick, on_fire, &t);
+  size_t fired = 0;
+  for (size_t i = 0; i < DUE; i++) fired += (size_t)nodes[i].fired;
+  assert_int_equal(fired, ZX_WHEEL_FIRE_BUDGET);
+  assert_true(zx_wheel_next(&w) <= tick);
+  for (size_t i = 0; i < DUE; i++) /* remove a few of those left */
+    if (!nodes[i].fired && i % 5 == 0) {
+      zx_wheel_remove(&w, &nodes[i].node);
+      nodes[i].removed = 1;
+    }
+  for (int turns = 0; w.count > 0; turns++) {
+    assert_true(turns < DUE);
+    zx_wheel_advance(&w, tick, on_fire, &t);
+  }
+  for (size_t i = 0; i < DUE; i++) assert_int_equal(nodes[i].fired + nodes[i].removed, 1);
+  assert_int_equal(zx_wheel_next(&w), ZX_WHEEL_NONE);
+  free(nodes);
+}
+
 static void clear_unlinks_every_node(void **state) {
   (void)state;
   zx_wheel w;
@@ -168,6 +201,7 @@ int main(void) {
       cmocka_unit_test(every_node_fires_once_at_its_tick),
       cmocka_unit_test(removed_nodes_never_fire),
       cmocka_unit_test(fire_may_remove_and_file_nodes),
+      cmocka_unit_test(a_turn_fires_at_most_its_budget),
       cmocka_unit_test(clear_unlinks_every_node),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

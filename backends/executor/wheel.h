@@ -19,7 +19,7 @@
  *
  * A slot is ZX_WHEEL_LANES lists (filed in turn), expired together one
  * node of each in turn: a slot of a thousand nodes scattered in memory is
- * a chain of cache misses, and walking four chains at once keeps four
+ * a chain of cache misses, and walking eight chains at once keeps eight
  * misses in flight instead of one (the next node of a lane is prefetched
  * while the other lanes' nodes are fired).
  *
@@ -32,7 +32,7 @@
 
 #define ZX_WHEEL_LEVELS 6
 #define ZX_WHEEL_SLOTS 64
-#define ZX_WHEEL_LANES 4
+#define ZX_WHEEL_LANES 8
 #define ZX_WHEEL_FIRE_BUDGET 128
 #define ZX_WHEEL_NONE UINT64_MAX
 

@@ -11,7 +11,9 @@
  * is created, and a waiting operation's record lives in its handle (a
  * sender, a notified waiter, an acquire), so a task that keeps its handle in
  * its state struct waits without allocating. A waker clone is taken only
- * when an operation actually waits.
+ * when an operation actually waits, and kept by the handle for its next
+ * wait while the same task waits (dropped with the handle). A grant wakes
+ * the waiter by reference under the object's mutex.
  *
  * Poll functions follow the future protocol: called from a task's poll with
  * its borrowed waker, they return ZYNTAX_PENDING (the waker will be woken)

@@ -31,13 +31,6 @@ int zx_arena_init(zx_arena *a) {
   return pthread_mutex_init(&a->lock, NULL) == 0 ? 0 : ZYNTAX_ENOMEM;
 }
 
-uint8_t zx_arena_class(size_t size, size_t align) {
-  if (align > size) size = align; /* a block is aligned to its size */
-  for (uint8_t c = 0; c < ZX_ARENA_CLASSES; c++)
-    if (size <= block_size(c)) return c;
-  return ZX_ARENA_BIG;
-}
-
 /* ---- the depot (lock held) ---- */
 
 static void list_add(zx_slab **head, zx_slab *s) {
@@ -139,13 +132,10 @@ static void reset_class(zx_arena *a, uint8_t cls) {
   a->reset = 1;
 }
 
-/* After a local free, with a long local list of `cls`, when the hint says
- * the class may be all free (or every ZX_ARENA_BATCH frees, to correct
- * the hint): checks under the lock, and resets the class when it is. */
-static void maybe_reset(zx_arena *a, uint8_t cls) {
+/* zx_arena_local_give's check, under the lock: resets the class when
+ * every block of it is on the local list, and corrects the hint. */
+void zx_arena_reset_check(zx_arena *a, uint8_t cls) {
   zx_free_list *l = &a->local[cls];
-  if (l->n * block_size(cls) < ZX_ARENA_RESET_LOCAL) return;
-  if (l->live > 0 && l->n % ZX_ARENA_BATCH != 0) return;
   pthread_mutex_lock(&a->lock);
   size_t in_use = a->out_cls[cls] - l->n;
   if (in_use == 0) reset_class(a, cls);
@@ -166,34 +156,18 @@ static void *big_alloc(zx_arena *a, size_t size, size_t align) {
   return p;
 }
 
-static void local_push(zx_free_list *l, void *p) {
-  *(void **)p = l->head;
-  l->head = p;
-  l->n++;
-}
-
-static void *local_pop(zx_free_list *l) {
-  void *p = l->head;
-  l->head = *(void **)p;
-  l->n--;
-  /* The next block is reused soon and, with many blocks on the list, is
-   * rarely in the cache: start loading it now. */
-  if (l->head) __builtin_prefetch(l->head, 1);
-  return p;
-}
-
 void *zx_arena_alloc(zx_arena *a, uint8_t cls, size_t size, size_t align, int local) {
   if (cls == ZX_ARENA_BIG) return big_alloc(a, size, align);
   zx_free_list *l = &a->local[cls];
+  if (local && l->n > 0) return zx_arena_local_take(l);
   if (local) l->live++;
-  if (local && l->n > 0) return local_pop(l);
   pthread_mutex_lock(&a->lock);
   void *p = depot_take(a, cls);
   /* Refill a batch, so the next allocations take no lock. */
   for (unsigned i = 1; local && p != NULL && i < ZX_ARENA_BATCH; i++) {
     void *more = depot_take(a, cls);
     if (more == NULL) break;
-    local_push(l, more);
+    zx_arena_local_push(l, more);
   }
   pthread_mutex_unlock(&a->lock);
   if (p == NULL && local) l->live--;
@@ -202,10 +176,7 @@ void *zx_arena_alloc(zx_arena *a, uint8_t cls, size_t size, size_t align, int lo
 
 int zx_arena_free(zx_arena *a, void *p, uint8_t cls, int local) {
   if (local && cls != ZX_ARENA_BIG) {
-    zx_free_list *l = &a->local[cls];
-    local_push(l, p);
-    l->live--;
-    maybe_reset(a, cls);
+    zx_arena_local_give(a, cls, p);
     return 0;
   }
   pthread_mutex_lock(&a->lock);
@@ -223,7 +194,7 @@ int zx_arena_free(zx_arena *a, void *p, uint8_t cls, int local) {
 /* Gives local blocks of `cls` back until `keep` are left (lock held). */
 static void spill(zx_arena *a, uint8_t cls, size_t keep) {
   zx_free_list *l = &a->local[cls];
-  while (l->n > keep) depot_put(a, local_pop(l));
+  while (l->n > keep) depot_put(a, zx_arena_local_pop(l));
 }
 
 /* Slabs a reset left without a block out go (lock held). */

@@ -78,8 +78,54 @@ typedef struct zx_arena {
 int zx_arena_init(zx_arena *a);
 
 /* The class for `size` bytes aligned to `align` (a power of two), or
- * ZX_ARENA_BIG. */
-uint8_t zx_arena_class(size_t size, size_t align);
+ * ZX_ARENA_BIG. Inline (a bit scan): every spawn asks. */
+static inline uint8_t zx_arena_class(size_t size, size_t align) {
+  if (align > size) size = align; /* a block is aligned to its size */
+  if (size <= ZX_ARENA_MIN_BLOCK) return 0;
+  if (size > ZX_ARENA_MAX_BLOCK) return ZX_ARENA_BIG;
+  /* ceil(log2(size)) - log2(ZX_ARENA_MIN_BLOCK) */
+  return (uint8_t)(64 - __builtin_clzll((unsigned long long)(size - 1)) -
+                   __builtin_ctz(ZX_ARENA_MIN_BLOCK));
+}
+
+/* The driving thread's free lists (`local` nonzero below), inline for the
+ * executor's fast paths: push, and pop from a list that is not empty. */
+static inline void zx_arena_local_push(zx_free_list *l, void *p) {
+  *(void **)p = l->head;
+  l->head = p;
+  l->n++;
+}
+
+static inline void *zx_arena_local_pop(zx_free_list *l) {
+  void *p = l->head;
+  l->head = *(void **)p;
+  l->n--;
+  /* The next block is reused soon and, with many blocks on the list, is
+   * rarely in the cache: start loading it now. */
+  if (l->head) __builtin_prefetch(l->head, 1);
+  return p;
+}
+
+/* The driving thread's allocation from a list that is not empty, and its
+ * free: the list operations plus the hint of blocks out (see `live`).
+ * After a free, with ZX_ARENA_RESET_LOCAL bytes or more on the list, when
+ * the hint says the class may be all free (or every ZX_ARENA_BATCH frees,
+ * to correct it), zx_arena_reset_check() looks under the lock. */
+void zx_arena_reset_check(zx_arena *a, uint8_t cls);
+
+static inline void *zx_arena_local_take(zx_free_list *l) {
+  l->live++;
+  return zx_arena_local_pop(l);
+}
+
+static inline void zx_arena_local_give(zx_arena *a, uint8_t cls, void *p) {
+  zx_free_list *l = &a->local[cls];
+  zx_arena_local_push(l, p);
+  l->live--;
+  if (__builtin_expect(l->n >= (ZX_ARENA_RESET_LOCAL / ZX_ARENA_MIN_BLOCK) >> cls, 0) &&
+      (l->live <= 0 || l->n % ZX_ARENA_BATCH == 0))
+    zx_arena_reset_check(a, cls);
+}
 
 /* A block of class `cls` (for ZX_ARENA_BIG: `size` bytes aligned to
  * `align`), or NULL when memory is exhausted. */

@@ -74,11 +74,16 @@ static zx_task *list_take(zx_task_list *l) {
   return all;
 }
 
-static void push_local(zx_exec *ex, zx_task *t) {
-  if (ex->in_loop && !ex->interrupted) {
-    ex->interrupted = 1;
-    ex->ops->interrupt(ex);
-  }
+/* A loop callback queued a task: the loop turn under way must not block. */
+static __attribute__((noinline, cold)) void interrupt_loop(zx_exec *ex) {
+  ex->interrupted = 1;
+  ex->ops->interrupt(ex);
+}
+
+/* Inline, with the rare call out of line: every requeue passes here, and a
+ * call with its own frame cost a third of a self-woken poll. */
+static inline void push_local(zx_exec *ex, zx_task *t) {
+  if (__builtin_expect(ex->in_loop && !ex->interrupted, 0)) interrupt_loop(ex);
   list_push(&ex->run, t);
   ex->run_len++;
 }
@@ -197,7 +202,8 @@ static void drain_inbox(zx_exec *ex) {
 
 /* The task finished with `outcome`. Returns nonzero when its handle is
  * still out: the record stays on the owned list until the release. */
-static int complete(zx_exec *ex, zx_task *t, int outcome) {
+static inline __attribute__((always_inline)) int complete_(zx_exec *ex, zx_task *t,
+                                                           int outcome) {
   t->outcome = outcome;
   zx_to_complete r = zx_transition_to_complete(&t->state, outcome == 0);
   ex->nlive--;
@@ -218,6 +224,12 @@ static int complete(zx_exec *ex, zx_task *t, int outcome) {
   return 0;
 }
 
+/* Out of line for the rare callers (cancel, shutdown); a poll's own
+ * completion inlines complete_(). */
+static int complete(zx_exec *ex, zx_task *t, int outcome) {
+  return complete_(ex, t, outcome);
+}
+
 /* block_on_future's cell after READY: it stays idle for the next call, and
  * a stale wake of it only polls this. */
 static zyntax_poll root_idle_poll(void *state, const zyntax_waker *waker) {
@@ -226,37 +238,46 @@ static zyntax_poll root_idle_poll(void *state, const zyntax_waker *waker) {
 }
 
 /* Inlined into both versions of run_ready below, `hooked` a constant:
- * the uv/ev one has no hook call and no check for one. */
-static inline __attribute__((always_inline)) void run_task(zx_exec *ex, zx_task *t,
-                                                           int hooked) {
+ * the uv/ev one has no hook call and no check for one. Returns `t` when it
+ * woke itself and nothing else is queued: the caller polls it again at
+ * once, as a plain loop calling it would, without a trip through the queue
+ * (the pass's budget still counts it). Else NULL. */
+static inline __attribute__((always_inline)) zx_task *run_task(zx_exec *ex, zx_task *t,
+                                                               int hooked, uint64_t *polls) {
   if (zx_transition_to_running(&t->state) == ZX_RUN_CANCEL) {
     complete(ex, t, ZYNTAX_ECANCELED);
-    return;
+    return NULL;
   }
   zyntax_waker waker = zx_task_waker(t);
-  zx_count(&ex->stats.polls);
+  ++*polls;
   ex->current = t;
   ex->self_woken = 0;
   zyntax_poll r = zx_poll_call(ex->timing, t->poll, t->user_state, &waker, t);
   ex->current = NULL;
   if (hooked) ex->hooks->polled(ex, t, r);
-  if (r != ZYNTAX_PENDING && t != ex->root) {
-    complete(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
-    return;
-  }
-  if (r != ZYNTAX_PENDING) { /* the root: READY leaves it idle */
+  if (__builtin_expect(r != ZYNTAX_PENDING, 0)) {
+    if (t != ex->root) {
+      complete_(ex, t, r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL);
+      return NULL;
+    }
+    /* The root: READY leaves it idle. */
     ex->root_done = 1;
     ex->root_outcome = r == ZYNTAX_READY ? 0 : ZYNTAX_EBADPOLL;
     t->poll = root_idle_poll;
   }
-  /* Woken by its own borrowed waker: back of the queue, still RUNNING, so
-   * no other party queues it meanwhile (a wake from elsewhere only sets
-   * NOTIFIED) and the state word is not touched at all. */
-  if (ex->self_woken || zx_transition_to_idle(&t->state) == ZX_IDLE_NOTIFIED)
+  /* Woken by its own borrowed waker: still RUNNING, so no other party
+   * queues it meanwhile (a wake from elsewhere only sets NOTIFIED) and the
+   * state word is not touched at all; back of the queue, or again now. */
+  if (ex->self_woken) {
+    if (!hooked && ex->run.head == NULL && ex->lifo == NULL) return t;
     push_local(ex, t);
-  else if (r == ZYNTAX_PENDING && t->poll != root_idle_poll &&
-           !zx_task_may_be_woken(t))
+  } else if (zx_transition_to_idle(&t->state) == ZX_IDLE_NOTIFIED) {
+    push_local(ex, t);
+  } else if (r == ZYNTAX_PENDING && t->poll != root_idle_poll &&
+             !zx_task_may_be_woken(t)) {
     zx_lost_wake_report(ex, t); /* nothing can poll it again */
+  }
+  return NULL;
 }
 
 /* The next task: the LIFO slot's, unless ZX_LIFO_MAX polls in a row came
@@ -276,16 +297,34 @@ static zx_task *pop_next(zx_exec *ex) {
   return pop_local(ex);
 }
 
+/* One pass: at most `pass` polls (run_task). Returns 0 when it ended
+ * early (nothing queued, or the simulation ended it), else 1. The poll
+ * counter is added once per pass (a register, not a memory add per poll):
+ * a stats reader on another thread sees it at most one pass late. */
+static inline __attribute__((always_inline)) int run_pass(zx_exec *ex, size_t pass,
+                                                         int hooked) {
+  zx_task *again = NULL; /* polled next without queueing (run_task) */
+  uint64_t polls = 0;
+  int full = 1;
+  for (size_t i = 0; i < pass; i++) {
+    zx_task *t = again ? again : hooked ? pop_picked(ex) : pop_next(ex);
+    if (t == NULL) {
+      full = 0;
+      break;
+    }
+    again = run_task(ex, t, hooked, &polls);
+  }
+  if (again != NULL) push_local(ex, again); /* the pass ended: it waits in the queue */
+  zx_count_add(&ex->stats.polls, polls);
+  return full;
+}
+
 /* The simulation picks from the queue itself: its pushes skip the LIFO
  * slot (zx_exec_push), so the slot is empty when hooked. */
 static inline __attribute__((always_inline)) void run_ready_(zx_exec *ex, int hooked) {
   for (;;) {
     size_t pass = ex->run_len > ZX_TICK_BUDGET ? ex->run_len : ZX_TICK_BUDGET;
-    for (size_t i = 0; i < pass; i++) {
-      zx_task *t = hooked ? pop_picked(ex) : pop_next(ex);
-      if (t == NULL) return; /* nothing queued, or the simulation ends the pass */
-      run_task(ex, t, hooked);
-    }
+    if (!run_pass(ex, pass, hooked)) return;
     if (!hooked && ex->lifo != NULL) { /* the pass ended: back to the queue */
       push_local(ex, ex->lifo);
       ex->lifo = NULL;
@@ -330,10 +369,7 @@ static uint64_t arm_timer(zx_exec *ex) {
 void zx_exec_timer_fired(zx_exec *ex) {
   ex->wheel.armed = ZX_WHEEL_NONE;
   /* libuv runs timers before it polls: do not let it block after. */
-  if (ex->in_loop && !ex->interrupted) {
-    ex->interrupted = 1;
-    ex->ops->interrupt(ex);
-  }
+  if (ex->in_loop && !ex->interrupted) interrupt_loop(ex);
 }
 
 void zx_exec_timer_insert(zx_exec *ex, zx_wheel_node *n, uint64_t when,
@@ -501,11 +537,11 @@ static void exec_free(zx_exec *ex) {
   ex->ops->free(ex);
 }
 
-void *zx_exec_alloc(zx_exec *ex, uint8_t cls, size_t size, size_t align) {
+void *zx_exec_alloc_slow(zx_exec *ex, uint8_t cls, size_t size, size_t align) {
   return zx_arena_alloc(&ex->arena, cls, size, align, driving == ex);
 }
 
-void zx_exec_free(zx_exec *ex, void *p, uint8_t cls) {
+void zx_exec_free_slow(zx_exec *ex, void *p, uint8_t cls) {
   if (zx_arena_free(&ex->arena, p, cls, driving == ex)) exec_free(ex);
 }
 

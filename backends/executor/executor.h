@@ -86,6 +86,13 @@ static inline void zx_count(zx_counter *c) {
                         memory_order_relaxed);
 }
 
+/* `n` more, same rule as zx_count. */
+static inline void zx_count_add(zx_counter *c, uint64_t n) {
+  atomic_store_explicit(&c->value,
+                        atomic_load_explicit(&c->value, memory_order_relaxed) + n,
+                        memory_order_relaxed);
+}
+
 /* A high-water mark with one writer at a time: a store only when `v`
  * exceeds it. */
 static inline void zx_count_max(zx_counter *c, uint64_t v) {
@@ -207,10 +214,28 @@ void zx_exec_timer_remove(zx_exec *ex, zx_wheel_node *n);
 /* Wakes the sleep whose node the wheel passed (sleep.c). */
 void zx_sleep_fire(zx_wheel_node *n, void *arg);
 
+/* The arena's slow paths (executor.c): a lock, a refill, or the last
+ * block of a closed executor. */
+void *zx_exec_alloc_slow(zx_exec *ex, uint8_t cls, size_t size, size_t align);
+void zx_exec_free_slow(zx_exec *ex, void *p, uint8_t cls);
+
 /* A block of the executor's arena (NULL: out of memory) and its return;
- * `cls` from zx_arena_class(). Any thread. */
-void *zx_exec_alloc(zx_exec *ex, uint8_t cls, size_t size, size_t align);
-void zx_exec_free(zx_exec *ex, void *p, uint8_t cls);
+ * `cls` from zx_arena_class(). Any thread; inline, the driving thread's
+ * local free list first (no call, no lock). */
+static inline void *zx_exec_alloc(zx_exec *ex, uint8_t cls, size_t size, size_t align) {
+  if (__builtin_expect(cls != ZX_ARENA_BIG && zx_driving == ex, 1)) {
+    zx_free_list *l = &ex->arena.local[cls];
+    if (__builtin_expect(l->n > 0, 1)) return zx_arena_local_take(l);
+  }
+  return zx_exec_alloc_slow(ex, cls, size, align);
+}
+
+static inline void zx_exec_free(zx_exec *ex, void *p, uint8_t cls) {
+  if (__builtin_expect(cls != ZX_ARENA_BIG && zx_driving == ex, 1))
+    zx_arena_local_give(&ex->arena, cls, p);
+  else
+    zx_exec_free_slow(ex, p, cls);
+}
 
 /* Leaf futures call this first in their poll: a future polled from a task
  * of another runtime completes with ZYNTAX_EFOREIGN (returns nonzero). */

@@ -51,8 +51,14 @@ static inline int zx_task_may_be_woken(zx_task *t) {
 /* Wakes `t` by reference (any thread; the caller holds a reference). */
 void zx_task_wake(zx_task *t);
 
-/* The waker passed to polls of `t` (borrowed: no reference taken). */
-zyntax_waker zx_task_waker(zx_task *t);
+/* The task waker's vtable (task.c). */
+extern const zyntax_waker_vtable zx_task_waker_vtable;
+
+/* The waker passed to polls of `t` (borrowed: no reference taken). Inline:
+ * it is made once per poll. */
+static inline zyntax_waker zx_task_waker(zx_task *t) {
+  return (zyntax_waker){t, &zx_task_waker_vtable};
+}
 
 /* Creates the join future of `t` (join.c). */
 int zx_task_join(zyntax_task *task, zyntax_future **out);

@@ -12,8 +12,8 @@
  *   -------------+--------------------------------+-----------------------------
  *   NOTIFIED     | a wake (any thread), spawn     | the driving thread, when it
  *                |                                | starts the poll
- *   RUNNING      | the driving thread (to_running)| the driving thread (to_idle,
- *                |                                | to_complete)
+ *   RUNNING      | the driving thread (to_running,| the driving thread (to_idle,
+ *                | a local wake: wake_local)      | to_complete)
  *   COMPLETE     | the driving thread (once)      | never
  *   CANCEL       | the handle's cancel (any)      | never
  *   HANDLE       | spawn                          | the handle's release (once)
@@ -41,7 +41,8 @@
  * one modification order of the word, and whatever a party wrote before its
  * transition (the outcome, a dropped state, a queued link) is visible to the
  * party whose transition comes later. Plain loads are acquire, for the same
- * reason. The one exception, zx_state_sole_owner(), is stated there.
+ * reason. The exceptions - zx_state_sole_owner() and the driving
+ * thread's release in zx_transition_release() - are stated there.
  */
 #ifndef ZYNTAX_EXECUTOR_TASK_STATE_H
 #define ZYNTAX_EXECUTOR_TASK_STATE_H
@@ -134,6 +135,9 @@ typedef enum { ZX_RUN_POLL, ZX_RUN_CANCEL } zx_to_running;
  * wake_by_ref kept RUNNING and only needs NOTIFIED cleared. */
 static inline zx_to_running zx_transition_to_running(zx_state *st) {
   zx_snapshot s = zx_state_load(st);
+  /* Requeued by its own wake_by_ref, and nothing came since: the word
+   * already says RUNNING, nothing to write (one load and one test). */
+  if ((s & (ZX_RUNNING | ZX_NOTIFIED | ZX_CANCEL)) == ZX_RUNNING) return ZX_RUN_POLL;
   zx_snapshot next = (s & ~(zx_snapshot)ZX_NOTIFIED) | ZX_RUNNING;
   if (zx_state_sole_owner(s))
     atomic_store_explicit(&st->word, next, memory_order_relaxed);
@@ -215,6 +219,28 @@ static inline zx_to_notified zx_transition_wake(zx_state *st) {
   return (next != s && !(s & ZX_RUNNING)) ? ZX_WAKE_SUBMIT : ZX_WAKE_NOTHING;
 }
 
+static inline zx_snapshot zx_next_wake_local_(zx_snapshot s) {
+  if (s & (ZX_NOTIFIED | ZX_COMPLETE)) return s;
+  return s | ((s & ZX_RUNNING) ? ZX_NOTIFIED : ZX_RUNNING);
+}
+
+/* A wake by reference on the driving thread. ZX_WAKE_SUBMIT: the task was
+ * idle and is now RUNNING, not NOTIFIED - the driving thread, which queues
+ * it, owns it from here on, as it owns a task requeued by its own
+ * wake_by_ref - so its next zx_transition_to_running() is one load, not a
+ * second read-modify-write. A wake from elsewhere meanwhile sees RUNNING
+ * and only sets NOTIFIED, which that poll consumes; a cancel sees RUNNING
+ * and leaves the queueing to the driving thread, as for a task being
+ * polled. Otherwise as zx_transition_wake(). */
+static inline zx_to_notified zx_transition_wake_local(zx_state *st) {
+  zx_snapshot s = zx_state_load(st);
+  if (s & (ZX_NOTIFIED | ZX_COMPLETE)) return ZX_WAKE_NOTHING;
+  zx_snapshot next;
+  ZX_STATE_UPDATE(st, s, next, zx_next_wake_local_(s));
+  return !(s & (ZX_NOTIFIED | ZX_COMPLETE | ZX_RUNNING)) ? ZX_WAKE_SUBMIT
+                                                         : ZX_WAKE_NOTHING;
+}
+
 static inline zx_snapshot zx_next_wake_by_val_(zx_snapshot s) {
   if (s & (ZX_NOTIFIED | ZX_COMPLETE)) return s - ZX_REF_ONE;
   if (s & ZX_RUNNING) return (s | ZX_NOTIFIED) - ZX_REF_ONE;
@@ -271,8 +297,22 @@ typedef enum {
  * handle's reference goes in the same transition. For a finished one the
  * state is the caller's to drop when *drop_state, and the reference stays
  * until the caller has reaped the record. */
-static inline zx_to_released zx_transition_release(zx_state *st, int *drop_state) {
-  zx_snapshot s, next;
+static inline zx_to_released zx_transition_release(zx_state *st, int local,
+                                                   int *drop_state) {
+  zx_snapshot s = zx_state_load(st), next;
+  /* `local`: the caller drives the task's executor. Two references (the
+   * executor's and this handle's), no join future and no poll under way
+   * (so no borrowed waker is out): no other party can reach the record -
+   * every way in holds a reference - and the driving thread may write the
+   * word with a plain store, as zx_state_sole_owner() allows. A detached
+   * spawn releases its handle this way before the first poll. */
+  if (local && zx_refs(s) == 2 &&
+      (s & (ZX_HANDLE | ZX_JOINED | ZX_RUNNING | ZX_COMPLETE)) == ZX_HANDLE) {
+    atomic_store_explicit(&st->word, (s & ~(zx_snapshot)ZX_HANDLE) - ZX_REF_ONE,
+                          memory_order_relaxed);
+    *drop_state = 0;
+    return ZX_RELEASE_RUNNING;
+  }
   ZX_STATE_UPDATE(st, s, next, zx_next_release_(s));
   *drop_state = (next & ZX_DROPPED) && !(s & ZX_DROPPED);
   if (!(s & ZX_HANDLE)) return ZX_RELEASE_TWICE;

@@ -11,12 +11,6 @@ static void unlock(zx_waker_slot *slot) {
   atomic_flag_clear_explicit(&slot->lock, memory_order_release);
 }
 
-void zx_waker_slot_init(zx_waker_slot *slot) {
-  /* Relaxed: a new slot is published with the object that holds it. */
-  atomic_flag_clear_explicit(&slot->lock, memory_order_relaxed);
-  slot->waker = (zyntax_waker)ZYNTAX_WAKER_EMPTY;
-}
-
 void zx_waker_slot_store(zx_waker_slot *slot, const zyntax_waker *w) {
   zyntax_waker old = ZYNTAX_WAKER_EMPTY;
   lock(slot);

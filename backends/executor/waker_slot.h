@@ -13,7 +13,12 @@ typedef struct zx_waker_slot {
   zyntax_waker waker;
 } zx_waker_slot;
 
-void zx_waker_slot_init(zx_waker_slot *slot);
+/* Inline: every task record has one. Relaxed: a new slot is published
+ * with the object that holds it. */
+static inline void zx_waker_slot_init(zx_waker_slot *slot) {
+  atomic_flag_clear_explicit(&slot->lock, memory_order_relaxed);
+  slot->waker = (zyntax_waker)ZYNTAX_WAKER_EMPTY;
+}
 
 /* Keeps a clone of `w` (reusing the stored one when it wakes the same
  * task). */

@@ -7,8 +7,21 @@ void zy_latch_count_down(zy_latch *latch, uint64_t n) {
   /* Read the waker before the decrement: once the count is zero the root
    * may complete and its memory go away. */
   zyntax_waker waker = latch->waker;
-  if (atomic_fetch_sub_explicit(&latch->remaining, n, memory_order_acq_rel) == n)
-    zyntax_waker_wake(&waker);
+  uint64_t before;
+  if (latch->one_thread) { /* relaxed: nothing else writes it meanwhile */
+    before = atomic_load_explicit(&latch->remaining, memory_order_relaxed);
+    atomic_store_explicit(&latch->remaining, before - n, memory_order_relaxed);
+  } else {
+    before = atomic_fetch_sub_explicit(&latch->remaining, n, memory_order_acq_rel);
+  }
+  if (before == n) zyntax_waker_wake(&waker);
+}
+
+/* Whether every poll of `rt` runs on the thread driving it (runtime.h:
+ * uv, ev and the simulation; Tokio's may run on any worker). */
+static int polls_on_one_thread(const zyntax_runtime *rt) {
+  const char *name = zyntax_runtime_backend_name(rt);
+  return strcmp(name, "uv") == 0 || strcmp(name, "ev") == 0 || strcmp(name, "sim") == 0;
 }
 
 void zy_latch_fail(zy_latch *latch) {
@@ -40,6 +53,7 @@ int zy_run_root(zyntax_runtime *rt, uint64_t count, zy_start_fn start, void *ctx
   root.count = count;
   root.start = start;
   root.ctx = ctx;
+  root.latch.one_thread = polls_on_one_thread(rt);
   zb_begin(out);
   zyntax_task *task = zyntax_runtime_spawn(rt, &root, root_poll);
   if (task == NULL) return zb_fail(zyntax_last_error()->message);

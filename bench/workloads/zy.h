@@ -20,6 +20,12 @@
 typedef struct zy_latch {
   atomic_uint_fast64_t remaining;
   atomic_int failed; /* a task could not do its part (zy_latch_fail) */
+  /* Every count-down runs on one thread (uv, ev, sim: runtime.h says
+   * every poll runs on the driving thread): a load and a store, no locked
+   * instruction - as the native uv and ev programs count with a plain
+   * int. Else (Tokio, whose polls may run on any worker) an atomic
+   * read-modify-write, as native Tokio's latch. */
+  int one_thread;
   zyntax_waker waker; /* owned by the latch until the count reaches zero */
 } zy_latch;
 

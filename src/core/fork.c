@@ -17,7 +17,7 @@
 
 #include "internal.h"
 
-static atomic_uint generation;
+atomic_uint zx_fork_generation_count;
 static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 /* A plain mutex (the child's unlock must not check the owner: the forking
  * thread has another id there), made re-entrant per thread by a depth
@@ -38,7 +38,7 @@ static void on_fork_parent(void) {
 }
 
 static void on_fork_child(void) {
-  atomic_fetch_add(&generation, 1);
+  atomic_fetch_add(&zx_fork_generation_count, 1);
   pthread_mutex_unlock(&live_lock);
   pthread_mutex_unlock(&load_lock);
 }
@@ -57,10 +57,6 @@ void zx_load_unlock(void) {
   if (--load_depth == 0) pthread_mutex_unlock(&load_lock);
 }
 
-unsigned zx_fork_generation(void) {
-  return atomic_load_explicit(&generation, memory_order_relaxed);
-}
-
 int zx_check_forked(const zyntax_runtime *rt, const char *func) {
   if (rt->fork_generation == zx_fork_generation()) return 0;
   return zx_fail(NULL, ZYNTAX_EFORKED,
@@ -69,6 +65,7 @@ int zx_check_forked(const zyntax_runtime *rt, const char *func) {
 }
 
 int zx_check_open(const zyntax_runtime *rt, const char *func) {
+  if (zx_runtime_open(rt)) return 0;
   if (zx_check_forked(rt, func) != 0) return ZYNTAX_EFORKED;
   if (atomic_load_explicit(&rt->closing, memory_order_acquire))
     return zx_fail(NULL, ZYNTAX_ECLOSED, "%s: the runtime is being destroyed",
@@ -102,9 +99,8 @@ void zx_runtime_untrack(zyntax_runtime *rt) {
  * dereferenced blindly: an inherited runtime is never destroyed in the
  * child (EFORKED), so its address cannot be reused there. A task whose
  * runtime was destroyed before the fork is finished: reading it is fine. */
-int zx_task_check_forked(const zyntax_task *task, const char *func) {
+int zx_task_check_forked_slow(const zyntax_task *task, const char *func) {
   unsigned gen = zx_fork_generation();
-  if (gen == 0) return 0; /* this process never forked from a parent */
   int inherited = 0;
   pthread_mutex_lock(&live_lock);
   for (const zyntax_runtime *rt = live; rt != NULL; rt = rt->live_next)

@@ -34,8 +34,19 @@ void zx_clock_install(const zyntax_backend *be);
  * handler); a runtime created under another generation is the parent's.
  * zx_fork_watch() installs the handlers (idempotent); call it before
  * taking zx_load_lock() or creating a runtime. */
-unsigned zx_fork_generation(void);
+extern atomic_uint zx_fork_generation_count; /* fork.c; read it as below */
+static inline unsigned zx_fork_generation(void) {
+  return atomic_load_explicit(&zx_fork_generation_count, memory_order_relaxed);
+}
 void zx_fork_watch(void);
+
+/* Nonzero when `rt` takes new work: created in this process's generation
+ * and not being destroyed - zx_check_open()'s answer without a call, for
+ * the spawn path; zx_check_open() records why not. */
+static inline int zx_runtime_open(const zyntax_runtime *rt) {
+  return rt->fork_generation == zx_fork_generation() &&
+         !atomic_load_explicit(&rt->closing, memory_order_acquire);
+}
 
 /* ZYNTAX_EFORKED (recorded) if `rt` was created before a fork() of this
  * process, else 0. */
@@ -46,7 +57,11 @@ int zx_check_forked(const zyntax_runtime *rt, const char *func);
 /* ZYNTAX_EFORKED (recorded) if `task` belongs to a runtime this process
  * inherited through fork(), else 0. Free until the process forks; then
  * a walk of the live runtimes under a lock. */
-int zx_task_check_forked(const zyntax_task *task, const char *func);
+int zx_task_check_forked_slow(const zyntax_task *task, const char *func);
+static inline int zx_task_check_forked(const zyntax_task *task, const char *func) {
+  if (zx_fork_generation() == 0) return 0; /* this process never forked */
+  return zx_task_check_forked_slow(task, func);
+}
 
 /* The live-runtime list (for zx_task_check_forked). */
 void zx_runtime_track(zyntax_runtime *rt);

@@ -155,13 +155,14 @@ const char *zyntax_runtime_backend_version(const zyntax_runtime *rt) {
 
 /* ---- spawning ---- */
 
-static zyntax_task *spawn(zyntax_runtime *rt, const zyntax_spawn_args *args,
-                          const char *func) {
+/* Inlined into each public spawn (one call less per spawn). */
+static inline __attribute__((always_inline)) zyntax_task *
+spawn(zyntax_runtime *rt, const zyntax_spawn_args *args, const char *func) {
   if (rt == NULL || args->poll == NULL) {
     zx_fail_code(func, ZYNTAX_EINVAL);
     return NULL;
   }
-  if (zx_check_open(rt, func) != 0) return NULL;
+  if (!zx_runtime_open(rt) && zx_check_open(rt, func) != 0) return NULL;
   zyntax_task *task = NULL;
   int rc = rt->backend->spawn(rt->impl, args, &task);
   if (rc != 0) {
@@ -179,8 +180,9 @@ zyntax_task *zyntax_runtime_spawn(zyntax_runtime *rt, void *state,
 
 /* The out-parameter spawns: `*out` is the task, or NULL with the failure
  * recorded (spawn records its own). */
-static int spawned(zyntax_runtime *rt, const zyntax_spawn_args *args,
-                   zyntax_task **out, const char *func) {
+static inline __attribute__((always_inline)) int
+spawned(zyntax_runtime *rt, const zyntax_spawn_args *args, zyntax_task **out,
+        const char *func) {
   *out = spawn(rt, args, func);
   return *out != NULL ? 0 : zyntax_last_error()->code;
 }

@@ -13,7 +13,7 @@
 #include "waitq.h"
 
 typedef struct channel {
-  pthread_mutex_t lock;
+  zx_mutex lock;
   zx_waitq slots;      /* permits = free slots; waiters = senders */
   unsigned char *ring; /* capacity * item_size bytes */
   size_t item_size, capacity, head, len;
@@ -34,7 +34,6 @@ struct zyntax_receiver {
 };
 
 static void channel_free(channel *ch) {
-  pthread_mutex_destroy(&ch->lock);
   free(ch->ring);
   free(ch);
 }
@@ -59,7 +58,7 @@ int zx_channel_create(const zyntax_channel_options *in, size_t capacity,
     free(ring), free(r), free(s), free(ch);
     return zx_fail_code(func, ZYNTAX_ENOMEM);
   }
-  pthread_mutex_init(&ch->lock, NULL);
+  zx_mutex_init(&ch->lock);
   zx_waitq_init(&ch->slots, capacity, capacity);
   ch->ring = ring;
   ch->item_size = opts->item_size;

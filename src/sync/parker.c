@@ -25,12 +25,21 @@ static void parker_unref(parker *p) {
 
 static zyntax_waker parker_clone(const void *data);
 
+/* The parker's mutex goes with a condition variable: a pthread one. */
+static void parker_lock(parker *p) {
+  if (pthread_mutex_lock(&p->lock) != 0) abort(); /* only on a corrupted mutex */
+}
+
+static void parker_unlock(parker *p) {
+  if (pthread_mutex_unlock(&p->lock) != 0) abort();
+}
+
 static void parker_wake_by_ref(const void *data) {
   parker *p = (parker *)data;
-  zx_lock(&p->lock);
+  parker_lock(p);
   p->notified = 1;
   pthread_cond_signal(&p->cond);
-  zx_unlock(&p->lock);
+  parker_unlock(p);
 }
 
 static void parker_drop(const void *data) { parker_unref((parker *)data); }
@@ -81,10 +90,10 @@ int zx_park_until_ready(zyntax_poll (*poll)(void *ctx, const zyntax_waker *w),
   if (p == NULL) return zx_fail_code(func, ZYNTAX_ENOMEM);
   zyntax_waker w = {p, &parker_vtable};
   while (poll(ctx, &w) == ZYNTAX_PENDING) {
-    zx_lock(&p->lock);
+    parker_lock(p);
     while (!p->notified) pthread_cond_wait(&p->cond, &p->lock);
     p->notified = 0;
-    zx_unlock(&p->lock);
+    parker_unlock(p);
   }
   return 0;
 }

@@ -6,7 +6,7 @@
 #include "waitq.h"
 
 struct zyntax_semaphore {
-  pthread_mutex_t lock;
+  zx_mutex lock;
   zx_waitq q;
   size_t refs; /* under lock */
 };
@@ -20,7 +20,7 @@ int zyntax_semaphore_create(size_t permits, zyntax_semaphore **out) {
   if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   zyntax_semaphore *s = *out = malloc(sizeof *s);
   if (s == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
-  pthread_mutex_init(&s->lock, NULL);
+  zx_mutex_init(&s->lock);
   zx_waitq_init(&s->q, permits, SIZE_MAX);
   s->refs = 1;
   return 0;
@@ -31,7 +31,6 @@ static void sem_unref(zyntax_semaphore *s) {
   int last = --s->refs == 0;
   zx_unlock(&s->lock);
   if (!last) return;
-  pthread_mutex_destroy(&s->lock);
   free(s);
 }
 

@@ -1,7 +1,24 @@
 /* The FIFO of waiters with permit hand-off (see waitq.h). */
 #include "waitq.h"
 
+#include <linux/futex.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* ---- the mutex's contended paths (waitq.h) ---- */
+
+void zx_lock_slow(zx_mutex *m) {
+  /* Marked 2 (a sleeper may exist) whenever this thread may sleep, so the
+   * holder's unlock wakes one; the wait returns at once if the word is no
+   * longer 2, and a signal's EINTR just goes round again. */
+  while (atomic_exchange_explicit(&m->word, 2, memory_order_acquire) != 0)
+    syscall(SYS_futex, &m->word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void zx_unlock_wake(zx_mutex *m) {
+  syscall(SYS_futex, &m->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 void zx_waitq_init(zx_waitq *q, size_t permits, size_t max_permits) {
   *q = (zx_waitq){NULL, NULL, permits, max_permits, 0};
@@ -22,19 +39,25 @@ static void push_tail(zx_waitq *q, zx_waiter *w) {
   w->queued = 1;
 }
 
-/* Unqueues the head, marks it granted (or not) and collects its waker. */
+/* Unqueues the head. Granted: marked so, and woken by reference here,
+ * under the owner's mutex - its waker stays for the next wait, and only
+ * the mutex keeps the waiter from replacing or dropping it meanwhile.
+ * Wakers only schedule their task and never call back into the owner, so
+ * waking under its mutex is safe. Not granted (close): its waker is moved
+ * to `wakes`, woken after the unlock. */
 static void wake_head(zx_waitq *q, int grant, zx_wakes *wakes) {
   zx_waiter *w = q->head;
   unlink_waiter(q, w);
-  w->granted = (unsigned char)grant;
-  zx_wakes_add(wakes, &w->waker);
+  if (!grant) {
+    zx_wakes_add(wakes, &w->waker);
+    return;
+  }
+  atomic_store_explicit(&w->granted, 1, memory_order_release);
+  zyntax_waker_wake_by_ref(&w->waker);
 }
 
 int zx_waitq_acquire(zx_waitq *q, zx_waiter *me, const zyntax_waker *waker) {
-  if (me != NULL && me->granted) {
-    me->granted = 0;
-    return 1;
-  }
+  if (me != NULL && zx_waiter_take_grant(me)) return 1;
   if (q->closed) return -1;
   if (q->permits > 0) {
     q->permits--;
@@ -59,14 +82,9 @@ void zx_waitq_release_all(zx_waitq *q, zx_wakes *wakes) {
 }
 
 void zx_waitq_cancel(zx_waitq *q, zx_waiter *me, zx_wakes *wakes) {
-  if (me->queued) {
-    unlink_waiter(q, me);
-    zyntax_waker_drop(&me->waker); /* only counts a reference down */
-  }
-  if (me->granted) {
-    me->granted = 0;
-    if (!q->closed) zx_waitq_release(q, 1, wakes);
-  }
+  if (me->queued) unlink_waiter(q, me);
+  zyntax_waker_drop(&me->waker); /* only counts a reference down */
+  if (zx_waiter_take_grant(me) && !q->closed) zx_waitq_release(q, 1, wakes);
 }
 
 void zx_waitq_close(zx_waitq *q, zx_wakes *wakes) {
@@ -87,7 +105,7 @@ void zx_wakes_add(zx_wakes *wakes, zyntax_waker *w) {
   w->vtable = NULL;
 }
 
-void zx_wakes_run(zx_wakes *wakes) {
+void zx_wakes_run_all(zx_wakes *wakes) {
   for (unsigned i = 0; i < wakes->n; i++) zyntax_waker_wake(&wakes->w[i]);
   wakes->n = 0;
 }

@@ -151,9 +151,39 @@ static void notify_one_all_and_permit(void **state) {
   end_runtime(rt);
 }
 
+/* A waiting record keeps its waker clone after READY for its next wait;
+ * when the next wait comes from another task, the grant must wake that
+ * one (the record swaps the clone), and the first task's clone goes. */
+static void notified_record_moves_between_tasks(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  zyntax_notify *n;
+  assert_int_equal(zyntax_notify_create(&n), 0);
+  waiter a = {NULL, 0, 0, -99};
+  assert_int_equal(zyntax_notified_create(n, &a.wt), 0);
+  waiter b = {a.wt, 0, 0, -99}; /* the same record, polled by a second task later */
+  zyntax_task *ta = zyntax_runtime_spawn(rt, &a, waiter_poll);
+  drive_until(rt, &a.parked, 1);
+  zyntax_notify_one(n);
+  assert_int_equal(zyntax_runtime_block_on(rt, ta), 0);
+  assert_int_equal(atomic_load(&a.woken), 1);
+  zyntax_task *tb = zyntax_runtime_spawn(rt, &b, waiter_poll);
+  drive_until(rt, &b.parked, 1);
+  zyntax_task_drop(ta); /* A is done; its kept clone must not matter */
+  zyntax_notify_one(n);
+  assert_int_equal(zyntax_runtime_block_on(rt, tb), 0);
+  assert_int_equal(atomic_load(&b.woken), 1);
+  assert_int_equal(b.result, 0);
+  zyntax_task_drop(tb);
+  zyntax_notified_drop(a.wt);
+  zyntax_notify_drop(n);
+  end_runtime(rt);
+}
+
 TEST_GROUP(sync_tests) = {
     cmocka_unit_test(semaphore_as_mutex),
     cmocka_unit_test(semaphore_handoff_and_close),
     cmocka_unit_test(notify_one_all_and_permit),
+    cmocka_unit_test(notified_record_moves_between_tasks),
 };
 const size_t sync_count = GROUP_SIZE(sync_tests);

@@ -25,7 +25,6 @@
 //! several descriptions may share an inode) are deregistered when their
 //! last wait ends.
 
-use std::collections::HashMap;
 use std::io;
 use std::os::raw::c_int;
 use std::os::unix::io::{AsRawFd, RawFd};
@@ -36,6 +35,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use crate::ffi::*;
+use crate::intmap::IntMap;
 
 /// A descriptor the caller owns: never closed here.
 pub struct Borrowed(RawFd);
@@ -58,10 +58,12 @@ impl Wake for WaitList {
         self.wake_by_ref();
     }
 
+    /// Wakes every waiter and keeps it listed: a woken wait polls again
+    /// and finds its entry (no new waker clone); it leaves the list when
+    /// it is dropped (`Wait::finish`).
     fn wake_by_ref(self: &Arc<Self>) {
-        // drain() keeps the buffer for the next waits.
-        for (_, w) in self.0.lock().unwrap().drain(..) {
-            w.wake();
+        for (_, w) in self.0.lock().unwrap().iter() {
+            w.wake_by_ref();
         }
     }
 }
@@ -89,11 +91,14 @@ impl WaitList {
 pub struct Entry {
     fd: RwLock<Option<AsyncFd<Borrowed>>>,
     list: Arc<WaitList>,
+    /// `list` as the waker Tokio keeps for both directions: made once,
+    /// so a poll neither clones the Arc nor makes Tokio replace its copy.
+    list_waker: Waker,
     id: (u64, u64), // st_dev, st_ino
     kept: bool,
 }
 
-pub type Registry = Mutex<HashMap<RawFd, Arc<Entry>>>;
+pub type Registry = Mutex<IntMap<RawFd, Arc<Entry>>>;
 
 impl Entry {
     /// The number now names another file: deregister now, and wake the
@@ -164,7 +169,9 @@ fn register(registry: &Registry, fd: RawFd) -> Result<Arc<Entry>, c_int> {
     let interest = Interest::READABLE.add(Interest::WRITABLE);
     // epoll refuses e.g. regular files: such an fd cannot be watched.
     let afd = AsyncFd::with_interest(Borrowed(fd), interest).map_err(|_| EBADF)?;
-    let entry = Arc::new(Entry { fd: RwLock::new(Some(afd)), list: Arc::default(), id, kept: socket });
+    let list = Arc::<WaitList>::default();
+    let list_waker = Waker::from(list.clone());
+    let entry = Arc::new(Entry { fd: RwLock::new(Some(afd)), list, list_waker, id, kept: socket });
     fds.insert(fd, entry.clone());
     Ok(entry)
 }
@@ -234,8 +241,7 @@ impl Wait {
             Some(afd) => afd,
             None => return Poll::Ready(EBADF), // closed and reused meanwhile
         };
-        let list_waker = Waker::from(self.entry.list.clone());
-        let mut list_cx = Context::from_waker(&list_waker);
+        let mut list_cx = Context::from_waker(&self.entry.list_waker);
         for dir in [READABLE, WRITABLE] {
             if self.events & dir != 0 {
                 if let Some(r) = poll_dir(afd, dir, self.events, &mut self.seen_idle, &mut list_cx) {
@@ -246,16 +252,22 @@ impl Wait {
         Poll::Pending
     }
 
-    /// Drops the wait; the last one on an fd that is not kept
-    /// deregisters it.
+    /// Ends the wait (it completed, or its future is dropped); the last
+    /// one on an fd that is not kept deregisters it.
     pub fn finish(self, token: usize, registry: &Registry) {
         let Wait { entry, fd, .. } = self;
         let waker = entry.list.remove(token);
         drop(waker); // outside the list's lock
+        if entry.kept {
+            // A socket stays registered: no table lookup. The table holds
+            // it, or it left as stale and no longer holds the AsyncFd, so
+            // dropping this reference never deregisters.
+            return;
+        }
         let mut fds = registry.lock().unwrap();
         let last = match fds.get(&fd) {
             // This wait and the table hold the only references.
-            Some(e) => !e.kept && Arc::ptr_eq(e, &entry) && Arc::strong_count(&entry) == 2,
+            Some(e) => Arc::ptr_eq(e, &entry) && Arc::strong_count(&entry) == 2,
             None => false,
         };
         let removed = if last { fds.remove(&fd) } else { None };

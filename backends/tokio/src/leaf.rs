@@ -13,7 +13,7 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
-use std::ptr;
+use std::ptr::{self, addr_of_mut};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -27,8 +27,8 @@ use crate::runtime::{is_current, Counter, Shared};
 use crate::waker::with_rust_waker;
 
 pub enum Kind {
-    /// `timer` is pinned: it lives inside the leaf, which never moves.
-    Sleep { deadline_ns: u64, timer: Option<Sleep>, armed: bool },
+    /// Its Tokio `Sleep` is the leaf's `timer`.
+    Sleep { deadline_ns: u64, armed: bool },
     Fd { fd: c_int, events: u32, wait: Option<Wait> },
     Blocking { job: Option<(BlockingFn, SendPtr)>, running: Option<JoinHandle<()>> },
 }
@@ -40,6 +40,12 @@ pub struct Leaf {
     /// leaf is freed (`leaf_drop`), after the slot is given back.
     shared: ManuallyDrop<Arc<Shared>>,
     kind: Kind,
+    /// A sleep's Tokio timer, made at its first poll and reset after.
+    /// Pinned: it lives inside the leaf, which never moves. Beside the
+    /// kind, not inside it: a `Sleep` is most of a leaf's 800 bytes, and
+    /// a `Kind` holding one was built on the stack and copied whole into
+    /// the slot for every leaf, where writing `None` writes a tag.
+    timer: Option<Sleep>,
 }
 
 impl Drop for Leaf {
@@ -57,14 +63,23 @@ impl Drop for Leaf {
     }
 }
 
-/// A new leaf in a slot of the runtime's leaf pool.
+/// A new leaf in a slot of the runtime's leaf pool. Written field by
+/// field and inlined into its callers, so the `Kind` is built in the slot:
+/// a whole `Leaf` moved through the stack cost a memcpy per sleep or fd
+/// wait (the timer beside the kind: see Leaf::timer).
+#[inline(always)]
 pub fn new(shared: &Arc<Shared>, kind: Kind) -> Result<*mut ZFuture, c_int> {
     let slot = shared.leaves.alloc().ok_or(ENOMEM)?;
-    let base = ZFuture { ops: &LEAF_OPS, result: RUNNING };
-    let leaf = Leaf { base, shared: ManuallyDrop::new(shared.clone()), kind };
-    // SAFETY: a free slot of the pool, right size and alignment, ours.
-    unsafe { slot.as_ptr().write(leaf) };
-    Ok(slot.as_ptr() as *mut ZFuture)
+    let p = slot.as_ptr();
+    // SAFETY: a free slot of the pool, right size and alignment, ours;
+    // every field is written once, in place, before the leaf is shared.
+    unsafe {
+        addr_of_mut!((*p).base).write(ZFuture { ops: &LEAF_OPS, result: RUNNING });
+        addr_of_mut!((*p).shared).write(ManuallyDrop::new(shared.clone()));
+        addr_of_mut!((*p).kind).write(kind);
+        addr_of_mut!((*p).timer).write(None);
+    }
+    Ok(p as *mut ZFuture)
 }
 
 pub fn blocking(f: BlockingFn, arg: *mut c_void) -> Kind {
@@ -124,7 +139,15 @@ fn poll_fd(shared: &Shared, token: usize, fd: c_int, events: u32, wait: &mut Opt
             Err(e) => return Poll::Ready(e),
         }
     }
-    wait.as_mut().expect("started").poll(token, cx)
+    let r = wait.as_mut().expect("started").poll(token, cx);
+    if r.is_ready() {
+        // Done: out of the fd's waiter list now, not when the future is
+        // dropped, so later events of the fd do not wake the task for it.
+        if let Some(w) = wait.take() {
+            w.finish(token, &shared.fds);
+        }
+    }
+    r
 }
 
 fn poll_blocking(shared: &Shared, job: &mut Option<(BlockingFn, SendPtr)>, running: &mut Option<JoinHandle<()>>,
@@ -150,10 +173,10 @@ fn poll_leaf(leaf: &mut Leaf, cx: &mut Context<'_>) -> Poll<c_int> {
     let token = leaf as *const Leaf as usize;
     let shared = &leaf.shared;
     match &mut leaf.kind {
-        Kind::Sleep { deadline_ns, timer, armed } => {
-            // SAFETY: the leaf is heap memory that never moves while it
-            // lives, so its Sleep is pinned (see Kind::Sleep).
-            let timer = unsafe { Pin::new_unchecked(timer) };
+        Kind::Sleep { deadline_ns, armed } => {
+            // SAFETY: the leaf is pool memory that never moves while it
+            // lives, so its Sleep is pinned (see Leaf::timer).
+            let timer = unsafe { Pin::new_unchecked(&mut leaf.timer) };
             poll_sleep(shared, *deadline_ns, timer, armed, cx)
         }
         Kind::Fd { fd, events, wait } => poll_fd(shared, token, *fd, *events, wait, cx),

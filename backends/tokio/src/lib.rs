@@ -15,17 +15,23 @@
 //! compiler cannot bound.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+// Enforced by `cargo clippy` (rustc alone ignores tool lints): an unsafe
+// block without its `// SAFETY:` comment, or an unsafe fn without its
+// `# Safety` section, fails the lint run.
+#![deny(clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
 
 #[allow(dead_code)] // CODES, EVENTS, stats_layout: for build.rs
 mod abi;
 mod fd;
 mod ffi;
 mod handle;
+mod intmap;
 mod leaf;
 mod pool;
 mod runtime;
 mod state;
 mod task;
+mod threads;
 mod timing;
 mod waker;
 
@@ -165,10 +171,12 @@ pub unsafe extern "C" fn zxt_stats(b: *const c_void, out: *mut abi::Stats) {
     unsafe { *out = with_backend(b, Backend::stats) };
 }
 
-/// Stores a new leaf future in `*out`.
+/// Stores a new leaf future in `*out`. Inlined, so that the `Kind` is
+/// built in place (leaf::new).
 ///
 /// # Safety
 /// `b` is live; `out` is writable.
+#[inline(always)]
 unsafe fn new_leaf(b: *mut c_void, kind: leaf::Kind, out: *mut *mut ZFuture) -> c_int {
     // SAFETY: `b` is live (the caller's contract).
     match unsafe { with_backend(b, |b| leaf::new(&b.shared, kind)) } {
@@ -188,7 +196,7 @@ unsafe fn new_leaf(b: *mut c_void, kind: leaf::Kind, out: *mut *mut ZFuture) -> 
 #[no_mangle]
 pub unsafe extern "C" fn zxt_sleep_until(b: *mut c_void, deadline_ns: u64, out: *mut *mut ZFuture) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { new_leaf(b, leaf::Kind::Sleep { deadline_ns, timer: None, armed: false }, out) }
+    unsafe { new_leaf(b, leaf::Kind::Sleep { deadline_ns, armed: false }, out) }
 }
 
 /// A readiness wait on `fd` (which the caller owns).

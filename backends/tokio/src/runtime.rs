@@ -8,7 +8,6 @@
 //! block_on_future always polls its own future on the calling thread.
 
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::os::raw::{c_int, c_void};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -18,10 +17,12 @@ use tokio::runtime::{Builder, Handle, Runtime};
 use tokio::sync::Notify;
 
 use crate::fd;
+use crate::intmap::IntMap;
 use crate::leaf::Leaf;
 use crate::pool::Pool;
 use crate::ffi::*;
 use crate::task::{self, RootFuture, SpawnArgs, Task, TaskRef, WaitDone};
+use crate::threads::{Threads, SLOTS};
 use crate::timing::Timing;
 
 /// One counter of `zyntax_stats`.
@@ -41,7 +42,9 @@ pub enum Counter {
 }
 
 const COUNTERS: usize = 11;
-const SHARDS: usize = 8;
+/// A shard per registered thread (threads.rs), and one shared by the rest.
+const SHARDS: usize = SLOTS + 1;
+const SHARED_SHARD: usize = SLOTS;
 
 /// A thread's counters, then its poll-duration histogram (written only
 /// while polls are timed: timing.rs).
@@ -53,33 +56,49 @@ struct Shard([AtomicU64; COUNTERS], [AtomicU64; POLL_BUCKETS]);
 /// one shared counter the workers would pass its cache line back and
 /// forth at every poll. A read sums the shards, so a read while tasks run
 /// sees each counter at some recent value, as the API says.
-#[derive(Default)]
+///
+/// A registered thread of the runtime (`threads`) owns the shard of its
+/// slot: nobody else writes it, so it counts with a load and a store, no
+/// locked read-modify-write. Other threads (a spawn from outside, a
+/// remote wake) share the last shard and add atomically.
 pub struct Stats {
+    pub threads: Threads,
     shards: [Shard; SHARDS],
 }
 
-/// The calling thread's shard, from the address of its stack: threads'
-/// stacks are separate mappings (Tokio's are 2 MiB), so neighbouring
-/// threads get different shards. A thread-local would cost a
-/// `__tls_get_addr` call per count in a dlopen'ed plugin; a collision
-/// only shares a cache line (the counters are atomic either way).
-fn shard_index() -> usize {
-    let here = 0u8;
-    (&here as *const u8 as usize >> 21) % SHARDS
+/// Adds one to `c`, a counter only the calling thread writes if `owned`.
+#[inline]
+fn bump(c: &AtomicU64, owned: bool) {
+    if owned {
+        c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    } else {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Stats {
-    fn shard(&self) -> &Shard {
-        &self.shards[shard_index()]
+    fn new() -> Stats {
+        Stats { threads: Threads::new(), shards: Default::default() }
     }
 
+    /// Counts `c` for the calling thread.
+    #[inline]
     pub fn count(&self, c: Counter) {
-        self.shard().0[c as usize].fetch_add(1, Ordering::Relaxed);
+        self.count_at(self.threads.slot(), c);
+    }
+
+    /// Counts `c` for the thread of `slot` (the caller's, from
+    /// `threads.slot()`: a caller counting twice looks it up once).
+    #[inline]
+    pub fn count_at(&self, slot: Option<usize>, c: Counter) {
+        let shard = &self.shards[slot.unwrap_or(SHARED_SHARD)];
+        bump(&shard.0[c as usize], slot.is_some());
     }
 
     /// Counts one timed poll in histogram bucket `bucket`.
     pub fn count_poll(&self, bucket: usize) {
-        self.shard().1[bucket].fetch_add(1, Ordering::Relaxed);
+        let slot = self.threads.slot();
+        bump(&self.shards[slot.unwrap_or(SHARED_SHARD)].1[bucket], slot.is_some());
     }
 
     pub fn get(&self, c: Counter) -> u64 {
@@ -123,12 +142,14 @@ pub struct Shared {
     pub idle: Notify,      // live reached 0
     /// Completed tasks whose state is kept for a handle not yet released:
     /// destroy drops those states (Tokio drops the unfinished ones).
-    pub kept: Mutex<HashMap<usize, TaskRef>>,
+    pub kept: Mutex<IntMap<usize, TaskRef>>,
     /// One reactor registration per watched fd (fd.rs).
     pub fds: fd::Registry,
     /// The memory of this runtime's task records and leaf futures (pool.rs).
-    pub pool: Pool<Task>,
-    pub leaves: Pool<Leaf>,
+    /// Each on lines of its own: their free-list heads are written by
+    /// every spawn and free, from every worker.
+    pub pool: Padded<Pool<Task>>,
+    pub leaves: Padded<Pool<Leaf>>,
     pub stats: Stats,
 }
 
@@ -145,7 +166,15 @@ thread_local! {
     static CURRENT: Cell<*const Shared> = const { Cell::new(ptr::null()) };
 }
 
+/// True on a thread of `shared`'s runtime (a registered one is found
+/// without the thread-local: threads.rs).
 pub fn is_current(shared: &Shared) -> bool {
+    shared.stats.threads.slot().is_some() || is_current_tls(shared)
+}
+
+/// The thread-local's answer: threads beyond the registry's slots.
+#[cold]
+pub fn is_current_tls(shared: &Shared) -> bool {
     CURRENT.with(|c| ptr::eq(c.get(), shared))
 }
 
@@ -190,11 +219,17 @@ fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
     // this runtime: zyntax_runtime_current() names it, block_on is refused.
     let (public, enter, leave) = (SendPtr(cfg.public), cfg.enter, cfg.leave);
     let me = SendPtr(Arc::as_ptr(shared) as *mut c_void);
+    // Weak: the closures live in Tokio's handle, which a stored Tokio
+    // waker keeps, and Shared must not keep itself alive through them.
+    let (on_start, on_stop) = (Arc::downgrade(shared), Arc::downgrade(shared));
     b.enable_all()
         .thread_name("zyntax-tokio")
         .on_thread_start(move || {
             let (public, me) = (public, me);
             CURRENT.with(|c| c.set(me.0 as *const Shared));
+            if let Some(shared) = on_start.upgrade() {
+                shared.stats.threads.register();
+            }
             if let Some(enter) = enter {
                 // SAFETY: the loader's enter_thread, for a thread of this
                 // runtime (host contract in backend.h).
@@ -203,6 +238,9 @@ fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
         })
         .on_thread_stop(move || {
             CURRENT.with(|c| c.set(ptr::null()));
+            if let Some(shared) = on_stop.upgrade() {
+                shared.stats.threads.unregister();
+            }
             if let Some(leave) = leave {
                 // SAFETY: the loader's leave_thread, on a thread that entered.
                 unsafe { leave() };
@@ -229,11 +267,11 @@ pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
         peak_live: AtomicUsize::new(0),
         timing: Padded(cfg.timing),
         idle: Notify::new(),
-        kept: Mutex::new(HashMap::new()),
-        fds: Mutex::new(HashMap::new()),
-        pool: Pool::new(),
-        leaves: Pool::new(),
-        stats: Stats::default(),
+        kept: Mutex::new(IntMap::default()),
+        fds: Mutex::new(IntMap::default()),
+        pool: Padded(Pool::new()),
+        leaves: Padded(Pool::new()),
+        stats: Stats::new(),
     });
     let runtime = builder(cfg, &shared).build().map_err(|e| format!("tokio: {}", e))?;
     Ok(Box::new(Backend { handle: runtime.handle().clone(), shared, runtime: Mutex::new(Some(runtime)) }))
@@ -243,6 +281,7 @@ impl Backend {
     /// Runs `fut` to completion on the calling thread's Tokio block_on.
     fn drive<F: std::future::Future>(&self, fut: F) -> Result<F::Output, c_int> {
         let _current = CurrentGuard::enter(&self.shared);
+        let _driving = self.shared.stats.threads.drive();
         let runtime = self.runtime.lock().unwrap();
         match runtime.as_ref() {
             Some(rt) => Ok(rt.block_on(fut)),

@@ -24,7 +24,7 @@ use std::ops::Deref;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -51,6 +51,17 @@ pub struct Task {
     pub state: State,
     /// The outcome; written before COMPLETE is published, read after.
     outcome: AtomicI32,
+    /// The thread inside this task's poll (`threads::me()`), 0 outside
+    /// one. Only that thread stores its own id here, and it stores 0
+    /// after, so a thread that reads its own id is inside the poll.
+    poller: AtomicUsize,
+    /// A wake from inside the poll, on the polling thread (a task waking
+    /// itself): a plain store, where a wake from elsewhere counts in the
+    /// state word with a locked add. Cleared when a poll starts.
+    woke_inline: AtomicBool,
+    /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
+    /// written with `poller`, for its wakes from inside the poll.
+    poller_slot: AtomicUsize,
     /// The C state: the caller's, or in-place (inside `inline` or in
     /// memory of `inplace`'s layout that the record owns). Fixed at spawn.
     pub user_state: *mut c_void,
@@ -66,13 +77,16 @@ pub struct Task {
     inline: InlineState, // a small in-place state lives here: no allocation
 }
 
+/// `Task::poller_slot` of a thread without a registry slot.
+const NO_SLOT: usize = usize::MAX;
+
 /// In-place states up to this size and alignment live inside the task
 /// record, so such a spawn allocates only the record (and Tokio its cell).
 const INLINE_STATE: usize = 64;
 const INLINE_ALIGN: usize = 16;
 
 #[repr(C, align(16))]
-struct InlineState(UnsafeCell<[u8; INLINE_STATE]>);
+struct InlineState(UnsafeCell<MaybeUninit<[u8; INLINE_STATE]>>);
 
 #[derive(Default)]
 pub struct Waiters {
@@ -109,6 +123,9 @@ unsafe impl Sync for TaskRef {}
 impl TaskRef {
     /// Moves `task` into a slot of its runtime's pool; the reference is
     /// the one a new record starts with. Err(ENOMEM) if the pool is full.
+    /// Inlined into its callers, so the record is built in its slot
+    /// instead of on the stack and copied.
+    #[inline(always)]
     fn new(task: Task) -> Result<TaskRef, c_int> {
         let slot = task.shared.pool.alloc().ok_or(ENOMEM)?;
         // SAFETY: a free slot of the pool, right size and alignment, ours.
@@ -207,12 +224,16 @@ impl Task {
             drop_fn,
             state: State::new(1, if root { 0 } else { HANDLE }),
             outcome: AtomicI32::new(RUNNING),
+            poller: AtomicUsize::new(0),
+            woke_inline: AtomicBool::new(false),
+            poller_slot: AtomicUsize::new(NO_SLOT),
             user_state,
             inplace,
             root,
             fixed: UnsafeCell::new(MaybeUninit::uninit()),
             waiters: Mutex::new(Waiters::default()),
-            inline: InlineState(UnsafeCell::new([0; INLINE_STATE])),
+            // Zeroed by new_task for the bytes a state uses, not here.
+            inline: InlineState(UnsafeCell::new(MaybeUninit::uninit())),
         }
     }
 
@@ -271,10 +292,19 @@ impl Task {
         if s.has(COMPLETE) {
             return; // finished: nothing to do
         }
-        self.state.count_wake();
-        self.shared.stats.count(Counter::Wakes);
-        if !crate::runtime::is_current(&self.shared) {
-            self.shared.stats.count(Counter::WakesRemote);
+        let me = crate::threads::me();
+        let stats = &self.shared.stats;
+        let slot = if self.poller.load(Ordering::Relaxed) == me {
+            self.woke_inline.store(true, Ordering::Relaxed);
+            // Inside its poll: the slot the poll found (no second lookup).
+            Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT)
+        } else {
+            self.state.count_wake();
+            stats.threads.slot_of(me)
+        };
+        stats.count_at(slot, Counter::Wakes);
+        if slot.is_none() && !crate::runtime::is_current_tls(&self.shared) {
+            stats.count_at(slot, Counter::WakesRemote);
         }
         if s.has(MOVED) {
             if let Some(w) = &self.waiters.lock().unwrap().moved {
@@ -296,15 +326,24 @@ impl Task {
         if s.has(CANCEL) || (!self.root && self.shared.closed.load(Ordering::Acquire)) {
             return Some(ECANCELED);
         }
-        self.shared.stats.count(Counter::Polls);
+        let thread = crate::threads::me();
+        let stats = &self.shared.stats;
+        let slot = stats.threads.slot_of(thread);
+        stats.count_at(slot, Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
         let me = self as *const Task as *const c_void;
+        self.woke_inline.store(false, Ordering::Relaxed);
+        self.poller_slot.store(slot.unwrap_or(NO_SLOT), Ordering::Relaxed);
+        self.poller.store(thread, Ordering::Relaxed);
         // SAFETY: the poll function and its state are the caller's, valid
         // until the state is dropped, which happens only after this task
         // stops being polled; the waker borrows this record.
-        match unsafe { crate::timing::poll(&self.shared, self.poll, self.user_state, &waker, me) } {
+        let r = unsafe { crate::timing::poll(&self.shared, self.poll, self.user_state, &waker, me) };
+        self.poller.store(0, Ordering::Relaxed);
+        match r {
             PENDING => {
-                if !self.state.load().may_be_woken(s) {
+                // Woken by itself, or (the state word) from elsewhere.
+                if !self.woke_inline.load(Ordering::Relaxed) && !self.state.load().may_be_woken(s) {
                     self.report_lost_wake(); // nothing can poll it again
                 }
                 None
@@ -330,6 +369,16 @@ impl Task {
         if prev.has(DROPPED) {
             return;
         }
+        self.drop_owned_state();
+        if prev.has(KEPT) {
+            let key = self as *const Task as usize;
+            let entry = self.shared.kept.lock().unwrap().remove(&key);
+            drop(entry); // outside the lock: it may be the last reference
+        }
+    }
+
+    /// drop_state's work, for the one caller that set DROPPED.
+    fn drop_owned_state(&self) {
         if let Some(drop_fn) = self.drop_fn {
             // SAFETY: DROPPED makes this the one call; the task is no
             // longer polled (it completed, or its future was dropped).
@@ -339,32 +388,41 @@ impl Task {
             // SAFETY: allocated with this layout in new_task, freed once.
             unsafe { dealloc(self.user_state as *mut u8, layout) };
         }
-        if prev.has(KEPT) {
-            let key = self as *const Task as usize;
-            let entry = self.shared.kept.lock().unwrap().remove(&key);
-            drop(entry); // outside the lock: it may be the last reference
-        }
     }
 
     /// The task ended with `outcome`: drop what must go, publish the
     /// outcome, wake whoever waits.
     fn finish(this: &TaskRef, outcome: c_int) {
-        if outcome != 0 {
-            this.drop_state(); // before the outcome: a waiter sees it done
-        } else if this.state.load().has(HANDLE) {
-            // A completed state stays for its handle: put it where destroy
-            // finds it, before COMPLETE, so a release that sees COMPLETE
-            // also sees KEPT.
-            let key = &**this as *const Task as usize;
-            this.shared.kept.lock().unwrap().insert(key, this.clone());
-            this.state.set(KEPT);
-        }
-        let prev = this.complete(outcome);
-        // The handle was released meanwhile (or before): nobody keeps the
-        // state. drop_state() runs once for both.
-        if outcome == 0 && !prev.has(HANDLE) {
-            this.drop_state();
-        }
+        let held = outcome == 0 && this.state.load().has(HANDLE);
+        let prev = if outcome == 0 && !held {
+            // Released before it finished (a detached task): HANDLE never
+            // comes back, so no one else drops the state; COMPLETE and
+            // DROPPED in one step, then the drop.
+            this.outcome.store(outcome, Ordering::Relaxed);
+            let prev = this.state.set(COMPLETE | DROPPED);
+            if !prev.has(DROPPED) {
+                this.drop_owned_state();
+            }
+            prev
+        } else {
+            if outcome != 0 {
+                this.drop_state(); // before the outcome: a waiter sees it done
+            } else {
+                // A completed state stays for its handle: put it where
+                // destroy finds it, before COMPLETE, so a release that
+                // sees COMPLETE also sees KEPT.
+                let key = &**this as *const Task as usize;
+                this.shared.kept.lock().unwrap().insert(key, this.clone());
+                this.state.set(KEPT);
+            }
+            let prev = this.complete(outcome);
+            // The handle was released meanwhile: nobody keeps the state.
+            // drop_state() runs once for both.
+            if outcome == 0 && !prev.has(HANDLE) {
+                this.drop_state();
+            }
+            prev
+        };
         let stats = &this.shared.stats;
         stats.count(match outcome {
             0 => Counter::Completed,
@@ -425,6 +483,9 @@ fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<TaskRef, c_int> {
     if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
         let mut task = TaskRef::new(Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false))?;
         let state = task.inline.0.get() as *mut c_void; // the record's place is final now
+        // SAFETY: the record's own inline bytes, inplace_size <= INLINE_STATE
+        // of them; no one else has seen the record yet.
+        unsafe { ptr::write_bytes(state as *mut u8, 0, args.inplace_size) };
         task.set_user_state(state);
         init_state(state, args)?; // on error the record just goes back to the pool
         return Ok(task);

@@ -42,8 +42,11 @@ typedef struct zx_loop_ops {
   /* Called on the driving thread from inside run_once(), when a loop
    * callback (a timer, an fd event) queued a task: the iteration under way
    * must not block waiting for events any more. A loop that runs some
-   * callbacks before it waits (libuv runs due timers first) would
-   * otherwise sleep with work queued. At most once per run_once(). */
+   * callbacks before it waits would otherwise sleep with work queued.
+   * Neither loop does today: libev invokes callbacks after its poll (ev
+   * breaks anyway, to keep the contract should that change), and uv waits
+   * only in the reactor's set, before any callback, with uv_run() called
+   * UV_RUN_NOWAIT (a no-op). At most once per run_once(). */
   void (*interrupt)(zx_exec *ex);
   /* Frees the backend runtime once the last task record referring to the
    * executor is gone (after the backend's own destroy). */

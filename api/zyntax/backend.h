@@ -47,7 +47,8 @@
  *   - Every entry of MAJOR.0 is required unless it says "optional". An
  *     optional entry may be NULL; an entry of a later minor lies past the
  *     size of an older backend's table. Either way the public call it serves
- *     returns ZYNTAX_EUNSUPPORTED (ZYNTAX_BACKEND_HAS tells which).
+ *     returns ZYNTAX_EUNSUPPORTED (ZYNTAX_BACKEND_HAS tells which), unless
+ *     the entry names what the loader does instead (clock, fd watches).
  *   - Build the table with ZYNTAX_BACKEND_DEFINE (below): it fills the
  *     versions and sizes and defines the entry point.
  */
@@ -64,9 +65,10 @@ extern "C" {
 #endif
 
 /** ABI 2.0: every op table starts with its size (ABI 1.x had none).
- * ABI 2.1 appends the optional `clock` entry. */
+ * ABI 2.1 appends the optional `clock` entry, ABI 2.2 the optional fd
+ * watch entries (fd_watch_open, fd_watch_wait, fd_watch_close). */
 #define ZYNTAX_BACKEND_ABI_MAJOR 2
-#define ZYNTAX_BACKEND_ABI_MINOR 1
+#define ZYNTAX_BACKEND_ABI_MINOR 2
 
 /** The name of the one symbol a plugin exports. */
 #define ZYNTAX_BACKEND_ENTRY_SYMBOL "zyntax_backend_entry"
@@ -81,6 +83,9 @@ extern "C" {
 
 /** A backend's own runtime object. Opaque to the loader. */
 typedef struct zyntax_backend_runtime zyntax_backend_runtime;
+
+/** A backend's own fd watch (ABI 2.2). Opaque to the loader. */
+typedef struct zyntax_backend_fd_watch zyntax_backend_fd_watch;
 
 /* ------------------------------------------------------------------------ */
 /* Futures                                                                   */
@@ -456,6 +461,51 @@ typedef struct zyntax_backend {
    * time (before its first runtime and after its last one too), and
    * compare its sleeps' deadlines against it. */
   uint64_t (*clock)(void);
+
+  /* ---- ABI 2.2: fd watches (optional, all three or none) ----
+   * NULL, or past the table's size: the loader serves zyntax_fd_watch_*
+   * itself over fd_wait (one fd_wait per watch wait, on the watch's
+   * duplicate descriptor), with the same observable behaviour. The loader
+   * keeps the public handle: it duplicates the caller's fd (the backend
+   * sees only the duplicate, which the loader owns), tracks one watch per
+   * fd number and runtime (a second one displaces the first), refuses
+   * calls from the wrong thread (EBUSY) and closes every watch still open
+   * before runtime_destroy. */
+
+  /** zyntax_fd_watch_open().
+   * The loader guarantees: `fd` (>= 0) is a descriptor of the loader's
+   * own that stays open, naming the same file, until fd_watch_close
+   * returned: the backend may keep its registration across waits and
+   * need not check the file's identity; `rt` is open; the calling thread
+   * is a poll thread of `rt`, its driving thread, or any thread while
+   * nobody drives `rt`.
+   * The backend must: return 0 with *out set, ZYNTAX_EBADF for a file it
+   * cannot watch (epoll refuses it: regular file, directory, /dev/null),
+   * or ZYNTAX_ENOMEM. */
+  int (*fd_watch_open)(zyntax_backend_runtime *rt, int fd,
+                       zyntax_backend_fd_watch **out);
+  /** zyntax_fd_watch_wait_future().
+   * The loader guarantees: `w` was opened and not closed (a closed one's
+   * handle is gone); events a non-empty subset of ZYNTAX_READABLE |
+   * ZYNTAX_WRITABLE; the runtime is open; any thread.
+   * The backend must: return 0 with *out a future as fd_wait's - result
+   * the ready events (> 0) - that completes with the `reason` given to
+   * fd_watch_close if the watch is closed before it is ready (also when
+   * first polled after that close), or ENOMEM. The future may outlive the
+   * watch and the runtime (as every leaf future). */
+  int (*fd_watch_wait)(zyntax_backend_fd_watch *w, unsigned events,
+                       zyntax_future **out);
+  /** zyntax_fd_watch_destroy(), a displacement, or runtime destroy.
+   * The loader guarantees: called once per watch, before the loader
+   * closes the descriptor and before runtime_destroy (destroy's loader
+   * part closes the watches still open first); threads as fd_watch_open.
+   * `reason` is ZYNTAX_ECLOSED (closed, or the runtime is being
+   * destroyed) or ZYNTAX_EBADF (displaced).
+   * The backend must: remove the registration (so the file is watched no
+   * more once the loader closes the descriptor), complete the pending
+   * waits with `reason` and wake their tasks, and free the watch once no
+   * wait refers to it. */
+  void (*fd_watch_close)(zyntax_backend_fd_watch *w, int reason);
 } zyntax_backend;
 
 /** The size a backend of ABI 2.0 declares at least: the whole 2.0 table
@@ -466,6 +516,11 @@ typedef struct zyntax_backend {
 /** The size a backend must declare for its clock (ABI 2.1) to be used. */
 #define ZYNTAX_BACKEND_SIZE_2_1                                              \
   (offsetof(zyntax_backend, clock) + sizeof(void (*)(void)))
+
+/** The size a backend must declare for its fd watches (ABI 2.2) to be
+ * used. */
+#define ZYNTAX_BACKEND_SIZE_2_2                                              \
+  (offsetof(zyntax_backend, fd_watch_close) + sizeof(void (*)(void)))
 
 /** The entry point every plugin exports (and the only symbol it exports). */
 typedef const zyntax_backend *(*zyntax_backend_entry_fn)(void);

@@ -356,7 +356,8 @@ ZYNTAX_EXTERN int zyntax_task_join_future(zyntax_task *task, zyntax_future **out
 /* ------------------------------------------------------------------------ */
 /* Runtime-provided (leaf) futures                                           */
 
-/** Readiness events for zyntax_fd_wait_future(). */
+/** Readiness events for zyntax_fd_wait_future() and
+ * zyntax_fd_watch_wait_future(). */
 #define ZYNTAX_READABLE 0x1u
 #define ZYNTAX_WRITABLE 0x2u
 
@@ -406,6 +407,83 @@ ZYNTAX_EXTERN int zyntax_sleep_until_future(zyntax_runtime *rt,
  * Threads as zyntax_sleep_future. */
 ZYNTAX_EXTERN int zyntax_fd_wait_future(zyntax_runtime *rt, int fd,
                                         unsigned events, zyntax_future **out);
+
+/** An fd watch: a registration of one fd with a runtime that stays across
+ * waits, like libuv's uv_poll_t, libev's ev_io or Tokio's AsyncFd. Opaque.
+ * Where zyntax_fd_wait_future() must confirm at every wait that the number
+ * still names the same file (one epoll_ctl per wait on uv and ev), a watch
+ * holds its own reference to the file (a duplicate descriptor), so a wait
+ * costs no system call while the registration stays armed.
+ *
+ * Life: zyntax_fd_watch_open(), any number of
+ * zyntax_fd_watch_wait_future(), then zyntax_fd_watch_destroy() - BEFORE the
+ * caller closes the fd (the contract of uv_poll_stop and ev_io_stop).
+ * Threads (uv, ev: the runtime's registrations belong to its driving
+ * thread): open and destroy are called from a task of the runtime (its poll
+ * or drop function, on whichever thread the backend runs it), from the
+ * thread driving it, or from any thread while no thread drives it (before
+ * block_on, after it returned); anywhere else they fail with ZYNTAX_EBUSY
+ * and change nothing. Waits are created from any thread, and polled and
+ * dropped as every runtime future; a wait is not created concurrently with
+ * its watch's destroy (or a displacing open) on another thread.
+ *
+ * Misuse is reported, never fatal:
+ *   - the fd closed while its watch is open: the watch keeps its own
+ *     reference, so the open file (a socket's connection) stays open and
+ *     watched until the watch is destroyed;
+ *   - a second watch opened on a number that already has an open watch in
+ *     the same runtime (the number was closed and reused, or watched
+ *     twice) displaces the first one: its pending waits complete with
+ *     ZYNTAX_EBADF, its new waits fail with ZYNTAX_EBADF, its reference to
+ *     the file is dropped, and its destroy returns ZYNTAX_EBADF; the new
+ *     watch works normally.
+ * (A "_destroy", not a "_close": it ends the object now, frees the
+ * handle, and may be refused - docs/design.md, API rules.) */
+typedef struct zyntax_fd_watch zyntax_fd_watch;
+
+/** Opens a watch on `fd` (a socket, pipe, eventfd, tty: a file epoll can
+ * watch). The caller keeps owning `fd` and keeps it open until
+ * zyntax_fd_watch_destroy(); the watch duplicates it (one more descriptor
+ * per watch, closed by zyntax_fd_watch_destroy). Returns 0 with the watch in
+ * `*out`, owned by the caller, or a negative code with `*out` set to NULL:
+ * ZYNTAX_EINVAL (NULL rt or `out`, fd < 0), ZYNTAX_EBADF (fd closed, or a
+ * file epoll cannot watch - a regular file, a directory, /dev/null; or no
+ * descriptor left for the duplicate), ZYNTAX_ENOMEM, ZYNTAX_ECLOSED (`rt`
+ * is being destroyed), ZYNTAX_EFORKED, ZYNTAX_EBUSY (wrong thread, see
+ * zyntax_fd_watch). */
+ZYNTAX_EXTERN int zyntax_fd_watch_open(zyntax_runtime *rt, int fd,
+                                       zyntax_fd_watch **out);
+
+/** A future READY when the watched fd is ready for any of `events`
+ * (ZYNTAX_READABLE | ZYNTAX_WRITABLE), like zyntax_fd_wait_future(): its
+ * result is the ready events (> 0), or ZYNTAX_ECLOSED when the watch or
+ * its runtime was destroyed while it waited (or before its first
+ * poll), or ZYNTAX_EBADF when another watch displaced this one. Any number
+ * of waits may exist on a watch, one after another or at once; each is
+ * owned by its caller (zyntax_future_drop), may outlive the watch and the
+ * runtime, and is polled as every runtime future (ZYNTAX_EFOREIGN outside
+ * the runtime's tasks). Returns 0 with the future in `*out`, or a negative
+ * code with `*out` set to NULL: ZYNTAX_EINVAL (NULL watch or `out`, no
+ * events or unknown ones), ZYNTAX_EBADF (the watch was displaced),
+ * ZYNTAX_ENOMEM, ZYNTAX_ECLOSED (the runtime is being destroyed),
+ * ZYNTAX_EFORKED. Any thread. */
+ZYNTAX_EXTERN int zyntax_fd_watch_wait_future(zyntax_fd_watch *watch,
+                                              unsigned events,
+                                              zyntax_future **out);
+
+/** Ends a watch now and frees the handle: the registration and the watch's
+ * reference to the file are gone when it returns, so the caller may close
+ * the fd then. Its pending waits complete with ZYNTAX_ECLOSED (their tasks
+ * are woken); waits not yet polled complete so at their first poll.
+ * Returns 0; ZYNTAX_EBADF when the watch had been displaced (the handle is
+ * freed all the same); ZYNTAX_EINVAL for NULL; ZYNTAX_EBUSY from a wrong
+ * thread (see zyntax_fd_watch: nothing is ended, the handle stays valid);
+ * ZYNTAX_EFORKED in a child process (nothing is ended). A watch still open
+ * when its runtime is destroyed is ended by the runtime's destroy (its
+ * waits complete with ZYNTAX_ECLOSED, its descriptor is closed); its
+ * handle stays valid until this call, which then only frees it, from any
+ * thread. */
+ZYNTAX_EXTERN int zyntax_fd_watch_destroy(zyntax_fd_watch *watch);
 
 /** A future PENDING on its first poll (waking its task at the back of the
  * run queue) and READY on the second: lets other tasks run. One allocation

@@ -7,7 +7,8 @@
       EV_VERSION_MINOR)
 
 static const zyntax_future_ops *const evb_future_ops[] = {
-    ZYNTAX_EXECUTOR_FUTURE_OPS, &zx_reactor_fdwait_ops, NULL};
+    ZYNTAX_EXECUTOR_FUTURE_OPS, &zx_reactor_fdwait_ops,
+    &zx_reactor_watchwait_ops, NULL};
 
 ZYNTAX_BACKEND_DEFINE("ev", EVB_VERSION,
     .future_ops = evb_future_ops,
@@ -16,4 +17,5 @@ ZYNTAX_BACKEND_DEFINE("ev", EVB_VERSION,
     ZX_EXEC_BACKEND_ENTRIES,
     .sleep_until = evb_sleep_until,
     .fd_wait = zx_reactor_fd_wait,
+    ZX_REACTOR_WATCH_ENTRIES,
     .blocking = evb_blocking)

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
+#include "growtab.h"
 #include "zyntax/backend.h"
 
 typedef struct zx_fdtab {
@@ -19,13 +20,9 @@ typedef struct zx_fdtab {
 /* Makes slot[fd] exist. Returns 0 or ZYNTAX_ENOMEM. */
 static inline int zx_fdtab_reserve(zx_fdtab *t, int fd) {
   if ((size_t)fd < t->n) return 0;
-  size_t n = t->n ? t->n : 64;
-  while (n <= (size_t)fd) n *= 2;
-  void **grown = realloc(t->slot, n * sizeof *grown);
+  void **grown = zx_table_grow(t->slot, &t->n, sizeof *grown, (size_t)fd);
   if (grown == NULL) return ZYNTAX_ENOMEM;
-  memset(grown + t->n, 0, (n - t->n) * sizeof *grown);
   t->slot = grown;
-  t->n = n;
   return 0;
 }
 

@@ -36,12 +36,38 @@
  * and is the only one waited on, zx_reactor_add_loop).
  * Driving thread only.
  *
- * Why still one epoll_ctl per wait, when a level-triggered registration
- * kept armed between waits would need none? Only the epoll_ctl tells
- * whether the number still names the registered file: after a close, the
- * kernel drops the registration silently (a kept one would never fire for
- * the socket now under the number), or keeps it while a dup lives (it would
- * fire for the old file). The one-shot re-arm is that check. */
+ * Why still one epoll_ctl per plain wait, when a level-triggered
+ * registration kept armed between waits would need none? Only the
+ * epoll_ctl tells whether the number still names the registered file:
+ * after a close, the kernel drops the registration silently (a kept one
+ * would never fire for the socket now under the number), or keeps it while
+ * a dup lives (it would fire for the old file). The one-shot re-arm is
+ * that check.
+ *
+ * fd watches (zyntax_fd_watch_*, ABI 2.2) need no check: the loader hands
+ * over a duplicate descriptor that nobody else can close or reuse until
+ * the watch's close returned (src/core/fdwatch.c). So a watch's
+ * registration is level-triggered and stays across waits:
+ *   - its token is the duplicate's number with bit 31 set (WATCH_BIT), and
+ *     regs[fd].watch finds the watch;
+ *   - open ADDs it asking for readability; a wait whose events are asked
+ *     already costs no syscall, one that wants more MODs them in (a
+ *     level-triggered MOD reports at once what is ready already);
+ *   - an event completes the waits that want it and changes nothing else;
+ *     an event nobody waited for disarms lazily (one MOD, to what the
+ *     waits still want, or to nothing - then one-shot, so that an error or
+ *     hangup, which epoll always reports, fires at most once more). So a
+ *     task between two waits is not woken, and a level nobody reads does
+ *     not spin the loop; the next wait re-arms (one MOD), as libuv's lazy
+ *     uv__io_stop and libev's lazy disarm do;
+ *   - close DELs it (by the duplicate's number, which still names the
+ *     file) before the loader closes the duplicate: no registration
+ *     outlives its watch, whatever the caller did with its own fd;
+ *   - a plain wait on a number that is a watch's duplicate (the caller's
+ *     number closed under its wait and reused) completes with
+ *     ZYNTAX_EBADF instead of taking over the watch's registration.
+ * Steady state of a socket read once per readiness (tcp_echo, fd_fanout):
+ * no epoll_ctl at all. */
 #ifndef ZYNTAX_COMMON_REACTOR_H
 #define ZYNTAX_COMMON_REACTOR_H
 
@@ -52,12 +78,14 @@
 
 typedef struct zx_exec zx_exec;
 typedef struct zx_fdwait zx_fdwait;
+typedef struct zx_fdwatch zx_fdwatch;
 
 /* What the set knows of one fd number. */
 typedef struct zx_fdreg {
   zx_fdwait *waiters; /* pending waits on it, doubly linked */
   uint32_t gen;       /* in the token of its current registration */
   uint8_t registered; /* an ADD for this number succeeded (and may live) */
+  zx_fdwatch *watch;  /* the open watch whose duplicate the number is */
 } zx_fdreg;
 
 typedef struct zx_reactor {
@@ -103,5 +131,22 @@ int zx_reactor_fd_wait(zyntax_backend_runtime *rt, int fd, unsigned events,
 
 /* The fd wait's op table, for the backend table's future_ops list. */
 extern const zyntax_future_ops zx_reactor_fdwait_ops;
+
+/* The backend vtable's fd watch entries (ABI 2.2; backend.h has the
+ * contract). open and close run on the driving thread or while nobody
+ * drives (the loader sees to it); wait on any thread, its future arming
+ * at its first poll on the driving thread. */
+int zx_reactor_watch_open(zyntax_backend_runtime *rt, int fd,
+                          zyntax_backend_fd_watch **out);
+int zx_reactor_watch_wait(zyntax_backend_fd_watch *w, unsigned events,
+                          zyntax_future **out);
+void zx_reactor_watch_close(zyntax_backend_fd_watch *w, int reason);
+
+/* A watch wait's op table (future_ops), and the backend table's entries. */
+extern const zyntax_future_ops zx_reactor_watchwait_ops;
+#define ZX_REACTOR_WATCH_ENTRIES                                        \
+  .fd_watch_open = zx_reactor_watch_open,                               \
+  .fd_watch_wait = zx_reactor_watch_wait,                               \
+  .fd_watch_close = zx_reactor_watch_close
 
 #endif /* ZYNTAX_COMMON_REACTOR_H */

@@ -4,6 +4,7 @@
 #ifndef ZYNTAX_LOADER_INTERNAL_H
 #define ZYNTAX_LOADER_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 
@@ -20,6 +21,11 @@ struct zyntax_runtime {
   unsigned fork_generation; /* zx_fork_generation() when created */
   zyntax_runtime *live_prev, *live_next; /* fork.c's list of live runtimes */
   char *stats_file; /* ZYNTAX_STATS as at create (owned), NULL: unset */
+  /* The open fd watches by the caller's fd number (fdwatch.c): one per
+   * number, a later open displaces an earlier one. Under watch_lock. */
+  pthread_mutex_t watch_lock;
+  zyntax_fd_watch **watches;
+  size_t nwatches;
 };
 
 /* ---- future.c: the clock ---- */
@@ -27,6 +33,21 @@ struct zyntax_runtime {
 /* A runtime of `be` was created: if the backend has a clock of its own
  * (a simulation's), zyntax_now() reads it from now on. */
 void zx_clock_install(const zyntax_backend *be);
+
+/* ---- fdwatch.c: fd watches ---- */
+
+/* Destroy, before the backend's: closes every watch still open (its waits
+ * complete with ZYNTAX_ECLOSED, its descriptor is closed); their handles
+ * stay valid until zyntax_fd_watch_destroy frees them. Then frees the table. */
+void zx_fd_watch_close_all(zyntax_runtime *rt);
+
+/* The loader's own watches over fd_wait, for a backend without the ABI
+ * 2.2 entries (fdwatch_fallback.c); the same contract as those entries. */
+int zx_fd_watch_fallback_open(zyntax_runtime *rt, int fd,
+                              zyntax_backend_fd_watch **out);
+int zx_fd_watch_fallback_wait(zyntax_backend_fd_watch *w, unsigned events,
+                              zyntax_future **out);
+void zx_fd_watch_fallback_close(zyntax_backend_fd_watch *w, int reason);
 
 /* ---- fork.c: runtimes do not survive fork() ---- */
 

@@ -77,6 +77,7 @@ static zyntax_runtime *create_locked(const zyntax_runtime_options *opts) {
     free(rt);
     return NULL;
   }
+  pthread_mutex_init(&rt->watch_lock, NULL);
 
   zyntax_error backend_err = {0, ""};
   int rc = be->runtime_create(&rt->host, &o, &rt->impl, &backend_err);
@@ -85,6 +86,7 @@ static zyntax_runtime *create_locked(const zyntax_runtime_options *opts) {
             be->version,
             backend_err.message[0] ? backend_err.message : zyntax_strerror(rc));
     free(rt->stats_file);
+    pthread_mutex_destroy(&rt->watch_lock);
     free(rt);
     return NULL;
   }
@@ -129,8 +131,10 @@ int zyntax_runtime_destroy(zyntax_runtime *rt) {
    * backend's destroy get ECLOSED for any new work on `rt`. */
   atomic_store_explicit(&rt->closing, 1, memory_order_release);
   zx_stats_export(rt); /* while the backend runtime still counts */
+  zx_fd_watch_close_all(rt); /* the backend's entries need its runtime */
   rt->backend->runtime_destroy(rt->impl);
   zx_runtime_untrack(rt);
+  pthread_mutex_destroy(&rt->watch_lock);
   free(rt);
   return 0;
 }

@@ -150,6 +150,16 @@ static int host_loop_partial(const zyntax_backend *be) {
   return set != 0 && set != 3;
 }
 
+/* Optional, but all three or none (ABI 2.2; a table too short for them
+ * has none): a watch opened by one entry is waited on and closed by the
+ * others. */
+static int fd_watch_partial(const zyntax_backend *be) {
+  if (be->size < ZYNTAX_BACKEND_SIZE_2_2) return 0;
+  int set = (be->fd_watch_open != NULL) + (be->fd_watch_wait != NULL) +
+            (be->fd_watch_close != NULL);
+  return set != 0 && set != 3;
+}
+
 /* The first NULL op of a task op table, or NULL. */
 static const char *missing_task_op(const zyntax_task_ops *t) {
   return !t->state ? "state" : !t->status ? "status" : !t->cancel ? "cancel"
@@ -218,6 +228,12 @@ int zx_plugin_validate(const zyntax_backend *be, const char *origin,
     return zx_fail(err, ZYNTAX_EBADPLUGIN,
                    "backend '%s' (%s, ABI %u.%u) sets only some of the optional "
                    "entries poll_fd, next_deadline, run_nowait: all three or none",
+                   origin, be->name, be->abi_major, be->abi_minor);
+  if (fd_watch_partial(be))
+    return zx_fail(err, ZYNTAX_EBADPLUGIN,
+                   "backend '%s' (%s, ABI %u.%u) sets only some of the optional "
+                   "entries fd_watch_open, fd_watch_wait, fd_watch_close: all "
+                   "three or none",
                    origin, be->name, be->abi_major, be->abi_minor);
   char what[160];
   int rc = check_op_tables(be, what, sizeof what);

@@ -23,7 +23,8 @@
   X(abi, abi_tests, abi_count)                         \
   X(lifetime, lifetime_tests, lifetime_count)          \
   X(edges, edge_tests, edge_count)                     \
-  X(fdreuse, fdreuse_tests, fdreuse_count)                \
+  X(fdreuse, fdreuse_tests, fdreuse_count)             \
+  X(fdwatch, fdwatch_tests, fdwatch_count)             \
   X(fairness, fairness_tests, fairness_count)
 
 #endif

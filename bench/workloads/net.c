@@ -28,15 +28,37 @@ static int resume_wait(zyntax_runtime *rt, zyntax_future **slot, const zyntax_wa
   return *slot == NULL ? 1 : await_fd(rt, slot, -1, 0, waker);
 }
 
-/* What a socket task owns: the fd and the readiness wait in flight. */
+/* What a socket task owns: the fd, the readiness wait in flight, and the
+ * fd watch its waits go through (opened at the first wait, destroyed
+ * before the fd is closed): a registration kept across waits, as the
+ * native programs keep one uv_poll_t / ev_io started per socket. */
 typedef struct sock_task {
   zy_latch *latch;
   zyntax_runtime *rt;
   zyntax_future *wait;
   int fd;
+  zyntax_fd_watch *watch;
 } sock_task;
 
+/* Awaits readiness of `fd` (the task's socket, always the same one)
+ * through its watch: 1 ready, 0 pending, -1 failed. */
+static int await_watch(sock_task *t, int fd, unsigned events, const zyntax_waker *waker) {
+  if (t->wait == NULL) {
+    if (t->watch == NULL && zyntax_fd_watch_open(t->rt, fd, &t->watch) != 0) return -1;
+    if (zyntax_fd_watch_wait_future(t->watch, events, &t->wait) != 0) return -1;
+  }
+  return await_fd(t->rt, &t->wait, fd, events, waker);
+}
+
+static void sock_unwatch(sock_task *t) {
+  zyntax_future_drop(t->wait);
+  t->wait = NULL;
+  if (t->watch != NULL) zyntax_fd_watch_destroy(t->watch);
+  t->watch = NULL;
+}
+
 static zyntax_poll sock_finish(sock_task *t, int ok) {
+  sock_unwatch(t);
   if (t->fd >= 0) close(t->fd);
   t->fd = -1;
   if (ok)
@@ -49,7 +71,7 @@ static zyntax_poll sock_finish(sock_task *t, int ok) {
 /* Drop of every socket task: only on cancel/destroy does it own anything. */
 static void sock_drop(void *state) {
   sock_task *t = state;
-  zyntax_future_drop(t->wait);
+  sock_unwatch(t);
   if (t->fd >= 0) close(t->fd);
 }
 
@@ -81,7 +103,7 @@ static zyntax_poll echo_poll(void *state, const zyntax_waker *waker) {
         continue;
       }
       if (n < 0 && errno != EAGAIN) return sock_finish(&c->sock, 0);
-      int ready = await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_WRITABLE, waker);
+      int ready = await_watch(&c->sock, c->sock.fd, ZYNTAX_WRITABLE, waker);
       if (ready <= 0) return ready == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
       continue;
     }
@@ -100,7 +122,7 @@ static zyntax_poll echo_poll(void *state, const zyntax_waker *waker) {
       if (errno != EAGAIN) return sock_finish(&c->sock, 0);
     }
     c->partial = 0;
-    int ready = await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_READABLE, waker);
+    int ready = await_watch(&c->sock, c->sock.fd, ZYNTAX_READABLE, waker);
     if (ready <= 0) return ready == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
   }
 }
@@ -127,7 +149,7 @@ static zyntax_poll acceptor_poll(void *state, const zyntax_waker *waker) {
       continue;
     }
     zb_tune_socket(fd);
-    echo_conn conn = {{a->sock.latch, a->sock.rt, NULL, fd}, 0, 0, 0, {0}};
+    echo_conn conn = {{a->sock.latch, a->sock.rt, NULL, fd, NULL}, 0, 0, 0, {0}};
     if (zy_spawn_detached(a->sock.rt, &echo_vtable, &conn, sizeof conn) != 0)
       zb_die("tcp_echo: cannot spawn an echo task"); /* its client would hang */
     a->left--;
@@ -152,7 +174,7 @@ typedef struct client {
 static int client_step(client *c, const zyntax_waker *waker) {
   uint32_t size = c->run->sizes->echo_bytes;
   if (!c->connected) {
-    int ready = await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_WRITABLE, waker);
+    int ready = await_watch(&c->sock, c->sock.fd, ZYNTAX_WRITABLE, waker);
     c->connected = ready == 1;
     c->started = zb_now_ns();
     return ready;
@@ -164,11 +186,11 @@ static int client_step(client *c, const zyntax_waker *waker) {
      * its loop after sending. */
     c->wait_first = c->sent == size;
     if (n >= 0 || errno != EAGAIN) return n > 0 ? 1 : -1;
-    return await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_WRITABLE, waker);
+    return await_watch(&c->sock, c->sock.fd, ZYNTAX_WRITABLE, waker);
   }
   if (c->wait_first) {
     c->wait_first = 0;
-    return await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_READABLE, waker);
+    return await_watch(&c->sock, c->sock.fd, ZYNTAX_READABLE, waker);
   }
   ssize_t n = read(c->sock.fd, c->buf, size - c->got);
   if (n > 0) {
@@ -183,7 +205,7 @@ static int client_step(client *c, const zyntax_waker *waker) {
     return 1;
   }
   if (n == 0 || errno != EAGAIN) return -1;
-  return await_fd(c->sock.rt, &c->sock.wait, c->sock.fd, ZYNTAX_READABLE, waker);
+  return await_watch(&c->sock, c->sock.fd, ZYNTAX_READABLE, waker);
 }
 
 static zyntax_poll client_poll(void *state, const zyntax_waker *waker) {
@@ -208,12 +230,12 @@ static const zyntax_future_vtable client_vtable = {client_poll, sock_drop};
 static uint64_t start_echo(zy_root *root) {
   const echo_run *run = root->ctx;
   uint32_t conns = run->sizes->echo_conns;
-  acceptor a = {{&root->latch, root->rt, NULL, -1}, run->listener, conns};
+  acceptor a = {{&root->latch, root->rt, NULL, -1, NULL}, run->listener, conns};
   if (zy_spawn_detached(root->rt, &acceptor_vtable, &a, sizeof a) != 0) return root->count;
   for (uint32_t i = 0; i < conns; i++) {
     client c;
     memset(&c, 0, sizeof c);
-    c.sock = (sock_task){&root->latch, root->rt, NULL, zb_connect_loopback(run->port)};
+    c.sock = (sock_task){&root->latch, root->rt, NULL, zb_connect_loopback(run->port), NULL};
     c.run = run;
     c.latency = run->latency + (size_t)i * run->sizes->echo_requests;
     /* Past this point the acceptor waits for every connection: no way back. */
@@ -277,7 +299,7 @@ static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
       if (n == 0 || errno != EAGAIN) return sock_finish(&w->sock, 0);
     }
     w->wait_first = 0;
-    int ready = await_fd(w->sock.rt, &w->sock.wait, w->fd, ZYNTAX_READABLE, waker);
+    int ready = await_watch(&w->sock, w->fd, ZYNTAX_READABLE, waker);
     if (ready <= 0) return ready == 0 ? ZYNTAX_PENDING : sock_finish(&w->sock, 0);
   }
   return sock_finish(&w->sock, 1);
@@ -320,7 +342,7 @@ static uint64_t start_fanout(zy_root *root) {
   uint32_t n = run->sizes->fanout_sockets;
   for (uint32_t i = 0; i < n; i++) {
     /* Waits before its first read, as a native watcher is started first. */
-    waiter w = {{&root->latch, root->rt, NULL, -1}, run, run->pairs[i][0],
+    waiter w = {{&root->latch, root->rt, NULL, -1, NULL}, run, run->pairs[i][0],
                 run->sizes->fanout_rounds, 1};
     if (zy_spawn_detached(root->rt, &waiter_vtable, &w, sizeof w) != 0)
       zb_die("fd_fanout: cannot spawn a waiter"); /* its round would never end */

@@ -5,8 +5,12 @@
  * the inner wait is pending; a watch's pending wrappers are on a list
  * under the watch's lock (waits may be polled on any Tokio worker while
  * the watch is closed on another). Costs one fd_wait per wait, as
- * zyntax_fd_wait_future does: the identity check stays the backend's. */
+ * zyntax_fd_wait_future does: the identity check stays the backend's.
+ * A dropped wrapper is kept on the watch for its next wait (up to
+ * FB_SPARE of them), so a watch waited on one wait at a time allocates
+ * nothing after its first wait. */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -14,12 +18,16 @@
 
 typedef struct fb_wait fb_wait;
 
+#define FB_SPARE 4
+
 typedef struct fb_watch {
   zyntax_runtime *rt;
   int fd;
   pthread_mutex_t lock;
   int ended;         /* 0, or the close's reason (under lock) */
   fb_wait *pending;  /* wrappers whose task waits (under lock) */
+  fb_wait *spare;    /* dropped wrappers kept for reuse (under lock) */
+  unsigned nspare;
   atomic_uint refs;  /* the handle's, one per wrapper */
 } fb_watch;
 
@@ -37,6 +45,11 @@ static fb_watch *watch_of(zyntax_backend_fd_watch *w) { return (fb_watch *)(void
 static void unref(fb_watch *w) {
   /* acq_rel: the last one sees every other owner's writes before freeing. */
   if (atomic_fetch_sub_explicit(&w->refs, 1, memory_order_acq_rel) != 1) return;
+  while (w->spare != NULL) {
+    fb_wait *f = w->spare;
+    w->spare = f->next;
+    free(f);
+  }
   pthread_mutex_destroy(&w->lock);
   free(w);
 }
@@ -93,13 +106,42 @@ static zyntax_poll fb_poll(zyntax_future *base, const zyntax_waker *waker) {
 
 static void fb_drop(zyntax_future *base) {
   fb_wait *f = (fb_wait *)base;
+  fb_watch *w = f->w;
   zyntax_future_drop(f->inner);
-  pthread_mutex_lock(&f->w->lock);
-  unlink_wait(f);
-  pthread_mutex_unlock(&f->w->lock);
   zyntax_waker_drop(&f->waker);
-  unref(f->w);
-  free(f);
+  pthread_mutex_lock(&w->lock);
+  unlink_wait(f);
+  int keep = w->ended == 0 && w->nspare < FB_SPARE;
+  if (keep) {
+    f->next = w->spare;
+    w->spare = f;
+    w->nspare++;
+  }
+  pthread_mutex_unlock(&w->lock);
+  if (!keep) free(f);
+  unref(w);
+}
+
+/* A zeroed wrapper: a spare one, or a new one. */
+static fb_wait *take_wait(fb_watch *w) {
+  pthread_mutex_lock(&w->lock);
+  fb_wait *f = w->spare;
+  if (f != NULL) {
+    w->spare = f->next;
+    w->nspare--;
+  }
+  pthread_mutex_unlock(&w->lock);
+  if (f == NULL) return calloc(1, sizeof *f);
+  memset(f, 0, sizeof *f);
+  return f;
+}
+
+static void give_back(fb_watch *w, fb_wait *f) {
+  pthread_mutex_lock(&w->lock);
+  f->next = w->spare;
+  w->spare = f;
+  w->nspare++;
+  pthread_mutex_unlock(&w->lock);
 }
 
 static const zyntax_future_ops fb_wait_ops = ZYNTAX_FUTURE_OPS_INIT(fb_poll, fb_drop);
@@ -132,11 +174,11 @@ int zx_fd_watch_fallback_open(zyntax_runtime *rt, int fd,
 int zx_fd_watch_fallback_wait(zyntax_backend_fd_watch *handle, unsigned events,
                               zyntax_future **out) {
   fb_watch *w = watch_of(handle);
-  fb_wait *f = calloc(1, sizeof *f);
+  fb_wait *f = take_wait(w);
   if (f == NULL) return ZYNTAX_ENOMEM;
   int rc = w->rt->backend->fd_wait(w->rt->impl, w->fd, events, &f->inner);
   if (rc != 0) {
-    free(f);
+    give_back(w, f);
     return rc;
   }
   f->base = (zyntax_future){&fb_wait_ops, ZYNTAX_NOT_FINISHED};

@@ -5,7 +5,9 @@ zyntax_poll fd_await_poll(fd_await *a, int fd, unsigned events, const zyntax_wak
   if (a->future == NULL) {
     a->fd = fd;
     a->events = events;
-    a->result = zyntax_fd_wait_future(zyntax_runtime_current(), fd, events, &a->future);
+    a->result = a->watch != NULL
+                    ? zyntax_fd_watch_wait_future(a->watch, events, &a->future)
+                    : zyntax_fd_wait_future(zyntax_runtime_current(), fd, events, &a->future);
     if (a->result != 0) return ZYNTAX_READY;
   }
   if (zyntax_future_poll(a->future, waker, &a->result) == ZYNTAX_PENDING)

@@ -10,6 +10,10 @@ typedef struct fd_await {
   int fd;                /* what `future` waits for */
   unsigned events;
   int result;            /* when READY: ready events (> 0) or a ZYNTAX_E* code */
+  /* Optional: the watch of the one fd this await point is used with
+   * (zyntax_fd_watch_open); its waits need no syscall each. The owner
+   * destroys it before closing the fd. NULL: plain fd waits. */
+  zyntax_fd_watch *watch;
 } fd_await;
 
 /* Polls readiness of `fd` for `events` on the current runtime. READY means

@@ -10,7 +10,10 @@
  *   }
  *
  * Keep-alive, pipelined requests, a small fixed response (HTTP_SERVE_RESPONSE),
- * thousands of concurrent connections (one task each).
+ * thousands of concurrent connections (one task each, waiting on its socket
+ * through an fd watch: a registration kept across waits, destroyed by the
+ * task's drop before the socket is closed; a watch holds a duplicate of its
+ * fd, so each connection takes two descriptors).
  *
  * Usage: http_serve PORT [IPV4]   (PORT 0 = pick a free one; IPV4 default
  * 127.0.0.1). The first line on stdout is "listening on PORT" (what
@@ -111,6 +114,12 @@ static unsigned conn_step(conn *c) {
 
 static zyntax_poll conn_poll(void *state, const zyntax_waker *waker) {
   conn *c = state;
+  /* The socket is waited on again and again: one watch keeps its
+   * registration across the waits (destroyed in conn_drop, before the
+   * close). Failing (out of memory, out of fds) ends the connection. */
+  if (c->ready.watch == NULL &&
+      zyntax_fd_watch_open(zyntax_runtime_current(), c->fd, &c->ready.watch) != 0)
+    return ZYNTAX_READY;
   if (c->yielded) zyntax_yield_poll(&c->yielded, waker); /* the resumed yield */
   for (int budget = POLL_BUDGET * 2; budget > 0; budget--) {
     unsigned want = conn_step(c);
@@ -126,6 +135,7 @@ static zyntax_poll conn_poll(void *state, const zyntax_waker *waker) {
 static void conn_drop(void *state) {
   conn *c = state;
   fd_await_drop(&c->ready);
+  if (c->ready.watch != NULL) zyntax_fd_watch_destroy(c->ready.watch);
   close(c->fd);
   free(c);
   atomic_fetch_sub(&live_connections, 1);

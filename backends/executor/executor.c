@@ -59,14 +59,8 @@ static void reap_local(zx_exec *ex, zx_task *t) {
 
 /* ---- queues ---- */
 
-static void list_push(zx_task_list *l, zx_task *t) {
-  t->next = NULL;
-  if (l->tail)
-    l->tail->next = t;
-  else
-    l->head = t;
-  l->tail = t;
-}
+/* (zx_list_push, zx_push_local and zx_push_lifo are inline in task.h: every wake
+ * on the driving thread queues through them.) */
 
 static zx_task *list_take(zx_task_list *l) {
   zx_task *all = l->head;
@@ -75,17 +69,9 @@ static zx_task *list_take(zx_task_list *l) {
 }
 
 /* A loop callback queued a task: the loop turn under way must not block. */
-static __attribute__((noinline, cold)) void interrupt_loop(zx_exec *ex) {
+void zx_exec_interrupt_loop(zx_exec *ex) {
   ex->interrupted = 1;
   ex->ops->interrupt(ex);
-}
-
-/* Inline, with the rare call out of line: every requeue passes here, and a
- * call with its own frame cost a third of a self-woken poll. */
-static inline void push_local(zx_exec *ex, zx_task *t) {
-  if (__builtin_expect(ex->in_loop && !ex->interrupted, 0)) interrupt_loop(ex);
-  list_push(&ex->run, t);
-  ex->run_len++;
 }
 
 static zx_task *pop_local(zx_exec *ex) {
@@ -119,7 +105,7 @@ static int push_remote(zx_exec *ex, zx_task_list *list, zx_task *t) {
     pthread_mutex_unlock(&ex->lock);
     return ZYNTAX_ECLOSED;
   }
-  list_push(list, t);
+  zx_list_push(list, t);
   if (!atomic_load_explicit(&ex->inbox_hint, memory_order_relaxed)) {
     /* Release: the driving thread's acquire load of the hint then finds
      * the lists filled (it takes the lock anyway). */
@@ -131,23 +117,12 @@ static int push_remote(zx_exec *ex, zx_task_list *list, zx_task *t) {
   return 0;
 }
 
-/* A task woken by another's poll on the driving thread: into the slot;
- * the task it displaces goes to the back of the queue. */
-static void push_lifo(zx_exec *ex, zx_task *t) {
-  if (ex->current != ex->lifo_last) ex->lifo_polls = 0; /* a new run */
-  zx_task *displaced = ex->lifo;
-  ex->lifo = t;
-  if (displaced != NULL) push_local(ex, displaced);
-}
-
 void zx_exec_push(zx_exec *ex, zx_task *t) {
   if (zx_exec_closed(ex)) return; /* shutdown cancels every task anyway */
   if (driving != ex)
     (void)push_remote(ex, &ex->in_woken, t);
-  else if (ex->current != NULL && ex->current != t && ex->hooks == NULL)
-    push_lifo(ex, t);
   else
-    push_local(ex, t);
+    zx_exec_push_here(ex, t);
 }
 
 void zx_exec_reap(zx_exec *ex, zx_task *t) {
@@ -186,11 +161,11 @@ static void drain_inbox(zx_exec *ex) {
   for (zx_task *t = in.spawned, *next; t != NULL; t = next) {
     next = t->next;
     adopt(ex, t);
-    push_local(ex, t);
+    zx_push_local(ex, t);
   }
   for (zx_task *t = in.woken, *next; t != NULL; t = next) {
     next = t->next;
-    push_local(ex, t);
+    zx_push_local(ex, t);
   }
   for (zx_task *t = in.reaped, *next; t != NULL; t = next) {
     next = t->next;
@@ -268,13 +243,14 @@ static inline __attribute__((always_inline)) zx_task *run_task(zx_exec *ex, zx_t
   /* Woken by its own borrowed waker: still RUNNING, so no other party
    * queues it meanwhile (a wake from elsewhere only sets NOTIFIED) and the
    * state word is not touched at all; back of the queue, or again now. */
+  zx_snapshot after;
   if (ex->self_woken) {
     if (!hooked && ex->run.head == NULL && ex->lifo == NULL) return t;
-    push_local(ex, t);
-  } else if (zx_transition_to_idle(&t->state) == ZX_IDLE_NOTIFIED) {
-    push_local(ex, t);
+    zx_push_local(ex, t);
+  } else if (zx_transition_to_idle(&t->state, &after) == ZX_IDLE_NOTIFIED) {
+    zx_push_local(ex, t);
   } else if (r == ZYNTAX_PENDING && t->poll != root_idle_poll &&
-             !zx_task_may_be_woken(t)) {
+             !zx_state_may_be_woken(after)) {
     zx_lost_wake_report(ex, t); /* nothing can poll it again */
   }
   return NULL;
@@ -293,7 +269,7 @@ static zx_task *pop_next(zx_exec *ex) {
     ex->lifo_last = t;
     return t;
   }
-  push_local(ex, t);
+  zx_push_local(ex, t);
   return pop_local(ex);
 }
 
@@ -314,7 +290,7 @@ static inline __attribute__((always_inline)) int run_pass(zx_exec *ex, size_t pa
     }
     again = run_task(ex, t, hooked, &polls);
   }
-  if (again != NULL) push_local(ex, again); /* the pass ended: it waits in the queue */
+  if (again != NULL) zx_push_local(ex, again); /* the pass ended: it waits in the queue */
   zx_count_add(&ex->stats.polls, polls);
   return full;
 }
@@ -326,7 +302,7 @@ static inline __attribute__((always_inline)) void run_ready_(zx_exec *ex, int ho
     size_t pass = ex->run_len > ZX_TICK_BUDGET ? ex->run_len : ZX_TICK_BUDGET;
     if (!run_pass(ex, pass, hooked)) return;
     if (!hooked && ex->lifo != NULL) { /* the pass ended: back to the queue */
-      push_local(ex, ex->lifo);
+      zx_push_local(ex, ex->lifo);
       ex->lifo = NULL;
     }
     uint64_t now = hooked ? ex->hooks->now(ex) : zx_now_ns();
@@ -369,7 +345,7 @@ static uint64_t arm_timer(zx_exec *ex) {
 void zx_exec_timer_fired(zx_exec *ex) {
   ex->wheel.armed = ZX_WHEEL_NONE;
   /* libuv runs timers before it polls: do not let it block after. */
-  if (ex->in_loop && !ex->interrupted) interrupt_loop(ex);
+  if (ex->in_loop && !ex->interrupted) zx_exec_interrupt_loop(ex);
 }
 
 void zx_exec_timer_insert(zx_exec *ex, zx_wheel_node *n, uint64_t when,
@@ -514,7 +490,7 @@ int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
   }
   if (driving == ex) {
     adopt(ex, t);
-    push_local(ex, t);
+    zx_push_local(ex, t);
     zx_count(&ex->stats.spawned);
   } else {
     if (push_remote(ex, &ex->in_spawned, t) != 0) {

@@ -36,17 +36,21 @@ zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, zx_snapshot wor
 
 void zx_task_free(zx_task *t) { zx_exec_free(t->ex, t, t->cls); }
 
-void zx_task_wake(zx_task *t) {
+/* Inlined into the waker's wake_by_ref: a wake on the driving thread
+ * (one task waking another) queues without a further call. */
+static inline __attribute__((always_inline)) void task_wake(zx_task *t) {
   zx_exec *ex = t->ex;
   if (zx_exec_closed(ex)) return;
   if (zx_exec_is_current(ex)) {
     zx_count(&ex->stats.wakes_local);
-    if (zx_transition_wake_local(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push(ex, t);
+    if (zx_transition_wake_local(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push_here(ex, t);
   } else {
     zx_count_shared(&ex->stats.wakes_remote);
     if (zx_transition_wake(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push(ex, t);
   }
 }
+
+void zx_task_wake(zx_task *t) { task_wake(t); }
 
 /* ---- the task waker ---- */
 
@@ -88,7 +92,7 @@ static void waker_wake_by_ref(const void *data) {
     zx_count(&ex->stats.wakes_local);
     return;
   }
-  zx_task_wake(t);
+  task_wake(t);
 }
 
 static void waker_drop(const void *data) { zx_task_unref((zx_task *)data, 1); }

@@ -41,13 +41,6 @@ static inline void zx_task_drop_state(zx_task *t) {
   if (t->drop != NULL) t->drop(t->user_state);
 }
 
-/* For a lost-wake check after a PENDING poll (driving thread): 0 when
- * nothing can wake `t` any more - no wake is pending and no waker clone
- * exists - so it would never be polled again. One acquire load. */
-static inline int zx_task_may_be_woken(zx_task *t) {
-  return zx_state_may_be_woken(zx_state_load(&t->state));
-}
-
 /* Wakes `t` by reference (any thread; the caller holds a reference). */
 void zx_task_wake(zx_task *t);
 
@@ -66,6 +59,49 @@ int zx_task_join(zyntax_task *task, zyntax_future **out);
 /* Queues a task whose NOTIFIED bit the caller set: locally when on the
  * driving thread, else via the inbox (executor.c). */
 void zx_exec_push(zx_exec *ex, zx_task *t);
+
+/* ---- the driving thread's queues (inline: every local wake and requeue
+ * passes here, and a call with its own frame cost a third of a
+ * self-woken poll) ---- */
+
+/* A loop callback queued a task: the loop turn under way must not block
+ * (executor.c; out of line, rare). */
+void zx_exec_interrupt_loop(zx_exec *ex) __attribute__((noinline, cold));
+
+static inline void zx_list_push(zx_task_list *l, zx_task *t) {
+  t->next = NULL;
+  if (l->tail)
+    l->tail->next = t;
+  else
+    l->head = t;
+  l->tail = t;
+}
+
+/* To the back of the run queue (driving thread). */
+static inline void zx_push_local(zx_exec *ex, zx_task *t) {
+  if (__builtin_expect(ex->in_loop && !ex->interrupted, 0)) zx_exec_interrupt_loop(ex);
+  zx_list_push(&ex->run, t);
+  ex->run_len++;
+}
+
+/* A task woken by another's poll on the driving thread: into the LIFO
+ * slot (executor.c); the task it displaces goes to the back of the queue. */
+static inline void zx_push_lifo(zx_exec *ex, zx_task *t) {
+  if (ex->current != ex->lifo_last) ex->lifo_polls = 0; /* a new run */
+  zx_task *displaced = ex->lifo;
+  ex->lifo = t;
+  if (displaced != NULL) zx_push_local(ex, displaced);
+}
+
+/* zx_exec_push on the driving thread, the executor open: woken by another
+ * task's poll, the LIFO slot (not under simulation: its pick sees the
+ * queue only), else the queue. */
+static inline void zx_exec_push_here(zx_exec *ex, zx_task *t) {
+  if (ex->current != NULL && ex->current != t && ex->hooks == NULL)
+    zx_push_lifo(ex, t);
+  else
+    zx_push_local(ex, t);
+}
 
 /* The handle of a finished task was released on a thread that does not
  * drive `ex`: the driving thread takes it off the owned list and drops the

@@ -88,16 +88,24 @@ static inline void zx_state_init(zx_state *st, zx_snapshot s) {
 /* block_on_future's cell: idle, one reference (the executor's). */
 #define ZX_STATE_ROOT ZX_REF_ONE
 
-/* Sets `next` = `expr` (computed from the snapshot `s`) until the CAS
- * wins; afterwards `s` is the word it replaced. acq_rel: the ordering rule. */
-#define ZX_STATE_UPDATE(st, s, next, expr)                                 \
+/* Sets `next` = `expr` (computed from the snapshot `s`, which the caller
+ * loaded) until the CAS wins; afterwards `s` is the word it replaced.
+ * acq_rel: the ordering rule; a failed CAS reloads `s` with acquire, as
+ * zx_state_load() does. */
+#define ZX_STATE_UPDATE_FROM(st, s, next, expr)                            \
   do {                                                                     \
-    (s) = atomic_load_explicit(&(st)->word, memory_order_acquire);         \
     do {                                                                   \
       (next) = (expr);                                                     \
     } while (!atomic_compare_exchange_weak_explicit(                       \
         &(st)->word, &(s), (next), memory_order_acq_rel,                   \
         memory_order_acquire));                                            \
+  } while (0)
+
+/* The same from a fresh load of the word. */
+#define ZX_STATE_UPDATE(st, s, next, expr)                                 \
+  do {                                                                     \
+    (s) = zx_state_load(st);                                               \
+    ZX_STATE_UPDATE_FROM(st, s, next, expr);                               \
   } while (0)
 
 /* The driving thread's shortcut: when the executor's is the only reference
@@ -142,17 +150,20 @@ static inline zx_to_running zx_transition_to_running(zx_state *st) {
   if (zx_state_sole_owner(s))
     atomic_store_explicit(&st->word, next, memory_order_relaxed);
   else if (next != s)
-    ZX_STATE_UPDATE(st, s, next, (s & ~(zx_snapshot)ZX_NOTIFIED) | ZX_RUNNING);
+    ZX_STATE_UPDATE_FROM(st, s, next, (s & ~(zx_snapshot)ZX_NOTIFIED) | ZX_RUNNING);
   return (s & ZX_CANCEL) ? ZX_RUN_CANCEL : ZX_RUN_POLL;
 }
 
 typedef enum { ZX_IDLE_OK, ZX_IDLE_NOTIFIED } zx_to_idle;
 
 /* The poll returned PENDING: RUNNING cleared. ZX_IDLE_NOTIFIED when a wake
- * came during the poll: NOTIFIED stays set and the caller queues the task. */
-static inline zx_to_idle zx_transition_to_idle(zx_state *st) {
+ * came during the poll: NOTIFIED stays set and the caller queues the task.
+ * `*after` is the word as this transition left it (for a lost-wake check,
+ * zx_state_may_be_woken(), without loading it again). */
+static inline zx_to_idle zx_transition_to_idle(zx_state *st, zx_snapshot *after) {
   zx_snapshot s, next;
   ZX_STATE_UPDATE(st, s, next, s & ~(zx_snapshot)ZX_RUNNING);
+  *after = next;
   return (next & ZX_NOTIFIED) ? ZX_IDLE_NOTIFIED : ZX_IDLE_OK;
 }
 
@@ -186,7 +197,7 @@ static inline zx_to_complete zx_transition_to_complete(zx_state *st,
     return r;
   }
   zx_snapshot next;
-  ZX_STATE_UPDATE(st, s, next, zx_next_complete_(s, keep_state));
+  ZX_STATE_UPDATE_FROM(st, s, next, zx_next_complete_(s, keep_state));
   r.drop_state = (next & ZX_DROPPED) && !(s & ZX_DROPPED);
   r.handle_out = (s & ZX_HANDLE) != 0;
   r.joined = (s & ZX_JOINED) != 0;
@@ -214,8 +225,8 @@ static inline zx_to_notified zx_transition_wake(zx_state *st) {
   zx_snapshot s = zx_state_load(st);
   if (s & (ZX_NOTIFIED | ZX_COMPLETE)) return ZX_WAKE_NOTHING;
   zx_snapshot next;
-  ZX_STATE_UPDATE(st, s, next,
-                  (s & (ZX_NOTIFIED | ZX_COMPLETE)) ? s : s | ZX_NOTIFIED);
+  ZX_STATE_UPDATE_FROM(st, s, next,
+                       (s & (ZX_NOTIFIED | ZX_COMPLETE)) ? s : s | ZX_NOTIFIED);
   return (next != s && !(s & ZX_RUNNING)) ? ZX_WAKE_SUBMIT : ZX_WAKE_NOTHING;
 }
 
@@ -236,7 +247,7 @@ static inline zx_to_notified zx_transition_wake_local(zx_state *st) {
   zx_snapshot s = zx_state_load(st);
   if (s & (ZX_NOTIFIED | ZX_COMPLETE)) return ZX_WAKE_NOTHING;
   zx_snapshot next;
-  ZX_STATE_UPDATE(st, s, next, zx_next_wake_local_(s));
+  ZX_STATE_UPDATE_FROM(st, s, next, zx_next_wake_local_(s));
   return !(s & (ZX_NOTIFIED | ZX_COMPLETE | ZX_RUNNING)) ? ZX_WAKE_SUBMIT
                                                          : ZX_WAKE_NOTHING;
 }

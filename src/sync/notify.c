@@ -217,8 +217,10 @@ static __attribute__((noinline)) int notified_locked(zyntax_notified *wt,
   return got == 1 ? WAIT_READY : WAIT_PENDING;
 }
 
-/* One wait, no grant seen yet: WAIT_READY or WAIT_PENDING. */
-static inline int notified_wait(zyntax_notified *wt, const zyntax_waker *waker) {
+/* One wait, no grant seen yet: WAIT_READY or WAIT_PENDING. Out of line:
+ * the poll's two common cases (below) need no loop and no saved register. */
+static __attribute__((noinline)) int notified_wait(zyntax_notified *wt,
+                                                   const zyntax_waker *waker) {
   zyntax_notify *n = wt->n;
   uintptr_t me = (uintptr_t)wt;
   for (;;) {
@@ -252,8 +254,16 @@ zyntax_poll zyntax_notified_poll(zyntax_notified *wt, const zyntax_waker *waker,
   /* A grant (from the slot or the queue) is taken without the lock. */
   if (zx_waiter_take_grant(&wt->wait)) {
     wt->in_slot = 0;
-  } else if (notified_wait(wt, waker) == WAIT_PENDING) {
-    return ZYNTAX_PENDING;
+  } else {
+    /* The common wait: nobody parked, the record's kept waker already the
+     * task's - park (notified_wait's EMPTY case without its loop). */
+    if (!wt->in_slot && wt->wait.waker.data == waker->data &&
+        wt->wait.waker.vtable == waker->vtable && waker->vtable != NULL &&
+        slot_cas(wt->n, SLOT_EMPTY, (uintptr_t)wt)) {
+      wt->in_slot = 1;
+      return ZYNTAX_PENDING;
+    }
+    if (notified_wait(wt, waker) == WAIT_PENDING) return ZYNTAX_PENDING;
   }
   *result = 0;
   return ZYNTAX_READY;

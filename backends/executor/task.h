@@ -18,8 +18,9 @@ struct zx_task {
   int outcome;     /* written before ZX_COMPLETE is published */
   uint8_t cls;     /* the record's arena class */
   zx_task *next;   /* run queue / inbox link */
-  /* The owned list (driving thread): every task the executor holds its
-   * reference for, unfinished or finished with its handle still out. */
+  /* The owned list (driving thread): the tasks the executor holds its
+   * reference for that are not (only) in the run queue - linked when one
+   * first goes idle or completes with its handle still out (executor.c). */
   zx_task *owned_prev, *owned_next;
   zx_waker_slot joiner; /* the join future's waker */
 };

@@ -30,8 +30,9 @@
  *   and read by anyone after seeing COMPLETE; the user state belongs to the
  *   driving thread until COMPLETE, then to whoever wins DROPPED.
  *
- * References: the executor holds one while the task is on its owned list
- * (from spawn until the task is complete and its handle released), the
+ * References: the executor holds one from spawn until the task is complete
+ * and its handle released (the task is then in the run queue or on the
+ * executor's owned list, where shutdown finds it: executor.c), the
  * handle one while HANDLE is set, a join future one while JOINED, and every
  * waker clone one. A queued task holds none of its own: the executor's
  * reference keeps it alive until it completes.

@@ -1,38 +1,7 @@
 /* Task records: allocation, wakers, and the handle operations (state,
  * status, cancel, release). Every state change is a transition of
  * task_state.h. */
-#include <stdalign.h>
-#include <string.h>
-
 #include "task.h"
-
-static size_t round_up(size_t n, size_t align) {
-  return (n + align - 1) & ~(align - 1);
-}
-
-zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, zx_snapshot word) {
-  size_t align = args->inplace_size ? args->inplace_align : 1;
-  if (align < alignof(max_align_t)) align = alignof(max_align_t);
-  size_t header = round_up(sizeof(zx_task), align);
-  size_t total = round_up(header + args->inplace_size, align);
-  uint8_t cls = zx_arena_class(total, align);
-  zx_task *t = zx_exec_alloc(ex, cls, total, align);
-  if (t == NULL) return NULL;
-  /* Every field once, no memset first: this is most of a spawn's writes. */
-  t->pub.ops = &zyntax_executor_task_ops;
-  t->pub.owner = ex->owner;
-  zx_state_init(&t->state, word);
-  t->ex = ex;
-  t->poll = args->poll;
-  t->drop = args->drop;
-  t->user_state = args->inplace_size ? (char *)t + header : args->state;
-  t->outcome = 0;
-  t->cls = cls;
-  t->next = NULL;
-  t->owned_prev = t->owned_next = NULL;
-  zx_waker_slot_init(&t->joiner);
-  return t;
-}
 
 void zx_task_free(zx_task *t) { zx_exec_free(t->ex, t, t->cls); }
 

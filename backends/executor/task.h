@@ -4,6 +4,9 @@
 #ifndef ZYNTAX_COMMON_TASK_H
 #define ZYNTAX_COMMON_TASK_H
 
+#include <stdalign.h>
+#include <stddef.h>
+
 #include "executor.h"
 #include "task_state.h"
 #include "waker_slot.h"
@@ -26,8 +29,37 @@ struct zx_task {
 };
 
 /* Allocates a record with state `word`; for in-place states reserves
- * `args->inplace_size` bytes after the header. NULL on ENOMEM. */
-zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, zx_snapshot word);
+ * `args->inplace_size` bytes after the header. NULL on ENOMEM. Inline:
+ * it is most of a spawn. */
+static inline size_t zx_round_up(size_t n, size_t align) {
+  return (n + align - 1) & ~(align - 1);
+}
+
+static inline zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args,
+                                   zx_snapshot word) {
+  size_t align = args->inplace_size ? args->inplace_align : 1;
+  if (align < alignof(max_align_t)) align = alignof(max_align_t);
+  size_t header = zx_round_up(sizeof(zx_task), align);
+  size_t total = zx_round_up(header + args->inplace_size, align);
+  uint8_t cls = zx_arena_class(total, align);
+  zx_task *t = zx_exec_alloc(ex, cls, total, align);
+  if (t == NULL) return NULL;
+  /* Every field once, no memset first: this is most of a spawn's writes. */
+  t->pub.ops = &zyntax_executor_task_ops;
+  t->pub.owner = ex->owner;
+  zx_state_init(&t->state, word);
+  t->ex = ex;
+  t->poll = args->poll;
+  t->drop = args->drop;
+  t->user_state = args->inplace_size ? (char *)t + header : args->state;
+  t->outcome = 0;
+  t->cls = cls;
+  t->next = NULL;
+  t->owned_prev = t->owned_next = NULL;
+  zx_waker_slot_init(&t->joiner);
+  return t;
+}
+
 
 /* Frees a record whose last reference is gone. */
 void zx_task_free(zx_task *t);

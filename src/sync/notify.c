@@ -187,6 +187,8 @@ static __attribute__((noinline)) int notified_unparked(zyntax_notified *wt,
   }
   zx_unlock(&n->lock);
   wait_granted(wt);
+  /* Taken: relaxed, as in zx_waiter_take_grant - nobody else writes it
+   * while it is set (the notifier let go with its store). */
   atomic_store_explicit(&wt->wait.granted, 0, memory_order_relaxed);
   return WAIT_READY;
 }

@@ -43,7 +43,7 @@
  * transition (the outcome, a dropped state, a queued link) is visible to the
  * party whose transition comes later. Plain loads are acquire, for the same
  * reason. The exceptions - zx_state_sole_owner() and the driving
- * thread's release in zx_transition_release() - are stated there.
+ * thread's release in zx_transition_release_local() - are stated there.
  */
 #ifndef ZYNTAX_EXECUTOR_TASK_STATE_H
 #define ZYNTAX_EXECUTOR_TASK_STATE_H
@@ -305,26 +305,30 @@ typedef enum {
                           drops the handle's reference */
 } zx_to_released;
 
+/* The release's shortcut, for a caller that drives the task's executor:
+ * with two references (the executor's and this handle's), no join future
+ * and no poll under way (so no borrowed waker is out), no other party can
+ * reach the record - every way in holds a reference - and the driving
+ * thread may write the word with a plain store, as zx_state_sole_owner()
+ * allows: HANDLE cleared and the handle's reference dropped
+ * (ZX_RELEASE_RUNNING's outcome). A detached spawn releases its handle
+ * this way before the first poll. 0: not the case, nothing written. */
+static inline int zx_transition_release_local(zx_state *st) {
+  zx_snapshot s = zx_state_load(st);
+  if (zx_refs(s) != 2 ||
+      (s & (ZX_HANDLE | ZX_JOINED | ZX_RUNNING | ZX_COMPLETE)) != ZX_HANDLE)
+    return 0;
+  atomic_store_explicit(&st->word, (s & ~(zx_snapshot)ZX_HANDLE) - ZX_REF_ONE,
+                        memory_order_relaxed);
+  return 1;
+}
+
 /* The handle is given back: HANDLE cleared. For an unfinished task the
  * handle's reference goes in the same transition. For a finished one the
  * state is the caller's to drop when *drop_state, and the reference stays
  * until the caller has reaped the record. */
-static inline zx_to_released zx_transition_release(zx_state *st, int local,
-                                                   int *drop_state) {
-  zx_snapshot s = zx_state_load(st), next;
-  /* `local`: the caller drives the task's executor. Two references (the
-   * executor's and this handle's), no join future and no poll under way
-   * (so no borrowed waker is out): no other party can reach the record -
-   * every way in holds a reference - and the driving thread may write the
-   * word with a plain store, as zx_state_sole_owner() allows. A detached
-   * spawn releases its handle this way before the first poll. */
-  if (local && zx_refs(s) == 2 &&
-      (s & (ZX_HANDLE | ZX_JOINED | ZX_RUNNING | ZX_COMPLETE)) == ZX_HANDLE) {
-    atomic_store_explicit(&st->word, (s & ~(zx_snapshot)ZX_HANDLE) - ZX_REF_ONE,
-                          memory_order_relaxed);
-    *drop_state = 0;
-    return ZX_RELEASE_RUNNING;
-  }
+static inline zx_to_released zx_transition_release(zx_state *st, int *drop_state) {
+  zx_snapshot s, next;
   ZX_STATE_UPDATE(st, s, next, zx_next_release_(s));
   *drop_state = (next & ZX_DROPPED) && !(s & ZX_DROPPED);
   if (!(s & ZX_HANDLE)) return ZX_RELEASE_TWICE;

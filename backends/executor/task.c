@@ -3,7 +3,6 @@
  * task_state.h. */
 #include "task.h"
 
-void zx_task_free(zx_task *t) { zx_exec_free(t->ex, t, t->cls); }
 
 /* Inlined into the waker's wake_by_ref: a wake on the driving thread
  * (one task waking another) queues without a further call. */

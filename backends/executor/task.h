@@ -61,8 +61,9 @@ static inline zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args,
 }
 
 
-/* Frees a record whose last reference is gone. */
-void zx_task_free(zx_task *t);
+/* Frees a record whose last reference is gone (inline: the driving
+ * thread's free is a push on its local list). */
+static inline void zx_task_free(zx_task *t) { zx_exec_free(t->ex, t, t->cls); }
 
 /* Drops `n` references; the last one frees the record. */
 static inline void zx_task_unref(zx_task *t, unsigned n) {

@@ -272,7 +272,7 @@ static inline __attribute__((always_inline)) zx_task *run_task(zx_exec *ex, zx_t
     /* Idle, in no queue: shutdown finds it on the owned list. The root
      * (block_on_future's cell) is not the executor's to cancel. */
     if (t != ex->root && !owned_linked(ex, t)) owned_link(ex, t);
-    if (r == ZYNTAX_PENDING && t->poll != root_idle_poll && !zx_state_may_be_woken(after))
+    if (r == ZYNTAX_PENDING && !zx_state_may_be_woken(after) && t->poll != root_idle_poll)
       zx_lost_wake_report(ex, t); /* nothing can poll it again */
   }
   return NULL;

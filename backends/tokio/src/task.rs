@@ -11,10 +11,14 @@
 //! wakers and by a join future. Unfinished tasks need no table: dropping
 //! the Tokio runtime drops their futures, which drops their states.
 //!
-//! Waking: the first poll stores Tokio's waker for the task in a slot of
-//! the record and publishes it with the `WAKER` bit; Tokio gives a task the
-//! same waker at every poll, so from then on a wake is a load of the state
-//! word and `wake_by_ref` on that waker: no lock, no reference count.
+//! Waking: inside a poll, a wake on the polling thread (a task waking
+//! itself) goes to the waker the poll was given, borrowed. The first poll
+//! that returns PENDING stores Tokio's waker for the task in a slot of the
+//! record and publishes it with the `WAKER` bit; Tokio gives a task the
+//! same waker at every poll, so from then on a wake from elsewhere is one
+//! add on the state word and `wake_by_ref` on that waker: no lock, no
+//! reference count. A task that completes in its first poll (most
+//! spawned tasks) never stores a waker.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
@@ -24,7 +28,7 @@ use std::ops::Deref;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -62,12 +66,16 @@ pub struct Task {
     /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
     /// written with `poller`, for its wakes from inside the poll.
     poller_slot: AtomicUsize,
+    /// The waker of the poll in progress, borrowed for its duration:
+    /// written with `poller`, read only by that thread while `poller`
+    /// names it (its wakes from inside the poll).
+    cx_waker: AtomicPtr<Waker>,
     /// The C state: the caller's, or in-place (inside `inline` or in
     /// memory of `inplace`'s layout that the record owns). Fixed at spawn.
     pub user_state: *mut c_void,
     inplace: Option<Layout>,
     root: bool, // block_on_future's future: not spawned, not counted live
-    /// Tokio's waker of the first poll; valid once WAKER is set.
+    /// Tokio's waker of the first PENDING poll; valid once WAKER is set.
     fixed: UnsafeCell<MaybeUninit<Waker>>,
     /// The wakers off the fast path, under the record's one lock: a poll's
     /// waker other than the fixed one (MOVED), block_on's and the join
@@ -187,19 +195,41 @@ impl Deref for TaskRef {
 
 impl Drop for TaskRef {
     fn drop(&mut self) {
-        if !self.state.ref_dec() {
-            return;
+        if self.state.ref_dec() {
+            // SAFETY: the last reference: nobody else can reach the record.
+            unsafe { free_record(self.0.as_ptr()) };
         }
+    }
+}
+
+impl TaskRef {
+    /// Frees the record of a reference whose count an RMW already took
+    /// out of the word (`State::finish_detached`).
+    ///
+    /// # Safety
+    /// That RMW found this reference to be the only one.
+    unsafe fn free_taken(self) {
         let p = self.0.as_ptr();
-        // SAFETY: the last reference: nobody else can reach the record.
-        // Its `shared` is ManuallyDrop, so drop_in_place leaves it alone;
-        // it is taken out after, and dropped after the slot is back in
-        // the pool, which that Arc keeps alive.
-        unsafe {
-            ptr::drop_in_place(p);
-            let shared = ManuallyDrop::take(&mut (*p).shared);
-            shared.pool.free(p);
-        }
+        std::mem::forget(self);
+        // SAFETY: the only reference (the caller's contract), and its
+        // count is already out of the word.
+        unsafe { free_record(p) };
+    }
+}
+
+/// Drops a record and gives its slot back.
+///
+/// # Safety
+/// No reference to the record is left, and nobody else can reach it.
+unsafe fn free_record(p: *mut Task) {
+    // SAFETY: nobody else can reach the record (the caller's contract).
+    // Its `shared` is ManuallyDrop, so drop_in_place leaves it alone; it
+    // is taken out after, and dropped after the slot is back in the pool,
+    // which that Arc keeps alive.
+    unsafe {
+        ptr::drop_in_place(p);
+        let shared = ManuallyDrop::take(&mut (*p).shared);
+        shared.pool.free(p);
     }
 }
 
@@ -227,6 +257,7 @@ impl Task {
             poller: AtomicUsize::new(0),
             woke_inline: AtomicBool::new(false),
             poller_slot: AtomicUsize::new(NO_SLOT),
+            cx_waker: AtomicPtr::new(ptr::null_mut()),
             user_state,
             inplace,
             root,
@@ -253,55 +284,68 @@ impl Task {
         self.state.set(COMPLETE)
     }
 
-    /// Keeps the Tokio waker of this poll; returns the state word as of
-    /// the store, so a cancel set before it is seen here and one set after
-    /// it wakes this waker.
-    fn install_waker(&self, w: &Waker) -> Snapshot {
+    /// After a PENDING poll: keeps `w`, the Tokio waker it was given, for
+    /// wakes from elsewhere. Returns the state word as of the keeping, and
+    /// whether `w` was published by it (first stored, or MOVED): wakes
+    /// that came before the publishing reached no waker, or the old one.
+    fn keep_waker(&self, w: &Waker) -> (Snapshot, bool) {
         let s = self.state.load();
         if !s.has(WAKER) {
             // SAFETY: only polls write the slot, polls of one task never
             // overlap, and no one reads it before WAKER is published.
             unsafe { (*self.fixed.get()).write(w.clone()) };
-            return self.state.set(WAKER);
+            return (self.state.set(WAKER), true);
         }
         if !s.has(MOVED) {
             // SAFETY: WAKER was seen with Acquire: the slot is written and
             // is never written again.
             let fixed = unsafe { (*self.fixed.get()).assume_init_ref() };
             if fixed.will_wake(w) {
-                return s;
+                return (s, false);
             }
         }
-        {
+        let changed = {
             let mut cold = self.waiters.lock().unwrap();
             match &cold.moved {
-                Some(old) if old.will_wake(w) => {}
-                _ => cold.moved = Some(w.clone()),
+                Some(old) if old.will_wake(w) => false,
+                _ => {
+                    cold.moved = Some(w.clone());
+                    true
+                }
             }
-        }
+        };
         if s.has(MOVED) {
-            self.state.load()
+            (self.state.load(), changed)
         } else {
-            self.state.set(MOVED)
+            (self.state.set(MOVED), true)
         }
     }
 
     /// Wakes the Tokio task (a C or Rust waker of the task was woken).
     pub fn wake(&self) {
-        let s = self.state.load();
+        let me = crate::threads::me();
+        let stats = &self.shared.stats;
+        if self.poller.load(Ordering::Relaxed) == me {
+            // Inside its own poll, on this thread: the poll's waker.
+            self.woke_inline.store(true, Ordering::Relaxed);
+            // The slot the poll found (no second lookup).
+            let slot = Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT);
+            stats.count_at(slot, Counter::Wakes);
+            if slot.is_none() && !crate::runtime::is_current_tls(&self.shared) {
+                stats.count_at(slot, Counter::WakesRemote);
+            }
+            // SAFETY: `poller` names this thread, so its poll is running
+            // and `cx_waker` is the waker that poll borrowed.
+            unsafe { &*self.cx_waker.load(Ordering::Relaxed) }.wake_by_ref();
+            return;
+        }
+        // The count orders this wake against a poll publishing its waker
+        // (State::count_wake): one of the two sees the other.
+        let s = self.state.count_wake();
         if s.has(COMPLETE) {
             return; // finished: nothing to do
         }
-        let me = crate::threads::me();
-        let stats = &self.shared.stats;
-        let slot = if self.poller.load(Ordering::Relaxed) == me {
-            self.woke_inline.store(true, Ordering::Relaxed);
-            // Inside its poll: the slot the poll found (no second lookup).
-            Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT)
-        } else {
-            self.state.count_wake();
-            stats.threads.slot_of(me)
-        };
+        let slot = stats.threads.slot_of(me);
         stats.count_at(slot, Counter::Wakes);
         if slot.is_none() && !crate::runtime::is_current_tls(&self.shared) {
             stats.count_at(slot, Counter::WakesRemote);
@@ -315,12 +359,13 @@ impl Task {
             // freed only with the record, which our caller keeps alive.
             unsafe { (*self.fixed.get()).assume_init_ref() }.wake_by_ref();
         }
-        // Neither: never polled yet, and Tokio polls a new task anyway.
+        // Neither: never polled yet (Tokio polls a new task anyway), or in
+        // its first PENDING poll, which sees this count when it publishes.
     }
 
     /// One call of the C poll function; Some(outcome) when the task ended.
     fn poll_once(&self, cx: &mut Context<'_>) -> Option<c_int> {
-        let s = self.install_waker(cx.waker());
+        let s = self.state.load();
         // Destroy cancels every unfinished task: Tokio's workers may still
         // poll some while it shuts down, and they must not run C code.
         if s.has(CANCEL) || (!self.root && self.shared.closed.load(Ordering::Acquire)) {
@@ -334,6 +379,7 @@ impl Task {
         let me = self as *const Task as *const c_void;
         self.woke_inline.store(false, Ordering::Relaxed);
         self.poller_slot.store(slot.unwrap_or(NO_SLOT), Ordering::Relaxed);
+        self.cx_waker.store(cx.waker() as *const Waker as *mut Waker, Ordering::Relaxed);
         self.poller.store(thread, Ordering::Relaxed);
         // SAFETY: the poll function and its state are the caller's, valid
         // until the state is dropped, which happens only after this task
@@ -342,8 +388,14 @@ impl Task {
         self.poller.store(0, Ordering::Relaxed);
         match r {
             PENDING => {
+                let (now, published) = self.keep_waker(cx.waker());
+                // A wake or cancel from elsewhere before the waker was
+                // published reached no waker (or an old one): wake now.
+                if published && (now.wakes() != s.wakes() || now.has(CANCEL)) {
+                    cx.waker().wake_by_ref();
+                }
                 // Woken by itself, or (the state word) from elsewhere.
-                if !self.woke_inline.load(Ordering::Relaxed) && !self.state.load().may_be_woken(s) {
+                if !self.woke_inline.load(Ordering::Relaxed) && !now.may_be_woken(s) {
                     self.report_lost_wake(); // nothing can poll it again
                 }
                 None
@@ -391,53 +443,64 @@ impl Task {
     }
 
     /// The task ended with `outcome`: drop what must go, publish the
-    /// outcome, wake whoever waits.
-    fn finish(this: &TaskRef, outcome: c_int) {
-        let held = outcome == 0 && this.state.load().has(HANDLE);
-        let prev = if outcome == 0 && !held {
-            // Released before it finished (a detached task): HANDLE never
-            // comes back, so no one else drops the state; COMPLETE and
-            // DROPPED in one step, then the drop.
-            this.outcome.store(outcome, Ordering::Relaxed);
-            let prev = this.state.set(COMPLETE | DROPPED);
-            if !prev.has(DROPPED) {
-                this.drop_owned_state();
+    /// outcome, wake whoever waits; then gives up the Tokio future's
+    /// reference `this`.
+    fn finish(this: TaskRef, outcome: c_int) {
+        if outcome == 0 {
+            this.outcome.store(outcome, Ordering::Relaxed); // before COMPLETE
+            if let Ok(prev) = this.state.finish_detached() {
+                // Released before it finished (a detached task): HANDLE
+                // never comes back, so no one else drops the state.
+                if !prev.has(DROPPED) {
+                    this.drop_owned_state();
+                }
+                this.ended(prev, outcome);
+                if prev.refs() == 1 {
+                    // SAFETY: finish_detached found our reference the only
+                    // one and took it out of the word.
+                    unsafe { this.free_taken() };
+                }
+                return;
             }
-            prev
+        }
+        let prev = if outcome != 0 {
+            this.drop_state(); // before the outcome: a waiter sees it done
+            this.complete(outcome)
         } else {
-            if outcome != 0 {
-                this.drop_state(); // before the outcome: a waiter sees it done
-            } else {
-                // A completed state stays for its handle: put it where
-                // destroy finds it, before COMPLETE, so a release that
-                // sees COMPLETE also sees KEPT.
-                let key = &**this as *const Task as usize;
-                this.shared.kept.lock().unwrap().insert(key, this.clone());
-                this.state.set(KEPT);
-            }
+            // A completed state stays for its handle: put it where destroy
+            // finds it, before COMPLETE, so a release that sees COMPLETE
+            // also sees KEPT.
+            let key = &*this as *const Task as usize;
+            this.shared.kept.lock().unwrap().insert(key, this.clone());
+            this.state.set(KEPT);
             let prev = this.complete(outcome);
             // The handle was released meanwhile: nobody keeps the state.
             // drop_state() runs once for both.
-            if outcome == 0 && !prev.has(HANDLE) {
+            if !prev.has(HANDLE) {
                 this.drop_state();
             }
             prev
         };
-        let stats = &this.shared.stats;
+        this.ended(prev, outcome);
+    }
+
+    /// finish's common tail, with the word from before COMPLETE.
+    fn ended(&self, prev: Snapshot, outcome: c_int) {
+        let stats = &self.shared.stats;
         stats.count(match outcome {
             0 => Counter::Completed,
             ECANCELED => Counter::Cancelled,
             _ => Counter::Failed,
         });
         if prev.has(MOVED) {
-            let moved = this.waiters.lock().unwrap().moved.take();
+            let moved = self.waiters.lock().unwrap().moved.take();
             drop(moved); // outside the lock
         }
-        if this.shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            this.shared.idle.notify_one();
+        if self.shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.idle.notify_one();
         }
         if prev.has(WAITERS) {
-            this.wake_waiters();
+            self.wake_waiters();
         }
     }
 
@@ -516,30 +579,38 @@ pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &Spawn
         return Err(ECLOSED);
     }
     let task = new_task(shared, args)?;
+    // The handle's reference (the record was made with the future's).
+    task.state.add_ref_unshared();
+    let handle_ref = &*task as *const Task as *mut ZTask;
     shared.note_live(shared.live.fetch_add(1, Ordering::AcqRel) + 1);
     shared.stats.count(Counter::Spawned);
-    let handle_ref = task.clone().into_raw() as *mut ZTask;
     // On a runtime shutting down meanwhile, Tokio drops the future at once:
     // the task ends cancelled, its state dropped.
-    drop(handle.spawn(TaskFuture { task, done: false }));
+    drop(handle.spawn(TaskFuture { task: Some(task) }));
     Ok(handle_ref)
 }
 
-/// The Tokio future of a spawned task.
+/// The Tokio future of a spawned task; its reference goes to finish
+/// (None once the task ended).
 struct TaskFuture {
-    task: TaskRef,
-    done: bool,
+    task: Option<TaskRef>,
 }
 
 impl Future for TaskFuture {
     type Output = ();
 
+    #[inline(always)] // into Tokio's poll of the cell, as before
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.task.poll_once(cx) {
+        let outcome = match &self.task {
+            Some(task) => task.poll_once(cx),
+            None => return Poll::Ready(()), // Tokio polls no finished future
+        };
+        match outcome {
             None => Poll::Pending,
             Some(outcome) => {
-                self.done = true;
-                Task::finish(&self.task, outcome);
+                if let Some(task) = self.task.take() {
+                    Task::finish(task, outcome);
+                }
                 Poll::Ready(())
             }
         }
@@ -549,9 +620,8 @@ impl Future for TaskFuture {
 impl Drop for TaskFuture {
     /// Tokio drops an unfinished future when its runtime shuts down.
     fn drop(&mut self) {
-        if !self.done {
-            self.done = true;
-            Task::finish(&self.task, ECANCELED);
+        if let Some(task) = self.task.take() {
+            Task::finish(task, ECANCELED);
         }
     }
 }

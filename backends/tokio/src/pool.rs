@@ -8,9 +8,11 @@
 //! until it is released, even after `zyntax_runtime_destroy`. So records
 //! live in chunks owned by the pool, and a freed record's slot goes back
 //! on the pool's free list for the next spawn. The pool is part of
-//! `Shared`, which every record keeps alive (`Task::shared`): the chunks
-//! are freed only once the last record is, however long a handle outlives
-//! its runtime. Leaf futures outlive their runtime the same way.
+//! `Shared`, which stays alive while any record or leaf is allocated
+//! (`Shared::item_made`: one reference for all of them, counted per
+//! thread): the chunks are freed only once the last item is, however long
+//! a handle outlives its runtime. Leaf futures outlive their runtime the
+//! same way.
 //!
 //! Chunk k holds `FIRST << k` slots, allocated the first time the free
 //! list is empty; a slot is named by its index across the chunks. The
@@ -187,7 +189,7 @@ enum Grow<T> {
 }
 
 impl<T> Drop for Pool<T> {
-    /// Every item is free by now: each kept the pool's `Shared` alive.
+    /// Every item is free by now: the items kept the pool's `Shared` alive.
     fn drop(&mut self) {
         let made = *self.made.get_mut().unwrap();
         for k in 0..made {

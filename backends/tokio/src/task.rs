@@ -23,7 +23,7 @@
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
 use std::future::Future;
-use std::mem::{ManuallyDrop, MaybeUninit};
+use std::mem::MaybeUninit;
 use std::ops::Deref;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
@@ -47,9 +47,9 @@ extern "C" {
 #[repr(C)]
 pub struct Task {
     header: ZTask, // first: the handle C sees is a pointer to the record
-    /// Keeps the pool holding this record alive; taken out by hand when
-    /// the record is freed (`TaskRef::drop`), after the slot is given back.
-    pub shared: ManuallyDrop<Arc<Shared>>,
+    /// The runtime's shared part, whose pool holds this record: kept
+    /// alive while the record is allocated (`Shared::item_made`).
+    shared: *const Shared,
     poll: PollFn,
     drop_fn: Option<DropFn>,
     pub state: State,
@@ -135,7 +135,8 @@ impl TaskRef {
     /// instead of on the stack and copied.
     #[inline(always)]
     fn new(task: Task) -> Result<TaskRef, c_int> {
-        let slot = task.shared.pool.alloc().ok_or(ENOMEM)?;
+        let slot = task.shared().pool.alloc().ok_or(ENOMEM)?;
+        task.shared().item_made();
         // SAFETY: a free slot of the pool, right size and alignment, ours.
         unsafe { slot.as_ptr().write(task) };
         Ok(TaskRef(slot))
@@ -223,13 +224,13 @@ impl TaskRef {
 /// No reference to the record is left, and nobody else can reach it.
 unsafe fn free_record(p: *mut Task) {
     // SAFETY: nobody else can reach the record (the caller's contract).
-    // Its `shared` is ManuallyDrop, so drop_in_place leaves it alone; it
-    // is taken out after, and dropped after the slot is back in the pool,
-    // which that Arc keeps alive.
+    // Its Shared stays alive until item_freed (the record is counted
+    // until then), which is the last use of it.
     unsafe {
+        let shared = (*p).shared;
         ptr::drop_in_place(p);
-        let shared = ManuallyDrop::take(&mut (*p).shared);
-        shared.pool.free(p);
+        (*shared).pool.free(p);
+        Shared::item_freed(shared);
     }
 }
 
@@ -249,7 +250,7 @@ impl Task {
            inplace: Option<Layout>, root: bool) -> Task {
         Task {
             header: ZTask { ops: &TASK_OPS, owner: shared.public.0 },
-            shared: ManuallyDrop::new(shared.clone()),
+            shared: &**shared,
             poll,
             drop_fn,
             state: State::new(1, if root { 0 } else { HANDLE }),
@@ -266,6 +267,14 @@ impl Task {
             // Zeroed by new_task for the bytes a state uses, not here.
             inline: InlineState(UnsafeCell::new(MaybeUninit::uninit())),
         }
+    }
+
+    /// The runtime's shared part.
+    #[inline(always)]
+    pub fn shared(&self) -> &Shared {
+        // SAFETY: a Shared outlives every record of its pool (see
+        // Shared::item_made); the borrow is bounded by the record's.
+        unsafe { &*self.shared }
     }
 
     /// RUNNING, or the outcome once COMPLETE is set.
@@ -324,14 +333,14 @@ impl Task {
     /// Wakes the Tokio task (a C or Rust waker of the task was woken).
     pub fn wake(&self) {
         let me = crate::threads::me();
-        let stats = &self.shared.stats;
+        let stats = &self.shared().stats;
         if self.poller.load(Ordering::Relaxed) == me {
             // Inside its own poll, on this thread: the poll's waker.
             self.woke_inline.store(true, Ordering::Relaxed);
             // The slot the poll found (no second lookup).
             let slot = Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT);
             stats.count_at(slot, Counter::Wakes);
-            if slot.is_none() && !crate::runtime::is_current_tls(&self.shared) {
+            if slot.is_none() && !crate::runtime::is_current_tls(self.shared()) {
                 stats.count_at(slot, Counter::WakesRemote);
             }
             // SAFETY: `poller` names this thread, so its poll is running
@@ -347,7 +356,7 @@ impl Task {
         }
         let slot = stats.threads.slot_of(me);
         stats.count_at(slot, Counter::Wakes);
-        if slot.is_none() && !crate::runtime::is_current_tls(&self.shared) {
+        if slot.is_none() && !crate::runtime::is_current_tls(self.shared()) {
             stats.count_at(slot, Counter::WakesRemote);
         }
         if s.has(MOVED) {
@@ -368,11 +377,11 @@ impl Task {
         let s = self.state.load();
         // Destroy cancels every unfinished task: Tokio's workers may still
         // poll some while it shuts down, and they must not run C code.
-        if s.has(CANCEL) || (!self.root && self.shared.closed.load(Ordering::Acquire)) {
+        if s.has(CANCEL) || (!self.root && self.shared().closed.load(Ordering::Acquire)) {
             return Some(ECANCELED);
         }
         let thread = crate::threads::me();
-        let stats = &self.shared.stats;
+        let stats = &self.shared().stats;
         let slot = stats.threads.slot_of(thread);
         stats.count_at(slot, Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
@@ -384,7 +393,7 @@ impl Task {
         // SAFETY: the poll function and its state are the caller's, valid
         // until the state is dropped, which happens only after this task
         // stops being polled; the waker borrows this record.
-        let r = unsafe { crate::timing::poll(&self.shared, self.poll, self.user_state, &waker, me) };
+        let r = unsafe { crate::timing::poll(self.shared(), self.poll, self.user_state, &waker, me) };
         self.poller.store(0, Ordering::Relaxed);
         match r {
             PENDING => {
@@ -424,7 +433,7 @@ impl Task {
         self.drop_owned_state();
         if prev.has(KEPT) {
             let key = self as *const Task as usize;
-            let entry = self.shared.kept.lock().unwrap().remove(&key);
+            let entry = self.shared().kept.lock().unwrap().remove(&key);
             drop(entry); // outside the lock: it may be the last reference
         }
     }
@@ -471,7 +480,7 @@ impl Task {
             // finds it, before COMPLETE, so a release that sees COMPLETE
             // also sees KEPT.
             let key = &*this as *const Task as usize;
-            this.shared.kept.lock().unwrap().insert(key, this.clone());
+            this.shared().kept.lock().unwrap().insert(key, this.clone());
             this.state.set(KEPT);
             let prev = this.complete(outcome);
             // The handle was released meanwhile: nobody keeps the state.
@@ -486,7 +495,7 @@ impl Task {
 
     /// finish's common tail, with the word from before COMPLETE.
     fn ended(&self, prev: Snapshot, outcome: c_int) {
-        let stats = &self.shared.stats;
+        let stats = &self.shared().stats;
         stats.count(match outcome {
             0 => Counter::Completed,
             ECANCELED => Counter::Cancelled,
@@ -496,8 +505,8 @@ impl Task {
             let moved = self.waiters.lock().unwrap().moved.take();
             drop(moved); // outside the lock
         }
-        if self.shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.shared.idle.notify_one();
+        if self.shared().live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared().idle.notify_one();
         }
         if prev.has(WAITERS) {
             self.wake_waiters();

@@ -77,8 +77,9 @@ impl Drop for Leaf {
 /// wait (the timer beside the kind: see Leaf::timer).
 #[inline(always)]
 pub fn new(shared: &Arc<Shared>, kind: Kind) -> Result<*mut ZFuture, c_int> {
-    let slot = shared.leaves.alloc().ok_or(ENOMEM)?;
-    shared.item_made();
+    let me = shared.stats.threads.slot();
+    let slot = shared.leaves.alloc(me).ok_or(ENOMEM)?;
+    shared.item_made(me);
     let p = slot.as_ptr();
     // SAFETY: a free slot of the pool, right size and alignment, ours;
     // every field is written once, in place, before the leaf is shared.
@@ -237,8 +238,9 @@ unsafe extern "C" fn leaf_drop(f: *mut ZFuture) {
     unsafe {
         let shared = (*p).shared;
         ptr::drop_in_place(p);
-        (*shared).leaves.free(p);
-        Shared::item_freed(shared);
+        let me = (*shared).stats.threads.slot();
+        (*shared).leaves.free(p, me);
+        Shared::item_freed(shared, me);
     }
 }
 

@@ -292,9 +292,10 @@ fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
 /// items' reference. All RMWs on `outside` are totally ordered, so exactly
 /// one of them sees that.
 impl Shared {
-    /// A pool item was made (before it is shared).
-    pub fn item_made(&self) {
-        match self.stats.threads.slot() {
+    /// A pool item was made (before it is shared) by the thread of
+    /// registry slot `me` (`threads.slot()`).
+    pub fn item_made(&self, me: Option<usize>) {
+        match me {
             Some(i) => self.stats.count_at(Some(i), Counter::ItemsMade),
             None => {
                 self.outside.fetch_add(1, Ordering::Relaxed);
@@ -302,16 +303,17 @@ impl Shared {
         }
     }
 
-    /// A pool item was freed, its slot already back in the pool.
+    /// A pool item was freed, its slot already back in the pool, by the
+    /// thread of registry slot `me`.
     ///
     /// # Safety
     /// `this` is the `Shared` of the freed item; the items' reference
     /// keeps it alive until this call, which may give that reference up
     /// (the caller uses nothing of it after).
-    pub unsafe fn item_freed(this: *const Shared) {
+    pub unsafe fn item_freed(this: *const Shared, me: Option<usize>) {
         // SAFETY: alive: the freed item was still counted (the contract).
         let shared = unsafe { &*this };
-        match shared.stats.threads.slot() {
+        match me {
             Some(i) => shared.stats.count_at(Some(i), Counter::ItemsFreed),
             // AcqRel: every use of the items happens before the last
             // free's drop (each free releases, the last one acquires).

@@ -135,8 +135,9 @@ impl TaskRef {
     /// instead of on the stack and copied.
     #[inline(always)]
     fn new(task: Task) -> Result<TaskRef, c_int> {
-        let slot = task.shared().pool.alloc().ok_or(ENOMEM)?;
-        task.shared().item_made();
+        let me = task.shared().stats.threads.slot();
+        let slot = task.shared().pool.alloc(me).ok_or(ENOMEM)?;
+        task.shared().item_made(me);
         // SAFETY: a free slot of the pool, right size and alignment, ours.
         unsafe { slot.as_ptr().write(task) };
         Ok(TaskRef(slot))
@@ -229,8 +230,9 @@ unsafe fn free_record(p: *mut Task) {
     unsafe {
         let shared = (*p).shared;
         ptr::drop_in_place(p);
-        (*shared).pool.free(p);
-        Shared::item_freed(shared);
+        let me = (*shared).stats.threads.slot();
+        (*shared).pool.free(p, me);
+        Shared::item_freed(shared, me);
     }
 }
 

@@ -64,7 +64,8 @@ pub struct Task {
     /// state word with a locked add. Cleared when a poll starts.
     woke_inline: AtomicBool,
     /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
-    /// written with `poller`, for its wakes from inside the poll.
+    /// written at the start of every poll, for its wakes from inside the
+    /// poll and the completion that follows the poll on its thread.
     poller_slot: AtomicUsize,
     /// The waker of the poll in progress, borrowed for its duration:
     /// written with `poller`, read only by that thread while `poller`
@@ -131,11 +132,11 @@ unsafe impl Sync for TaskRef {}
 impl TaskRef {
     /// Moves `task` into a slot of its runtime's pool; the reference is
     /// the one a new record starts with. Err(ENOMEM) if the pool is full.
+    /// `me` is the calling thread's registry slot (`threads.slot()`).
     /// Inlined into its callers, so the record is built in its slot
     /// instead of on the stack and copied.
     #[inline(always)]
-    fn new(task: Task) -> Result<TaskRef, c_int> {
-        let me = task.shared().stats.threads.slot();
+    fn new(task: Task, me: Option<usize>) -> Result<TaskRef, c_int> {
         let slot = task.shared().pool.alloc(me).ok_or(ENOMEM)?;
         task.shared().item_made(me);
         // SAFETY: a free slot of the pool, right size and alignment, ours.
@@ -199,7 +200,7 @@ impl Drop for TaskRef {
     fn drop(&mut self) {
         if self.state.ref_dec() {
             // SAFETY: the last reference: nobody else can reach the record.
-            unsafe { free_record(self.0.as_ptr()) };
+            unsafe { free_record(self.0.as_ptr(), None) };
         }
     }
 }
@@ -210,27 +211,28 @@ impl TaskRef {
     ///
     /// # Safety
     /// That RMW found this reference to be the only one.
-    unsafe fn free_taken(self) {
+    unsafe fn free_taken(self, me: Option<usize>) {
         let p = self.0.as_ptr();
         std::mem::forget(self);
         // SAFETY: the only reference (the caller's contract), and its
         // count is already out of the word.
-        unsafe { free_record(p) };
+        unsafe { free_record(p, me) };
     }
 }
 
-/// Drops a record and gives its slot back.
+/// Drops a record and gives its slot back; `me` is the calling thread's
+/// registry slot if the caller knows it (None: looked up here).
 ///
 /// # Safety
 /// No reference to the record is left, and nobody else can reach it.
-unsafe fn free_record(p: *mut Task) {
+unsafe fn free_record(p: *mut Task, me: Option<usize>) {
     // SAFETY: nobody else can reach the record (the caller's contract).
     // Its Shared stays alive until item_freed (the record is counted
     // until then), which is the last use of it.
     unsafe {
         let shared = (*p).shared;
         ptr::drop_in_place(p);
-        let me = (*shared).stats.threads.slot();
+        let me = me.or_else(|| (*shared).stats.threads.slot());
         (*shared).pool.free(p, me);
         Shared::item_freed(shared, me);
     }
@@ -269,6 +271,12 @@ impl Task {
             // Zeroed by new_task for the bytes a state uses, not here.
             inline: InlineState(UnsafeCell::new(MaybeUninit::uninit())),
         }
+    }
+
+    /// The registry slot of the thread of the last poll (the caller's,
+    /// right after its poll).
+    fn poller_slot(&self) -> Option<usize> {
+        Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT)
     }
 
     /// The runtime's shared part.
@@ -340,7 +348,7 @@ impl Task {
             // Inside its own poll, on this thread: the poll's waker.
             self.woke_inline.store(true, Ordering::Relaxed);
             // The slot the poll found (no second lookup).
-            let slot = Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT);
+            let slot = self.poller_slot();
             stats.count_at(slot, Counter::Wakes);
             if slot.is_none() && !crate::runtime::is_current_tls(self.shared()) {
                 stats.count_at(slot, Counter::WakesRemote);
@@ -375,21 +383,23 @@ impl Task {
     }
 
     /// One call of the C poll function; Some(outcome) when the task ended.
+    /// Leaves the calling thread's registry slot in `poller_slot` (for
+    /// finish, on the same thread), whatever it returns.
     fn poll_once(&self, cx: &mut Context<'_>) -> Option<c_int> {
+        let thread = crate::threads::me();
+        let stats = &self.shared().stats;
+        let slot = stats.threads.slot_of(thread);
+        self.poller_slot.store(slot.unwrap_or(NO_SLOT), Ordering::Relaxed);
         let s = self.state.load();
         // Destroy cancels every unfinished task: Tokio's workers may still
         // poll some while it shuts down, and they must not run C code.
         if s.has(CANCEL) || (!self.root && self.shared().closed.load(Ordering::Acquire)) {
             return Some(ECANCELED);
         }
-        let thread = crate::threads::me();
-        let stats = &self.shared().stats;
-        let slot = stats.threads.slot_of(thread);
         stats.count_at(slot, Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
         let me = self as *const Task as *const c_void;
         self.woke_inline.store(false, Ordering::Relaxed);
-        self.poller_slot.store(slot.unwrap_or(NO_SLOT), Ordering::Relaxed);
         self.cx_waker.store(cx.waker() as *const Waker as *mut Waker, Ordering::Relaxed);
         self.poller.store(thread, Ordering::Relaxed);
         // SAFETY: the poll function and its state are the caller's, valid
@@ -456,7 +466,8 @@ impl Task {
     /// The task ended with `outcome`: drop what must go, publish the
     /// outcome, wake whoever waits; then gives up the Tokio future's
     /// reference `this`.
-    fn finish(this: TaskRef, outcome: c_int) {
+    /// `me` is the calling thread's registry slot, if it has one.
+    fn finish(this: TaskRef, outcome: c_int, me: Option<usize>) {
         if outcome == 0 {
             this.outcome.store(outcome, Ordering::Relaxed); // before COMPLETE
             if let Ok(prev) = this.state.finish_detached() {
@@ -465,11 +476,11 @@ impl Task {
                 if !prev.has(DROPPED) {
                     this.drop_owned_state();
                 }
-                this.ended(prev, outcome);
+                this.ended(prev, outcome, me);
                 if prev.refs() == 1 {
                     // SAFETY: finish_detached found our reference the only
                     // one and took it out of the word.
-                    unsafe { this.free_taken() };
+                    unsafe { this.free_taken(me) };
                 }
                 return;
             }
@@ -492,13 +503,13 @@ impl Task {
             }
             prev
         };
-        this.ended(prev, outcome);
+        this.ended(prev, outcome, me);
     }
 
     /// finish's common tail, with the word from before COMPLETE.
-    fn ended(&self, prev: Snapshot, outcome: c_int) {
+    fn ended(&self, prev: Snapshot, outcome: c_int, me: Option<usize>) {
         let stats = &self.shared().stats;
-        stats.count(match outcome {
+        stats.count_at(me, match outcome {
             0 => Counter::Completed,
             ECANCELED => Counter::Cancelled,
             _ => Counter::Failed,
@@ -550,12 +561,12 @@ fn init_state(state: *mut c_void, args: &SpawnArgs) -> Result<(), c_int> {
 
 /// The task record with its state: the caller's, in-place inside the
 /// record when small enough, else in-place in an allocation of its own.
-fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<TaskRef, c_int> {
+fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, me: Option<usize>) -> Result<TaskRef, c_int> {
     if args.inplace_size == 0 {
-        return TaskRef::new(Task::new(shared, args.poll, args.drop, args.state, None, false));
+        return TaskRef::new(Task::new(shared, args.poll, args.drop, args.state, None, false), me);
     }
     if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
-        let mut task = TaskRef::new(Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false))?;
+        let mut task = TaskRef::new(Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false), me)?;
         let state = task.inline.0.get() as *mut c_void; // the record's place is final now
         // SAFETY: the record's own inline bytes, inplace_size <= INLINE_STATE
         // of them; no one else has seen the record yet.
@@ -575,7 +586,7 @@ fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<TaskRef, c_int> {
         unsafe { dealloc(state as *mut u8, layout) };
         return Err(e);
     }
-    let task = TaskRef::new(Task::new(shared, args.poll, args.drop, state, Some(layout), false));
+    let task = TaskRef::new(Task::new(shared, args.poll, args.drop, state, Some(layout), false), me);
     if task.is_err() {
         // SAFETY: allocated just above with this layout, never handed out.
         unsafe { dealloc(state as *mut u8, layout) };
@@ -589,12 +600,13 @@ pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &Spawn
     if shared.closed.load(Ordering::Acquire) {
         return Err(ECLOSED);
     }
-    let task = new_task(shared, args)?;
+    let me = shared.stats.threads.slot();
+    let task = new_task(shared, args, me)?;
     // The handle's reference (the record was made with the future's).
     task.state.add_ref_unshared();
     let handle_ref = &*task as *const Task as *mut ZTask;
     shared.note_live(shared.live.fetch_add(1, Ordering::AcqRel) + 1);
-    shared.stats.count(Counter::Spawned);
+    shared.stats.count_at(me, Counter::Spawned);
     // On a runtime shutting down meanwhile, Tokio drops the future at once:
     // the task ends cancelled, its state dropped.
     drop(handle.spawn(TaskFuture { task: Some(task) }));
@@ -620,7 +632,9 @@ impl Future for TaskFuture {
             None => Poll::Pending,
             Some(outcome) => {
                 if let Some(task) = self.task.take() {
-                    Task::finish(task, outcome);
+                    // The slot poll_once just looked up, on this thread.
+                    let me = task.poller_slot();
+                    Task::finish(task, outcome, me);
                 }
                 Poll::Ready(())
             }
@@ -632,7 +646,8 @@ impl Drop for TaskFuture {
     /// Tokio drops an unfinished future when its runtime shuts down.
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
-            Task::finish(task, ECANCELED);
+            let me = task.shared().stats.threads.slot();
+            Task::finish(task, ECANCELED, me);
         }
     }
 }
@@ -663,7 +678,7 @@ pub struct RootFuture(TaskRef);
 
 impl RootFuture {
     pub fn new(shared: &Arc<Shared>, state: *mut c_void, poll: PollFn) -> Result<RootFuture, c_int> {
-        Ok(RootFuture(TaskRef::new(Task::new(shared, poll, None, state, None, true))?))
+        Ok(RootFuture(TaskRef::new(Task::new(shared, poll, None, state, None, true), shared.stats.threads.slot())?))
     }
 }
 

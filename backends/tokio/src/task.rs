@@ -698,3 +698,100 @@ impl Future for RootFuture {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The waker publication race of `poll_once`: a wake or cancel from
+    //! another thread while the task's first poll still runs, before any
+    //! Tokio waker is stored. The poll waits for that thread, so the race
+    //! is taken every time; a lost wake would hang block_on (the watchdog
+    //! aborts) or be reported.
+
+    use super::*;
+    use crate::runtime::{create, Config};
+    use std::sync::atomic::AtomicU32;
+
+    static LOST: AtomicBool = AtomicBool::new(false);
+
+    /// The executor's reporter, which the plugin links from C.
+    #[no_mangle]
+    extern "C" fn zx_lost_wake_log(_poll: PollFn, _root: c_int, _task: *const c_void) {
+        LOST.store(true, Ordering::Relaxed);
+    }
+
+    struct Probe {
+        polls: AtomicU32,
+        cancel: bool, // the other thread cancels instead of waking
+    }
+
+    struct SendWaker(CWaker);
+    // SAFETY: a clone of a task's C waker, which may be woken or dropped
+    // from any thread (waker.h).
+    unsafe impl Send for SendWaker {}
+
+    /// # Safety
+    /// `state` is a live Probe; `w` is the task's waker for the call.
+    unsafe extern "C" fn probe_poll(state: *mut c_void, w: *const CWaker) -> c_int {
+        // SAFETY: the caller's contract.
+        let probe = unsafe { &*(state as *const Probe) };
+        if probe.polls.fetch_add(1, Ordering::Relaxed) > 0 {
+            return READY;
+        }
+        let cancel = probe.cancel;
+        // SAFETY: `w` is valid for the call; the clone is ours.
+        let clone = SendWaker(unsafe { ((*(*w).vtable).clone)((*w).data) });
+        let other = std::thread::spawn(move || {
+            let clone = clone;
+            // SAFETY: the clone's record is the task's, whose handle is
+            // the record itself; the clone keeps it alive.
+            unsafe {
+                if cancel {
+                    (TASK_OPS.cancel)(clone.0.data as *mut ZTask);
+                    ((*clone.0.vtable).drop)(clone.0.data);
+                } else {
+                    ((*clone.0.vtable).wake)(clone.0.data);
+                }
+            }
+        });
+        other.join().unwrap(); // the wake happens inside this poll
+        PENDING
+    }
+
+    fn run(single_threaded: bool, cancel: bool) -> (c_int, u32) {
+        let cfg = Config { public: ptr::null_mut(), enter: None, leave: None, single_threaded,
+                           workers: 2, blocking_threads: 0, timing: None };
+        let backend = create(&cfg).unwrap();
+        let probe = Probe { polls: AtomicU32::new(0), cancel };
+        let args = SpawnArgs { poll: probe_poll, drop: None, state: &probe as *const Probe as *mut c_void,
+                               inplace_size: 0, inplace_align: 0, init: None, init_arg: ptr::null_mut() };
+        let t = backend.spawn(&args).unwrap();
+        let rc = backend.block_on(t);
+        // SAFETY: the handle spawn returned, released once.
+        unsafe { (TASK_OPS.release)(t) };
+        backend.destroy();
+        (rc, probe.polls.load(Ordering::Relaxed))
+    }
+
+    #[test]
+    fn a_wake_or_cancel_during_the_first_poll_is_not_lost() {
+        let done = Arc::new(AtomicBool::new(false));
+        let watch = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            if !watch.load(Ordering::Relaxed) {
+                eprintln!("a wake was lost: block_on hangs");
+                std::process::abort();
+            }
+        });
+        for single in [true, false] {
+            for _ in 0..50 {
+                assert_eq!(run(single, false), (0, 2));
+                let (rc, polls) = run(single, true);
+                assert_eq!(rc, ECANCELED);
+                assert_eq!(polls, 1); // the second poll saw CANCEL first
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        assert!(!LOST.load(Ordering::Relaxed));
+    }
+}

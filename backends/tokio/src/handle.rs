@@ -56,14 +56,16 @@ unsafe extern "C" fn task_cancel(t: *mut ZTask) -> c_int {
 /// `t` is a live handle, released at most once (the loader guarantees
 /// that a released handle is not used again).
 unsafe extern "C" fn task_release(t: *mut ZTask) -> c_int {
+    // One RMW: clears HANDLE, and gives back the handle's reference with
+    // it unless the task completed (then the state is ours to drop first).
     // SAFETY: forwarded contract.
-    let prev = unsafe { with_task(t, |task| task.state.clear(HANDLE)) };
-    if !prev.has(HANDLE) {
-        return EINVAL; // released twice
-    }
-    // SAFETY: the handle's reference, given up here.
-    let task = unsafe { TaskRef::from_raw(t as *const Task) };
+    let prev = match unsafe { with_task(t, |task| task.state.release_handle()) } {
+        Ok(prev) => prev,
+        Err(_) => return EINVAL, // released twice
+    };
     if prev.has(COMPLETE) {
+        // SAFETY: the handle's reference, which release_handle kept.
+        let task = unsafe { TaskRef::from_raw(t as *const Task) };
         task.drop_state();
     }
     0

@@ -10,7 +10,6 @@
 //! (fd.rs).
 
 use std::future::Future;
-use std::mem::ManuallyDrop;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
 use std::ptr::{self, addr_of_mut};
@@ -36,9 +35,9 @@ pub enum Kind {
 #[repr(C)]
 pub struct Leaf {
     base: ZFuture, // first: C sees a zyntax_future
-    /// Keeps the pool holding this leaf alive; taken out by hand when the
-    /// leaf is freed (`leaf_drop`), after the slot is given back.
-    shared: ManuallyDrop<Arc<Shared>>,
+    /// The runtime's shared part, whose pool holds this leaf: kept alive
+    /// while the leaf is allocated (`Shared::item_made`).
+    shared: *const Shared,
     kind: Kind,
     /// A sleep's Tokio timer, made at its first poll and reset after.
     /// Pinned: it lives inside the leaf, which never moves. Beside the
@@ -48,6 +47,15 @@ pub struct Leaf {
     timer: Option<Sleep>,
 }
 
+impl Leaf {
+    /// The runtime's shared part.
+    fn shared(&self) -> &Shared {
+        // SAFETY: a Shared outlives every leaf of its pool (see
+        // Shared::item_made); the borrow is bounded by the leaf's.
+        unsafe { &*self.shared }
+    }
+}
+
 impl Drop for Leaf {
     fn drop(&mut self) {
         let token = self as *const Leaf as usize;
@@ -55,7 +63,7 @@ impl Drop for Leaf {
             Kind::Blocking { running: Some(job), .. } => job.abort(), // skipped if not started
             Kind::Fd { wait, .. } => {
                 if let Some(w) = wait.take() {
-                    w.finish(token, &self.shared.fds);
+                    w.finish(token, &self.shared().fds);
                 }
             }
             _ => {}
@@ -69,13 +77,15 @@ impl Drop for Leaf {
 /// wait (the timer beside the kind: see Leaf::timer).
 #[inline(always)]
 pub fn new(shared: &Arc<Shared>, kind: Kind) -> Result<*mut ZFuture, c_int> {
-    let slot = shared.leaves.alloc().ok_or(ENOMEM)?;
+    let me = shared.stats.threads.slot();
+    let slot = shared.leaves.alloc(me).ok_or(ENOMEM)?;
+    shared.item_made(me);
     let p = slot.as_ptr();
     // SAFETY: a free slot of the pool, right size and alignment, ours;
     // every field is written once, in place, before the leaf is shared.
     unsafe {
         addr_of_mut!((*p).base).write(ZFuture { ops: &LEAF_OPS, result: RUNNING });
-        addr_of_mut!((*p).shared).write(ManuallyDrop::new(shared.clone()));
+        addr_of_mut!((*p).shared).write(&**shared);
         addr_of_mut!((*p).kind).write(kind);
         addr_of_mut!((*p).timer).write(None);
     }
@@ -171,7 +181,11 @@ fn poll_blocking(shared: &Shared, job: &mut Option<(BlockingFn, SendPtr)>, runni
 
 fn poll_leaf(leaf: &mut Leaf, cx: &mut Context<'_>) -> Poll<c_int> {
     let token = leaf as *const Leaf as usize;
-    let shared = &leaf.shared;
+    let shared_ptr = leaf.shared;
+    // SAFETY: a Shared outlives every leaf of its pool (see
+    // Shared::item_made), and this leaf lives for the call; the borrow
+    // stays in this function.
+    let shared = unsafe { &*shared_ptr };
     match &mut leaf.kind {
         Kind::Sleep { deadline_ns, armed } => {
             // SAFETY: the leaf is pool memory that never moves while it
@@ -195,11 +209,11 @@ unsafe extern "C" fn leaf_poll(f: *mut ZFuture, w: *const CWaker) -> c_int {
     }
     // A leaf that outlived its runtime (or is polled while it is being
     // destroyed) completes with ECLOSED, as on the C backends.
-    if leaf.shared.closed.load(std::sync::atomic::Ordering::Acquire) {
+    if leaf.shared().closed.load(std::sync::atomic::Ordering::Acquire) {
         leaf.base.result = ECLOSED;
         return READY;
     }
-    if !is_current(&leaf.shared) {
+    if !is_current(leaf.shared()) {
         leaf.base.result = EFOREIGN;
         return READY;
     }
@@ -219,13 +233,14 @@ unsafe extern "C" fn leaf_poll(f: *mut ZFuture, w: *const CWaker) -> c_int {
 unsafe extern "C" fn leaf_drop(f: *mut ZFuture) {
     let p = f as *mut Leaf;
     // SAFETY: a live leaf, dropped once (the caller's contract). Its
-    // `shared` is ManuallyDrop, so drop_in_place (whose Drop still uses
-    // it) leaves it alone; it is taken out after, and dropped after the
-    // slot is back in the pool it keeps alive.
+    // Shared stays alive until item_freed (the leaf is counted until
+    // then), which is the last use of it.
     unsafe {
+        let shared = (*p).shared;
         ptr::drop_in_place(p);
-        let shared = ManuallyDrop::take(&mut (*p).shared);
-        shared.leaves.free(p);
+        let me = (*shared).stats.threads.slot();
+        (*shared).leaves.free(p, me);
+        Shared::item_freed(shared, me);
     }
 }
 

@@ -8,9 +8,11 @@
 //! until it is released, even after `zyntax_runtime_destroy`. So records
 //! live in chunks owned by the pool, and a freed record's slot goes back
 //! on the pool's free list for the next spawn. The pool is part of
-//! `Shared`, which every record keeps alive (`Task::shared`): the chunks
-//! are freed only once the last record is, however long a handle outlives
-//! its runtime. Leaf futures outlive their runtime the same way.
+//! `Shared`, which stays alive while any record or leaf is allocated
+//! (`Shared::item_made`: one reference for all of them, counted per
+//! thread): the chunks are freed only once the last item is, however long
+//! a handle outlives its runtime. Leaf futures outlive their runtime the
+//! same way.
 //!
 //! Chunk k holds `FIRST << k` slots, allocated the first time the free
 //! list is empty; a slot is named by its index across the chunks. The
@@ -20,6 +22,15 @@
 //! meanwhile reads only that atomic, and its compare-exchange fails. The
 //! memory of a chunk stays mapped while the pool lives, so that read is
 //! always of valid memory.
+//!
+//! Each registered thread of the runtime (threads.rs) also has a short
+//! free list of its own, used with plain loads and stores: it frees onto
+//! it and allocates from it first, so a worker that spawns and completes
+//! its own tasks (a chain of spawns, a task completing where it was
+//! spawned) takes no compare-exchange. A list that reaches LOCAL_MAX slots
+//! goes to the shared stack whole, in one push. A list belongs to its
+//! registry slot, and passes to the slot's next thread with it (the
+//! registry's hand-over orders the two).
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::mem::MaybeUninit;
@@ -27,11 +38,15 @@ use std::ptr::{self, addr_of_mut, NonNull};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::{Acquire, Relaxed, Release}};
 use std::sync::Mutex;
 
+use crate::threads::SLOTS;
+
 /// Slots in the first chunk; each next chunk has twice as many.
 const FIRST: usize = 64;
 /// At most this many chunks: FIRST * (2^CHUNKS - 1) slots, about 10^9,
 /// whose index + 1 fits the free list's 32 bits.
 const CHUNKS: usize = 24;
+/// Slots at most on a thread's own free list.
+const LOCAL_MAX: u32 = 64;
 
 /// One item's memory. The item comes first: an item's address is its
 /// slot's (the handle C sees is a pointer to the record).
@@ -51,6 +66,19 @@ pub struct Pool<T> {
     chunks: [AtomicPtr<Slot<T>>; CHUNKS],
     /// The number of chunks made; held while making one.
     made: Mutex<usize>,
+    /// The free list of each registry slot's thread.
+    locals: [Local; SLOTS],
+}
+
+/// A thread's own free list (ids as on the shared stack, linked through
+/// the slots' `next`). Atomics only so the pool is Sync: one thread at a
+/// time uses a list, with Relaxed loads and stores (plain moves).
+#[repr(align(64))] // a line of its own: each is written by its thread
+#[derive(Default)]
+struct Local {
+    head: AtomicU32,
+    tail: AtomicU32,
+    len: AtomicU32,
 }
 
 const ID: u64 = 0xffff_ffff;
@@ -73,6 +101,7 @@ impl<T> Pool<T> {
             head: AtomicU64::new(0),
             chunks: [(); CHUNKS].map(|_| AtomicPtr::new(ptr::null_mut())),
             made: Mutex::new(0),
+            locals: Default::default(),
         }
     }
 
@@ -86,7 +115,20 @@ impl<T> Pool<T> {
     }
 
     /// Memory for one item (uninitialised), or None when out of memory.
-    pub fn alloc(&self) -> Option<NonNull<T>> {
+    /// `me` is the calling thread's registry slot, if it has one.
+    pub fn alloc(&self, me: Option<usize>) -> Option<NonNull<T>> {
+        if let Some(i) = me {
+            let local = &self.locals[i];
+            let top = local.head.load(Relaxed);
+            if top != 0 {
+                let slot = self.slot(top);
+                // SAFETY: a slot on this thread's own list: no one else's.
+                local.head.store(unsafe { (*slot).next.load(Relaxed) }, Relaxed);
+                local.len.store(local.len.load(Relaxed) - 1, Relaxed);
+                // SAFETY: not null (inside a chunk); the item is first.
+                return Some(unsafe { NonNull::new_unchecked(slot as *mut T) });
+            }
+        }
         loop {
             let head = self.head.load(Acquire);
             let top = (head & ID) as u32;
@@ -110,16 +152,37 @@ impl<T> Pool<T> {
         }
     }
 
-    /// Gives back an item's memory (its contents already dropped).
+    /// Gives back an item's memory (its contents already dropped). `me`
+    /// is the calling thread's registry slot, if it has one.
     ///
     /// # Safety
     /// `item` came from this pool's alloc and is no longer used.
-    pub unsafe fn free(&self, item: *mut T) {
+    pub unsafe fn free(&self, item: *mut T, me: Option<usize>) {
         let slot = item as *mut Slot<T>;
         // SAFETY: a slot of this pool (the caller's contract).
         let id = unsafe { (*slot).index } + 1;
-        // SAFETY: as above; the slot is ours until pushed.
-        unsafe { self.push(id, slot) };
+        let local = match me {
+            Some(i) => &self.locals[i],
+            // SAFETY: as above; the slot is ours until pushed.
+            None => return unsafe { self.push(id, slot) },
+        };
+        let mut len = local.len.load(Relaxed);
+        if len == LOCAL_MAX {
+            // Full: the whole list goes to the shared stack.
+            let last = self.slot(local.tail.load(Relaxed));
+            // SAFETY: the list's slots are linked from head to tail and
+            // no one else's (this thread's own list).
+            unsafe { self.push(local.head.load(Relaxed), last) };
+            len = 0;
+        }
+        let next = if len == 0 { 0 } else { local.head.load(Relaxed) };
+        // SAFETY: the slot is ours (the caller's contract).
+        unsafe { (*slot).next.store(next, Relaxed) };
+        if len == 0 {
+            local.tail.store(id, Relaxed);
+        }
+        local.head.store(id, Relaxed);
+        local.len.store(len + 1, Relaxed);
     }
 
     /// Pushes the chain of free slots from `first` (an id) to `last`,
@@ -187,7 +250,7 @@ enum Grow<T> {
 }
 
 impl<T> Drop for Pool<T> {
-    /// Every item is free by now: each kept the pool's `Shared` alive.
+    /// Every item is free by now: the items kept the pool's `Shared` alive.
     fn drop(&mut self) {
         let made = *self.made.get_mut().unwrap();
         for k in 0..made {
@@ -202,6 +265,31 @@ impl<T> Drop for Pool<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn distinct(items: &[NonNull<u64>]) -> bool {
+        let mut v: Vec<usize> = items.iter().map(|p| p.as_ptr() as usize).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len() == items.len()
+    }
+
+    #[test]
+    fn local_lists_spill_to_the_shared_stack() {
+        let pool: Pool<u64> = Pool::new();
+        let a: Vec<_> = (0..200).map(|_| pool.alloc(Some(1)).unwrap()).collect();
+        assert!(distinct(&a));
+        for p in &a {
+            // SAFETY: allocated above, freed once, never used after.
+            unsafe { pool.free(p.as_ptr(), Some(1)) };
+        }
+        assert!(pool.locals[1].len.load(Relaxed) <= LOCAL_MAX);
+        // What the full lists gave to the shared stack serves other
+        // threads: 200 more items need no new chunk.
+        let made = *pool.made.lock().unwrap();
+        let b: Vec<_> = (0..200).map(|i| pool.alloc(if i % 2 == 0 { Some(1) } else { None }).unwrap()).collect();
+        assert!(distinct(&b));
+        assert_eq!(*pool.made.lock().unwrap(), made);
+    }
 
     #[test]
     fn locate_crosses_chunks() {

@@ -39,9 +39,13 @@ pub enum Counter {
     BlockingJobs,
     WakesRemote, // of Wakes, those from a thread not of this runtime
     SlowPolls,
+    // Not in zyntax_stats: pool items (records, leaves) made and freed by
+    // the shard's thread, for the count that keeps `Shared` alive.
+    ItemsMade,
+    ItemsFreed,
 }
 
-const COUNTERS: usize = 11;
+const COUNTERS: usize = 13;
 /// A shard per registered thread (threads.rs), and one shared by the rest.
 const SHARDS: usize = SLOTS + 1;
 const SHARED_SHARD: usize = SLOTS;
@@ -101,6 +105,14 @@ impl Stats {
         bump(&self.shards[slot.unwrap_or(SHARED_SHARD)].1[bucket], slot.is_some());
     }
 
+    /// Items made minus freed by registered threads (wrapping).
+    fn items_registered(&self) -> usize {
+        let n = |c: Counter| self.shards[..SLOTS].iter().fold(0usize, |n, s| {
+            n.wrapping_add(s.0[c as usize].load(Ordering::Relaxed) as usize)
+        });
+        n(Counter::ItemsMade).wrapping_sub(n(Counter::ItemsFreed))
+    }
+
     pub fn get(&self, c: Counter) -> u64 {
         self.shards.iter().fold(0u64, |n, s| n.wrapping_add(s.0[c as usize].load(Ordering::Relaxed)))
     }
@@ -150,15 +162,33 @@ pub struct Shared {
     /// every spawn and free, from every worker.
     pub pool: Padded<Pool<Task>>,
     pub leaves: Padded<Pool<Leaf>>,
+    /// Pool items made minus freed by threads outside the registry
+    /// (wrapping), plus DYING once destroy added the registered threads'
+    /// count: see `item_made`.
+    outside: Padded<AtomicUsize>,
     pub stats: Stats,
 }
+
+/// Added to `Shared::outside` by destroy: from then on the word is DYING
+/// plus the number of pool items not yet freed.
+const DYING: usize = 1 << 62;
 
 /// The backend runtime (`zyntax_backend_runtime *` in C).
 pub struct Backend {
     pub shared: Arc<Shared>,
     pub handle: Handle,
     runtime: Mutex<Option<Runtime>>,
+    /// The one reference to `Shared` that all pool items share
+    /// (`Arc::into_raw`): given up by destroy when no item is left, else
+    /// by the item freed last (`Shared::item_freed`).
+    items_ref: ItemsRef,
 }
+
+struct ItemsRef(*const Shared);
+// SAFETY: a counted reference to a Shared, which is Send + Sync.
+unsafe impl Send for ItemsRef {}
+// SAFETY: as for Send.
+unsafe impl Sync for ItemsRef {}
 
 thread_local! {
     /// The runtime whose thread this is (a worker) or that this thread is
@@ -249,7 +279,54 @@ fn builder(cfg: &Config, shared: &Arc<Shared>) -> Builder {
     b
 }
 
+/// What keeps `Shared` (and so the pools' memory) alive for the records
+/// and leaves in its pools, which may outlive destroy (a handle, a waker
+/// clone, a future not dropped yet), without a locked add on a shared
+/// counter per item. A registered thread counts the items it makes and
+/// frees in its own stats shard, with plain stores; other threads count
+/// them in `outside` with atomic adds. Destroy runs after every
+/// registered thread stopped (Tokio's threads are joined; nobody drives),
+/// so their counts are final: it adds them and DYING to `outside` in one
+/// RMW. From then on `outside` is DYING plus the items left, and the RMW
+/// that takes it to DYING (destroy's, or the last free's) gives up the
+/// items' reference. All RMWs on `outside` are totally ordered, so exactly
+/// one of them sees that.
 impl Shared {
+    /// A pool item was made (before it is shared) by the thread of
+    /// registry slot `me` (`threads.slot()`).
+    pub fn item_made(&self, me: Option<usize>) {
+        match me {
+            Some(i) => self.stats.count_at(Some(i), Counter::ItemsMade),
+            None => {
+                self.outside.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// A pool item was freed, its slot already back in the pool, by the
+    /// thread of registry slot `me`.
+    ///
+    /// # Safety
+    /// `this` is the `Shared` of the freed item; the items' reference
+    /// keeps it alive until this call, which may give that reference up
+    /// (the caller uses nothing of it after).
+    pub unsafe fn item_freed(this: *const Shared, me: Option<usize>) {
+        // SAFETY: alive: the freed item was still counted (the contract).
+        let shared = unsafe { &*this };
+        match me {
+            Some(i) => shared.stats.count_at(Some(i), Counter::ItemsFreed),
+            // AcqRel: every use of the items happens before the last
+            // free's drop (each free releases, the last one acquires).
+            None => {
+                if shared.outside.fetch_sub(1, Ordering::AcqRel) == DYING + 1 {
+                    // SAFETY: the items' reference, from Arc::into_raw
+                    // (Backend::items_ref); the last item is gone.
+                    drop(unsafe { Arc::from_raw(this) });
+                }
+            }
+        }
+    }
+
     /// A spawn made `live` reach `n`: the high-water mark follows (a load
     /// per spawn; a write only at a new peak).
     pub fn note_live(&self, n: usize) {
@@ -271,10 +348,12 @@ pub fn create(cfg: &Config) -> Result<Box<Backend>, String> {
         fds: Mutex::new(IntMap::default()),
         pool: Padded(Pool::new()),
         leaves: Padded(Pool::new()),
+        outside: Padded(AtomicUsize::new(0)),
         stats: Stats::new(),
     });
     let runtime = builder(cfg, &shared).build().map_err(|e| format!("tokio: {}", e))?;
-    Ok(Box::new(Backend { handle: runtime.handle().clone(), shared, runtime: Mutex::new(Some(runtime)) }))
+    let items_ref = ItemsRef(Arc::into_raw(shared.clone()));
+    Ok(Box::new(Backend { handle: runtime.handle().clone(), shared, runtime: Mutex::new(Some(runtime)), items_ref }))
 }
 
 impl Backend {
@@ -360,6 +439,15 @@ impl Backend {
         let left: Vec<TaskRef> = self.shared.kept.lock().unwrap().drain().map(|(_, t)| t).collect();
         for task in left {
             task.drop_state();
+        }
+        // Tokio's threads are joined and nobody drives: the registered
+        // threads' item counts are final (see item_made).
+        let registered = self.shared.stats.items_registered();
+        let prev = self.shared.outside.fetch_add(DYING.wrapping_add(registered), Ordering::AcqRel);
+        if prev.wrapping_add(registered) == 0 {
+            // SAFETY: the items' reference (Arc::into_raw in create);
+            // no item is left to give it up.
+            drop(unsafe { Arc::from_raw(self.items_ref.0) });
         }
     }
 }

@@ -83,7 +83,7 @@ pub struct State(AtomicUsize);
 impl State {
     /// `refs` references and `flags`.
     pub fn new(refs: usize, flags: usize) -> State {
-        State(AtomicUsize::new(refs * REF_ONE | flags))
+        State(AtomicUsize::new((refs * REF_ONE) | flags))
     }
 
     /// Acquire: a COMPLETE seen here makes the outcome visible; a WAKER
@@ -104,10 +104,54 @@ impl State {
         Snapshot(self.0.fetch_and(!bits, AcqRel))
     }
 
-    /// Counts a wake. Relaxed: the check that reads it reads the same
-    /// word, which orders it against the waker's later reference drop.
-    pub fn count_wake(&self) {
-        self.0.fetch_add(WAKE_ONE, Relaxed);
+    /// Counts a wake; returns the word before. Acquire: a `WAKER` seen
+    /// in the result makes the slot's contents visible. The RMW is what
+    /// orders the wake against a poll publishing its waker: either the
+    /// wake sees `WAKER`, or the poll's publishing RMW sees the count move.
+    pub fn count_wake(&self) -> Snapshot {
+        Snapshot(self.0.fetch_add(WAKE_ONE, Acquire))
+    }
+
+    /// One more reference on a record no other thread can see yet (a
+    /// spawn's handle): a plain load and store, no locked add.
+    pub fn add_ref_unshared(&self) {
+        self.0.store(self.0.load(Relaxed) + REF_ONE, Relaxed);
+    }
+
+    /// Applies `f` to the word in one read-modify-write (a compare-exchange
+    /// loop); `f` returns None to leave it. Returns the word before.
+    fn update(&self, mut f: impl FnMut(Snapshot) -> Option<usize>) -> Result<Snapshot, Snapshot> {
+        self.0.fetch_update(AcqRel, Acquire, |w| f(Snapshot(w))).map(Snapshot).map_err(Snapshot)
+    }
+
+    /// The handle's release in one RMW: clears `HANDLE` and, if the task
+    /// has not completed, gives back the handle's reference with it (the
+    /// Tokio future still holds one until completion, so this is never the
+    /// last). If it has completed, the reference stays with the caller,
+    /// who drops the state and then the reference. Err: no `HANDLE`
+    /// (released twice).
+    pub fn release_handle(&self) -> Result<Snapshot, Snapshot> {
+        self.update(|s| {
+            if !s.has(HANDLE) {
+                return None;
+            }
+            let refs = if s.has(COMPLETE) { 0 } else { REF_ONE };
+            Some((s.0 & !HANDLE) - refs)
+        })
+    }
+
+    /// A detached task (no `HANDLE`) completed: sets `COMPLETE | DROPPED`
+    /// in one RMW and, if the Tokio future's reference is the last one,
+    /// takes it out in the same RMW (then the caller owns the record
+    /// alone and frees it without another RMW). Err: `HANDLE` is set.
+    pub fn finish_detached(&self) -> Result<Snapshot, Snapshot> {
+        self.update(|s| {
+            if s.has(HANDLE) {
+                return None;
+            }
+            let refs = if s.refs() == 1 { REF_ONE } else { 0 };
+            Some((s.0 | COMPLETE | DROPPED) - refs)
+        })
     }
 
     /// A new reference from an existing one: Relaxed, as for `Arc`.

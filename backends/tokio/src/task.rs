@@ -11,20 +11,24 @@
 //! wakers and by a join future. Unfinished tasks need no table: dropping
 //! the Tokio runtime drops their futures, which drops their states.
 //!
-//! Waking: the first poll stores Tokio's waker for the task in a slot of
-//! the record and publishes it with the `WAKER` bit; Tokio gives a task the
-//! same waker at every poll, so from then on a wake is a load of the state
-//! word and `wake_by_ref` on that waker: no lock, no reference count.
+//! Waking: inside a poll, a wake on the polling thread (a task waking
+//! itself) goes to the waker the poll was given, borrowed. The first poll
+//! that returns PENDING stores Tokio's waker for the task in a slot of the
+//! record and publishes it with the `WAKER` bit; Tokio gives a task the
+//! same waker at every poll, so from then on a wake from elsewhere is one
+//! add on the state word and `wake_by_ref` on that waker: no lock, no
+//! reference count. A task that completes in its first poll (most
+//! spawned tasks) never stores a waker.
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
 use std::future::Future;
-use std::mem::{ManuallyDrop, MaybeUninit};
+use std::mem::MaybeUninit;
 use std::ops::Deref;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -43,9 +47,9 @@ extern "C" {
 #[repr(C)]
 pub struct Task {
     header: ZTask, // first: the handle C sees is a pointer to the record
-    /// Keeps the pool holding this record alive; taken out by hand when
-    /// the record is freed (`TaskRef::drop`), after the slot is given back.
-    pub shared: ManuallyDrop<Arc<Shared>>,
+    /// The runtime's shared part, whose pool holds this record: kept
+    /// alive while the record is allocated (`Shared::item_made`).
+    shared: *const Shared,
     poll: PollFn,
     drop_fn: Option<DropFn>,
     pub state: State,
@@ -60,14 +64,19 @@ pub struct Task {
     /// state word with a locked add. Cleared when a poll starts.
     woke_inline: AtomicBool,
     /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
-    /// written with `poller`, for its wakes from inside the poll.
+    /// written at the start of every poll, for its wakes from inside the
+    /// poll and the completion that follows the poll on its thread.
     poller_slot: AtomicUsize,
+    /// The waker of the poll in progress, borrowed for its duration:
+    /// written with `poller`, read only by that thread while `poller`
+    /// names it (its wakes from inside the poll).
+    cx_waker: AtomicPtr<Waker>,
     /// The C state: the caller's, or in-place (inside `inline` or in
     /// memory of `inplace`'s layout that the record owns). Fixed at spawn.
     pub user_state: *mut c_void,
     inplace: Option<Layout>,
     root: bool, // block_on_future's future: not spawned, not counted live
-    /// Tokio's waker of the first poll; valid once WAKER is set.
+    /// Tokio's waker of the first PENDING poll; valid once WAKER is set.
     fixed: UnsafeCell<MaybeUninit<Waker>>,
     /// The wakers off the fast path, under the record's one lock: a poll's
     /// waker other than the fixed one (MOVED), block_on's and the join
@@ -123,11 +132,13 @@ unsafe impl Sync for TaskRef {}
 impl TaskRef {
     /// Moves `task` into a slot of its runtime's pool; the reference is
     /// the one a new record starts with. Err(ENOMEM) if the pool is full.
+    /// `me` is the calling thread's registry slot (`threads.slot()`).
     /// Inlined into its callers, so the record is built in its slot
     /// instead of on the stack and copied.
     #[inline(always)]
-    fn new(task: Task) -> Result<TaskRef, c_int> {
-        let slot = task.shared.pool.alloc().ok_or(ENOMEM)?;
+    fn new(task: Task, me: Option<usize>) -> Result<TaskRef, c_int> {
+        let slot = task.shared().pool.alloc(me).ok_or(ENOMEM)?;
+        task.shared().item_made(me);
         // SAFETY: a free slot of the pool, right size and alignment, ours.
         unsafe { slot.as_ptr().write(task) };
         Ok(TaskRef(slot))
@@ -187,19 +198,43 @@ impl Deref for TaskRef {
 
 impl Drop for TaskRef {
     fn drop(&mut self) {
-        if !self.state.ref_dec() {
-            return;
+        if self.state.ref_dec() {
+            // SAFETY: the last reference: nobody else can reach the record.
+            unsafe { free_record(self.0.as_ptr(), None) };
         }
+    }
+}
+
+impl TaskRef {
+    /// Frees the record of a reference whose count an RMW already took
+    /// out of the word (`State::finish_detached`).
+    ///
+    /// # Safety
+    /// That RMW found this reference to be the only one.
+    unsafe fn free_taken(self, me: Option<usize>) {
         let p = self.0.as_ptr();
-        // SAFETY: the last reference: nobody else can reach the record.
-        // Its `shared` is ManuallyDrop, so drop_in_place leaves it alone;
-        // it is taken out after, and dropped after the slot is back in
-        // the pool, which that Arc keeps alive.
-        unsafe {
-            ptr::drop_in_place(p);
-            let shared = ManuallyDrop::take(&mut (*p).shared);
-            shared.pool.free(p);
-        }
+        std::mem::forget(self);
+        // SAFETY: the only reference (the caller's contract), and its
+        // count is already out of the word.
+        unsafe { free_record(p, me) };
+    }
+}
+
+/// Drops a record and gives its slot back; `me` is the calling thread's
+/// registry slot if the caller knows it (None: looked up here).
+///
+/// # Safety
+/// No reference to the record is left, and nobody else can reach it.
+unsafe fn free_record(p: *mut Task, me: Option<usize>) {
+    // SAFETY: nobody else can reach the record (the caller's contract).
+    // Its Shared stays alive until item_freed (the record is counted
+    // until then), which is the last use of it.
+    unsafe {
+        let shared = (*p).shared;
+        ptr::drop_in_place(p);
+        let me = me.or_else(|| (*shared).stats.threads.slot());
+        (*shared).pool.free(p, me);
+        Shared::item_freed(shared, me);
     }
 }
 
@@ -219,7 +254,7 @@ impl Task {
            inplace: Option<Layout>, root: bool) -> Task {
         Task {
             header: ZTask { ops: &TASK_OPS, owner: shared.public.0 },
-            shared: ManuallyDrop::new(shared.clone()),
+            shared: &**shared,
             poll,
             drop_fn,
             state: State::new(1, if root { 0 } else { HANDLE }),
@@ -227,6 +262,7 @@ impl Task {
             poller: AtomicUsize::new(0),
             woke_inline: AtomicBool::new(false),
             poller_slot: AtomicUsize::new(NO_SLOT),
+            cx_waker: AtomicPtr::new(ptr::null_mut()),
             user_state,
             inplace,
             root,
@@ -235,6 +271,20 @@ impl Task {
             // Zeroed by new_task for the bytes a state uses, not here.
             inline: InlineState(UnsafeCell::new(MaybeUninit::uninit())),
         }
+    }
+
+    /// The registry slot of the thread of the last poll (the caller's,
+    /// right after its poll).
+    fn poller_slot(&self) -> Option<usize> {
+        Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT)
+    }
+
+    /// The runtime's shared part.
+    #[inline(always)]
+    pub fn shared(&self) -> &Shared {
+        // SAFETY: a Shared outlives every record of its pool (see
+        // Shared::item_made); the borrow is bounded by the record's.
+        unsafe { &*self.shared }
     }
 
     /// RUNNING, or the outcome once COMPLETE is set.
@@ -253,57 +303,70 @@ impl Task {
         self.state.set(COMPLETE)
     }
 
-    /// Keeps the Tokio waker of this poll; returns the state word as of
-    /// the store, so a cancel set before it is seen here and one set after
-    /// it wakes this waker.
-    fn install_waker(&self, w: &Waker) -> Snapshot {
+    /// After a PENDING poll: keeps `w`, the Tokio waker it was given, for
+    /// wakes from elsewhere. Returns the state word as of the keeping, and
+    /// whether `w` was published by it (first stored, or MOVED): wakes
+    /// that came before the publishing reached no waker, or the old one.
+    fn keep_waker(&self, w: &Waker) -> (Snapshot, bool) {
         let s = self.state.load();
         if !s.has(WAKER) {
             // SAFETY: only polls write the slot, polls of one task never
             // overlap, and no one reads it before WAKER is published.
             unsafe { (*self.fixed.get()).write(w.clone()) };
-            return self.state.set(WAKER);
+            return (self.state.set(WAKER), true);
         }
         if !s.has(MOVED) {
             // SAFETY: WAKER was seen with Acquire: the slot is written and
             // is never written again.
             let fixed = unsafe { (*self.fixed.get()).assume_init_ref() };
             if fixed.will_wake(w) {
-                return s;
+                return (s, false);
             }
         }
-        {
+        let changed = {
             let mut cold = self.waiters.lock().unwrap();
             match &cold.moved {
-                Some(old) if old.will_wake(w) => {}
-                _ => cold.moved = Some(w.clone()),
+                Some(old) if old.will_wake(w) => false,
+                _ => {
+                    cold.moved = Some(w.clone());
+                    true
+                }
             }
-        }
+        };
         if s.has(MOVED) {
-            self.state.load()
+            (self.state.load(), changed)
         } else {
-            self.state.set(MOVED)
+            (self.state.set(MOVED), true)
         }
     }
 
     /// Wakes the Tokio task (a C or Rust waker of the task was woken).
     pub fn wake(&self) {
-        let s = self.state.load();
+        let me = crate::threads::me();
+        let stats = &self.shared().stats;
+        if self.poller.load(Ordering::Relaxed) == me {
+            // Inside its own poll, on this thread: the poll's waker.
+            self.woke_inline.store(true, Ordering::Relaxed);
+            // The slot the poll found (no second lookup).
+            let slot = self.poller_slot();
+            stats.count_at(slot, Counter::Wakes);
+            if slot.is_none() && !crate::runtime::is_current_tls(self.shared()) {
+                stats.count_at(slot, Counter::WakesRemote);
+            }
+            // SAFETY: `poller` names this thread, so its poll is running
+            // and `cx_waker` is the waker that poll borrowed.
+            unsafe { &*self.cx_waker.load(Ordering::Relaxed) }.wake_by_ref();
+            return;
+        }
+        // The count orders this wake against a poll publishing its waker
+        // (State::count_wake): one of the two sees the other.
+        let s = self.state.count_wake();
         if s.has(COMPLETE) {
             return; // finished: nothing to do
         }
-        let me = crate::threads::me();
-        let stats = &self.shared.stats;
-        let slot = if self.poller.load(Ordering::Relaxed) == me {
-            self.woke_inline.store(true, Ordering::Relaxed);
-            // Inside its poll: the slot the poll found (no second lookup).
-            Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT)
-        } else {
-            self.state.count_wake();
-            stats.threads.slot_of(me)
-        };
+        let slot = stats.threads.slot_of(me);
         stats.count_at(slot, Counter::Wakes);
-        if slot.is_none() && !crate::runtime::is_current_tls(&self.shared) {
+        if slot.is_none() && !crate::runtime::is_current_tls(self.shared()) {
             stats.count_at(slot, Counter::WakesRemote);
         }
         if s.has(MOVED) {
@@ -315,35 +378,45 @@ impl Task {
             // freed only with the record, which our caller keeps alive.
             unsafe { (*self.fixed.get()).assume_init_ref() }.wake_by_ref();
         }
-        // Neither: never polled yet, and Tokio polls a new task anyway.
+        // Neither: never polled yet (Tokio polls a new task anyway), or in
+        // its first PENDING poll, which sees this count when it publishes.
     }
 
     /// One call of the C poll function; Some(outcome) when the task ended.
+    /// Leaves the calling thread's registry slot in `poller_slot` (for
+    /// finish, on the same thread), whatever it returns.
     fn poll_once(&self, cx: &mut Context<'_>) -> Option<c_int> {
-        let s = self.install_waker(cx.waker());
+        let thread = crate::threads::me();
+        let stats = &self.shared().stats;
+        let slot = stats.threads.slot_of(thread);
+        self.poller_slot.store(slot.unwrap_or(NO_SLOT), Ordering::Relaxed);
+        let s = self.state.load();
         // Destroy cancels every unfinished task: Tokio's workers may still
         // poll some while it shuts down, and they must not run C code.
-        if s.has(CANCEL) || (!self.root && self.shared.closed.load(Ordering::Acquire)) {
+        if s.has(CANCEL) || (!self.root && self.shared().closed.load(Ordering::Acquire)) {
             return Some(ECANCELED);
         }
-        let thread = crate::threads::me();
-        let stats = &self.shared.stats;
-        let slot = stats.threads.slot_of(thread);
         stats.count_at(slot, Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
         let me = self as *const Task as *const c_void;
         self.woke_inline.store(false, Ordering::Relaxed);
-        self.poller_slot.store(slot.unwrap_or(NO_SLOT), Ordering::Relaxed);
+        self.cx_waker.store(cx.waker() as *const Waker as *mut Waker, Ordering::Relaxed);
         self.poller.store(thread, Ordering::Relaxed);
         // SAFETY: the poll function and its state are the caller's, valid
         // until the state is dropped, which happens only after this task
         // stops being polled; the waker borrows this record.
-        let r = unsafe { crate::timing::poll(&self.shared, self.poll, self.user_state, &waker, me) };
+        let r = unsafe { crate::timing::poll(self.shared(), self.poll, self.user_state, &waker, me) };
         self.poller.store(0, Ordering::Relaxed);
         match r {
             PENDING => {
+                let (now, published) = self.keep_waker(cx.waker());
+                // A wake or cancel from elsewhere before the waker was
+                // published reached no waker (or an old one): wake now.
+                if published && (now.wakes() != s.wakes() || now.has(CANCEL)) {
+                    cx.waker().wake_by_ref();
+                }
                 // Woken by itself, or (the state word) from elsewhere.
-                if !self.woke_inline.load(Ordering::Relaxed) && !self.state.load().may_be_woken(s) {
+                if !self.woke_inline.load(Ordering::Relaxed) && !now.may_be_woken(s) {
                     self.report_lost_wake(); // nothing can poll it again
                 }
                 None
@@ -372,7 +445,7 @@ impl Task {
         self.drop_owned_state();
         if prev.has(KEPT) {
             let key = self as *const Task as usize;
-            let entry = self.shared.kept.lock().unwrap().remove(&key);
+            let entry = self.shared().kept.lock().unwrap().remove(&key);
             drop(entry); // outside the lock: it may be the last reference
         }
     }
@@ -391,53 +464,65 @@ impl Task {
     }
 
     /// The task ended with `outcome`: drop what must go, publish the
-    /// outcome, wake whoever waits.
-    fn finish(this: &TaskRef, outcome: c_int) {
-        let held = outcome == 0 && this.state.load().has(HANDLE);
-        let prev = if outcome == 0 && !held {
-            // Released before it finished (a detached task): HANDLE never
-            // comes back, so no one else drops the state; COMPLETE and
-            // DROPPED in one step, then the drop.
-            this.outcome.store(outcome, Ordering::Relaxed);
-            let prev = this.state.set(COMPLETE | DROPPED);
-            if !prev.has(DROPPED) {
-                this.drop_owned_state();
+    /// outcome, wake whoever waits; then gives up the Tokio future's
+    /// reference `this`.
+    /// `me` is the calling thread's registry slot, if it has one.
+    fn finish(this: TaskRef, outcome: c_int, me: Option<usize>) {
+        if outcome == 0 {
+            this.outcome.store(outcome, Ordering::Relaxed); // before COMPLETE
+            if let Ok(prev) = this.state.finish_detached() {
+                // Released before it finished (a detached task): HANDLE
+                // never comes back, so no one else drops the state.
+                if !prev.has(DROPPED) {
+                    this.drop_owned_state();
+                }
+                this.ended(prev, outcome, me);
+                if prev.refs() == 1 {
+                    // SAFETY: finish_detached found our reference the only
+                    // one and took it out of the word.
+                    unsafe { this.free_taken(me) };
+                }
+                return;
             }
-            prev
+        }
+        let prev = if outcome != 0 {
+            this.drop_state(); // before the outcome: a waiter sees it done
+            this.complete(outcome)
         } else {
-            if outcome != 0 {
-                this.drop_state(); // before the outcome: a waiter sees it done
-            } else {
-                // A completed state stays for its handle: put it where
-                // destroy finds it, before COMPLETE, so a release that
-                // sees COMPLETE also sees KEPT.
-                let key = &**this as *const Task as usize;
-                this.shared.kept.lock().unwrap().insert(key, this.clone());
-                this.state.set(KEPT);
-            }
+            // A completed state stays for its handle: put it where destroy
+            // finds it, before COMPLETE, so a release that sees COMPLETE
+            // also sees KEPT.
+            let key = &*this as *const Task as usize;
+            this.shared().kept.lock().unwrap().insert(key, this.clone());
+            this.state.set(KEPT);
             let prev = this.complete(outcome);
             // The handle was released meanwhile: nobody keeps the state.
             // drop_state() runs once for both.
-            if outcome == 0 && !prev.has(HANDLE) {
+            if !prev.has(HANDLE) {
                 this.drop_state();
             }
             prev
         };
-        let stats = &this.shared.stats;
-        stats.count(match outcome {
+        this.ended(prev, outcome, me);
+    }
+
+    /// finish's common tail, with the word from before COMPLETE.
+    fn ended(&self, prev: Snapshot, outcome: c_int, me: Option<usize>) {
+        let stats = &self.shared().stats;
+        stats.count_at(me, match outcome {
             0 => Counter::Completed,
             ECANCELED => Counter::Cancelled,
             _ => Counter::Failed,
         });
         if prev.has(MOVED) {
-            let moved = this.waiters.lock().unwrap().moved.take();
+            let moved = self.waiters.lock().unwrap().moved.take();
             drop(moved); // outside the lock
         }
-        if this.shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            this.shared.idle.notify_one();
+        if self.shared().live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared().idle.notify_one();
         }
         if prev.has(WAITERS) {
-            this.wake_waiters();
+            self.wake_waiters();
         }
     }
 
@@ -476,12 +561,12 @@ fn init_state(state: *mut c_void, args: &SpawnArgs) -> Result<(), c_int> {
 
 /// The task record with its state: the caller's, in-place inside the
 /// record when small enough, else in-place in an allocation of its own.
-fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<TaskRef, c_int> {
+fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, me: Option<usize>) -> Result<TaskRef, c_int> {
     if args.inplace_size == 0 {
-        return TaskRef::new(Task::new(shared, args.poll, args.drop, args.state, None, false));
+        return TaskRef::new(Task::new(shared, args.poll, args.drop, args.state, None, false), me);
     }
     if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
-        let mut task = TaskRef::new(Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false))?;
+        let mut task = TaskRef::new(Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false), me)?;
         let state = task.inline.0.get() as *mut c_void; // the record's place is final now
         // SAFETY: the record's own inline bytes, inplace_size <= INLINE_STATE
         // of them; no one else has seen the record yet.
@@ -501,7 +586,7 @@ fn new_task(shared: &Arc<Shared>, args: &SpawnArgs) -> Result<TaskRef, c_int> {
         unsafe { dealloc(state as *mut u8, layout) };
         return Err(e);
     }
-    let task = TaskRef::new(Task::new(shared, args.poll, args.drop, state, Some(layout), false));
+    let task = TaskRef::new(Task::new(shared, args.poll, args.drop, state, Some(layout), false), me);
     if task.is_err() {
         // SAFETY: allocated just above with this layout, never handed out.
         unsafe { dealloc(state as *mut u8, layout) };
@@ -515,31 +600,42 @@ pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &Spawn
     if shared.closed.load(Ordering::Acquire) {
         return Err(ECLOSED);
     }
-    let task = new_task(shared, args)?;
+    let me = shared.stats.threads.slot();
+    let task = new_task(shared, args, me)?;
+    // The handle's reference (the record was made with the future's).
+    task.state.add_ref_unshared();
+    let handle_ref = &*task as *const Task as *mut ZTask;
     shared.note_live(shared.live.fetch_add(1, Ordering::AcqRel) + 1);
-    shared.stats.count(Counter::Spawned);
-    let handle_ref = task.clone().into_raw() as *mut ZTask;
+    shared.stats.count_at(me, Counter::Spawned);
     // On a runtime shutting down meanwhile, Tokio drops the future at once:
     // the task ends cancelled, its state dropped.
-    drop(handle.spawn(TaskFuture { task, done: false }));
+    drop(handle.spawn(TaskFuture { task: Some(task) }));
     Ok(handle_ref)
 }
 
-/// The Tokio future of a spawned task.
+/// The Tokio future of a spawned task; its reference goes to finish
+/// (None once the task ended).
 struct TaskFuture {
-    task: TaskRef,
-    done: bool,
+    task: Option<TaskRef>,
 }
 
 impl Future for TaskFuture {
     type Output = ();
 
+    #[inline(always)] // into Tokio's poll of the cell, as before
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        match self.task.poll_once(cx) {
+        let outcome = match &self.task {
+            Some(task) => task.poll_once(cx),
+            None => return Poll::Ready(()), // Tokio polls no finished future
+        };
+        match outcome {
             None => Poll::Pending,
             Some(outcome) => {
-                self.done = true;
-                Task::finish(&self.task, outcome);
+                if let Some(task) = self.task.take() {
+                    // The slot poll_once just looked up, on this thread.
+                    let me = task.poller_slot();
+                    Task::finish(task, outcome, me);
+                }
                 Poll::Ready(())
             }
         }
@@ -549,9 +645,9 @@ impl Future for TaskFuture {
 impl Drop for TaskFuture {
     /// Tokio drops an unfinished future when its runtime shuts down.
     fn drop(&mut self) {
-        if !self.done {
-            self.done = true;
-            Task::finish(&self.task, ECANCELED);
+        if let Some(task) = self.task.take() {
+            let me = task.shared().stats.threads.slot();
+            Task::finish(task, ECANCELED, me);
         }
     }
 }
@@ -582,7 +678,7 @@ pub struct RootFuture(TaskRef);
 
 impl RootFuture {
     pub fn new(shared: &Arc<Shared>, state: *mut c_void, poll: PollFn) -> Result<RootFuture, c_int> {
-        Ok(RootFuture(TaskRef::new(Task::new(shared, poll, None, state, None, true))?))
+        Ok(RootFuture(TaskRef::new(Task::new(shared, poll, None, state, None, true), shared.stats.threads.slot())?))
     }
 }
 
@@ -600,5 +696,102 @@ impl Future for RootFuture {
                 Poll::Ready(outcome)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The waker publication race of `poll_once`: a wake or cancel from
+    //! another thread while the task's first poll still runs, before any
+    //! Tokio waker is stored. The poll waits for that thread, so the race
+    //! is taken every time; a lost wake would hang block_on (the watchdog
+    //! aborts) or be reported.
+
+    use super::*;
+    use crate::runtime::{create, Config};
+    use std::sync::atomic::AtomicU32;
+
+    static LOST: AtomicBool = AtomicBool::new(false);
+
+    /// The executor's reporter, which the plugin links from C.
+    #[no_mangle]
+    extern "C" fn zx_lost_wake_log(_poll: PollFn, _root: c_int, _task: *const c_void) {
+        LOST.store(true, Ordering::Relaxed);
+    }
+
+    struct Probe {
+        polls: AtomicU32,
+        cancel: bool, // the other thread cancels instead of waking
+    }
+
+    struct SendWaker(CWaker);
+    // SAFETY: a clone of a task's C waker, which may be woken or dropped
+    // from any thread (waker.h).
+    unsafe impl Send for SendWaker {}
+
+    /// # Safety
+    /// `state` is a live Probe; `w` is the task's waker for the call.
+    unsafe extern "C" fn probe_poll(state: *mut c_void, w: *const CWaker) -> c_int {
+        // SAFETY: the caller's contract.
+        let probe = unsafe { &*(state as *const Probe) };
+        if probe.polls.fetch_add(1, Ordering::Relaxed) > 0 {
+            return READY;
+        }
+        let cancel = probe.cancel;
+        // SAFETY: `w` is valid for the call; the clone is ours.
+        let clone = SendWaker(unsafe { ((*(*w).vtable).clone)((*w).data) });
+        let other = std::thread::spawn(move || {
+            let clone = clone;
+            // SAFETY: the clone's record is the task's, whose handle is
+            // the record itself; the clone keeps it alive.
+            unsafe {
+                if cancel {
+                    (TASK_OPS.cancel)(clone.0.data as *mut ZTask);
+                    ((*clone.0.vtable).drop)(clone.0.data);
+                } else {
+                    ((*clone.0.vtable).wake)(clone.0.data);
+                }
+            }
+        });
+        other.join().unwrap(); // the wake happens inside this poll
+        PENDING
+    }
+
+    fn run(single_threaded: bool, cancel: bool) -> (c_int, u32) {
+        let cfg = Config { public: ptr::null_mut(), enter: None, leave: None, single_threaded,
+                           workers: 2, blocking_threads: 0, timing: None };
+        let backend = create(&cfg).unwrap();
+        let probe = Probe { polls: AtomicU32::new(0), cancel };
+        let args = SpawnArgs { poll: probe_poll, drop: None, state: &probe as *const Probe as *mut c_void,
+                               inplace_size: 0, inplace_align: 0, init: None, init_arg: ptr::null_mut() };
+        let t = backend.spawn(&args).unwrap();
+        let rc = backend.block_on(t);
+        // SAFETY: the handle spawn returned, released once.
+        unsafe { (TASK_OPS.release)(t) };
+        backend.destroy();
+        (rc, probe.polls.load(Ordering::Relaxed))
+    }
+
+    #[test]
+    fn a_wake_or_cancel_during_the_first_poll_is_not_lost() {
+        let done = Arc::new(AtomicBool::new(false));
+        let watch = done.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            if !watch.load(Ordering::Relaxed) {
+                eprintln!("a wake was lost: block_on hangs");
+                std::process::abort();
+            }
+        });
+        for single in [true, false] {
+            for _ in 0..50 {
+                assert_eq!(run(single, false), (0, 2));
+                let (rc, polls) = run(single, true);
+                assert_eq!(rc, ECANCELED);
+                assert_eq!(polls, 1); // the second poll saw CANCEL first
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+        assert!(!LOST.load(Ordering::Relaxed));
     }
 }

@@ -42,12 +42,14 @@ void zx_sleep_fire(zx_wheel_node *n, void *arg) {
   zyntax_waker_wake(&sleep_of(n)->waker);
 }
 
-/* Nonzero when the clock has reached the sleep's tick. The time of the
- * last loop turn (and the wheel's elapsed tick) is never ahead of the
- * clock: when it says the tick passed, it did, and a sleep the wheel fired
- * needs no clock read. Neither is more than about a pass of polls behind
- * it, so the clock is read only for a tick at most one past them: a sleep
- * due later is filed without a read, and should the pass have been long
+/* Nonzero when the clock has reached the sleep's tick. Both ticks looked
+ * at are clock readings, never ahead of the clock: the last loop turn's
+ * time, and the wheel's elapsed tick (the clock when the runtime was made,
+ * then never past a tick a turn read: wheel.h) - when they say the tick
+ * passed, it did, and a sleep the wheel fired needs no clock read. The
+ * turn's time is not more than about a pass of polls behind the clock, so
+ * the clock is read only for a tick at most one past it: a sleep due
+ * later is filed without a read, and should the pass have been long
  * enough for it to be due already, the next loop turn fires it. */
 static int sleep_due(zx_sleep *s) {
   zx_exec *ex = s->ex;

@@ -51,20 +51,23 @@ static int slot_empty(zx_wheel_node *const *lanes) {
   return 1;
 }
 
-/* Unlinks `n` if it is among the nodes of the slot being fired (their
- * links are stale: the lanes are walked). Nonzero when it was. */
+/* Unlinks `n` if it is among the nodes of the slot being fired (the
+ * heads' links are stale: the lanes are walked). Nonzero when it was. The
+ * next node's link is made right: should the turn run out of budget, the
+ * rest of the slot stays linked and may be removed the usual way. */
 static int unlink_firing(zx_wheel *w, zx_wheel_node *n) {
   for (unsigned k = 0; k < ZX_WHEEL_LANES; k++)
-    for (zx_wheel_node **link = &w->firing[k]; *link != NULL; link = &(*link)->next)
+    for (zx_wheel_node **link = &w->due[k]; *link != NULL; link = &(*link)->next)
       if (*link == n) {
         *link = n->next;
+        if (n->next) n->next->pprev = link;
         return 1;
       }
   return 0;
 }
 
 void zx_wheel_remove(zx_wheel *w, zx_wheel_node *n) {
-  if (w->firing == NULL || !unlink_firing(w, n)) {
+  if (!w->firing || !unlink_firing(w, n)) {
     *n->pprev = n->next;
     if (n->next) {
       n->next->pprev = n->pprev;
@@ -113,20 +116,24 @@ static uint64_t next_expiry(const zx_wheel *w, unsigned *level, unsigned *slot) 
 
 uint64_t zx_wheel_next(const zx_wheel *w) {
   unsigned level = 0, slot = 0;
-  return w->count ? next_expiry(w, &level, &slot) : ZX_WHEEL_NONE;
+  if (w->count == 0) return ZX_WHEEL_NONE;
+  if (!slot_empty(w->due)) return w->elapsed; /* reached: the rest is due */
+  return next_expiry(w, &level, &slot);
 }
 
-/* Fires or files one level down the nodes of `lanes`, a slot taken out
- * of the wheel, one node of each lane in turn, until `*budget` nodes were
- * fired. Only a node being handled is written: the next one of its lane
- * is prefetched and stays untouched until its turn, so the locked
- * instructions of a wake never wait for it (the lanes' links are stale
- * meanwhile: see unlink_firing). Returns nonzero when nodes are left. */
-static int expire_lanes(zx_wheel *w, zx_wheel_node **lanes, uint64_t now_tick,
-                        unsigned *budget,
-                        void (*fire)(zx_wheel_node *n, void *arg), void *arg) {
-  w->firing = lanes;
-  for (int more = 1; more;) {
+/* Fires or files one level down the nodes of `due`, one node of each
+ * lane in turn, until `*budget` nodes were fired. Only a node being
+ * handled is written: the next one of its lane is prefetched and stays
+ * untouched until its turn, so the locked instructions of a wake never
+ * wait for it (the heads' links are stale meanwhile: see unlink_firing;
+ * they are made right before returning). Returns nonzero when nodes are
+ * left. */
+static int expire_due(zx_wheel *w, uint64_t now_tick, unsigned *budget,
+                      void (*fire)(zx_wheel_node *n, void *arg), void *arg) {
+  zx_wheel_node **lanes = w->due;
+  int left = 0;
+  w->firing = 1;
+  for (int more = 1; more && !left;) {
     more = 0;
     for (unsigned k = 0; k < ZX_WHEEL_LANES; k++) {
       zx_wheel_node *n = lanes[k];
@@ -142,61 +149,60 @@ static int expire_lanes(zx_wheel *w, zx_wheel_node **lanes, uint64_t now_tick,
       } else {
         fire(n, arg);
         if (--*budget == 0) {
-          w->firing = NULL;
-          return !slot_empty(lanes);
+          left = !slot_empty(lanes);
+          break;
         }
       }
     }
   }
-  w->firing = NULL;
-  return 0;
+  w->firing = 0;
+  for (unsigned k = 0; left && k < ZX_WHEEL_LANES; k++)
+    if (lanes[k]) lanes[k]->pprev = &lanes[k];
+  return left;
 }
 
-/* Files the rest of a slot back where it was, links made valid again. */
-static void refile_rest(zx_wheel *w, unsigned level, unsigned slot,
-                        zx_wheel_node **lanes) {
+/* A slot's lanes move to `due`; its heads' links are fixed by expire_due
+ * when it leaves any. */
+static void take_slot(zx_wheel *w, unsigned level, unsigned slot) {
   for (unsigned k = 0; k < ZX_WHEEL_LANES; k++) {
-    zx_wheel_node **head = &w->slots[level][slot][k];
-    *head = lanes[k];
-    if (lanes[k]) lanes[k]->pprev = head;
+    w->due[k] = w->slots[level][slot][k];
+    w->slots[level][slot][k] = NULL;
   }
-  w->occupied[level] |= (uint64_t)1 << slot;
+  w->occupied[level] &= ~((uint64_t)1 << slot);
 }
 
 void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
                       void (*fire)(zx_wheel_node *n, void *arg), void *arg) {
   unsigned level = 0, slot = 0, budget = ZX_WHEEL_FIRE_BUDGET;
   uint64_t deadline;
+  /* The rest of a slot a turn left: due before anything still filed, and
+   * `elapsed` stayed at that slot's start, which its nodes are filed
+   * down from. */
+  if (!slot_empty(w->due) && (expire_due(w, now_tick, &budget, fire, arg) || budget == 0))
+    return;
   while (w->count && (deadline = next_expiry(w, &level, &slot)) <= now_tick) {
-    zx_wheel_node *lanes[ZX_WHEEL_LANES];
-    for (unsigned k = 0; k < ZX_WHEEL_LANES; k++) {
-      lanes[k] = w->slots[level][slot][k];
-      w->slots[level][slot][k] = NULL;
-    }
-    w->occupied[level] &= ~((uint64_t)1 << slot);
+    take_slot(w, level, slot);
     if (deadline > w->elapsed) w->elapsed = deadline;
-    if (expire_lanes(w, lanes, now_tick, &budget, fire, arg)) {
-      /* `elapsed` stays at this slot's start, so the slot comes first
-       * again; a later slot cannot have been taken yet. */
-      refile_rest(w, level, slot, lanes);
-      return;
-    }
-    if (budget == 0) return;
+    if (expire_due(w, now_tick, &budget, fire, arg) || budget == 0) return;
   }
   if (now_tick > w->elapsed) w->elapsed = now_tick;
 }
 
+static void clear_lanes(zx_wheel_node **lanes) {
+  for (unsigned k = 0; k < ZX_WHEEL_LANES; k++) {
+    for (zx_wheel_node *n = lanes[k], *next; n != NULL; n = next) {
+      next = n->next;
+      n->next = NULL;
+      n->pprev = NULL;
+    }
+    lanes[k] = NULL;
+  }
+}
+
 void zx_wheel_clear(zx_wheel *w) {
   for (unsigned l = 0; l < ZX_WHEEL_LEVELS; l++)
-    for (unsigned s = 0; s < ZX_WHEEL_SLOTS; s++)
-      for (unsigned k = 0; k < ZX_WHEEL_LANES; k++) {
-        for (zx_wheel_node *n = w->slots[l][s][k], *next; n != NULL; n = next) {
-          next = n->next;
-          n->next = NULL;
-          n->pprev = NULL;
-        }
-        w->slots[l][s][k] = NULL;
-      }
+    for (unsigned s = 0; s < ZX_WHEEL_SLOTS; s++) clear_lanes(w->slots[l][s]);
+  clear_lanes(w->due);
   for (unsigned l = 0; l < ZX_WHEEL_LEVELS; l++) w->occupied[l] = 0;
   w->count = 0;
 }
@@ -204,6 +210,7 @@ void zx_wheel_clear(zx_wheel *w) {
 uint64_t zx_wheel_next_exact(const zx_wheel *w, unsigned scan) {
   unsigned level = 0, slot = 0;
   if (w->count == 0) return ZX_WHEEL_NONE;
+  if (!slot_empty(w->due)) return w->elapsed;
   uint64_t start = next_expiry(w, &level, &slot);
   uint64_t best = ZX_WHEEL_NONE;
   int all = 1; /* every node of the slot was looked at */

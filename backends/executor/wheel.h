@@ -50,15 +50,23 @@ struct zx_wheel_node {
 static inline int zx_wheel_linked(const zx_wheel_node *n) { return n->pprev != NULL; }
 
 typedef struct zx_wheel {
-  uint64_t elapsed; /* every tick up to this one was processed */
+  /* Every tick before this one was processed, but for what `due` holds;
+   * never past a tick the wheel was turned to (a clock reading). */
+  uint64_t elapsed;
   uint64_t occupied[ZX_WHEEL_LEVELS];
   zx_wheel_node *slots[ZX_WHEEL_LEVELS][ZX_WHEEL_SLOTS][ZX_WHEEL_LANES];
   uint64_t count; /* nodes linked */
   uint64_t armed; /* the tick the backend timer is armed for, or NONE */
   unsigned lane;  /* the lane the next node is filed in */
-  /* While zx_wheel_advance fires a slot: the heads of its lanes, whose
-   * nodes' links are not kept up to date (see zx_wheel_remove). */
-  zx_wheel_node **firing;
+  /* The slot being expired, taken out of the wheel: its lanes. A turn that
+   * ran out of budget leaves the rest here, and the next turn finishes it
+   * before it looks at any slot: every node still filed is due later
+   * (filed back into its slot, the rest would wait behind the lower
+   * levels' nodes, the ones due after it included). */
+  zx_wheel_node *due[ZX_WHEEL_LANES];
+  /* Nonzero while zx_wheel_advance fires from `due`: the heads' links
+   * are not kept up to date then (see zx_wheel_remove). */
+  int firing;
 } zx_wheel;
 
 void zx_wheel_init(zx_wheel *w, uint64_t now_tick);
@@ -81,13 +89,16 @@ uint64_t zx_wheel_next_exact(const zx_wheel *w, unsigned scan);
 
 /* Turns the wheel towards `now_tick`: nodes due by then are unlinked and
  * passed to `fire` (which may insert or remove other nodes, those due in
- * the same turn included), in no particular order, at most
- * ZX_WHEEL_FIRE_BUDGET of them. The rest stay filed and zx_wheel_next()
- * then returns a tick already reached: the caller polls the tasks woken
- * so far - while what the wakes touched is still in the caches and the
- * TLB - and turns the wheel again (a thousand sleeps due in one tick,
+ * the same turn included), slot by slot in tick order and in no
+ * particular order within a slot, at most ZX_WHEEL_FIRE_BUDGET of them.
+ * The rest stay (`due`) and zx_wheel_next() then returns a tick already
+ * reached: the caller polls the tasks woken so far - while what the wakes
+ * touched is still in the caches and the TLB - and turns the wheel again,
+ * which fires the rest first (a thousand sleeps due in one tick,
  * scattered over memory, would otherwise each be missed twice: at the
- * wake, and at the poll a thousand wakes later). */
+ * wake, and at the poll a thousand wakes later).
+ * `elapsed` never passes `now_tick`: it is moved to a slot's start only
+ * when that start is <= now_tick, and to now_tick at most. */
 void zx_wheel_advance(zx_wheel *w, uint64_t now_tick,
                       void (*fire)(zx_wheel_node *n, void *arg), void *arg);
 

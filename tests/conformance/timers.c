@@ -1,5 +1,6 @@
 /* Sleeps: complete in deadline order, never early. */
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "conformance.h"
 
@@ -227,11 +228,122 @@ static void sleep_bursts_reuse_memory_and_complete(void **state) {
   end_runtime(rt);
 }
 
+/* Many tasks re-sleeping 1 ms or 500 us at a time, far sleeps that move
+ * down the timer structure as they come due, and one task sleeping 200 us
+ * at a time: every sleep completes at or after its deadline, and the
+ * short sleeper is never left behind while the others go round - between
+ * two of its wakes, each re-sleeper wakes only a few times (its sleeps
+ * end on later milliseconds than its last, the short one's within 2 ms of
+ * its start), whatever the machine's speed. The C backends' timing wheel fires at most a budget of sleeps per
+ * loop turn; the sleeps a turn left, when they were filed in a coarse
+ * slot, once waited behind the ones filed later (up to the span of that
+ * slot, 64 ms or 4 s). */
+#define CYCLERS 400
+#define FAR_SLEEPS 64
+#define SHORT_SLEEPS 400
+
+typedef struct timer_mix {
+  atomic_int stop;
+  atomic_int cycles; /* sleeps the re-sleepers completed */
+  atomic_int early;  /* sleeps completed before their deadline */
+  atomic_int far_done;
+  int max_cycles; /* most re-sleeper wakes between two short wakes */
+} timer_mix;
+
+typedef struct mix_task {
+  timer_mix *mix;
+  zyntax_future *sleep;
+  uint64_t deadline;
+  uint64_t ns; /* each sleep's length; 0: the short sleeper */
+  int far;     /* sleeps once */
+  int done, last; /* the short sleeper's sleeps, and `cycles` at the last */
+} mix_task;
+
+/* Sleeps `ns` from now unless a sleep is pending; READY when it completed
+ * (an early completion is counted). */
+static zyntax_poll mix_sleep(mix_task *m, uint64_t ns, const zyntax_waker *waker) {
+  int rc = 0;
+  if (m->sleep == NULL) {
+    m->deadline = zyntax_now() + ns;
+    if (zyntax_sleep_until_future(zyntax_runtime_current(), m->deadline, &m->sleep) != 0) {
+      atomic_fetch_add(&m->mix->early, 1); /* fails the test */
+      return ZYNTAX_READY;
+    }
+  }
+  if (zyntax_future_poll(m->sleep, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  if (rc != 0 || zyntax_now() < m->deadline) atomic_fetch_add(&m->mix->early, 1);
+  zyntax_future_drop(m->sleep);
+  m->sleep = NULL;
+  return ZYNTAX_READY;
+}
+
+static zyntax_poll cycler_poll(void *state, const zyntax_waker *waker) {
+  mix_task *m = state;
+  while (!atomic_load(&m->mix->stop)) {
+    if (mix_sleep(m, m->ns, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    if (m->far) {
+      atomic_fetch_add(&m->mix->far_done, 1);
+      return ZYNTAX_READY;
+    }
+    atomic_fetch_add(&m->mix->cycles, 1);
+  }
+  return ZYNTAX_READY;
+}
+
+/* The short sleeper: SHORT_SLEEPS sleeps of 200 us, then it stops the
+ * others. */
+static zyntax_poll short_poll(void *state, const zyntax_waker *waker) {
+  mix_task *m = state;
+  timer_mix *mix = m->mix;
+  while (m->done < SHORT_SLEEPS) {
+    if (mix_sleep(m, 200000, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    int cycles = atomic_load(&mix->cycles);
+    if (cycles - m->last > mix->max_cycles) mix->max_cycles = cycles - m->last;
+    m->last = cycles;
+    m->done++;
+  }
+  atomic_store(&mix->stop, 1);
+  return ZYNTAX_READY;
+}
+
+static void spawn_mix(zyntax_runtime *rt, mix_task *m) {
+  zyntax_task *t = zyntax_runtime_spawn(rt, m, m->ns ? cycler_poll : short_poll);
+  assert_non_null(t);
+  zyntax_task_drop(t);
+}
+
+static void short_sleep_keeps_up_with_resleeping_tasks(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  timer_mix mix = {0};
+  mix_task *tasks = calloc(CYCLERS + FAR_SLEEPS + 1, sizeof *tasks);
+  assert_non_null(tasks);
+  for (int i = 0; i < CYCLERS; i++) /* 1 ms or 500 us: filed in varied order */
+    tasks[i] = (mix_task){.mix = &mix, .ns = i % 2 ? 1000000 : 500000};
+  for (int i = 0; i < FAR_SLEEPS; i++) /* 65..190 ms: filed coarser, moved down */
+    tasks[CYCLERS + i] = (mix_task){.mix = &mix, .far = 1, .ns = (65u + 2u * (unsigned)i) * 1000000u};
+  tasks[CYCLERS + FAR_SLEEPS] = (mix_task){.mix = &mix};
+  for (int i = 0; i <= CYCLERS + FAR_SLEEPS; i++) spawn_mix(rt, &tasks[i]);
+  assert_int_equal(zyntax_runtime_run(rt), 0);
+  assert_int_equal(atomic_load(&mix.early), 0);
+  assert_int_equal(tasks[CYCLERS + FAR_SLEEPS].done, SHORT_SLEEPS);
+  assert_int_equal(atomic_load(&mix.far_done), FAR_SLEEPS);
+  /* A re-sleeper wakes at most about 3 times per short sleep (its sleeps
+   * end on later milliseconds than the ones before, the short one is due
+   * within 2 ms of its start); twice that, for every one of them. */
+  print_message("most re-sleeper wakes between two short ones: %d (bound %d)\n",
+                mix.max_cycles, 6 * CYCLERS);
+  assert_true(mix.max_cycles <= 6 * CYCLERS);
+  free(tasks);
+  end_runtime(rt);
+}
+
 TEST_GROUP(timer_tests) = {
     cmocka_unit_test(sleep_due_before_the_poll_returns_still_wakes),
     cmocka_unit_test(sleeps_finish_in_deadline_order_never_early),
     cmocka_unit_test(sleep_in_the_past_is_ready),
     cmocka_unit_test(dropped_sleep_cancels_its_timer),
     cmocka_unit_test(sleep_bursts_reuse_memory_and_complete),
+    cmocka_unit_test(short_sleep_keeps_up_with_resleeping_tasks),
 };
 const size_t timer_count = GROUP_SIZE(timer_tests);

@@ -2,9 +2,12 @@
  * every level fire exactly once, never before their tick and in the first
  * turn that reaches it; removed nodes never fire; a fire callback may
  * remove other nodes of the slot being fired and file new ones; a turn
- * fires at most its budget and leaves the rest due; the next deadline is
- * never later than the earliest node. Deterministic: a fixed
- * pseudo-random sequence, no clock. */
+ * fires at most its budget and leaves the rest due, and what it left is
+ * fired before anything due later (however the clock jumps); the wheel's
+ * `elapsed` never passes the tick it was turned to; the links stay
+ * consistent whatever a fire callback removes; the next deadline is never
+ * later than the earliest node. Deterministic: a fixed pseudo-random
+ * sequence, no clock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,6 +187,163 @@ static void a_turn_fires_at_most_its_budget(void **state) {
   free(nodes);
 }
 
+/* ---- left over by the budget, with time passing (the executor's pattern:
+ * thousands of tasks re-sleeping a tick ahead, a turn per budget) ---- */
+
+#define CYCLERS (4 * ZX_WHEEL_FIRE_BUDGET)
+
+typedef struct cycle {
+  uint64_t now;
+  tnode *fired[ZX_WHEEL_FIRE_BUDGET];
+  size_t nfired;
+} cycle;
+
+static void on_fire_cycle(zx_wheel_node *n, void *arg) {
+  cycle *c = arg;
+  assert_true(n->when <= c->now); /* never early */
+  assert_true(c->nfired < ZX_WHEEL_FIRE_BUDGET);
+  c->fired[c->nfired++] = (tnode *)n;
+}
+
+/* Turns at `now` until nothing more is due: what is left linked is due
+ * later. The fired nodes are filed again `ahead` ticks on. */
+static void turn_until_idle(zx_wheel *w, cycle *c, tnode *nodes, size_t n,
+                            uint64_t ahead) {
+  for (int turns = 0; zx_wheel_next(w) <= c->now; turns++) {
+    assert_true(turns <= (int)n);
+    c->nfired = 0;
+    zx_wheel_advance(w, c->now, on_fire_cycle, c);
+    assert_true(w->elapsed <= c->now);
+    for (size_t i = 0; i < c->nfired; i++) {
+      c->fired[i]->fired++;
+      zx_wheel_insert(w, &c->fired[i]->node, c->now + ahead);
+    }
+  }
+  for (size_t i = 0; i < n; i++) assert_true(nodes[i].node.when > c->now);
+}
+
+/* Every node re-files itself a tick ahead whenever it fires; at each 64-
+ * tick boundary all of them are due in one level-1 slot, more than a turn
+ * fires. The ones left over must not wait behind the level-0 nodes filed
+ * by the ones that fired, whether the clock moves a tick at a time or
+ * jumps (a busy loop turns late). */
+static void nodes_left_by_the_budget_are_not_overtaken(void **state) {
+  (void)state;
+  static const uint64_t steps[] = {1, 1, 1, 2, 1, 7, 1, 30, 1, 64, 3, 100, 1, 1, 65, 1};
+  tnode *nodes = calloc(CYCLERS, sizeof *nodes);
+  assert_non_null(nodes);
+  zx_wheel w;
+  uint64_t start = (START | 63) - 1; /* two ticks before a 64-tick boundary */
+  zx_wheel_init(&w, start);
+  for (size_t i = 0; i < CYCLERS; i++) zx_wheel_insert(&w, &nodes[i].node, start + 2);
+  cycle c = {.now = start};
+  for (size_t k = 0; k < 400; k++) {
+    c.now += steps[k % (sizeof steps / sizeof steps[0])];
+    turn_until_idle(&w, &c, nodes, CYCLERS, 1);
+  }
+  for (size_t i = 0; i < CYCLERS; i++) assert_true(nodes[i].fired >= 300);
+  free(nodes);
+}
+
+/* ---- random operations, links checked after each ---- */
+
+#define RNODES 1500
+
+typedef struct chaos {
+  zx_wheel *w;
+  uint64_t now;
+  tnode *nodes;
+  int linked[RNODES]; /* what the wheel should have linked */
+} chaos;
+
+static void check_links(const chaos *k) {
+  uint64_t linked = 0;
+  for (size_t i = 0; i < RNODES; i++) {
+    const zx_wheel_node *n = &k->nodes[i].node;
+    assert_int_equal(zx_wheel_linked(n), k->linked[i]);
+    if (!k->linked[i]) continue;
+    linked++;
+    assert_ptr_equal(*n->pprev, n); /* the link pointing at it is its own */
+    if (n->next != NULL) assert_ptr_equal(n->next->pprev, &n->next);
+  }
+  assert_int_equal(k->w->count, linked);
+}
+
+static void chaos_remove(chaos *k, size_t i) {
+  if (!k->linked[i]) return;
+  zx_wheel_remove(k->w, &k->nodes[i].node);
+  k->linked[i] = 0;
+}
+
+/* Fires; now and then removes random others (of the slot being fired or
+ * not) and files one. */
+static void on_fire_chaos(zx_wheel_node *n, void *arg) {
+  chaos *k = arg;
+  size_t i = (size_t)((tnode *)n - k->nodes);
+  assert_true(k->linked[i]);
+  assert_true(n->when <= k->now); /* never early */
+  k->linked[i] = 0;
+  k->nodes[i].fired++;
+  if (next_random() % 3 == 0)
+    for (int r = 0; r < 3; r++) chaos_remove(k, next_random() % RNODES);
+  if (next_random() % 4 == 0) {
+    size_t j = next_random() % RNODES;
+    if (!k->linked[j] && j != i) {
+      zx_wheel_insert(k->w, &k->nodes[j].node, k->now + 1 + next_random() % 100);
+      k->linked[j] = 1;
+    }
+  }
+}
+
+static void chaos_insert(chaos *k, size_t i, uint64_t delay) {
+  if (k->linked[i]) return;
+  uint64_t when = k->now + delay;
+  if (when <= k->w->elapsed) when = k->w->elapsed + 1;
+  zx_wheel_insert(k->w, &k->nodes[i].node, when);
+  k->linked[i] = 1;
+}
+
+static void chaos_turns(chaos *k) {
+  static const uint64_t jumps[] = {0, 1, 1, 3, 17, 64, 200, 4100};
+  k->now += jumps[next_random() % (sizeof jumps / sizeof jumps[0])];
+  for (int turns = 0;; turns++) {
+    assert_true(turns <= RNODES);
+    zx_wheel_advance(k->w, k->now, on_fire_chaos, k);
+    assert_true(k->w->elapsed <= k->now);
+    check_links(k);
+    if (k->w->count == 0 || zx_wheel_next(k->w) > k->now) break;
+  }
+  for (size_t i = 0; i < RNODES; i++) /* nothing due is left behind */
+    if (k->linked[i]) assert_true(k->nodes[i].node.when > k->now);
+}
+
+static void random_operations_keep_links_and_order(void **state) {
+  (void)state;
+  tnode *nodes = calloc(RNODES, sizeof *nodes);
+  assert_non_null(nodes);
+  zx_wheel w;
+  chaos k = {.w = &w, .now = START, .nodes = nodes};
+  zx_wheel_init(&w, START);
+  for (int step = 0; step < 20000; step++) {
+    switch (next_random() % 10) {
+    case 0: case 1: case 2: case 3:
+      chaos_insert(&k, next_random() % RNODES, random_delay() % (1u << 20));
+      break;
+    case 4: /* a burst due at one tick: more than a turn fires */
+      for (size_t i = 0, d = 1 + next_random() % 200; i < RNODES / 4; i++)
+        chaos_insert(&k, next_random() % RNODES, d);
+      break;
+    case 5:
+      chaos_remove(&k, next_random() % RNODES);
+      break;
+    default:
+      chaos_turns(&k);
+    }
+    check_links(&k);
+  }
+  free(nodes);
+}
+
 static void clear_unlinks_every_node(void **state) {
   (void)state;
   zx_wheel w;
@@ -202,6 +362,8 @@ int main(void) {
       cmocka_unit_test(removed_nodes_never_fire),
       cmocka_unit_test(fire_may_remove_and_file_nodes),
       cmocka_unit_test(a_turn_fires_at_most_its_budget),
+      cmocka_unit_test(nodes_left_by_the_budget_are_not_overtaken),
+      cmocka_unit_test(random_operations_keep_links_and_order),
       cmocka_unit_test(clear_unlinks_every_node),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

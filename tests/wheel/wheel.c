@@ -223,17 +223,17 @@ static void turn_until_idle(zx_wheel *w, cycle *c, tnode *nodes, size_t n,
 }
 
 /* Every node re-files itself a tick ahead whenever it fires; at each 64-
- * tick boundary all of them are due in one level-1 slot, more than a turn
- * fires. The ones left over must not wait behind the level-0 nodes filed
- * by the ones that fired, whether the clock moves a tick at a time or
- * jumps (a busy loop turns late). */
+ * tick boundary all of them are due in one level-1 slot (at the first, a
+ * level-3 slot), more than a turn fires. The ones left over must not wait
+ * behind the level-0 nodes filed by the ones that fired, whether the clock
+ * moves a tick at a time or jumps (a busy loop turns late). */
 static void nodes_left_by_the_budget_are_not_overtaken(void **state) {
   (void)state;
   static const uint64_t steps[] = {1, 1, 1, 2, 1, 7, 1, 30, 1, 64, 3, 100, 1, 1, 65, 1};
   tnode *nodes = calloc(CYCLERS, sizeof *nodes);
   assert_non_null(nodes);
   zx_wheel w;
-  uint64_t start = (START | 63) - 1; /* two ticks before a 64-tick boundary */
+  uint64_t start = (START | ((1u << 18) - 1)) - 1; /* two ticks before a level-3 boundary */
   zx_wheel_init(&w, start);
   for (size_t i = 0; i < CYCLERS; i++) zx_wheel_insert(&w, &nodes[i].node, start + 2);
   cycle c = {.now = start};

@@ -287,6 +287,8 @@ static zyntax_poll cycler_poll(void *state, const zyntax_waker *waker) {
     }
     atomic_fetch_add(&m->mix->cycles, 1);
   }
+  if (m->sleep != NULL) zyntax_future_drop(m->sleep); /* stopped while it slept */
+  m->sleep = NULL;
   return ZYNTAX_READY;
 }
 

@@ -6,14 +6,17 @@
  * They belong to no runtime: every function is thread-safe, works the same
  * on every backend, and connects tasks of different runtimes (a uv task may
  * send to a tokio task) and plain threads (the *_blocking functions). Each
- * object is guarded by one short mutex; nothing spins and nothing is
- * allocated per message: a channel's items live in a ring allocated when it
+ * object is guarded by one short mutex (a notify with at most one waiter
+ * takes none: one atomic word holds its state); nothing spins (but for the
+ * few instructions a notify_one already waking a notified record takes to
+ * let go of it) and nothing is allocated per message: a channel's items live in a ring allocated when it
  * is created, and a waiting operation's record lives in its handle (a
  * sender, a notified waiter, an acquire), so a task that keeps its handle in
  * its state struct waits without allocating. A waker clone is taken only
  * when an operation actually waits, and kept by the handle for its next
  * wait while the same task waits (dropped with the handle). A grant wakes
- * the waiter by reference under the object's mutex.
+ * the waiter by reference under the object's mutex (the notify's lock-free
+ * grant: while it owns the record it claimed).
  *
  * Poll functions follow the future protocol: called from a task's poll with
  * its borrowed waker, they return ZYNTAX_PENDING (the waker will be woken)

@@ -33,7 +33,19 @@
 _Thread_local zx_exec *zx_driving __attribute__((tls_model("initial-exec")));
 #define driving zx_driving
 
-/* ---- owned list: driving thread only ---- */
+/* ---- owned list: driving thread only ----
+ *
+ * Every task the executor holds its reference for is reachable from the
+ * driving thread for shutdown: queued ones through the run queue, the
+ * others through the owned list. A task is linked only once it needs to
+ * be - the first time it goes idle (its poll returned PENDING and nothing
+ * requeued it), or when it completes with its handle still out - so a task
+ * that completes in the poll its spawn queued never touches the list.
+ * zx_exec_shutdown() links the queued ones before it walks the list. */
+
+static inline int owned_linked(const zx_exec *ex, const zx_task *t) {
+  return t->owned_prev != NULL || ex->owned == t;
+}
 
 static void owned_link(zx_exec *ex, zx_task *t) {
   t->owned_prev = NULL;
@@ -59,14 +71,8 @@ static void reap_local(zx_exec *ex, zx_task *t) {
 
 /* ---- queues ---- */
 
-static void list_push(zx_task_list *l, zx_task *t) {
-  t->next = NULL;
-  if (l->tail)
-    l->tail->next = t;
-  else
-    l->head = t;
-  l->tail = t;
-}
+/* (zx_list_push, zx_push_local and zx_push_lifo are inline in task.h: every wake
+ * on the driving thread queues through them.) */
 
 static zx_task *list_take(zx_task_list *l) {
   zx_task *all = l->head;
@@ -75,24 +81,19 @@ static zx_task *list_take(zx_task_list *l) {
 }
 
 /* A loop callback queued a task: the loop turn under way must not block. */
-static __attribute__((noinline, cold)) void interrupt_loop(zx_exec *ex) {
+void zx_exec_interrupt_loop(zx_exec *ex) {
   ex->interrupted = 1;
   ex->ops->interrupt(ex);
-}
-
-/* Inline, with the rare call out of line: every requeue passes here, and a
- * call with its own frame cost a third of a self-woken poll. */
-static inline void push_local(zx_exec *ex, zx_task *t) {
-  if (__builtin_expect(ex->in_loop && !ex->interrupted, 0)) interrupt_loop(ex);
-  list_push(&ex->run, t);
-  ex->run_len++;
 }
 
 static zx_task *pop_local(zx_exec *ex) {
   zx_task *t = ex->run.head;
   if (t == NULL) return NULL;
   ex->run.head = t->next;
-  if (ex->run.head == NULL) ex->run.tail = NULL;
+  if (ex->run.head == NULL)
+    ex->run.tail = NULL;
+  else /* polled next: with thousands queued its record is rarely cached */
+    __builtin_prefetch(ex->run.head, 1);
   ex->run_len--;
   return t;
 }
@@ -119,7 +120,7 @@ static int push_remote(zx_exec *ex, zx_task_list *list, zx_task *t) {
     pthread_mutex_unlock(&ex->lock);
     return ZYNTAX_ECLOSED;
   }
-  list_push(list, t);
+  zx_list_push(list, t);
   if (!atomic_load_explicit(&ex->inbox_hint, memory_order_relaxed)) {
     /* Release: the driving thread's acquire load of the hint then finds
      * the lists filled (it takes the lock anyway). */
@@ -131,23 +132,12 @@ static int push_remote(zx_exec *ex, zx_task_list *list, zx_task *t) {
   return 0;
 }
 
-/* A task woken by another's poll on the driving thread: into the slot;
- * the task it displaces goes to the back of the queue. */
-static void push_lifo(zx_exec *ex, zx_task *t) {
-  if (ex->current != ex->lifo_last) ex->lifo_polls = 0; /* a new run */
-  zx_task *displaced = ex->lifo;
-  ex->lifo = t;
-  if (displaced != NULL) push_local(ex, displaced);
-}
-
 void zx_exec_push(zx_exec *ex, zx_task *t) {
   if (zx_exec_closed(ex)) return; /* shutdown cancels every task anyway */
   if (driving != ex)
     (void)push_remote(ex, &ex->in_woken, t);
-  else if (ex->current != NULL && ex->current != t && ex->hooks == NULL)
-    push_lifo(ex, t);
   else
-    push_local(ex, t);
+    zx_exec_push_here(ex, t);
 }
 
 void zx_exec_reap(zx_exec *ex, zx_task *t) {
@@ -175,8 +165,8 @@ static inbox take_inbox(zx_exec *ex) {
   return in;
 }
 
+/* A new task counts as live; it is queued next (not linked: see above). */
 static void adopt(zx_exec *ex, zx_task *t) {
-  owned_link(ex, t);
   ex->nlive++;
   zx_count_max(&ex->stats.peak_live, ex->nlive);
 }
@@ -186,11 +176,11 @@ static void drain_inbox(zx_exec *ex) {
   for (zx_task *t = in.spawned, *next; t != NULL; t = next) {
     next = t->next;
     adopt(ex, t);
-    push_local(ex, t);
+    zx_push_local(ex, t);
   }
   for (zx_task *t = in.woken, *next; t != NULL; t = next) {
     next = t->next;
-    push_local(ex, t);
+    zx_push_local(ex, t);
   }
   for (zx_task *t = in.reaped, *next; t != NULL; t = next) {
     next = t->next;
@@ -215,8 +205,12 @@ static inline __attribute__((always_inline)) int complete_(zx_exec *ex, zx_task 
     zx_count(&ex->stats.failed);
   if (r.drop_state) zx_task_drop_state(t);
   if (r.joined) zx_waker_slot_wake(&t->joiner);
-  if (r.handle_out) return 1;
-  owned_unlink(ex, t);
+  int linked = owned_linked(ex, t);
+  if (r.handle_out) {
+    if (!linked) owned_link(ex, t); /* until the handle's release reaps it */
+    return 1;
+  }
+  if (linked) owned_unlink(ex, t);
   if (r.sole_owner)
     zx_task_free(t);
   else
@@ -268,14 +262,18 @@ static inline __attribute__((always_inline)) zx_task *run_task(zx_exec *ex, zx_t
   /* Woken by its own borrowed waker: still RUNNING, so no other party
    * queues it meanwhile (a wake from elsewhere only sets NOTIFIED) and the
    * state word is not touched at all; back of the queue, or again now. */
+  zx_snapshot after;
   if (ex->self_woken) {
     if (!hooked && ex->run.head == NULL && ex->lifo == NULL) return t;
-    push_local(ex, t);
-  } else if (zx_transition_to_idle(&t->state) == ZX_IDLE_NOTIFIED) {
-    push_local(ex, t);
-  } else if (r == ZYNTAX_PENDING && t->poll != root_idle_poll &&
-             !zx_task_may_be_woken(t)) {
-    zx_lost_wake_report(ex, t); /* nothing can poll it again */
+    zx_push_local(ex, t);
+  } else if (zx_transition_to_idle(&t->state, &after) == ZX_IDLE_NOTIFIED) {
+    zx_push_local(ex, t);
+  } else {
+    /* Idle, in no queue: shutdown finds it on the owned list. The root
+     * (block_on_future's cell) is not the executor's to cancel. */
+    if (t != ex->root && !owned_linked(ex, t)) owned_link(ex, t);
+    if (r == ZYNTAX_PENDING && !zx_state_may_be_woken(after) && t->poll != root_idle_poll)
+      zx_lost_wake_report(ex, t); /* nothing can poll it again */
   }
   return NULL;
 }
@@ -293,7 +291,7 @@ static zx_task *pop_next(zx_exec *ex) {
     ex->lifo_last = t;
     return t;
   }
-  push_local(ex, t);
+  zx_push_local(ex, t);
   return pop_local(ex);
 }
 
@@ -314,7 +312,7 @@ static inline __attribute__((always_inline)) int run_pass(zx_exec *ex, size_t pa
     }
     again = run_task(ex, t, hooked, &polls);
   }
-  if (again != NULL) push_local(ex, again); /* the pass ended: it waits in the queue */
+  if (again != NULL) zx_push_local(ex, again); /* the pass ended: it waits in the queue */
   zx_count_add(&ex->stats.polls, polls);
   return full;
 }
@@ -326,7 +324,7 @@ static inline __attribute__((always_inline)) void run_ready_(zx_exec *ex, int ho
     size_t pass = ex->run_len > ZX_TICK_BUDGET ? ex->run_len : ZX_TICK_BUDGET;
     if (!run_pass(ex, pass, hooked)) return;
     if (!hooked && ex->lifo != NULL) { /* the pass ended: back to the queue */
-      push_local(ex, ex->lifo);
+      zx_push_local(ex, ex->lifo);
       ex->lifo = NULL;
     }
     uint64_t now = hooked ? ex->hooks->now(ex) : zx_now_ns();
@@ -369,7 +367,7 @@ static uint64_t arm_timer(zx_exec *ex) {
 void zx_exec_timer_fired(zx_exec *ex) {
   ex->wheel.armed = ZX_WHEEL_NONE;
   /* libuv runs timers before it polls: do not let it block after. */
-  if (ex->in_loop && !ex->interrupted) interrupt_loop(ex);
+  if (ex->in_loop && !ex->interrupted) zx_exec_interrupt_loop(ex);
 }
 
 void zx_exec_timer_insert(zx_exec *ex, zx_wheel_node *n, uint64_t when,
@@ -514,7 +512,7 @@ int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
   }
   if (driving == ex) {
     adopt(ex, t);
-    push_local(ex, t);
+    zx_push_local(ex, t);
     zx_count(&ex->stats.spawned);
   } else {
     if (push_remote(ex, &ex->in_spawned, t) != 0) {
@@ -594,10 +592,17 @@ void zx_exec_shutdown(zx_exec *ex) {
 
   zx_exec *outer = driving;
   driving = ex; /* drops may drop leaf futures, which check this */
-  /* Woken and reaped tasks are on the owned list already. */
+  /* Woken (idle before) and reaped (finished with the handle out) tasks
+   * are on the owned list already; spawned ones and queued ones that never
+   * went idle are linked now. */
   atomic_store_explicit(&ex->inbox_hint, 1, memory_order_relaxed);
   inbox in = take_inbox(ex);
-  for (zx_task *t = in.spawned; t != NULL; t = t->next) adopt(ex, t);
+  for (zx_task *t = in.spawned; t != NULL; t = t->next) {
+    adopt(ex, t);
+    owned_link(ex, t);
+  }
+  for (zx_task *t = ex->run.head; t != NULL; t = t->next)
+    if (t != ex->root && !owned_linked(ex, t)) owned_link(ex, t);
   ex->run.head = ex->run.tail = NULL;
   ex->run_len = 0;
   /* Always the head: a drop may reap other tasks from the list. */

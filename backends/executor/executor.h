@@ -129,8 +129,9 @@ struct zx_exec {
   zx_task_list run;  /* FIFO of scheduled tasks */
   size_t run_len;    /* tasks in it */
   uint64_t turn_ns;  /* when the last loop turn ended */
-  zx_task *owned;    /* tasks the executor holds a reference for */
-  size_t nlive;      /* unfinished tasks on the owned list */
+  zx_task *owned;    /* tasks the executor holds a reference for, once
+                        idle or finished (the others are queued) */
+  size_t nlive;      /* unfinished tasks (spawned and adopted) */
   zx_task *root;     /* block_on_future's reusable task cell */
   int root_done;
   int root_outcome;

@@ -2,9 +2,9 @@
  * while its task holds no waker clone and has no wake queued can never be
  * polled again (only a cancel or the runtime's destroy end it), so a
  * block_on on it would wait forever at 0% CPU without a word. run_task
- * asks zx_task_may_be_woken() (task.h, one load) after every PENDING poll
- * that left the task idle, and calls zx_lost_wake_report() only in the
- * rare case. */
+ * asks zx_state_may_be_woken() (task_state.h) of the word its idle
+ * transition left, after every PENDING poll that left the task idle, and
+ * calls zx_lost_wake_report() only in the rare case. */
 #ifndef ZYNTAX_COMMON_LOST_WAKE_H
 #define ZYNTAX_COMMON_LOST_WAKE_H
 

@@ -1,52 +1,24 @@
 /* Task records: allocation, wakers, and the handle operations (state,
  * status, cancel, release). Every state change is a transition of
  * task_state.h. */
-#include <stdalign.h>
-#include <string.h>
-
 #include "task.h"
 
-static size_t round_up(size_t n, size_t align) {
-  return (n + align - 1) & ~(align - 1);
-}
 
-zx_task *zx_task_new(zx_exec *ex, const zyntax_spawn_args *args, zx_snapshot word) {
-  size_t align = args->inplace_size ? args->inplace_align : 1;
-  if (align < alignof(max_align_t)) align = alignof(max_align_t);
-  size_t header = round_up(sizeof(zx_task), align);
-  size_t total = round_up(header + args->inplace_size, align);
-  uint8_t cls = zx_arena_class(total, align);
-  zx_task *t = zx_exec_alloc(ex, cls, total, align);
-  if (t == NULL) return NULL;
-  /* Every field once, no memset first: this is most of a spawn's writes. */
-  t->pub.ops = &zyntax_executor_task_ops;
-  t->pub.owner = ex->owner;
-  zx_state_init(&t->state, word);
-  t->ex = ex;
-  t->poll = args->poll;
-  t->drop = args->drop;
-  t->user_state = args->inplace_size ? (char *)t + header : args->state;
-  t->outcome = 0;
-  t->cls = cls;
-  t->next = NULL;
-  t->owned_prev = t->owned_next = NULL;
-  zx_waker_slot_init(&t->joiner);
-  return t;
-}
-
-void zx_task_free(zx_task *t) { zx_exec_free(t->ex, t, t->cls); }
-
-void zx_task_wake(zx_task *t) {
+/* Inlined into the waker's wake_by_ref: a wake on the driving thread
+ * (one task waking another) queues without a further call. */
+static inline __attribute__((always_inline)) void task_wake(zx_task *t) {
   zx_exec *ex = t->ex;
   if (zx_exec_closed(ex)) return;
   if (zx_exec_is_current(ex)) {
     zx_count(&ex->stats.wakes_local);
-    if (zx_transition_wake_local(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push(ex, t);
+    if (zx_transition_wake_local(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push_here(ex, t);
   } else {
     zx_count_shared(&ex->stats.wakes_remote);
     if (zx_transition_wake(&t->state) == ZX_WAKE_SUBMIT) zx_exec_push(ex, t);
   }
 }
+
+void zx_task_wake(zx_task *t) { task_wake(t); }
 
 /* ---- the task waker ---- */
 
@@ -88,7 +60,7 @@ static void waker_wake_by_ref(const void *data) {
     zx_count(&ex->stats.wakes_local);
     return;
   }
-  zx_task_wake(t);
+  task_wake(t);
 }
 
 static void waker_drop(const void *data) { zx_task_unref((zx_task *)data, 1); }
@@ -121,10 +93,10 @@ static int task_cancel(zyntax_task *task) {
   return 0;
 }
 
-static int task_release(zyntax_task *task) {
-  zx_task *t = (zx_task *)task;
+/* Every case but a detached spawn's (task_release's fast path). */
+static __attribute__((noinline)) int task_release_slow(zx_task *t) {
   int drop_state = 0;
-  switch (zx_transition_release(&t->state, zx_exec_is_current(t->ex), &drop_state)) {
+  switch (zx_transition_release(&t->state, &drop_state)) {
   case ZX_RELEASE_TWICE: return ZYNTAX_EINVAL;
   case ZX_RELEASE_RUNNING: return 0; /* its reference went with HANDLE */
   case ZX_RELEASE_COMPLETE: break;
@@ -133,6 +105,15 @@ static int task_release(zyntax_task *task) {
   zx_exec_reap(t->ex, t);
   zx_task_unref(t, 1); /* the handle's */
   return 0;
+}
+
+/* A handle dropped on the driving thread before the task's first poll (a
+ * detached spawn) takes zx_transition_release_local(): a load and a store,
+ * and no register saved. */
+static int task_release(zyntax_task *task) {
+  zx_task *t = (zx_task *)task;
+  if (zx_exec_is_current(t->ex) && zx_transition_release_local(&t->state)) return 0;
+  return task_release_slow(t);
 }
 
 const zyntax_task_ops zyntax_executor_task_ops = ZYNTAX_TASK_OPS_INIT(

@@ -30,8 +30,9 @@
  *   and read by anyone after seeing COMPLETE; the user state belongs to the
  *   driving thread until COMPLETE, then to whoever wins DROPPED.
  *
- * References: the executor holds one while the task is on its owned list
- * (from spawn until the task is complete and its handle released), the
+ * References: the executor holds one from spawn until the task is complete
+ * and its handle released (the task is then in the run queue or on the
+ * executor's owned list, where shutdown finds it: executor.c), the
  * handle one while HANDLE is set, a join future one while JOINED, and every
  * waker clone one. A queued task holds none of its own: the executor's
  * reference keeps it alive until it completes.
@@ -42,7 +43,7 @@
  * transition (the outcome, a dropped state, a queued link) is visible to the
  * party whose transition comes later. Plain loads are acquire, for the same
  * reason. The exceptions - zx_state_sole_owner() and the driving
- * thread's release in zx_transition_release() - are stated there.
+ * thread's release in zx_transition_release_local() - are stated there.
  */
 #ifndef ZYNTAX_EXECUTOR_TASK_STATE_H
 #define ZYNTAX_EXECUTOR_TASK_STATE_H
@@ -88,16 +89,24 @@ static inline void zx_state_init(zx_state *st, zx_snapshot s) {
 /* block_on_future's cell: idle, one reference (the executor's). */
 #define ZX_STATE_ROOT ZX_REF_ONE
 
-/* Sets `next` = `expr` (computed from the snapshot `s`) until the CAS
- * wins; afterwards `s` is the word it replaced. acq_rel: the ordering rule. */
-#define ZX_STATE_UPDATE(st, s, next, expr)                                 \
+/* Sets `next` = `expr` (computed from the snapshot `s`, which the caller
+ * loaded) until the CAS wins; afterwards `s` is the word it replaced.
+ * acq_rel: the ordering rule; a failed CAS reloads `s` with acquire, as
+ * zx_state_load() does. */
+#define ZX_STATE_UPDATE_FROM(st, s, next, expr)                            \
   do {                                                                     \
-    (s) = atomic_load_explicit(&(st)->word, memory_order_acquire);         \
     do {                                                                   \
       (next) = (expr);                                                     \
     } while (!atomic_compare_exchange_weak_explicit(                       \
         &(st)->word, &(s), (next), memory_order_acq_rel,                   \
         memory_order_acquire));                                            \
+  } while (0)
+
+/* The same from a fresh load of the word. */
+#define ZX_STATE_UPDATE(st, s, next, expr)                                 \
+  do {                                                                     \
+    (s) = zx_state_load(st);                                               \
+    ZX_STATE_UPDATE_FROM(st, s, next, expr);                               \
   } while (0)
 
 /* The driving thread's shortcut: when the executor's is the only reference
@@ -142,17 +151,20 @@ static inline zx_to_running zx_transition_to_running(zx_state *st) {
   if (zx_state_sole_owner(s))
     atomic_store_explicit(&st->word, next, memory_order_relaxed);
   else if (next != s)
-    ZX_STATE_UPDATE(st, s, next, (s & ~(zx_snapshot)ZX_NOTIFIED) | ZX_RUNNING);
+    ZX_STATE_UPDATE_FROM(st, s, next, (s & ~(zx_snapshot)ZX_NOTIFIED) | ZX_RUNNING);
   return (s & ZX_CANCEL) ? ZX_RUN_CANCEL : ZX_RUN_POLL;
 }
 
 typedef enum { ZX_IDLE_OK, ZX_IDLE_NOTIFIED } zx_to_idle;
 
 /* The poll returned PENDING: RUNNING cleared. ZX_IDLE_NOTIFIED when a wake
- * came during the poll: NOTIFIED stays set and the caller queues the task. */
-static inline zx_to_idle zx_transition_to_idle(zx_state *st) {
+ * came during the poll: NOTIFIED stays set and the caller queues the task.
+ * `*after` is the word as this transition left it (for a lost-wake check,
+ * zx_state_may_be_woken(), without loading it again). */
+static inline zx_to_idle zx_transition_to_idle(zx_state *st, zx_snapshot *after) {
   zx_snapshot s, next;
   ZX_STATE_UPDATE(st, s, next, s & ~(zx_snapshot)ZX_RUNNING);
+  *after = next;
   return (next & ZX_NOTIFIED) ? ZX_IDLE_NOTIFIED : ZX_IDLE_OK;
 }
 
@@ -186,7 +198,7 @@ static inline zx_to_complete zx_transition_to_complete(zx_state *st,
     return r;
   }
   zx_snapshot next;
-  ZX_STATE_UPDATE(st, s, next, zx_next_complete_(s, keep_state));
+  ZX_STATE_UPDATE_FROM(st, s, next, zx_next_complete_(s, keep_state));
   r.drop_state = (next & ZX_DROPPED) && !(s & ZX_DROPPED);
   r.handle_out = (s & ZX_HANDLE) != 0;
   r.joined = (s & ZX_JOINED) != 0;
@@ -214,8 +226,8 @@ static inline zx_to_notified zx_transition_wake(zx_state *st) {
   zx_snapshot s = zx_state_load(st);
   if (s & (ZX_NOTIFIED | ZX_COMPLETE)) return ZX_WAKE_NOTHING;
   zx_snapshot next;
-  ZX_STATE_UPDATE(st, s, next,
-                  (s & (ZX_NOTIFIED | ZX_COMPLETE)) ? s : s | ZX_NOTIFIED);
+  ZX_STATE_UPDATE_FROM(st, s, next,
+                       (s & (ZX_NOTIFIED | ZX_COMPLETE)) ? s : s | ZX_NOTIFIED);
   return (next != s && !(s & ZX_RUNNING)) ? ZX_WAKE_SUBMIT : ZX_WAKE_NOTHING;
 }
 
@@ -236,7 +248,7 @@ static inline zx_to_notified zx_transition_wake_local(zx_state *st) {
   zx_snapshot s = zx_state_load(st);
   if (s & (ZX_NOTIFIED | ZX_COMPLETE)) return ZX_WAKE_NOTHING;
   zx_snapshot next;
-  ZX_STATE_UPDATE(st, s, next, zx_next_wake_local_(s));
+  ZX_STATE_UPDATE_FROM(st, s, next, zx_next_wake_local_(s));
   return !(s & (ZX_NOTIFIED | ZX_COMPLETE | ZX_RUNNING)) ? ZX_WAKE_SUBMIT
                                                          : ZX_WAKE_NOTHING;
 }
@@ -293,26 +305,30 @@ typedef enum {
                           drops the handle's reference */
 } zx_to_released;
 
+/* The release's shortcut, for a caller that drives the task's executor:
+ * with two references (the executor's and this handle's), no join future
+ * and no poll under way (so no borrowed waker is out), no other party can
+ * reach the record - every way in holds a reference - and the driving
+ * thread may write the word with a plain store, as zx_state_sole_owner()
+ * allows: HANDLE cleared and the handle's reference dropped
+ * (ZX_RELEASE_RUNNING's outcome). A detached spawn releases its handle
+ * this way before the first poll. 0: not the case, nothing written. */
+static inline int zx_transition_release_local(zx_state *st) {
+  zx_snapshot s = zx_state_load(st);
+  if (zx_refs(s) != 2 ||
+      (s & (ZX_HANDLE | ZX_JOINED | ZX_RUNNING | ZX_COMPLETE)) != ZX_HANDLE)
+    return 0;
+  atomic_store_explicit(&st->word, (s & ~(zx_snapshot)ZX_HANDLE) - ZX_REF_ONE,
+                        memory_order_relaxed);
+  return 1;
+}
+
 /* The handle is given back: HANDLE cleared. For an unfinished task the
  * handle's reference goes in the same transition. For a finished one the
  * state is the caller's to drop when *drop_state, and the reference stays
  * until the caller has reaped the record. */
-static inline zx_to_released zx_transition_release(zx_state *st, int local,
-                                                   int *drop_state) {
-  zx_snapshot s = zx_state_load(st), next;
-  /* `local`: the caller drives the task's executor. Two references (the
-   * executor's and this handle's), no join future and no poll under way
-   * (so no borrowed waker is out): no other party can reach the record -
-   * every way in holds a reference - and the driving thread may write the
-   * word with a plain store, as zx_state_sole_owner() allows. A detached
-   * spawn releases its handle this way before the first poll. */
-  if (local && zx_refs(s) == 2 &&
-      (s & (ZX_HANDLE | ZX_JOINED | ZX_RUNNING | ZX_COMPLETE)) == ZX_HANDLE) {
-    atomic_store_explicit(&st->word, (s & ~(zx_snapshot)ZX_HANDLE) - ZX_REF_ONE,
-                          memory_order_relaxed);
-    *drop_state = 0;
-    return ZX_RELEASE_RUNNING;
-  }
+static inline zx_to_released zx_transition_release(zx_state *st, int *drop_state) {
+  zx_snapshot s, next;
   ZX_STATE_UPDATE(st, s, next, zx_next_release_(s));
   *drop_state = (next & ZX_DROPPED) && !(s & ZX_DROPPED);
   if (!(s & ZX_HANDLE)) return ZX_RELEASE_TWICE;

@@ -49,7 +49,8 @@ static int leaf_check(zyntax_runtime *rt, int args_ok, zyntax_future **out,
   if (out == NULL) return zx_fail_code(func, ZYNTAX_EINVAL);
   *out = NULL;
   if (rt == NULL || !args_ok) return zx_fail_code(func, ZYNTAX_EINVAL);
-  return zx_check_open(rt, func);
+  /* Open (the common case) without a call: an fd wait per read. */
+  return zx_runtime_open(rt) ? 0 : zx_check_open(rt, func);
 }
 
 int zyntax_sleep_until_future(zyntax_runtime *rt, uint64_t deadline_ns,

@@ -178,13 +178,23 @@ zyntax_task *zyntax_runtime_spawn(zyntax_runtime *rt, void *state,
   return spawn(rt, &a, __func__);
 }
 
-/* The out-parameter spawns: `*out` is the task, or NULL with the failure
- * recorded (spawn records its own). */
+/* The out-parameter spawns (`*out` NULL already): the backend writes the
+ * task into `*out` itself (no copy and no second look), else `*out` stays
+ * NULL and the failure is recorded. */
 static inline __attribute__((always_inline)) int
 spawned(zyntax_runtime *rt, const zyntax_spawn_args *args, zyntax_task **out,
         const char *func) {
-  *out = spawn(rt, args, func);
-  return *out != NULL ? 0 : zyntax_last_error()->code;
+  if (rt == NULL || args->poll == NULL) return zx_fail_code(func, ZYNTAX_EINVAL);
+  if (!zx_runtime_open(rt)) {
+    int rc = zx_check_open(rt, func);
+    if (rc != 0) return rc;
+  }
+  int rc = rt->backend->spawn(rt->impl, args, out);
+  if (__builtin_expect(rc != 0, 0)) {
+    *out = NULL;
+    return zx_fail_code(func, rc);
+  }
+  return 0;
 }
 
 int zyntax_runtime_spawn_future(zyntax_runtime *rt, void *state,

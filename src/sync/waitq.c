@@ -39,6 +39,8 @@ static void push_tail(zx_waitq *q, zx_waiter *w) {
   w->queued = 1;
 }
 
+void zx_waitq_push(zx_waitq *q, zx_waiter *w) { push_tail(q, w); }
+
 /* Unqueues the head. Granted: marked so, and woken by reference here,
  * under the owner's mutex - its waker stays for the next wait, and only
  * the mutex keeps the waiter from replacing or dropping it meanwhile.

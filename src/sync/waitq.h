@@ -69,6 +69,11 @@ void zx_waitq_init(zx_waitq *q, size_t permits, size_t max_permits);
  * free: `me` is queued with a clone of `waker`), -1 (closed). */
 int zx_waitq_acquire(zx_waitq *q, zx_waiter *me, const zyntax_waker *waker);
 
+/* Appends `w` (not queued; its waker already stored) to the queue: a
+ * waiter that parked elsewhere first (the notify's slot) joins the queue
+ * in its place. */
+void zx_waitq_push(zx_waitq *q, zx_waiter *w);
+
 /* Gives `n` permits: to waiters first (oldest first; each is woken by
  * reference right here, under the mutex, and keeps its waker), the rest to
  * the count (saturating at max_permits). */

@@ -1,4 +1,7 @@
 /* The semaphore (as an async mutex) and the notify. */
+#include <pthread.h>
+#include <stdlib.h>
+
 #include "conformance.h"
 
 #define WORKERS 8
@@ -180,10 +183,139 @@ static void notified_record_moves_between_tasks(void **state) {
   end_runtime(rt);
 }
 
+/* A notify_one handed to a record that is then dropped unseen passes on:
+ * with one waiter (the notify's lock-free slot) and with two (its queue). */
+static void notified_drop_passes_grant(void **state) {
+  (void)state;
+  zyntax_waker nw = zyntax_waker_noop();
+  int rc = -99;
+  for (int waiters = 1; waiters <= 2; waiters++) {
+    zyntax_notify *n;
+    zyntax_notified *wt[3];
+    assert_int_equal(zyntax_notify_create(&n), 0);
+    for (int i = 0; i < 3; i++) assert_int_equal(zyntax_notified_create(n, &wt[i]), 0);
+    for (int i = 0; i < waiters; i++)
+      assert_int_equal(zyntax_notified_poll(wt[i], &nw, &rc), ZYNTAX_PENDING);
+    zyntax_notify_one(n); /* to wt[0], the oldest */
+    zyntax_notified_drop(wt[0]); /* unseen: the grant goes on */
+    if (waiters == 2) { /* to wt[1], still waiting */
+      assert_int_equal(zyntax_notified_poll(wt[1], &nw, &rc), ZYNTAX_READY);
+      assert_int_equal(zyntax_notified_poll(wt[2], &nw, &rc), ZYNTAX_PENDING);
+    } else { /* stored: the next wait takes it */
+      assert_int_equal(zyntax_notified_poll(wt[2], &nw, &rc), ZYNTAX_READY);
+      assert_int_equal(zyntax_notified_poll(wt[2], &nw, &rc), ZYNTAX_PENDING);
+    }
+    assert_int_equal(rc, 0);
+    zyntax_notified_drop(wt[1]);
+    zyntax_notified_drop(wt[2]);
+    zyntax_notify_drop(n);
+  }
+}
+
+/* A waker whose data is freed with its last clone: a notifier that woke
+ * it after the record holding it was dropped would touch freed memory
+ * (ASan), or race the drop (TSan). */
+typedef struct rc_waker {
+  atomic_int refs, wakes;
+} rc_waker;
+
+static zyntax_waker rc_clone(const void *d);
+static void rc_wake_by_ref(const void *d) { atomic_fetch_add(&((rc_waker *)d)->wakes, 1); }
+static void rc_drop(const void *d) {
+  if (atomic_fetch_sub(&((rc_waker *)d)->refs, 1) == 1) free((void *)d);
+}
+static void rc_wake(const void *d) {
+  rc_wake_by_ref(d);
+  rc_drop(d);
+}
+static const zyntax_waker_vtable rc_vtable = {rc_clone, rc_wake, rc_wake_by_ref, rc_drop};
+static zyntax_waker rc_clone(const void *d) {
+  atomic_fetch_add(&((rc_waker *)d)->refs, 1);
+  return (zyntax_waker){d, &rc_vtable};
+}
+
+#define RACE_ROUNDS 40
+#define RACE_WAITS 300
+
+typedef struct race {
+  zyntax_notify *n;
+  atomic_int stop;
+} race;
+
+static void *race_notifier(void *arg) {
+  race *r = arg;
+  for (unsigned i = 0; !atomic_load(&r->stop); i++) {
+    if (i % 7 == 0)
+      zyntax_notify_all(r->n);
+    else
+      zyntax_notify_one(r->n);
+  }
+  return NULL;
+}
+
+/* Each wait: a fresh record and waker, polled (parked, or READY on a
+ * stored permit), sometimes polled again with another waker (it takes
+ * itself back from the notify to swap it), then dropped while the
+ * notifier thread fires - so some drops meet a notifier that has claimed
+ * the record and is waking its waker. */
+static void *race_waiter(void *arg) {
+  race *r = arg;
+  for (int i = 0; i < RACE_WAITS; i++) {
+    zyntax_notified *wt;
+    assert_int_equal(zyntax_notified_create(r->n, &wt), 0);
+    rc_waker *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+    assert_non_null(a);
+    assert_non_null(b);
+    atomic_init(&a->refs, 1);
+    atomic_init(&b->refs, 1);
+    zyntax_waker wa = {a, &rc_vtable}, wb = {b, &rc_vtable};
+    int rc = -99;
+    if (zyntax_notified_poll(wt, &wa, &rc) == ZYNTAX_PENDING && i % 3 == 0)
+      (void)zyntax_notified_poll(wt, &wb, &rc);
+    zyntax_waker_drop(&wa); /* the record may still hold clones */
+    zyntax_waker_drop(&wb);
+    zyntax_notified_drop(wt);
+  }
+  return NULL;
+}
+
+/* Drops and waker swaps of waiting records racing notify_one/notify_all
+ * from another thread, with one waiting thread (the lock-free slot) and
+ * with two (the queue the second one switches the notify to). */
+static void notified_drop_races_notify(void **state) {
+  (void)state;
+  for (int round = 0; round < RACE_ROUNDS; round++) {
+    race r = {NULL, 0};
+    assert_int_equal(zyntax_notify_create(&r.n), 0);
+    int waiters = 1 + round % 2;
+    pthread_t notifier, waiters_t[2];
+    assert_int_equal(pthread_create(&notifier, NULL, race_notifier, &r), 0);
+    for (int i = 0; i < waiters; i++)
+      assert_int_equal(pthread_create(&waiters_t[i], NULL, race_waiter, &r), 0);
+    for (int i = 0; i < waiters; i++) pthread_join(waiters_t[i], NULL);
+    atomic_store(&r.stop, 1);
+    pthread_join(notifier, NULL);
+    /* Still a working notify: a stored permit or a grant to a new wait. */
+    zyntax_notified *wt;
+    zyntax_waker nw = zyntax_waker_noop();
+    int rc = -99;
+    assert_int_equal(zyntax_notified_create(r.n, &wt), 0);
+    if (zyntax_notified_poll(wt, &nw, &rc) == ZYNTAX_PENDING) {
+      zyntax_notify_one(r.n);
+      assert_int_equal(zyntax_notified_poll(wt, &nw, &rc), ZYNTAX_READY);
+    }
+    assert_int_equal(rc, 0);
+    zyntax_notified_drop(wt);
+    zyntax_notify_drop(r.n);
+  }
+}
+
 TEST_GROUP(sync_tests) = {
     cmocka_unit_test(semaphore_as_mutex),
     cmocka_unit_test(semaphore_handoff_and_close),
     cmocka_unit_test(notify_one_all_and_permit),
     cmocka_unit_test(notified_record_moves_between_tasks),
+    cmocka_unit_test(notified_drop_passes_grant),
+    cmocka_unit_test(notified_drop_races_notify),
 };
 const size_t sync_count = GROUP_SIZE(sync_tests);

@@ -182,6 +182,41 @@ static void destroy_with_ten_thousand_pending(void **state) {
   free(t);
 }
 
+/* Tasks spawned from a task's poll wait in the run queue; destroy right
+ * after block_on_future returned finds those never polled there (and the
+ * ones polled once, now idle, elsewhere) and drops each state once. */
+typedef struct spawner {
+  zyntax_runtime *rt;
+  counted *c;
+  zyntax_task **t;
+} spawner;
+
+static zyntax_poll spawn_many_poll(void *state, const zyntax_waker *waker) {
+  (void)waker;
+  spawner *s = state;
+  for (int i = 0; i < MANY; i++)
+    assert_int_equal(zyntax_runtime_spawn_future(s->rt, &s->c[i], &counted_pending_vt, &s->t[i]),
+                     0);
+  return ZYNTAX_READY;
+}
+
+static void destroy_drops_queued_tasks_never_polled(void **state) {
+  (void)state;
+  spawner s = {new_runtime(), calloc(MANY, sizeof(counted)), calloc(MANY, sizeof(zyntax_task *))};
+  assert_non_null(s.c);
+  assert_non_null(s.t);
+  assert_int_equal(zyntax_runtime_block_on_future(s.rt, &s, spawn_many_poll), 0);
+  end_runtime(s.rt);
+  for (int i = 0; i < MANY; i++) {
+    assert_int_equal(atomic_load(&s.c[i].drops), 1);
+    assert_int_equal(zyntax_task_status(s.t[i]), ZYNTAX_ECANCELED);
+    zyntax_task_drop(s.t[i]);
+    assert_int_equal(atomic_load(&s.c[i].drops), 1);
+  }
+  free(s.c);
+  free(s.t);
+}
+
 static void destroy_drops_finished_states_held_by_handles(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
@@ -260,6 +295,7 @@ TEST_GROUP(task_tests) = {
     cmocka_unit_test(cancel_after_completion),
     cmocka_unit_test(dropped_handle_task_still_runs_and_drops_once),
     cmocka_unit_test(destroy_with_ten_thousand_pending),
+    cmocka_unit_test(destroy_drops_queued_tasks_never_polled),
     cmocka_unit_test(destroy_drops_finished_states_held_by_handles),
     cmocka_unit_test(yielding_tasks_interleave),
 };

@@ -76,10 +76,24 @@ static void *depot_take(zx_arena *a, uint8_t cls) {
     s->bump += block_size(cls);
   }
   s->used++;
-  if (s->free == NULL && s->bump + block_size(cls) > ZX_ARENA_SLAB)
-    list_remove(&a->partial[cls], s); /* full */
+  if (s->free == NULL && s->bump + block_size(cls) > ZX_ARENA_SLAB) {
+    list_remove(&a->partial[cls], s);
+    list_add(&a->full[cls], s);
+  }
   a->out++;
+  a->out_cls[cls]++;
   return p;
+}
+
+/* A slab with no block out (lock held): kept for any class, or freed. */
+static void retire(zx_arena *a, zx_slab *s) {
+  list_remove(&a->partial[s->cls], s);
+  if (a->nempty < ZX_ARENA_KEEP_SLABS) {
+    list_add(&a->empty, s);
+    a->nempty++;
+  } else {
+    free(s);
+  }
 }
 
 static void depot_put(zx_arena *a, void *p) {
@@ -90,15 +104,43 @@ static void depot_put(zx_arena *a, void *p) {
   s->free = p;
   s->used--;
   a->out--;
-  if (was_full) list_add(&a->partial[cls], s);
-  if (s->used != 0) return;
-  list_remove(&a->partial[cls], s);
-  if (a->nempty < ZX_ARENA_KEEP_SLABS) {
-    list_add(&a->empty, s);
-    a->nempty++;
-  } else {
-    free(s);
+  a->out_cls[cls]--;
+  if (was_full) {
+    list_remove(&a->full[cls], s);
+    list_add(&a->partial[cls], s);
   }
+  if (s->used == 0) retire(a, s);
+}
+
+/* Every block of class `cls` is on the local list: drop the list and let
+ * every slab of the class hand its blocks out from the start again. */
+static void reset_class(zx_arena *a, uint8_t cls) {
+  zx_free_list *l = &a->local[cls];
+  a->out -= l->n;
+  a->out_cls[cls] = 0;
+  *l = (zx_free_list){NULL, 0, 0};
+  while (a->full[cls] != NULL) {
+    zx_slab *s = a->full[cls];
+    list_remove(&a->full[cls], s);
+    list_add(&a->partial[cls], s);
+  }
+  for (zx_slab *s = a->partial[cls]; s != NULL; s = s->next) {
+    s->free = NULL;
+    s->bump = first_block(cls);
+    s->used = 0;
+  }
+  a->reset = 1;
+}
+
+/* zx_arena_local_give's check, under the lock: resets the class when
+ * every block of it is on the local list, and corrects the hint. */
+void zx_arena_reset_check(zx_arena *a, uint8_t cls) {
+  zx_free_list *l = &a->local[cls];
+  pthread_mutex_lock(&a->lock);
+  size_t in_use = a->out_cls[cls] - l->n;
+  if (in_use == 0) reset_class(a, cls);
+  l->live = (long)in_use;
+  pthread_mutex_unlock(&a->lock);
 }
 
 /* ---- blocks ---- */
@@ -117,7 +159,8 @@ static void *big_alloc(zx_arena *a, size_t size, size_t align) {
 void *zx_arena_alloc(zx_arena *a, uint8_t cls, size_t size, size_t align, int local) {
   if (cls == ZX_ARENA_BIG) return big_alloc(a, size, align);
   zx_free_list *l = &a->local[cls];
-  if (local && l->n > 0) return zx_arena_local_pop(l);
+  if (local && l->n > 0) return zx_arena_local_take(l);
+  if (local) l->live++;
   pthread_mutex_lock(&a->lock);
   void *p = depot_take(a, cls);
   /* Refill a batch, so the next allocations take no lock. */
@@ -127,12 +170,13 @@ void *zx_arena_alloc(zx_arena *a, uint8_t cls, size_t size, size_t align, int lo
     zx_arena_local_push(l, more);
   }
   pthread_mutex_unlock(&a->lock);
+  if (p == NULL && local) l->live--;
   return p;
 }
 
 int zx_arena_free(zx_arena *a, void *p, uint8_t cls, int local) {
   if (local && cls != ZX_ARENA_BIG) {
-    zx_arena_local_push(&a->local[cls], p);
+    zx_arena_local_give(a, cls, p);
     return 0;
   }
   pthread_mutex_lock(&a->lock);
@@ -153,20 +197,32 @@ static void spill(zx_arena *a, uint8_t cls, size_t keep) {
   while (l->n > keep) depot_put(a, zx_arena_local_pop(l));
 }
 
+/* Slabs a reset left without a block out go (lock held). */
+static void retire_unused(zx_arena *a) {
+  for (uint8_t c = 0; c < ZX_ARENA_CLASSES; c++)
+    for (zx_slab *s = a->partial[c], *next; s != NULL; s = next) {
+      next = s->next;
+      if (s->used == 0) retire(a, s);
+    }
+  a->reset = 0;
+}
+
 void zx_arena_trim(zx_arena *a) {
   int over = 0;
   for (uint8_t c = 0; c < ZX_ARENA_CLASSES; c++)
     over |= a->local[c].n * block_size(c) > ZX_ARENA_KEEP_LOCAL;
-  if (!over) return;
+  if (!over && !a->reset) return; /* read unlocked: only the driving thread resets */
   pthread_mutex_lock(&a->lock);
   for (uint8_t c = 0; c < ZX_ARENA_CLASSES; c++)
     spill(a, c, ZX_ARENA_KEEP_LOCAL / block_size(c));
+  if (a->reset) retire_unused(a);
   pthread_mutex_unlock(&a->lock);
 }
 
 int zx_arena_close(zx_arena *a) {
   pthread_mutex_lock(&a->lock);
   for (uint8_t c = 0; c < ZX_ARENA_CLASSES; c++) spill(a, c, 0);
+  if (a->reset) retire_unused(a);
   a->closing = 1;
   int last = a->out == 0;
   pthread_mutex_unlock(&a->lock);

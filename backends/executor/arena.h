@@ -16,6 +16,17 @@
  * no timer due within 10 ms), each class's local free list is trimmed to ZX_ARENA_KEEP_LOCAL bytes
  * (1 MiB); a slab whose blocks are then all free is kept for reuse by any
  * class while fewer than ZX_ARENA_KEEP_SLABS (2 MiB) are kept, else freed.
+ * Sequential reuse: once every block of a class is free again and the
+ * driving thread holds at least ZX_ARENA_RESET_LOCAL bytes of them on its
+ * list (a burst of tasks or sleeps has ended), the class starts over: its
+ * list is dropped and each of its slabs hands blocks out from its start
+ * again. A free list left by a burst is in the order the blocks were
+ * freed, scattered over the whole burst's memory; after the reset the next
+ * burst walks its memory in address order (each allocation the next block
+ * of a slab), so creating and first polling a million tasks streams
+ * through memory instead of missing the cache on every block. Slabs a
+ * reset left unused are given back by the next trim.
+ *
  * Everything goes back when the runtime is destroyed and the last block is
  * freed (blocks may outlive destroy: a leaked waker keeps its task record,
  * a dropped-later sleep its node).
@@ -36,6 +47,7 @@
 #define ZX_ARENA_KEEP_SLABS 64 /* x 32 KiB */
 #define ZX_ARENA_KEEP_LOCAL ((size_t)1 << 20)
 #define ZX_ARENA_BATCH 32 /* blocks a local refill takes at once */
+#define ZX_ARENA_RESET_LOCAL ((size_t)1 << 20)
 #define ZX_ARENA_BIG 0xff /* the class of a block from aligned_alloc */
 
 typedef struct zx_slab zx_slab;
@@ -43,15 +55,22 @@ typedef struct zx_slab zx_slab;
 typedef struct zx_free_list {
   void *head; /* linked through the blocks' first word */
   size_t n;
+  /* Blocks the driving thread took and has not given back: a hint (blocks
+   * crossing threads skew it) of when the class may be all free, which
+   * the reset then checks under the lock. */
+  long live;
 } zx_free_list;
 
 typedef struct zx_arena {
   zx_free_list local[ZX_ARENA_CLASSES]; /* the driving thread's */
   pthread_mutex_t lock;              /* guards everything below */
   zx_slab *partial[ZX_ARENA_CLASSES]; /* slabs with a free block */
+  zx_slab *full[ZX_ARENA_CLASSES];    /* slabs without one */
   zx_slab *empty;                    /* wholly free slabs kept for reuse */
   size_t nempty;
   size_t out;   /* blocks out of the depot: in use or on a local list */
+  size_t out_cls[ZX_ARENA_CLASSES]; /* the same per class */
+  int reset;    /* a class was reset: partial lists may hold unused slabs */
   int closing;  /* the owner let go: the last free frees the arena */
 } zx_arena;
 
@@ -85,6 +104,27 @@ static inline void *zx_arena_local_pop(zx_free_list *l) {
    * rarely in the cache: start loading it now. */
   if (l->head) __builtin_prefetch(l->head, 1);
   return p;
+}
+
+/* The driving thread's allocation from a list that is not empty, and its
+ * free: the list operations plus the hint of blocks out (see `live`).
+ * After a free, with ZX_ARENA_RESET_LOCAL bytes or more on the list, when
+ * the hint says the class may be all free (or every ZX_ARENA_BATCH frees,
+ * to correct it), zx_arena_reset_check() looks under the lock. */
+void zx_arena_reset_check(zx_arena *a, uint8_t cls);
+
+static inline void *zx_arena_local_take(zx_free_list *l) {
+  l->live++;
+  return zx_arena_local_pop(l);
+}
+
+static inline void zx_arena_local_give(zx_arena *a, uint8_t cls, void *p) {
+  zx_free_list *l = &a->local[cls];
+  zx_arena_local_push(l, p);
+  l->live--;
+  if (__builtin_expect(l->n >= (ZX_ARENA_RESET_LOCAL / ZX_ARENA_MIN_BLOCK) >> cls, 0) &&
+      (l->live <= 0 || l->n % ZX_ARENA_BATCH == 0))
+    zx_arena_reset_check(a, cls);
 }
 
 /* A block of class `cls` (for ZX_ARENA_BIG: `size` bytes aligned to

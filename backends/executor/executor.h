@@ -229,14 +229,14 @@ void zx_exec_free_slow(zx_exec *ex, void *p, uint8_t cls);
 static inline void *zx_exec_alloc(zx_exec *ex, uint8_t cls, size_t size, size_t align) {
   if (__builtin_expect(cls != ZX_ARENA_BIG && zx_driving == ex, 1)) {
     zx_free_list *l = &ex->arena.local[cls];
-    if (__builtin_expect(l->n > 0, 1)) return zx_arena_local_pop(l);
+    if (__builtin_expect(l->n > 0, 1)) return zx_arena_local_take(l);
   }
   return zx_exec_alloc_slow(ex, cls, size, align);
 }
 
 static inline void zx_exec_free(zx_exec *ex, void *p, uint8_t cls) {
   if (__builtin_expect(cls != ZX_ARENA_BIG && zx_driving == ex, 1))
-    zx_arena_local_push(&ex->arena.local[cls], p);
+    zx_arena_local_give(&ex->arena, cls, p);
   else
     zx_exec_free_slow(ex, p, cls);
 }

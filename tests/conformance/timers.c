@@ -1,5 +1,6 @@
 /* Sleeps: complete in deadline order, never early. */
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "conformance.h"
 
@@ -158,10 +159,193 @@ static void sleep_due_before_the_poll_returns_still_wakes(void **state) {
   end_runtime(rt);
 }
 
+/* Bursts of sleeping tasks, one after another on one runtime: each task
+ * sleeps 1..8 ms from its spawn; every third one drops its pending sleep
+ * after the first poll instead (a timer cancelled from a long slot). A
+ * burst's memory is all free again before the next begins, which the C
+ * backends' arena then reuses from the start (arena.h): every sleep still
+ * completes, never early, and every state is dropped exactly once. */
+#define BURST 20000
+#define BURSTS 3
+
+typedef struct burst_sleeper {
+  zyntax_future *sleep;
+  uint64_t deadline;
+  atomic_int *done, *early, *drops;
+  int cancel; /* drop the sleep after its first poll */
+} burst_sleeper;
+
+static zyntax_poll burst_poll(void *state, const zyntax_waker *waker) {
+  burst_sleeper *b = state;
+  int rc;
+  if (b->sleep == NULL &&
+      zyntax_sleep_until_future(zyntax_runtime_current(), b->deadline, &b->sleep) != 0)
+    return ZYNTAX_READY; /* not counted done: the test fails */
+  zyntax_poll p = zyntax_future_poll(b->sleep, waker, &rc);
+  if (p == ZYNTAX_PENDING && !b->cancel) return ZYNTAX_PENDING;
+  if (p == ZYNTAX_READY && (rc != 0 || zyntax_now() < b->deadline))
+    atomic_fetch_add(b->early, 1);
+  zyntax_future_drop(b->sleep);
+  b->sleep = NULL;
+  atomic_fetch_add(b->done, 1);
+  return ZYNTAX_READY;
+}
+
+static void burst_drop(void *state) {
+  burst_sleeper *b = state;
+  zyntax_future_drop(b->sleep);
+  atomic_fetch_add(b->drops, 1);
+}
+
+static const zyntax_future_vtable burst_vt = {burst_poll, burst_drop};
+
+static int burst_init(void *state, void *arg) {
+  *(burst_sleeper *)state = *(const burst_sleeper *)arg;
+  return 0;
+}
+
+static void sleep_bursts_reuse_memory_and_complete(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  for (int round = 0; round < BURSTS; round++) {
+    atomic_int done = 0, early = 0, drops = 0;
+    uint64_t start = zyntax_now();
+    for (int i = 0; i < BURST; i++) {
+      burst_sleeper b = {NULL, start + (uint64_t)(i % 8 + 1) * 1000000u, &done, &early,
+                         &drops, i % 3 == 0};
+      zyntax_task *t = NULL;
+      assert_int_equal(zyntax_runtime_spawn_inplace(rt, &burst_vt, sizeof b,
+                                                    _Alignof(burst_sleeper), burst_init,
+                                                    &b, &t),
+                       0);
+      zyntax_task_drop(t);
+    }
+    assert_int_equal(zyntax_runtime_run(rt), 0);
+    assert_int_equal(atomic_load(&done), BURST);
+    assert_int_equal(atomic_load(&early), 0);
+    assert_int_equal(atomic_load(&drops), BURST);
+  }
+  end_runtime(rt);
+}
+
+/* Many tasks re-sleeping 1 ms or 500 us at a time, far sleeps that move
+ * down the timer structure as they come due, and one task sleeping 200 us
+ * at a time: every sleep completes at or after its deadline, and the
+ * short sleeper is never left behind while the others go round - between
+ * two of its wakes, each re-sleeper wakes only a few times (its sleeps
+ * end on later milliseconds than its last, the short one's within 2 ms of
+ * its start), whatever the machine's speed. The C backends' timing wheel fires at most a budget of sleeps per
+ * loop turn; the sleeps a turn left, when they were filed in a coarse
+ * slot, once waited behind the ones filed later (up to the span of that
+ * slot, 64 ms or 4 s). */
+#define CYCLERS 400
+#define FAR_SLEEPS 64
+#define SHORT_SLEEPS 400
+
+typedef struct timer_mix {
+  atomic_int stop;
+  atomic_int cycles; /* sleeps the re-sleepers completed */
+  atomic_int early;  /* sleeps completed before their deadline */
+  atomic_int far_done;
+  int max_cycles; /* most re-sleeper wakes between two short wakes */
+} timer_mix;
+
+typedef struct mix_task {
+  timer_mix *mix;
+  zyntax_future *sleep;
+  uint64_t deadline;
+  uint64_t ns; /* each sleep's length; 0: the short sleeper */
+  int far;     /* sleeps once */
+  int done, last; /* the short sleeper's sleeps, and `cycles` at the last */
+} mix_task;
+
+/* Sleeps `ns` from now unless a sleep is pending; READY when it completed
+ * (an early completion is counted). */
+static zyntax_poll mix_sleep(mix_task *m, uint64_t ns, const zyntax_waker *waker) {
+  int rc = 0;
+  if (m->sleep == NULL) {
+    m->deadline = zyntax_now() + ns;
+    if (zyntax_sleep_until_future(zyntax_runtime_current(), m->deadline, &m->sleep) != 0) {
+      atomic_fetch_add(&m->mix->early, 1); /* fails the test */
+      return ZYNTAX_READY;
+    }
+  }
+  if (zyntax_future_poll(m->sleep, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  if (rc != 0 || zyntax_now() < m->deadline) atomic_fetch_add(&m->mix->early, 1);
+  zyntax_future_drop(m->sleep);
+  m->sleep = NULL;
+  return ZYNTAX_READY;
+}
+
+static zyntax_poll cycler_poll(void *state, const zyntax_waker *waker) {
+  mix_task *m = state;
+  while (!atomic_load(&m->mix->stop)) {
+    if (mix_sleep(m, m->ns, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    if (m->far) {
+      atomic_fetch_add(&m->mix->far_done, 1);
+      return ZYNTAX_READY;
+    }
+    atomic_fetch_add(&m->mix->cycles, 1);
+  }
+  if (m->sleep != NULL) zyntax_future_drop(m->sleep); /* stopped while it slept */
+  m->sleep = NULL;
+  return ZYNTAX_READY;
+}
+
+/* The short sleeper: SHORT_SLEEPS sleeps of 200 us, then it stops the
+ * others. */
+static zyntax_poll short_poll(void *state, const zyntax_waker *waker) {
+  mix_task *m = state;
+  timer_mix *mix = m->mix;
+  while (m->done < SHORT_SLEEPS) {
+    if (mix_sleep(m, 200000, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+    int cycles = atomic_load(&mix->cycles);
+    if (cycles - m->last > mix->max_cycles) mix->max_cycles = cycles - m->last;
+    m->last = cycles;
+    m->done++;
+  }
+  atomic_store(&mix->stop, 1);
+  return ZYNTAX_READY;
+}
+
+static void spawn_mix(zyntax_runtime *rt, mix_task *m) {
+  zyntax_task *t = zyntax_runtime_spawn(rt, m, m->ns ? cycler_poll : short_poll);
+  assert_non_null(t);
+  zyntax_task_drop(t);
+}
+
+static void short_sleep_keeps_up_with_resleeping_tasks(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  timer_mix mix = {0};
+  mix_task *tasks = calloc(CYCLERS + FAR_SLEEPS + 1, sizeof *tasks);
+  assert_non_null(tasks);
+  for (int i = 0; i < CYCLERS; i++) /* 1 ms or 500 us: filed in varied order */
+    tasks[i] = (mix_task){.mix = &mix, .ns = i % 2 ? 1000000 : 500000};
+  for (int i = 0; i < FAR_SLEEPS; i++) /* 65..190 ms: filed coarser, moved down */
+    tasks[CYCLERS + i] = (mix_task){.mix = &mix, .far = 1, .ns = (65u + 2u * (unsigned)i) * 1000000u};
+  tasks[CYCLERS + FAR_SLEEPS] = (mix_task){.mix = &mix};
+  for (int i = 0; i <= CYCLERS + FAR_SLEEPS; i++) spawn_mix(rt, &tasks[i]);
+  assert_int_equal(zyntax_runtime_run(rt), 0);
+  assert_int_equal(atomic_load(&mix.early), 0);
+  assert_int_equal(tasks[CYCLERS + FAR_SLEEPS].done, SHORT_SLEEPS);
+  assert_int_equal(atomic_load(&mix.far_done), FAR_SLEEPS);
+  /* A re-sleeper wakes at most about 3 times per short sleep (its sleeps
+   * end on later milliseconds than the ones before, the short one is due
+   * within 2 ms of its start); twice that, for every one of them. */
+  print_message("most re-sleeper wakes between two short ones: %d (bound %d)\n",
+                mix.max_cycles, 6 * CYCLERS);
+  assert_true(mix.max_cycles <= 6 * CYCLERS);
+  free(tasks);
+  end_runtime(rt);
+}
+
 TEST_GROUP(timer_tests) = {
     cmocka_unit_test(sleep_due_before_the_poll_returns_still_wakes),
     cmocka_unit_test(sleeps_finish_in_deadline_order_never_early),
     cmocka_unit_test(sleep_in_the_past_is_ready),
     cmocka_unit_test(dropped_sleep_cancels_its_timer),
+    cmocka_unit_test(sleep_bursts_reuse_memory_and_complete),
+    cmocka_unit_test(short_sleep_keeps_up_with_resleeping_tasks),
 };
 const size_t timer_count = GROUP_SIZE(timer_tests);

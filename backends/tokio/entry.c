@@ -43,6 +43,9 @@ int zxt_sleep_until(zyntax_backend_runtime *b, uint64_t deadline_ns, zyntax_futu
 int zxt_fd_wait(zyntax_backend_runtime *b, int fd, unsigned events, zyntax_future **out);
 int zxt_blocking(zyntax_backend_runtime *b, zyntax_blocking_fn fn, void *arg,
                  zyntax_future **out);
+int zxt_fd_watch_open(zyntax_backend_runtime *b, int fd, zyntax_backend_fd_watch **out);
+int zxt_fd_watch_wait(zyntax_backend_fd_watch *w, unsigned events, zyntax_future **out);
+void zxt_fd_watch_close(zyntax_backend_fd_watch *w, int reason);
 
 /* The op tables of its tasks (src/handle.rs), join futures and leaf
  * futures (src/leaf.rs): Rust statics with C names. */
@@ -93,4 +96,7 @@ ZYNTAX_BACKEND_DEFINE("tokio", TOKIO_VERSION,
     .stats = tkb_stats,
     .sleep_until = zxt_sleep_until,
     .fd_wait = zxt_fd_wait,
-    .blocking = zxt_blocking)
+    .blocking = zxt_blocking,
+    .fd_watch_open = zxt_fd_watch_open,
+    .fd_watch_wait = zxt_fd_watch_wait,
+    .fd_watch_close = zxt_fd_watch_close)

@@ -24,6 +24,13 @@
 //! still on it end with ZYNTAX_EBADF. Other kinds of fd (pipes, ttys:
 //! several descriptions may share an inode) are deregistered when their
 //! last wait ends.
+//!
+//! An fd watch (`Watch`, backend.h's fd_watch_*) holds an `Entry` of its
+//! own on the loader's duplicate descriptor, registered once when it is
+//! opened: the loader owns that descriptor and keeps it open until the
+//! watch is closed, so a watch wait needs neither fstat nor the registry's
+//! lock and lookup. Its waits are the same `Wait`s, with the same poll(2)
+//! confirmation of readiness found at the start.
 
 use std::io;
 use std::os::raw::c_int;
@@ -36,6 +43,7 @@ use tokio::io::Interest;
 
 use crate::ffi::*;
 use crate::intmap::IntMap;
+use crate::runtime::Shared;
 
 /// A descriptor the caller owns: never closed here.
 pub struct Borrowed(RawFd);
@@ -87,9 +95,10 @@ impl WaitList {
 }
 
 /// One registered fd: what it was when registered, and whether it stays
-/// registered between waits (sockets). `fd` is None once stale.
+/// registered between waits (sockets, watches). `fd` is Err once the
+/// registration is gone: the result its waits end with.
 pub struct Entry {
-    fd: RwLock<Option<AsyncFd<Borrowed>>>,
+    fd: RwLock<Result<AsyncFd<Borrowed>, c_int>>,
     list: Arc<WaitList>,
     /// `list` as the waker Tokio keeps for both directions: made once,
     /// so a poll neither clones the Arc nor makes Tokio replace its copy.
@@ -101,11 +110,22 @@ pub struct Entry {
 pub type Registry = Mutex<IntMap<RawFd, Arc<Entry>>>;
 
 impl Entry {
-    /// The number now names another file: deregister now, and wake the
-    /// waits so they end with ZYNTAX_EBADF.
-    fn make_stale(&self) {
-        let old = self.fd.write().unwrap().take();
-        drop(old); // EPOLL_CTL_DEL before the new file is registered
+    /// Registers `fd` for both directions. Needs a Tokio runtime context.
+    fn new(fd: RawFd, id: (u64, u64), kept: bool) -> Result<Arc<Entry>, c_int> {
+        let interest = Interest::READABLE.add(Interest::WRITABLE);
+        // epoll refuses e.g. regular files: such an fd cannot be watched.
+        let afd = AsyncFd::with_interest(Borrowed(fd), interest).map_err(|_| EBADF)?;
+        let list = Arc::<WaitList>::default();
+        let list_waker = Waker::from(list.clone());
+        Ok(Arc::new(Entry { fd: RwLock::new(Ok(afd)), list, list_waker, id, kept }))
+    }
+
+    /// Deregisters now (EPOLL_CTL_DEL before this returns; a poll in
+    /// progress finishes first, under the read lock) and wakes the waits
+    /// so they end with `reason`.
+    fn end(&self, reason: c_int) {
+        let old = std::mem::replace(&mut *self.fd.write().unwrap(), Err(reason));
+        drop(old);
         self.list.wake_by_ref();
     }
 }
@@ -161,17 +181,14 @@ fn register(registry: &Registry, fd: RawFd) -> Result<Arc<Entry>, c_int> {
             return Ok(entry.clone());
         }
         // The number was closed and now names another file.
+        // Deregistered before the new file is registered, so Tokio's
+        // EPOLL_CTL_DEL of the old one cannot remove the new one.
         let stale = fds.remove(&fd);
         if let Some(e) = stale {
-            e.make_stale();
+            e.end(EBADF);
         }
     }
-    let interest = Interest::READABLE.add(Interest::WRITABLE);
-    // epoll refuses e.g. regular files: such an fd cannot be watched.
-    let afd = AsyncFd::with_interest(Borrowed(fd), interest).map_err(|_| EBADF)?;
-    let list = Arc::<WaitList>::default();
-    let list_waker = Waker::from(list.clone());
-    let entry = Arc::new(Entry { fd: RwLock::new(Some(afd)), list, list_waker, id, kept: socket });
+    let entry = Entry::new(fd, id, socket)?;
     fds.insert(fd, entry.clone());
     Ok(entry)
 }
@@ -181,9 +198,47 @@ pub fn clear(registry: &Registry) {
     let all: Vec<Arc<Entry>> = registry.lock().unwrap().drain().map(|(_, e)| e).collect();
     for e in &all {
         // Waits outliving the runtime end with EBADF, not on a dead reactor.
-        e.fd.write().unwrap().take();
+        *e.fd.write().unwrap() = Err(EBADF);
     }
     drop(all); // outside the lock
+}
+
+/// An fd watch: its own registration of the loader's duplicate, from
+/// fd_watch_open to fd_watch_close, and the runtime its waits' leaves
+/// come from. The loader closes every watch before runtime_destroy.
+pub struct Watch {
+    pub shared: Arc<Shared>,
+    entry: Arc<Entry>,
+}
+
+impl Watch {
+    /// Registers `fd` (the loader's, open until `close` returned) from any
+    /// thread: `handle` gives the Tokio context registering needs.
+    pub fn open(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, fd: RawFd) -> Result<Box<Watch>, c_int> {
+        let _context = handle.enter();
+        // No identity: the loader's descriptor names one file throughout.
+        let entry = Entry::new(fd, (0, 0), true)?;
+        Ok(Box::new(Watch { shared: shared.clone(), entry }))
+    }
+
+    /// What a wait of this watch waits on.
+    pub fn source(&self) -> Source {
+        Source::Watch(self.entry.clone())
+    }
+
+    /// Deregisters before returning (the loader closes the descriptor
+    /// next); pending and later waits end with `reason`. The entry is
+    /// freed with its last wait.
+    pub fn close(self, reason: c_int) {
+        self.entry.end(reason);
+    }
+}
+
+/// What an fd wait waits on: a descriptor of the caller's (zyntax_fd_wait,
+/// through the registry) or a watch's registration.
+pub enum Source {
+    Fd(RawFd),
+    Watch(Arc<Entry>),
 }
 
 /// One fd_wait future's state after its first poll.
@@ -227,8 +282,13 @@ fn poll_dir(afd: &AsyncFd<Borrowed>, dir: u32, events: u32, seen_idle: &mut u32,
 
 impl Wait {
     /// Starts waiting; Err with the future's result if it cannot.
-    pub fn start(registry: &Registry, fd: RawFd, events: u32) -> Result<Wait, c_int> {
-        Ok(Wait { entry: register(registry, fd)?, fd, events, seen_idle: 0 })
+    pub fn start(registry: &Registry, src: &Source, events: u32) -> Result<Wait, c_int> {
+        let (entry, fd) = match src {
+            Source::Fd(fd) => (register(registry, *fd)?, *fd),
+            // Kept: `fd` is never used to find it in the registry.
+            Source::Watch(entry) => (entry.clone(), -1),
+        };
+        Ok(Wait { entry, fd, events, seen_idle: 0 })
     }
 
     /// `token` names this wait in the entry's list (the leaf's address).
@@ -238,8 +298,10 @@ impl Wait {
         self.entry.list.add(token, cx.waker());
         let afd = self.entry.fd.read().unwrap();
         let afd = match &*afd {
-            Some(afd) => afd,
-            None => return Poll::Ready(EBADF), // closed and reused meanwhile
+            Ok(afd) => afd,
+            // Closed and reused meanwhile, the runtime destroyed, or the
+            // watch closed (its reason).
+            Err(reason) => return Poll::Ready(*reason),
         };
         let mut list_cx = Context::from_waker(&self.entry.list_waker);
         for dir in [READABLE, WRITABLE] {
@@ -261,7 +323,8 @@ impl Wait {
         if entry.kept {
             // A socket stays registered: no table lookup. The table holds
             // it, or it left as stale and no longer holds the AsyncFd, so
-            // dropping this reference never deregisters.
+            // dropping this reference never deregisters. A watch's entry
+            // is never in the table: its close deregisters.
             return;
         }
         let mut fds = registry.lock().unwrap();

@@ -6,8 +6,8 @@
 //! Allocation: a leaf is a slot of its runtime's leaf pool (pool.rs), so
 //! sleeps and fd waits allocate nothing once the pool holds as many
 //! leaves as were ever alive at once; the `Sleep` lives inside the leaf
-//! (reset, never boxed), and an fd wait shares its fd's registration
-//! (fd.rs).
+//! (reset, never boxed), and an fd wait shares its fd's registration, or
+//! uses its watch's (fd.rs).
 
 use std::future::Future;
 use std::os::raw::{c_int, c_void};
@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, Sleep};
 
-use crate::fd::Wait;
+use crate::fd::{Source, Wait};
 use crate::ffi::*;
 use crate::runtime::{is_current, Counter, Shared};
 use crate::waker::with_rust_waker;
@@ -28,7 +28,7 @@ use crate::waker::with_rust_waker;
 pub enum Kind {
     /// Its Tokio `Sleep` is the leaf's `timer`.
     Sleep { deadline_ns: u64, armed: bool },
-    Fd { fd: c_int, events: u32, wait: Option<Wait> },
+    Fd { src: Source, events: u32, wait: Option<Wait> },
     Blocking { job: Option<(BlockingFn, SendPtr)>, running: Option<JoinHandle<()>> },
 }
 
@@ -138,13 +138,13 @@ fn as_pin(opt: Pin<&mut Option<Sleep>>) -> Pin<&mut Sleep> {
     unsafe { opt.map_unchecked_mut(|o| o.as_mut().expect("armed sleep")) }
 }
 
-fn poll_fd(shared: &Shared, token: usize, fd: c_int, events: u32, wait: &mut Option<Wait>,
+fn poll_fd(shared: &Shared, token: usize, src: &Source, events: u32, wait: &mut Option<Wait>,
            cx: &mut Context<'_>) -> Poll<c_int> {
     if wait.is_none() {
         // No poll(2) first: registrations are kept, so waiting on a ready fd
         // costs no epoll_ctl, and the wait confirms readiness itself.
         shared.stats.count(Counter::IoWaits);
-        match Wait::start(&shared.fds, fd, events) {
+        match Wait::start(&shared.fds, src, events) {
             Ok(w) => *wait = Some(w),
             Err(e) => return Poll::Ready(e),
         }
@@ -193,7 +193,7 @@ fn poll_leaf(leaf: &mut Leaf, cx: &mut Context<'_>) -> Poll<c_int> {
             let timer = unsafe { Pin::new_unchecked(&mut leaf.timer) };
             poll_sleep(shared, *deadline_ns, timer, armed, cx)
         }
-        Kind::Fd { fd, events, wait } => poll_fd(shared, token, *fd, *events, wait, cx),
+        Kind::Fd { src, events, wait } => poll_fd(shared, token, src, *events, wait, cx),
         Kind::Blocking { job, running } => poll_blocking(shared, job, running, cx),
     }
 }

@@ -206,7 +206,7 @@ pub unsafe extern "C" fn zxt_sleep_until(b: *mut c_void, deadline_ns: u64, out: 
 #[no_mangle]
 pub unsafe extern "C" fn zxt_fd_wait(b: *mut c_void, fd: c_int, events: u32, out: *mut *mut ZFuture) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { new_leaf(b, leaf::Kind::Fd { fd, events, wait: None }, out) }
+    unsafe { new_leaf(b, leaf::Kind::Fd { src: fd::Source::Fd(fd), events, wait: None }, out) }
 }
 
 /// Runs `f(arg)` on a blocking thread.
@@ -218,4 +218,54 @@ pub unsafe extern "C" fn zxt_blocking(b: *mut c_void, f: BlockingFn, arg: *mut c
                                       out: *mut *mut ZFuture) -> c_int {
     // SAFETY: forwarded contract.
     unsafe { new_leaf(b, leaf::blocking(f, arg), out) }
+}
+
+/// Opens an fd watch on `fd`, the loader's duplicate: its registration is
+/// kept until zxt_fd_watch_close (fd.rs, Watch).
+///
+/// # Safety
+/// `b` is live; `fd` stays open until zxt_fd_watch_close returned; `out`
+/// is writable.
+#[no_mangle]
+pub unsafe extern "C" fn zxt_fd_watch_open(b: *mut c_void, fd: c_int, out: *mut *mut c_void) -> c_int {
+    // SAFETY: `b` is live (the caller's contract).
+    match unsafe { with_backend(b, |b| fd::Watch::open(&b.shared, &b.handle, fd)) } {
+        Ok(w) => {
+            // SAFETY: `out` is writable (the caller's contract).
+            unsafe { *out = Box::into_raw(w) as *mut c_void };
+            0
+        }
+        Err(e) => e,
+    }
+}
+
+/// A readiness wait on the watch `w`: a leaf future as zxt_fd_wait's,
+/// which may outlive the watch.
+///
+/// # Safety
+/// `w` came from zxt_fd_watch_open and is not closed during the call;
+/// `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn zxt_fd_watch_wait(w: *mut c_void, events: u32, out: *mut *mut ZFuture) -> c_int {
+    // SAFETY: a live Box<Watch> for the call (the caller's contract).
+    let w = unsafe { &*(w as *const fd::Watch) };
+    match leaf::new(&w.shared, leaf::Kind::Fd { src: w.source(), events, wait: None }) {
+        Ok(f) => {
+            // SAFETY: `out` is writable (the caller's contract).
+            unsafe { *out = f };
+            0
+        }
+        Err(e) => e,
+    }
+}
+
+/// Closes the watch `w`: deregisters its fd before returning, ends its
+/// pending waits with `reason`, and frees it.
+///
+/// # Safety
+/// `w` came from zxt_fd_watch_open, is closed once and not used after.
+#[no_mangle]
+pub unsafe extern "C" fn zxt_fd_watch_close(w: *mut c_void, reason: c_int) {
+    // SAFETY: the Box zxt_fd_watch_open made, given back once.
+    unsafe { *Box::from_raw(w as *mut fd::Watch) }.close(reason);
 }

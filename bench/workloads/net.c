@@ -286,10 +286,11 @@ static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
   if (resumed <= 0) return resumed == 0 ? ZYNTAX_PENDING : sock_finish(&w->sock, 0);
   while (w->left > 0) {
     /* One read per readiness, as the native programs' callbacks do: a
-     * round brings one byte, so a second read would only meet EAGAIN. */
+     * round brings one byte, so a second read would only meet EAGAIN.
+     * recv/send, as every fd_fanout program (bench_common.c). */
     if (!w->wait_first) {
       char byte;
-      ssize_t n = read(w->fd, &byte, 1);
+      ssize_t n = recv(w->fd, &byte, 1, 0);
       if (n == 1) {
         w->left--;
         zy_latch_count_down(&w->run->round, 1);
@@ -324,7 +325,7 @@ static zyntax_poll driver_poll(void *state, const zyntax_waker *waker) {
       d->run->round.waker = zyntax_waker_clone(waker);
       d->writing = 0;
       for (uint32_t i = 0; i < sizes->fanout_sockets; i++)
-        if (write(d->run->pairs[i][1], "x", 1) != 1) zb_die("fd_fanout: write");
+        if (send(d->run->pairs[i][1], "x", 1, MSG_NOSIGNAL) != 1) zb_die("fd_fanout: write");
     }
     if (atomic_load_explicit(&d->run->round.remaining, memory_order_acquire) != 0)
       return ZYNTAX_PENDING;

@@ -10,6 +10,7 @@
 #ifndef ZYNTAX_BENCH_ZY_H
 #define ZYNTAX_BENCH_ZY_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -17,8 +18,12 @@
 
 #include "bench_common.h"
 
+/* A cache line of its own (the alignment of its first member): tasks on
+ * other threads count down while the latch's owner reads the fields beside
+ * it. Shared with fd_fanout's socket table, each count-down took the line
+ * from the driver, whose send loop reloaded the table after every send. */
 typedef struct zy_latch {
-  atomic_uint_fast64_t remaining;
+  alignas(64) atomic_uint_fast64_t remaining;
   atomic_int failed; /* a task could not do its part (zy_latch_fail) */
   /* Every count-down runs on one thread (uv, ev, sim: runtime.h says
    * every poll runs on the driving thread): a load and a store, no locked

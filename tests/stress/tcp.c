@@ -325,9 +325,8 @@ static zyntax_poll opener_poll(void *state, const zyntax_waker *waker) {
       zyntax_future_drop(o->wait);
       o->wait = NULL;
     }
-    /* Connecting: started, neither connected nor failed. */
     while (o->started < CONNECTIONS && o->n.failed == 0 &&
-           o->started - o->n.connected - o->n.failed < IN_FLIGHT) {
+           o->started - o->n.connected < IN_FLIGHT) {
       client *c = &o->clients[o->started++];
       c->n = &o->n;
       start_client(rt, c, o->addr);
@@ -356,9 +355,8 @@ static int run_clients(const struct sockaddr_in *addr, char *report, size_t size
   zyntax_task_drop(t);
   zyntax_runtime_destroy(rt);
   free(o.clients);
-  say(report, size, "clients: %d connected, %d echoed, %d failed%s%s%s", o.n.connected,
-           o.n.ok, o.n.failed, o.n.failed > 0 ? " (first: " : "", o.n.first,
-           o.n.failed > 0 ? ")" : "");
+  say(report, size, "clients: %d connected, %d echoed, %d failed%s%s%s", o.n.connected, o.n.ok,
+      o.n.failed, o.n.failed > 0 ? " (first: " : "", o.n.first, o.n.failed > 0 ? ")" : "");
   if (t == NULL || rc != 0) return 3;
   return o.n.ok == CONNECTIONS && o.n.failed == 0 ? 0 : 1;
 }

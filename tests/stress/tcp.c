@@ -389,23 +389,27 @@ static int raise_fd_limit(void) {
 }
 
 static void describe_exit(int status, char *buf, size_t size) {
-  if (WIFEXITED(status))
+  if (status == -1)
+    say(buf, size, "could not be reaped (waitpid failed)");
+  else if (WIFEXITED(status))
     say(buf, size, "exited with status %d", WEXITSTATUS(status));
   else if (WIFSIGNALED(status))
-    say(buf, size, "was killed by signal %d (%s)", WTERMSIG(status),
-             strsignal(WTERMSIG(status)));
+    say(buf, size, "was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
   else
     say(buf, size, "ended with wait status %#x", (unsigned)status);
 }
 
-/* Reaps the child and reads its report (empty if it wrote none). The
- * caller saw it end, or stopped serving it (then it is killed: nothing it
- * still does matters, and it must not be waited for). */
+/* Reaps the child (*status -1 if it cannot) and reads its
+ * report (empty if it wrote none). The caller saw it end, or stopped
+ * serving it (then it is killed: nothing it still does matters, and it
+ * must not be waited for). */
 static void end_child(pid_t child, int report_fd, int kill_it, int *status, char *report,
                       size_t size) {
   if (kill_it) kill(child, SIGKILL);
-  while (waitpid(child, status, 0) < 0 && errno == EINTR) {
+  pid_t got;
+  while ((got = waitpid(child, status, 0)) < 0 && errno == EINTR) {
   }
+  if (got != child) *status = -1;
   ssize_t len = read(report_fd, report, size - 1); /* one short write, read whole */
   report[len > 0 ? len : 0] = '\0';
 }

@@ -59,7 +59,43 @@ impl AsRawFd for Borrowed {
 /// Kept apart from the `AsyncFd`, because Tokio keeps this waker inside
 /// the registration: a waker owning the registration would never drop.
 #[derive(Default)]
-struct WaitList(Mutex<Vec<(usize, Waker)>>);
+struct WaitList(Mutex<Waiters>);
+
+/// The first waiter inline, the others in `more`: a watch mostly has one
+/// wait at a time, which then needs no heap buffer, and the reactor's wake
+/// reads no second cache line.
+#[derive(Default)]
+struct Waiters {
+    first: Option<(usize, Waker)>,
+    more: Vec<(usize, Waker)>,
+}
+
+impl Waiters {
+    fn iter(&self) -> impl Iterator<Item = &(usize, Waker)> {
+        self.first.iter().chain(self.more.iter())
+    }
+
+    fn find(&mut self, token: usize) -> Option<&mut Waker> {
+        self.first.iter_mut().chain(self.more.iter_mut()).find(|(t, _)| *t == token).map(|(_, w)| w)
+    }
+
+    fn push(&mut self, token: usize, waker: Waker) {
+        match self.first {
+            None => self.first = Some((token, waker)),
+            Some(_) => self.more.push((token, waker)),
+        }
+    }
+
+    /// Takes waiter `token` out; the last of `more` fills the inline slot.
+    fn remove(&mut self, token: usize) -> Option<Waker> {
+        if matches!(&self.first, Some((t, _)) if *t == token) {
+            let (_, w) = std::mem::replace(&mut self.first, self.more.pop())?;
+            return Some(w);
+        }
+        let at = self.more.iter().position(|(t, _)| *t == token)?;
+        Some(self.more.swap_remove(at).1)
+    }
+}
 
 impl Wake for WaitList {
     fn wake(self: Arc<Self>) {
@@ -80,17 +116,15 @@ impl WaitList {
     /// Adds or refreshes the waiter `token`.
     fn add(&self, token: usize, waker: &Waker) {
         let mut list = self.0.lock().unwrap();
-        match list.iter_mut().find(|(t, _)| *t == token) {
-            Some((_, w)) if w.will_wake(waker) => {}
-            Some((_, w)) => *w = waker.clone(),
-            None => list.push((token, waker.clone())),
+        match list.find(token) {
+            Some(w) if w.will_wake(waker) => {}
+            Some(w) => *w = waker.clone(),
+            None => list.push(token, waker.clone()),
         }
     }
 
     fn remove(&self, token: usize) -> Option<Waker> {
-        let mut list = self.0.lock().unwrap();
-        let at = list.iter().position(|(t, _)| *t == token)?;
-        Some(list.swap_remove(at).1)
+        self.0.lock().unwrap().remove(token)
     }
 }
 
@@ -337,5 +371,58 @@ impl Wait {
         // Deregisters if last, under the lock: no one re-registers meanwhile.
         drop(entry);
         drop(removed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    /// A waker counting its wakes.
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, Waker) {
+        let c = Arc::new(Count(AtomicUsize::new(0)));
+        (c.clone(), Waker::from(c))
+    }
+
+    #[test]
+    fn every_listed_waiter_is_woken_and_leaves_once() {
+        let list = Arc::new(WaitList::default());
+        let counts: Vec<_> = (0..4).map(|_| counter()).collect();
+        for (token, (_, w)) in counts.iter().enumerate() {
+            list.add(token, w);
+            list.add(token, w); // refreshed, not listed twice
+        }
+        list.wake_by_ref();
+        assert!(counts.iter().all(|(c, _)| c.0.load(Relaxed) == 1));
+        // The inline waiter leaves first: one of `more` takes its place.
+        assert!(list.remove(0).is_some());
+        assert!(list.remove(0).is_none());
+        assert!(list.remove(2).is_some());
+        list.wake_by_ref();
+        let woken: Vec<_> = counts.iter().map(|(c, _)| c.0.load(Relaxed)).collect();
+        assert_eq!(woken, [1, 2, 1, 2]);
+        assert!(list.remove(3).is_some() && list.remove(1).is_some());
+        let waiters = list.0.lock().unwrap();
+        assert!(waiters.first.is_none() && waiters.more.is_empty());
+    }
+
+    #[test]
+    fn a_refreshed_waiter_wakes_its_new_waker() {
+        let list = Arc::new(WaitList::default());
+        let (old, w_old) = counter();
+        let (new, w_new) = counter();
+        list.add(7, &w_old);
+        list.add(7, &w_new);
+        list.wake_by_ref();
+        assert_eq!((old.0.load(Relaxed), new.0.load(Relaxed)), (0, 1));
     }
 }

@@ -81,7 +81,7 @@ pub unsafe extern "C" fn zxt_runtime_new(public: *mut c_void, enter: Option<Ente
                                          slow_poll_ns: u64, slow_poll: Option<timing::SlowPollFn>,
                                          out: *mut *mut c_void, message: *mut c_char,
                                          message_len: usize) -> c_int {
-    let timing = (time_polls != 0).then(|| timing::Timing { slow_ns: slow_poll_ns, report: slow_poll });
+    let timing = (time_polls != 0).then_some(timing::Timing { slow_ns: slow_poll_ns, report: slow_poll });
     let cfg = Config { public, enter, leave, single_threaded: single_threaded != 0, workers, blocking_threads,
                        timing };
     match runtime::create(&cfg) {

@@ -424,7 +424,9 @@ impl Backend {
 
     /// Cancels every unfinished task (Tokio drops their futures, which
     /// drops each state once), waits for running blocking jobs, then drops
-    /// the states that finished tasks kept for their handles.
+    /// the states that finished tasks kept for their handles. Takes the
+    /// Box the C handle owned, freed here (not moved out of it).
+    #[allow(clippy::boxed_local)]
     pub fn destroy(self: Box<Self>) {
         self.shared.closed.store(true, Ordering::Release);
         let runtime = self.runtime.lock().unwrap().take();

@@ -117,12 +117,13 @@ static int run_child(const zh_options *opt, zh_series *s, char *const *prefix,
 }
 
 void zh_run_series(const zh_options *opt, zh_series *s) {
-  s->count = 0;
+  size_t before = s->count;
   s->error[0] = '\0';
   s->status = run_child(opt, s, NULL, opt->reps, NULL);
-  if (s->status == 0 && s->count != opt->reps) {
+  if (s->status == 0 && s->count - before != opt->reps) {
     s->status = -1;
-    snprintf(s->error, sizeof s->error, "%zu samples for %u repetitions", s->count, opt->reps);
+    snprintf(s->error, sizeof s->error, "%zu samples for %u repetitions", s->count - before,
+             opt->reps);
   }
 }
 

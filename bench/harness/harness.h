@@ -39,6 +39,12 @@ typedef struct zh_options {
   const char *workloads[16];
   size_t workload_count;
   unsigned reps;
+  /* Processes per series (--procs): each its own warm-up and `reps`
+   * repetitions, run in rounds over every series, the samples pooled. A
+   * process can land in a slower or faster mode than the next one (where
+   * its memory and sockets fall), so one process per side makes a ratio
+   * swing by more than the layer costs. */
+  unsigned procs;
   int quick;
   int native; /* run the native baselines (default 1) */
   int syscalls; /* strace -c mode */
@@ -69,8 +75,9 @@ const char *zh_program(const zh_options *opt, const zh_series *s, char *buf, siz
 void zh_exec(const zh_options *opt, const char *runtime, char *const *argv,
              char *const *extra_env, int out_fd);
 
-/** Runs the child for `s` with opt->reps repetitions and fills its samples,
- * status and error. */
+/** Runs one child for `s` with opt->reps repetitions, adding its samples to
+ * those `s` holds (the caller empties `s->count` before the first), and sets
+ * its status and error. */
 void zh_run_series(const zh_options *opt, zh_series *s);
 
 /** --syscalls / --allocs: per-operation counts from runs of 1 and 4 reps. */

@@ -17,6 +17,9 @@ static void usage(FILE *to) {
           "  --backends LIST   comma-separated (default: every backend that loads)\n"
           "  --workloads LIST  comma-separated (default: all)\n"
           "  --reps N          measured repetitions after one warm-up (default 5)\n"
+          "  --procs N         processes per series, each with its warm-up and\n"
+          "                    repetitions, in rounds over all series; samples\n"
+          "                    pooled (default 1)\n"
           "  --quick           small sizes, a few seconds in all (a smoke test)\n"
           "  --no-native       skip the native baselines\n"
           "  --workers N       ZYNTAX_WORKER_THREADS for tokio, zyntax and native "
@@ -79,6 +82,7 @@ static int parse_options(int argc, char **argv, int first, zh_options *opt) {
     else if (strcmp(a, "--workloads") == 0)
       opt->workload_count = split(argv[i + 1], opt->workloads, 16);
     else if (strcmp(a, "--reps") == 0) opt->reps = (unsigned)atoi(value);
+    else if (!opt->run && strcmp(a, "--procs") == 0) opt->procs = (unsigned)atoi(value);
     else if (strcmp(a, "--workers") == 0) opt->workers = value;
     else if (strcmp(a, "--cpus") == 0) opt->cpus = value;
     else if (strcmp(a, "--json") == 0) opt->json_path = value;
@@ -96,6 +100,8 @@ static int parse_options(int argc, char **argv, int first, zh_options *opt) {
     return fprintf(stderr, "zyntax-bench run: no -- PROGRAM\n"), -1;
   if (opt->reps < 1 || opt->reps > ZH_MAX_REPS)
     return fprintf(stderr, "zyntax-bench: --reps must be 1..%d\n", ZH_MAX_REPS), -1;
+  if (opt->procs < 1 || opt->procs * opt->reps > ZH_MAX_REPS)
+    return fprintf(stderr, "zyntax-bench: --procs times --reps must be 1..%d\n", ZH_MAX_REPS), -1;
   for (size_t w = 0; w < opt->workload_count; w++)
     if (!known_workload(opt->workloads[w]))
       return fprintf(stderr, "zyntax-bench: unknown workload %s\n", opt->workloads[w]), -1;
@@ -145,26 +151,37 @@ static size_t plan(const zh_options *opt, zh_series *out, size_t max) {
   return n;
 }
 
+/* One process of series `s` (its round `round` of opt->procs); the counts
+ * (--syscalls, --allocs) after the last. A series that failed or is absent
+ * runs no more. */
+static void run_one(const zh_options *opt, zh_series *s, unsigned round, int tty) {
+  const char *who = s->kind == ZH_DIRECT ? "direct call" : s->kind == ZH_NATIVE ? "native" : "zyntax-on";
+  fprintf(stderr, "%s[process %u/%u] %s: %s %s%s", tty ? "\r\033[K" : "", round + 1, opt->procs,
+          s->workload, who, s->backend, tty ? "" : "\n");
+  zh_run_series(opt, s);
+  if (s->status == 0 && round + 1 == opt->procs) {
+    if (opt->syscalls) zh_count_syscalls(opt, s);
+    if (opt->allocs) zh_count_allocs(opt, s);
+  }
+  if (ZH_FAILED(s->status))
+    fprintf(stderr, "%szyntax-bench: %s %s %s failed (status %d): %s\n", tty ? "\n" : "",
+            s->workload, who, s->backend, s->status, s->error);
+}
+
+/* Every series once per round, so the processes of one side are spread
+ * over the run and each lands beside its counterpart's. */
 static void run_all(const zh_options *opt, zh_series *all, size_t n) {
   int tty = isatty(STDERR_FILENO);
-  for (size_t i = 0; i < n; i++) {
-    zh_series *s = &all[i];
-    const char *who = s->kind == ZH_DIRECT ? "direct call" : s->kind == ZH_NATIVE ? "native" : "zyntax-on";
-    fprintf(stderr, "%s[%zu/%zu] %s: %s %s%s", tty ? "\r\033[K" : "", i + 1, n, s->workload,
-            who, s->backend, tty ? "" : "\n");
-    zh_run_series(opt, s);
-    if (s->status == 0 && opt->syscalls) zh_count_syscalls(opt, s);
-    if (s->status == 0 && opt->allocs) zh_count_allocs(opt, s);
-    if (ZH_FAILED(s->status))
-      fprintf(stderr, "%szyntax-bench: %s %s %s failed (status %d): %s\n", tty ? "\n" : "",
-              s->workload, who, s->backend, s->status, s->error);
-  }
+  for (size_t i = 0; i < n; i++) all[i].count = 0;
+  for (unsigned round = 0; round < opt->procs; round++)
+    for (size_t i = 0; i < n; i++)
+      if (round == 0 || all[i].status == 0) run_one(opt, &all[i], round, tty);
   if (tty) fprintf(stderr, "\r\033[K");
 }
 
 int main(int argc, char **argv) {
   static zh_series all[256]; /* large: not on the stack */
-  zh_options opt = {.reps = 5, .native = 1, .warmup = 1, .grace_s = 5, .ready_timeout_s = 30};
+  zh_options opt = {.reps = 5, .procs = 1, .native = 1, .warmup = 1, .grace_s = 5, .ready_timeout_s = 30};
   opt.run = argc > 1 && strcmp(argv[1], "run") == 0;
   if (parse_options(argc, argv, 1 + opt.run, &opt) != 0 || apply_defaults(&opt) != 0 ||
       find_bin_dir(&opt, argv[0]) != 0)

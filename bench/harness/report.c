@@ -104,9 +104,11 @@ static void print_counts(const zh_options *opt, const zh_series *all, size_t n,
 void zh_print_markdown(const zh_options *opt, const zh_series *all, size_t n) {
   char machine[1024];
   zh_machine(machine, sizeof machine);
-  printf("## zyntax-bench\n\n%s\n\n%u repetitions after a warm-up%s; median (min-max); "
-         "ratio = zyntax-on-X / native X (lower is better, 1.00 = same cost).\n\n",
-         machine, opt->reps, opt->quick ? ", --quick sizes" : "");
+  printf("## zyntax-bench\n\n%s\n\n%u process%s x %u repetitions after a warm-up%s; "
+         "median (min-max) of all; ratio = zyntax-on-X / native X (lower is better, 1.00 = "
+         "same cost).\n\n",
+         machine, opt->procs, opt->procs == 1 ? "" : "es", opt->reps,
+         opt->quick ? ", --quick sizes" : "");
   print_main_table(opt, all, n);
   print_latency_table(opt, all, n);
   if (opt->syscalls) print_counts(opt, all, n, "System calls", 0);
@@ -164,8 +166,8 @@ FILE *zh_json_open(const char *path) {
 int zh_write_json(const zh_options *opt, const zh_series *all, size_t n) {
   FILE *f = zh_json_open(opt->json_path);
   if (f == NULL) return -1;
-  fprintf(f, ",\n  \"reps\": %u,\n  \"quick\": %s,\n  \"worker_threads\": ", opt->reps,
-          opt->quick ? "true" : "false");
+  fprintf(f, ",\n  \"reps\": %u,\n  \"procs\": %u,\n  \"quick\": %s,\n  \"worker_threads\": ",
+          opt->reps, opt->procs, opt->quick ? "true" : "false");
   zh_json_string(f, opt->workers ? opt->workers : "");
   fprintf(f, ",\n  \"series\": [\n");
   for (size_t i = 0; i < n; i++) {

@@ -222,7 +222,7 @@ void zb_latencies_finish(zb_latencies *l, zb_sample *out) {
   l->n = l->cap = 0;
 }
 
-static void close_pairs(zb_fanout *f) {
+void zb_fanout_close(zb_fanout *f) {
   for (size_t i = 0; i < 2 * (size_t)f->sockets; i++) close(f->fds[i]);
   free(f->fds);
   f->fds = NULL;
@@ -237,7 +237,7 @@ int zb_fanout_open(zb_fanout *f, const zb_sizes *sizes) {
   for (uint32_t i = 0; i < f->sockets; i++)
     if (zb_socketpair(&f->fds[2 * (size_t)i]) != 0) {
       f->sockets = i;
-      close_pairs(f);
+      zb_fanout_close(f);
       return -1;
     }
   return 0;
@@ -271,7 +271,7 @@ int zb_fanout_ready(zb_fanout *f, int fd) {
 }
 
 int zb_fanout_finish(zb_fanout *f, zb_sample *out) {
-  close_pairs(f);
+  zb_fanout_close(f);
   out->ops = f->events;
   if (f->failed) return -1;
   return zb_check_count("fd_fanout: events", f->events, (uint64_t)f->sockets * f->rounds);

@@ -132,6 +132,10 @@ int zb_fanout_open(zb_fanout *f, const zb_sizes *sizes);
  * with f->failed set. */
 int zb_fanout_poke(zb_fanout *f);
 
+/** Closes the pairs (zb_fanout_finish does, for a program that counts its
+ * events in `f`). */
+void zb_fanout_close(zb_fanout *f);
+
 /** Pair side `fd` became readable: takes its byte and counts it; the last
  * reader of a round pokes the next round. 1: wait on; 0: the last round is
  * done or something failed, stop every waiter. */

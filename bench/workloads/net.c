@@ -268,7 +268,7 @@ int zy_tcp_echo(const zb_sizes *sizes, zb_sample *out) {
 
 typedef struct fanout_run {
   const zb_sizes *sizes;
-  int (*pairs)[2];
+  zb_fanout pairs; /* bench_common's: the same pairs and sends as the natives' */
   zy_latch round; /* the driver waits for every waiter's read of a round */
 } fanout_run;
 
@@ -287,7 +287,7 @@ static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
   while (w->left > 0) {
     /* One read per readiness, as the native programs' callbacks do: a
      * round brings one byte, so a second read would only meet EAGAIN.
-     * recv/send, as every fd_fanout program (bench_common.c). */
+     * recv, as every fd_fanout program (bench_common.c). */
     if (!w->wait_first) {
       char byte;
       ssize_t n = recv(w->fd, &byte, 1, 0);
@@ -324,8 +324,7 @@ static zyntax_poll driver_poll(void *state, const zyntax_waker *waker) {
                             memory_order_relaxed);
       d->run->round.waker = zyntax_waker_clone(waker);
       d->writing = 0;
-      for (uint32_t i = 0; i < sizes->fanout_sockets; i++)
-        if (send(d->run->pairs[i][1], "x", 1, MSG_NOSIGNAL) != 1) zb_die("fd_fanout: write");
+      if (zb_fanout_poke(&d->run->pairs) != 0) zb_die("fd_fanout: send");
     }
     if (atomic_load_explicit(&d->run->round.remaining, memory_order_acquire) != 0)
       return ZYNTAX_PENDING;
@@ -343,7 +342,7 @@ static uint64_t start_fanout(zy_root *root) {
   uint32_t n = run->sizes->fanout_sockets;
   for (uint32_t i = 0; i < n; i++) {
     /* Waits before its first read, as a native watcher is started first. */
-    waiter w = {{&root->latch, root->rt, NULL, -1, NULL}, run, run->pairs[i][0],
+    waiter w = {{&root->latch, root->rt, NULL, -1, NULL}, run, run->pairs.fds[2 * (size_t)i],
                 run->sizes->fanout_rounds, 1};
     if (zy_spawn_detached(root->rt, &waiter_vtable, &w, sizeof w) != 0)
       zb_die("fd_fanout: cannot spawn a waiter"); /* its round would never end */
@@ -355,18 +354,10 @@ static uint64_t start_fanout(zy_root *root) {
 }
 
 int zy_fd_fanout(const zb_sizes *sizes, zb_sample *out) {
-  uint32_t n = sizes->fanout_sockets;
-  fanout_run run = {sizes, calloc(n, sizeof(int[2])), {0}};
-  if (run.pairs == NULL) return zb_fail("fd_fanout: out of memory");
-  uint32_t made = 0;
-  while (made < n && zb_socketpair(run.pairs[made]) == 0) made++;
-  int rc = made == n ? zy_run_root(zy_runtime(), (uint64_t)n + 1, start_fanout, &run, out)
-                     : -1;
-  for (uint32_t i = 0; i < made; i++) {
-    close(run.pairs[i][0]);
-    close(run.pairs[i][1]);
-  }
-  free(run.pairs);
-  out->ops = (uint64_t)n * sizes->fanout_rounds;
+  fanout_run run = {.sizes = sizes};
+  if (zb_fanout_open(&run.pairs, sizes) != 0) return -1;
+  int rc = zy_run_root(zy_runtime(), (uint64_t)sizes->fanout_sockets + 1, start_fanout, &run, out);
+  zb_fanout_close(&run.pairs);
+  out->ops = (uint64_t)sizes->fanout_sockets * sizes->fanout_rounds;
   return rc;
 }

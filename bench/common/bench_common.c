@@ -19,7 +19,7 @@ static const zb_sizes full_sizes = {
     .dispatch_polls = 2000000,
     .yield_tasks = 200, .yield_count = 1000,
     .spawn_tasks = 10000,
-    .chain_tasks = 1000,
+    .chain_tasks = 100000,
     .pingpong_pairs = 100, .pingpong_rounds = 1000,
     .xthread_rounds = 100000,
     .timers = 1000000, .timer_spread_ms = 1000,

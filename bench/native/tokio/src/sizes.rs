@@ -24,7 +24,7 @@ pub const FULL: Sizes = Sizes {
     yield_tasks: 200,
     yield_count: 1000,
     spawn_tasks: 10_000,
-    chain_tasks: 1000,
+    chain_tasks: 100_000,
     pingpong_pairs: 100,
     pingpong_rounds: 1000,
     xthread_rounds: 100_000,

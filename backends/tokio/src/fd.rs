@@ -7,7 +7,10 @@
 //! waker, and keeps its task's waker in the entry's waiter list, whose
 //! buffer is reused from wait to wait. Tokio keeps one waker per direction
 //! for `poll_*_ready`, so the entry's waker stands for all its waiters: a
-//! reactor event wakes them all. Tokio's readiness is edge-triggered and
+//! reactor event wakes them all and empties the list. A wait checks
+//! readiness before it lists itself, so a wait woken by an event finds
+//! its readiness and ends without taking the list's lock (it knows it is
+//! no longer listed from the list's wake count). Tokio's readiness is edge-triggered and
 //! may be stale: readiness a wait finds already set when it starts is
 //! confirmed with poll(2) (and cleared if stale, to wait for the next
 //! edge); readiness set by an edge after the wait saw the fd not ready is
@@ -35,6 +38,7 @@
 use std::io;
 use std::os::raw::c_int;
 use std::os::unix::io::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicUsize, Ordering::{Acquire, Relaxed, Release}};
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -55,11 +59,18 @@ impl AsRawFd for Borrowed {
 }
 
 /// The tasks waiting on one fd: (the wait's token, its task's waker).
-/// The reactor wakes this list (its `Waker`), which wakes every waiter.
-/// Kept apart from the `AsyncFd`, because Tokio keeps this waker inside
-/// the registration: a waker owning the registration would never drop.
+/// The reactor wakes this list (its `Waker`), which wakes every waiter
+/// and empties the list. Kept apart from the `AsyncFd`, because Tokio
+/// keeps this waker inside the registration: a waker owning the
+/// registration would never drop.
 #[derive(Default)]
-struct WaitList(Mutex<Waiters>);
+struct WaitList {
+    waiters: Mutex<Waiters>,
+    /// How many wakes emptied the list: a wait listed while this was n is
+    /// listed while it still is n. Written under the lock; read without
+    /// it by a wait, to skip the lock once it has been woken.
+    wakes: AtomicUsize,
+}
 
 /// The first waiter inline, the others in `more`: a watch mostly has one
 /// wait at a time, which then needs no heap buffer, and the reactor's wake
@@ -71,10 +82,6 @@ struct Waiters {
 }
 
 impl Waiters {
-    fn iter(&self) -> impl Iterator<Item = &(usize, Waker)> {
-        self.first.iter().chain(self.more.iter())
-    }
-
     fn find(&mut self, token: usize) -> Option<&mut Waker> {
         self.first.iter_mut().chain(self.more.iter_mut()).find(|(t, _)| *t == token).map(|(_, w)| w)
     }
@@ -102,29 +109,60 @@ impl Wake for WaitList {
         self.wake_by_ref();
     }
 
-    /// Wakes every waiter and keeps it listed: a woken wait polls again
-    /// and finds its entry (no new waker clone); it leaves the list when
-    /// it is dropped (`Wait::finish`).
+    /// Wakes every waiter and empties the list: a woken wait that finds
+    /// its readiness ends without the lock; one that does not lists
+    /// itself again. The first waiter is woken outside the lock.
     fn wake_by_ref(self: &Arc<Self>) {
-        for (_, w) in self.0.lock().unwrap().iter() {
-            w.wake_by_ref();
-        }
+        let first = {
+            let mut list = self.waiters.lock().unwrap();
+            let first = match list.first.take() {
+                Some((_, w)) => w,
+                None => return, // `more` fills only after `first`
+            };
+            self.wakes.store(self.wakes.load(Relaxed).wrapping_add(1), Release);
+            for (_, w) in list.more.drain(..) {
+                w.wake();
+            }
+            first
+        };
+        first.wake();
     }
 }
 
 impl WaitList {
-    /// Adds or refreshes the waiter `token`.
-    fn add(&self, token: usize, waker: &Waker) {
-        let mut list = self.0.lock().unwrap();
-        match list.find(token) {
-            Some(w) if w.will_wake(waker) => {}
-            Some(w) => *w = waker.clone(),
-            None => list.push(token, waker.clone()),
-        }
+    /// Whether a wait listed at `at` is still listed. A yes may be stale
+    /// (a wake is emptying the list): the lock decides. A no is final.
+    fn listed(&self, at: Option<usize>) -> bool {
+        at == Some(self.wakes.load(Acquire))
     }
 
-    fn remove(&self, token: usize) -> Option<Waker> {
-        self.0.lock().unwrap().remove(token)
+    /// Lists waiter `token`, or refreshes its waker if it is still listed
+    /// since `at`; returns the wake count it is listed at.
+    fn add(&self, token: usize, waker: &Waker, at: Option<usize>) -> usize {
+        let mut list = self.waiters.lock().unwrap();
+        let now = self.wakes.load(Relaxed);
+        if at == Some(now) {
+            if let Some(w) = list.find(token) {
+                if !w.will_wake(waker) {
+                    *w = waker.clone();
+                }
+                return now;
+            }
+        }
+        list.push(token, waker.clone());
+        now
+    }
+
+    /// Takes waiter `token`, listed at `at`, out, unless a wake did.
+    fn remove(&self, token: usize, at: Option<usize>) -> Option<Waker> {
+        if !self.listed(at) {
+            return None;
+        }
+        let mut list = self.waiters.lock().unwrap();
+        if Some(self.wakes.load(Relaxed)) != at {
+            return None; // emptied between the check and the lock
+        }
+        list.remove(token)
     }
 }
 
@@ -271,19 +309,27 @@ impl Watch {
 /// What an fd wait waits on: a descriptor of the caller's (zyntax_fd_wait,
 /// through the registry) or a watch's registration.
 pub enum Source {
+    /// The caller's descriptor, before the wait's first poll registers it.
     Fd(RawFd),
+    /// The caller's descriptor `fd` and its registration.
+    Registered(Arc<Entry>, RawFd),
+    /// A watch's registration (kept: never found through the registry).
     Watch(Arc<Entry>),
+    /// The wait ended: out of the waiter list, the registration let go.
+    Done,
 }
 
-/// One fd_wait future's state after its first poll.
+/// One fd wait future's wait, from its leaf's making to its end.
 pub struct Wait {
-    entry: Arc<Entry>,
-    fd: RawFd,
+    src: Source,
     events: u32,
     /// The directions this wait has seen not ready (READABLE/WRITABLE
     /// bits): Tokio's readiness for them since then comes from an edge
     /// after the wait began, so it is real and needs no poll(2).
     seen_idle: u32,
+    /// The list's wake count when this wait listed itself (WaitList::add).
+    listed_at: Option<usize>,
+    polled: bool,
 }
 
 /// Polls one direction: Some(result) once ready (confirmed), None pending.
@@ -314,51 +360,88 @@ fn poll_dir(afd: &AsyncFd<Borrowed>, dir: u32, events: u32, seen_idle: &mut u32,
     }
 }
 
+/// Polls the directions in `events`: Some(result) once one is ready.
+fn poll_dirs(afd: &AsyncFd<Borrowed>, events: u32, seen_idle: &mut u32, cx: &mut Context<'_>) -> Option<c_int> {
+    for dir in [READABLE, WRITABLE] {
+        if events & dir != 0 {
+            if let Some(r) = poll_dir(afd, dir, events, seen_idle, cx) {
+                return Some(r);
+            }
+        }
+    }
+    None
+}
+
 impl Wait {
-    /// Starts waiting; Err with the future's result if it cannot.
-    pub fn start(registry: &Registry, src: &Source, events: u32) -> Result<Wait, c_int> {
-        let (entry, fd) = match src {
-            Source::Fd(fd) => (register(registry, *fd)?, *fd),
-            // Kept: `fd` is never used to find it in the registry.
-            Source::Watch(entry) => (entry.clone(), -1),
-        };
-        Ok(Wait { entry, fd, events, seen_idle: 0 })
+    pub fn new(src: Source, events: u32) -> Wait {
+        Wait { src, events, seen_idle: 0, listed_at: None, polled: false }
+    }
+
+    /// Whether the first poll is still to come.
+    pub fn is_new(&self) -> bool {
+        !self.polled
     }
 
     /// `token` names this wait in the entry's list (the leaf's address).
-    pub fn poll(&mut self, token: usize, cx: &mut Context<'_>) -> Poll<c_int> {
-        // In the list before readiness is checked: an event between the
-        // check and the registration would otherwise be lost.
-        self.entry.list.add(token, cx.waker());
-        let afd = self.entry.fd.read().unwrap();
+    /// The first poll of a caller's descriptor registers it.
+    pub fn poll(&mut self, registry: &Registry, token: usize, cx: &mut Context<'_>) -> Poll<c_int> {
+        self.polled = true;
+        if let Source::Fd(fd) = self.src {
+            match register(registry, fd) {
+                Ok(entry) => self.src = Source::Registered(entry, fd),
+                Err(e) => {
+                    self.src = Source::Done;
+                    return Poll::Ready(e);
+                }
+            }
+        }
+        let Wait { src, events, seen_idle, listed_at, .. } = self;
+        let entry = match src {
+            Source::Registered(entry, _) | Source::Watch(entry) => entry,
+            Source::Fd(_) | Source::Done => return Poll::Ready(EBADF), // not polled once ended
+        };
+        let afd = entry.fd.read().unwrap();
         let afd = match &*afd {
             Ok(afd) => afd,
             // Closed and reused meanwhile, the runtime destroyed, or the
             // watch closed (its reason).
             Err(reason) => return Poll::Ready(*reason),
         };
-        let mut list_cx = Context::from_waker(&self.entry.list_waker);
-        for dir in [READABLE, WRITABLE] {
-            if self.events & dir != 0 {
-                if let Some(r) = poll_dir(afd, dir, self.events, &mut self.seen_idle, &mut list_cx) {
-                    return Poll::Ready(r);
-                }
+        let mut list_cx = Context::from_waker(&entry.list_waker);
+        // Woken (a wake emptied the list): readiness first, which a wake
+        // mostly brings; a wait that finds it ends without the list's lock.
+        // A first poll lists itself first: its fd is mostly not ready, and
+        // a check before listing would cost Tokio's registration twice.
+        if listed_at.is_some() && !entry.list.listed(*listed_at) {
+            if let Some(r) = poll_dirs(afd, *events, seen_idle, &mut list_cx) {
+                return Poll::Ready(r);
             }
         }
-        Poll::Pending
+        *listed_at = Some(entry.list.add(token, cx.waker(), *listed_at));
+        // Checked again once listed: an event between the check above and
+        // the listing woke a list this wait was not in yet.
+        match poll_dirs(afd, *events, seen_idle, &mut list_cx) {
+            Some(r) => Poll::Ready(r),
+            None => Poll::Pending,
+        }
     }
 
-    /// Ends the wait (it completed, or its future is dropped); the last
-    /// one on an fd that is not kept deregisters it.
-    pub fn finish(self, token: usize, registry: &Registry) {
-        let Wait { entry, fd, .. } = self;
-        let waker = entry.list.remove(token);
+    /// Ends the wait (it completed, or its future is dropped): out of the
+    /// list unless a wake took it out; the last wait on an fd that is not
+    /// kept deregisters it. Later calls do nothing.
+    pub fn finish(&mut self, token: usize, registry: &Registry) {
+        let (entry, fd) = match std::mem::replace(&mut self.src, Source::Done) {
+            Source::Registered(entry, fd) => (entry, fd),
+            // A watch's entry is never in the table: its close deregisters.
+            Source::Watch(entry) => (entry, -1),
+            Source::Fd(_) | Source::Done => return,
+        };
+        let waker = entry.list.remove(token, self.listed_at.take());
         drop(waker); // outside the list's lock
         if entry.kept {
             // A socket stays registered: no table lookup. The table holds
             // it, or it left as stale and no longer holds the AsyncFd, so
-            // dropping this reference never deregisters. A watch's entry
-            // is never in the table: its close deregisters.
+            // dropping this reference never deregisters.
             return;
         }
         let mut fds = registry.lock().unwrap();
@@ -393,26 +476,46 @@ mod tests {
         (c.clone(), Waker::from(c))
     }
 
+    fn woken(counts: &[(Arc<Count>, Waker)]) -> Vec<usize> {
+        counts.iter().map(|(c, _)| c.0.load(Relaxed)).collect()
+    }
+
     #[test]
-    fn every_listed_waiter_is_woken_and_leaves_once() {
+    fn a_wake_wakes_every_waiter_once_and_empties_the_list() {
         let list = Arc::new(WaitList::default());
         let counts: Vec<_> = (0..4).map(|_| counter()).collect();
+        let mut at = Vec::new();
         for (token, (_, w)) in counts.iter().enumerate() {
-            list.add(token, w);
-            list.add(token, w); // refreshed, not listed twice
+            let first = list.add(token, w, None);
+            at.push(list.add(token, w, Some(first))); // refreshed, not listed twice
+            assert!(list.listed(Some(first)));
         }
         list.wake_by_ref();
-        assert!(counts.iter().all(|(c, _)| c.0.load(Relaxed) == 1));
-        // The inline waiter leaves first: one of `more` takes its place.
-        assert!(list.remove(0).is_some());
-        assert!(list.remove(0).is_none());
-        assert!(list.remove(2).is_some());
+        assert_eq!(woken(&counts), [1, 1, 1, 1]);
+        // Out of the list: no lock to leave it, and no second wake.
+        assert!(at.iter().all(|a| !list.listed(Some(*a))));
+        assert!(list.remove(1, Some(at[1])).is_none());
         list.wake_by_ref();
-        let woken: Vec<_> = counts.iter().map(|(c, _)| c.0.load(Relaxed)).collect();
-        assert_eq!(woken, [1, 2, 1, 2]);
-        assert!(list.remove(3).is_some() && list.remove(1).is_some());
-        let waiters = list.0.lock().unwrap();
+        assert_eq!(woken(&counts), [1, 1, 1, 1]);
+        let waiters = list.waiters.lock().unwrap();
         assert!(waiters.first.is_none() && waiters.more.is_empty());
+    }
+
+    #[test]
+    fn a_removed_waiter_is_not_woken() {
+        let list = Arc::new(WaitList::default());
+        let counts: Vec<_> = (0..4).map(|_| counter()).collect();
+        let at: Vec<_> = counts.iter().enumerate().map(|(t, (_, w))| list.add(t, w, None)).collect();
+        // The inline waiter leaves first: one of `more` takes its place.
+        assert!(list.remove(0, Some(at[0])).is_some());
+        assert!(list.remove(0, Some(at[0])).is_none());
+        assert!(list.remove(2, Some(at[2])).is_some());
+        list.wake_by_ref();
+        assert_eq!(woken(&counts), [0, 1, 0, 1]);
+        // Listed again after the wake, at the new count.
+        let again = list.add(3, &counts[3].1, Some(at[3]));
+        assert_ne!(again, at[3]);
+        assert!(list.remove(3, Some(again)).is_some());
     }
 
     #[test]
@@ -420,8 +523,8 @@ mod tests {
         let list = Arc::new(WaitList::default());
         let (old, w_old) = counter();
         let (new, w_new) = counter();
-        list.add(7, &w_old);
-        list.add(7, &w_new);
+        let at = list.add(7, &w_old, None);
+        list.add(7, &w_new, Some(at));
         list.wake_by_ref();
         assert_eq!((old.0.load(Relaxed), new.0.load(Relaxed)), (0, 1));
     }

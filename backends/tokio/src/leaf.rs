@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, Sleep};
 
-use crate::fd::{Source, Wait};
+use crate::fd::Wait;
 use crate::ffi::*;
 use crate::runtime::{is_current, Counter, Shared};
 use crate::waker::with_rust_waker;
@@ -28,7 +28,7 @@ use crate::waker::with_rust_waker;
 pub enum Kind {
     /// Its Tokio `Sleep` is the leaf's `timer`.
     Sleep { deadline_ns: u64, armed: bool },
-    Fd { src: Source, events: u32, wait: Option<Wait> },
+    Fd(Wait),
     Blocking { job: Option<(BlockingFn, SendPtr)>, running: Option<JoinHandle<()>> },
 }
 
@@ -61,10 +61,10 @@ impl Drop for Leaf {
         let token = self as *const Leaf as usize;
         match &mut self.kind {
             Kind::Blocking { running: Some(job), .. } => job.abort(), // skipped if not started
-            Kind::Fd { wait, .. } => {
-                if let Some(w) = wait.take() {
-                    w.finish(token, &self.shared().fds);
-                }
+            Kind::Fd(wait) => {
+                let shared = self.shared;
+                // SAFETY: the pool's Shared outlives the leaf (Leaf::shared).
+                wait.finish(token, unsafe { &(*shared).fds });
             }
             _ => {}
         }
@@ -138,24 +138,17 @@ fn as_pin(opt: Pin<&mut Option<Sleep>>) -> Pin<&mut Sleep> {
     unsafe { opt.map_unchecked_mut(|o| o.as_mut().expect("armed sleep")) }
 }
 
-fn poll_fd(shared: &Shared, token: usize, src: &Source, events: u32, wait: &mut Option<Wait>,
-           cx: &mut Context<'_>) -> Poll<c_int> {
-    if wait.is_none() {
+fn poll_fd(shared: &Shared, token: usize, wait: &mut Wait, cx: &mut Context<'_>) -> Poll<c_int> {
+    if wait.is_new() {
         // No poll(2) first: registrations are kept, so waiting on a ready fd
         // costs no epoll_ctl, and the wait confirms readiness itself.
         shared.stats.count(Counter::IoWaits);
-        match Wait::start(&shared.fds, src, events) {
-            Ok(w) => *wait = Some(w),
-            Err(e) => return Poll::Ready(e),
-        }
     }
-    let r = wait.as_mut().expect("started").poll(token, cx);
+    let r = wait.poll(&shared.fds, token, cx);
     if r.is_ready() {
         // Done: out of the fd's waiter list now, not when the future is
         // dropped, so later events of the fd do not wake the task for it.
-        if let Some(w) = wait.take() {
-            w.finish(token, &shared.fds);
-        }
+        wait.finish(token, &shared.fds);
     }
     r
 }
@@ -193,7 +186,7 @@ fn poll_leaf(leaf: &mut Leaf, cx: &mut Context<'_>) -> Poll<c_int> {
             let timer = unsafe { Pin::new_unchecked(&mut leaf.timer) };
             poll_sleep(shared, *deadline_ns, timer, armed, cx)
         }
-        Kind::Fd { src, events, wait } => poll_fd(shared, token, src, *events, wait, cx),
+        Kind::Fd(wait) => poll_fd(shared, token, wait, cx),
         Kind::Blocking { job, running } => poll_blocking(shared, job, running, cx),
     }
 }

@@ -206,7 +206,7 @@ pub unsafe extern "C" fn zxt_sleep_until(b: *mut c_void, deadline_ns: u64, out: 
 #[no_mangle]
 pub unsafe extern "C" fn zxt_fd_wait(b: *mut c_void, fd: c_int, events: u32, out: *mut *mut ZFuture) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { new_leaf(b, leaf::Kind::Fd { src: fd::Source::Fd(fd), events, wait: None }, out) }
+    unsafe { new_leaf(b, leaf::Kind::Fd(fd::Wait::new(fd::Source::Fd(fd), events)), out) }
 }
 
 /// Runs `f(arg)` on a blocking thread.
@@ -249,7 +249,7 @@ pub unsafe extern "C" fn zxt_fd_watch_open(b: *mut c_void, fd: c_int, out: *mut 
 pub unsafe extern "C" fn zxt_fd_watch_wait(w: *mut c_void, events: u32, out: *mut *mut ZFuture) -> c_int {
     // SAFETY: a live Box<Watch> for the call (the caller's contract).
     let w = unsafe { &*(w as *const fd::Watch) };
-    match leaf::new(&w.shared, leaf::Kind::Fd { src: w.source(), events, wait: None }) {
+    match leaf::new(&w.shared, leaf::Kind::Fd(fd::Wait::new(w.source(), events))) {
         Ok(f) => {
             // SAFETY: `out` is writable (the caller's contract).
             unsafe { *out = f };

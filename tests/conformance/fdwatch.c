@@ -4,7 +4,7 @@
  * for neither wakes nor spins; a close ends its pending wait; the misuse
  * cases - the fd closed under its watch, its number reused by a new
  * socket and watched again; destroy with watches open; bad arguments and
- * the thread rule. Waits are raced against sleeps (fdrace.h): a starving
+ * the thread rule; each wait counted once in the stats. Waits are raced against sleeps (fdrace.h): a starving
  * wait fails instead of hanging. */
 #include <errno.h>
 #include <pthread.h>
@@ -69,6 +69,35 @@ static void a_watch_waits_for_writable_then_readable(void **state) {
   expect_watch_quiet(rt, w); /* writable all along: no spin, no wake */
   assert_int_equal(write(sv[1], "a", 1), 1);
   assert_int_equal(watch_wait_for(rt, w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  read_one(sv[0], 'a');
+  assert_int_equal(zyntax_fd_watch_destroy(w), 0);
+  end_runtime(rt);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+static uint64_t io_waits(zyntax_runtime *rt) {
+  zyntax_stats st = {.size = sizeof st};
+  assert_int_equal(zyntax_runtime_stats(rt, &st), 0);
+  return st.io_waits;
+}
+
+/* Every wait counts once in io_waits when it is armed (its first poll),
+ * a watch's as a plain fd wait's, whether it finds the fd ready or
+ * waits for it. */
+static void each_wait_counts_one_io_wait(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  int sv[2];
+  socket_pair(sv);
+  zyntax_fd_watch *w = open_watch(rt, sv[0]);
+  uint64_t before = io_waits(rt);
+  assert_int_equal(watch_wait_for(rt, w, ZYNTAX_WRITABLE, LONG_MS), ZYNTAX_WRITABLE);
+  assert_int_equal(io_waits(rt), before + 1);
+  assert_int_equal(write(sv[1], "a", 1), 1);
+  assert_int_equal(watch_wait_for(rt, w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  assert_int_equal(wait_for(rt, sv[0], ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  assert_int_equal(io_waits(rt), before + 3);
   read_one(sv[0], 'a');
   assert_int_equal(zyntax_fd_watch_destroy(w), 0);
   end_runtime(rt);
@@ -428,6 +457,7 @@ static void a_watch_is_closed_on_the_runtime_thread_only(void **state) {
 
 TEST_GROUP(fdwatch_tests) = {
     cmocka_unit_test(a_watch_waits_for_writable_then_readable),
+    cmocka_unit_test(each_wait_counts_one_io_wait),
     cmocka_unit_test(a_watch_serves_many_waits),
     cmocka_unit_test(two_waits_at_once_on_one_watch),
     cmocka_unit_test(closing_a_watch_ends_its_waits),

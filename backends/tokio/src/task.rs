@@ -44,29 +44,24 @@ extern "C" {
     fn zx_lost_wake_log(poll: PollFn, root: c_int, task: *const c_void);
 }
 
-#[repr(C)]
+/// Laid out by cache line (64 bytes, the record aligned to one): line 0
+/// what every poll and every wake reads or writes, line 1 Tokio's waker
+/// and what completion reads, line 2 a small in-place state, then what
+/// is off the fast path. A poll touches three lines, a wake two; a poll
+/// on another CPU than the last one moves no more than these.
+#[repr(C, align(64))]
 pub struct Task {
+    // ---- line 0 ----
     header: ZTask, // first: the handle C sees is a pointer to the record
     /// The runtime's shared part, whose pool holds this record: kept
     /// alive while the record is allocated (`Shared::item_made`).
     shared: *const Shared,
     poll: PollFn,
-    drop_fn: Option<DropFn>,
     pub state: State,
-    /// The outcome; written before COMPLETE is published, read after.
-    outcome: AtomicI32,
     /// The thread inside this task's poll (`threads::me()`), 0 outside
     /// one. Only that thread stores its own id here, and it stores 0
     /// after, so a thread that reads its own id is inside the poll.
     poller: AtomicUsize,
-    /// A wake from inside the poll, on the polling thread (a task waking
-    /// itself): a plain store, where a wake from elsewhere counts in the
-    /// state word with a locked add. Cleared when a poll starts.
-    woke_inline: AtomicBool,
-    /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
-    /// written at the start of every poll, for its wakes from inside the
-    /// poll and the completion that follows the poll on its thread.
-    poller_slot: AtomicUsize,
     /// The waker of the poll in progress, borrowed for its duration:
     /// written with `poller`, read only by that thread while `poller`
     /// names it (its wakes from inside the poll).
@@ -74,17 +69,33 @@ pub struct Task {
     /// The C state: the caller's, or in-place (inside `inline` or in
     /// memory of `inplace`'s layout that the record owns). Fixed at spawn.
     pub user_state: *mut c_void,
-    inplace: Option<Layout>,
-    root: bool, // block_on_future's future: not spawned, not counted live
+    // ---- line 1 ----
     /// Tokio's waker of the first PENDING poll; valid once WAKER is set.
     fixed: UnsafeCell<MaybeUninit<Waker>>,
+    /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
+    /// written at the start of every poll, for its wakes from inside the
+    /// poll and the completion that follows the poll on its thread.
+    poller_slot: AtomicUsize,
+    /// A wake from inside the poll, on the polling thread (a task waking
+    /// itself): a plain store, where a wake from elsewhere counts in the
+    /// state word with a locked add. Cleared when a poll starts.
+    woke_inline: AtomicBool,
+    root: bool, // block_on_future's future: not spawned, not counted live
+    /// The outcome; written before COMPLETE is published, read after.
+    outcome: AtomicI32,
+    drop_fn: Option<DropFn>,
+    inplace: Option<Layout>,
+    // ---- line 2 ----
+    inline: InlineState, // a small in-place state lives here: no allocation
+    // ---- line 3 ----
     /// The wakers off the fast path, under the record's one lock: a poll's
     /// waker other than the fixed one (MOVED), block_on's and the join
     /// future's (WAITERS). A wake of a task on Tokio's fixed waker and a
     /// completion nobody waits for never take it.
     pub waiters: Mutex<Waiters>,
-    inline: InlineState, // a small in-place state lives here: no allocation
 }
+
+const _: () = assert!(std::mem::align_of::<Task>() == 64); // the lines: tests::record_lines
 
 /// `Task::poller_slot` of a thread without a registry slot.
 const NO_SLOT: usize = usize::MAX;
@@ -793,5 +804,29 @@ mod tests {
         }
         done.store(true, Ordering::Relaxed);
         assert!(!LOST.load(Ordering::Relaxed));
+    }
+
+    /// Byte offset of a field in a record.
+    macro_rules! offset {
+        ($field:ident) => {{
+            let record = std::mem::MaybeUninit::<Task>::uninit();
+            let base = record.as_ptr();
+            // SAFETY: addr_of! makes the field's address without reading
+            // the (uninitialised) record.
+            let field = unsafe { std::ptr::addr_of!((*base).$field) };
+            field as *const u8 as usize - base as usize
+        }};
+    }
+
+    #[test]
+    fn record_lines() {
+        // Line 0: what every poll and every wake touch.
+        assert!(offset!(state) < 64 && offset!(poller) < 64 && offset!(user_state) + 8 <= 64);
+        // Line 1: Tokio's waker and completion's fields.
+        assert_eq!(offset!(fixed), 64);
+        assert!(offset!(inplace) + 16 <= 128);
+        // Line 2: the in-place state, alone.
+        assert_eq!(offset!(inline), 128);
+        assert_eq!(offset!(waiters), 192);
     }
 }

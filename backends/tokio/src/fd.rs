@@ -322,11 +322,13 @@ pub enum Source {
 /// One fd wait future's wait, from its leaf's making to its end.
 pub struct Wait {
     src: Source,
-    events: u32,
+    // Bytes, not words: the leaf's header, its runtime and this wait fit
+    // one cache line (leaf.rs, Leaf).
+    events: u8,
     /// The directions this wait has seen not ready (READABLE/WRITABLE
     /// bits): Tokio's readiness for them since then comes from an edge
     /// after the wait began, so it is real and needs no poll(2).
-    seen_idle: u32,
+    seen_idle: u8,
     /// The list's wake count when this wait listed itself (WaitList::add).
     listed_at: Option<usize>,
     polled: bool,
@@ -373,8 +375,9 @@ fn poll_dirs(afd: &AsyncFd<Borrowed>, events: u32, seen_idle: &mut u32, cx: &mut
 }
 
 impl Wait {
+    /// `events`: READABLE and/or WRITABLE (the loader checked them).
     pub fn new(src: Source, events: u32) -> Wait {
-        Wait { src, events, seen_idle: 0, listed_at: None, polled: false }
+        Wait { src, events: (events & (READABLE | WRITABLE)) as u8, seen_idle: 0, listed_at: None, polled: false }
     }
 
     /// Whether the first poll is still to come.
@@ -408,19 +411,24 @@ impl Wait {
             Err(reason) => return Poll::Ready(*reason),
         };
         let mut list_cx = Context::from_waker(&entry.list_waker);
+        let events = u32::from(*events);
+        let mut idle = u32::from(*seen_idle);
         // Woken (a wake emptied the list): readiness first, which a wake
         // mostly brings; a wait that finds it ends without the list's lock.
         // A first poll lists itself first: its fd is mostly not ready, and
         // a check before listing would cost Tokio's registration twice.
+        let mut ready = None;
         if listed_at.is_some() && !entry.list.listed(*listed_at) {
-            if let Some(r) = poll_dirs(afd, *events, seen_idle, &mut list_cx) {
-                return Poll::Ready(r);
-            }
+            ready = poll_dirs(afd, events, &mut idle, &mut list_cx);
         }
-        *listed_at = Some(entry.list.add(token, cx.waker(), *listed_at));
-        // Checked again once listed: an event between the check above and
-        // the listing woke a list this wait was not in yet.
-        match poll_dirs(afd, *events, seen_idle, &mut list_cx) {
+        if ready.is_none() {
+            *listed_at = Some(entry.list.add(token, cx.waker(), *listed_at));
+            // Checked again once listed: an event between the check above
+            // and the listing woke a list this wait was not in yet.
+            ready = poll_dirs(afd, events, &mut idle, &mut list_cx);
+        }
+        *seen_idle = idle as u8;
+        match ready {
             Some(r) => Poll::Ready(r),
             None => Poll::Pending,
         }

@@ -32,6 +32,8 @@ pub enum Kind {
     Blocking { job: Option<(BlockingFn, SendPtr)>, running: Option<JoinHandle<()>> },
 }
 
+/// An fd wait's leaf reads and writes only its first cache line (the
+/// header, the runtime, its `Kind`): tests::an_fd_wait_is_one_line.
 #[repr(C)]
 pub struct Leaf {
     base: ZFuture, // first: C sees a zyntax_future
@@ -241,3 +243,14 @@ unsafe extern "C" fn leaf_drop(f: *mut ZFuture) {
 #[export_name = "zxt_leaf_ops"]
 static LEAF_OPS: FutureOps =
     FutureOps { size: std::mem::size_of::<FutureOps>(), poll: leaf_poll, drop: leaf_drop };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_fd_wait_is_one_line() {
+        assert_eq!(std::mem::align_of::<Leaf>() % 64, 0);
+        assert!(std::mem::size_of::<ZFuture>() + std::mem::size_of::<*const Shared>() + std::mem::size_of::<Kind>() <= 64);
+    }
+}

@@ -61,15 +61,19 @@ static void print_main_table(const zh_options *opt, const zh_series *all, size_t
   }
 }
 
+/* The table has a heading only once a row exists: a run without tcp_echo
+ * (--workloads) prints none. */
 static void print_latency_table(const zh_options *opt, const zh_series *all, size_t n) {
-  printf("\ntcp_echo latency and throughput (medians over the repetitions):\n\n"
-         "| implementation | requests/s | p50 us | p99 us |\n| --- | ---: | ---: | ---: |\n");
+  int rows = 0;
   for (size_t k = 0; k < opt->backend_count; k++)
     for (int native = 0; native < 2; native++) {
       const zh_series *s = zh_find(all, n, "tcp_echo", opt->backends[k],
                                    native ? ZH_NATIVE : ZH_ZYNTAX);
       zh_summary sum;
       if (s == NULL || zh_summarize(s, &sum) != 0) continue;
+      if (rows++ == 0)
+        printf("\ntcp_echo latency and throughput (medians over the repetitions):\n\n"
+               "| implementation | requests/s | p50 us | p99 us |\n| --- | ---: | ---: | ---: |\n");
       printf("| %s %s | %.0f | %.1f | %.1f |\n", native ? "native" : "zyntax-on",
              opt->backends[k], sum.ops_per_sec, sum.p50 / 1e3, sum.p99 / 1e3);
     }

@@ -257,6 +257,7 @@ typedef struct mix_task {
   uint64_t ns; /* each sleep's length; 0: the short sleeper */
   int far;     /* sleeps once */
   int done, last; /* the short sleeper's sleeps, and `cycles` at the last */
+  int started;    /* the short sleeper was polled: `last` counts from then */
 } mix_task;
 
 /* Sleeps `ns` from now unless a sleep is pending; READY when it completed
@@ -297,6 +298,14 @@ static zyntax_poll cycler_poll(void *state, const zyntax_waker *waker) {
 static zyntax_poll short_poll(void *state, const zyntax_waker *waker) {
   mix_task *m = state;
   timer_mix *mix = m->mix;
+  if (!m->started) {
+    /* Counted from its first poll, not from the spawns: how soon a backend
+     * first polls tasks spawned from outside it (Tokio takes them from its
+     * injection queue one per 31 polls of local work) is not this test's
+     * subject, and under valgrind it is most of a first interval. */
+    m->started = 1;
+    m->last = atomic_load(&mix->cycles);
+  }
   while (m->done < SHORT_SLEEPS) {
     if (mix_sleep(m, 200000, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
     int cycles = atomic_load(&mix->cycles);

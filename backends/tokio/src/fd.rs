@@ -119,7 +119,8 @@ impl Wake for WaitList {
                 Some((_, w)) => w,
                 None => return, // `more` fills only after `first`
             };
-            self.wakes.store(self.wakes.load(Relaxed).wrapping_add(1), Release);
+            let next = self.wakes.load(Relaxed).wrapping_add(1);
+            self.wakes.store(if next == NOT_LISTED { 0 } else { next }, Release);
             for (_, w) in list.more.drain(..) {
                 w.wake();
             }
@@ -129,19 +130,24 @@ impl Wake for WaitList {
     }
 }
 
+/// A wait's `listed_at` while it is not listed: a value the wake count
+/// skips, so a plain word (not an Option, whose tag made the leaf longer
+/// than a cache line on some compilers) says it.
+const NOT_LISTED: usize = usize::MAX;
+
 impl WaitList {
     /// Whether a wait listed at `at` is still listed. A yes may be stale
     /// (a wake is emptying the list): the lock decides. A no is final.
-    fn listed(&self, at: Option<usize>) -> bool {
-        at == Some(self.wakes.load(Acquire))
+    fn listed(&self, at: usize) -> bool {
+        at == self.wakes.load(Acquire)
     }
 
     /// Lists waiter `token`, or refreshes its waker if it is still listed
     /// since `at`; returns the wake count it is listed at.
-    fn add(&self, token: usize, waker: &Waker, at: Option<usize>) -> usize {
+    fn add(&self, token: usize, waker: &Waker, at: usize) -> usize {
         let mut list = self.waiters.lock().unwrap();
         let now = self.wakes.load(Relaxed);
-        if at == Some(now) {
+        if at == now {
             if let Some(w) = list.find(token) {
                 if !w.will_wake(waker) {
                     *w = waker.clone();
@@ -154,12 +160,12 @@ impl WaitList {
     }
 
     /// Takes waiter `token`, listed at `at`, out, unless a wake did.
-    fn remove(&self, token: usize, at: Option<usize>) -> Option<Waker> {
+    fn remove(&self, token: usize, at: usize) -> Option<Waker> {
         if !self.listed(at) {
             return None;
         }
         let mut list = self.waiters.lock().unwrap();
-        if Some(self.wakes.load(Relaxed)) != at {
+        if self.wakes.load(Relaxed) != at {
             return None; // emptied between the check and the lock
         }
         list.remove(token)
@@ -329,8 +335,9 @@ pub struct Wait {
     /// bits): Tokio's readiness for them since then comes from an edge
     /// after the wait began, so it is real and needs no poll(2).
     seen_idle: u8,
-    /// The list's wake count when this wait listed itself (WaitList::add).
-    listed_at: Option<usize>,
+    /// The list's wake count when this wait listed itself (WaitList::add),
+    /// NOT_LISTED before.
+    listed_at: usize,
     polled: bool,
 }
 
@@ -377,7 +384,7 @@ fn poll_dirs(afd: &AsyncFd<Borrowed>, events: u32, seen_idle: &mut u32, cx: &mut
 impl Wait {
     /// `events`: READABLE and/or WRITABLE (the loader checked them).
     pub fn new(src: Source, events: u32) -> Wait {
-        Wait { src, events: (events & (READABLE | WRITABLE)) as u8, seen_idle: 0, listed_at: None, polled: false }
+        Wait { src, events: (events & (READABLE | WRITABLE)) as u8, seen_idle: 0, listed_at: NOT_LISTED, polled: false }
     }
 
     /// Whether the first poll is still to come.
@@ -418,11 +425,11 @@ impl Wait {
         // A first poll lists itself first: its fd is mostly not ready, and
         // a check before listing would cost Tokio's registration twice.
         let mut ready = None;
-        if listed_at.is_some() && !entry.list.listed(*listed_at) {
+        if *listed_at != NOT_LISTED && !entry.list.listed(*listed_at) {
             ready = poll_dirs(afd, events, &mut idle, &mut list_cx);
         }
         if ready.is_none() {
-            *listed_at = Some(entry.list.add(token, cx.waker(), *listed_at));
+            *listed_at = entry.list.add(token, cx.waker(), *listed_at);
             // Checked again once listed: an event between the check above
             // and the listing woke a list this wait was not in yet.
             ready = poll_dirs(afd, events, &mut idle, &mut list_cx);
@@ -444,7 +451,7 @@ impl Wait {
             Source::Watch(entry) => (entry, -1),
             Source::Fd(_) | Source::Done => return,
         };
-        let waker = entry.list.remove(token, self.listed_at.take());
+        let waker = entry.list.remove(token, std::mem::replace(&mut self.listed_at, NOT_LISTED));
         drop(waker); // outside the list's lock
         if entry.kept {
             // A socket stays registered: no table lookup. The table holds
@@ -494,15 +501,15 @@ mod tests {
         let counts: Vec<_> = (0..4).map(|_| counter()).collect();
         let mut at = Vec::new();
         for (token, (_, w)) in counts.iter().enumerate() {
-            let first = list.add(token, w, None);
-            at.push(list.add(token, w, Some(first))); // refreshed, not listed twice
-            assert!(list.listed(Some(first)));
+            let first = list.add(token, w, NOT_LISTED);
+            at.push(list.add(token, w, first)); // refreshed, not listed twice
+            assert!(list.listed(first));
         }
         list.wake_by_ref();
         assert_eq!(woken(&counts), [1, 1, 1, 1]);
         // Out of the list: no lock to leave it, and no second wake.
-        assert!(at.iter().all(|a| !list.listed(Some(*a))));
-        assert!(list.remove(1, Some(at[1])).is_none());
+        assert!(at.iter().all(|a| !list.listed(*a)));
+        assert!(list.remove(1, at[1]).is_none());
         list.wake_by_ref();
         assert_eq!(woken(&counts), [1, 1, 1, 1]);
         let waiters = list.waiters.lock().unwrap();
@@ -513,17 +520,17 @@ mod tests {
     fn a_removed_waiter_is_not_woken() {
         let list = Arc::new(WaitList::default());
         let counts: Vec<_> = (0..4).map(|_| counter()).collect();
-        let at: Vec<_> = counts.iter().enumerate().map(|(t, (_, w))| list.add(t, w, None)).collect();
+        let at: Vec<_> = counts.iter().enumerate().map(|(t, (_, w))| list.add(t, w, NOT_LISTED)).collect();
         // The inline waiter leaves first: one of `more` takes its place.
-        assert!(list.remove(0, Some(at[0])).is_some());
-        assert!(list.remove(0, Some(at[0])).is_none());
-        assert!(list.remove(2, Some(at[2])).is_some());
+        assert!(list.remove(0, at[0]).is_some());
+        assert!(list.remove(0, at[0]).is_none());
+        assert!(list.remove(2, at[2]).is_some());
         list.wake_by_ref();
         assert_eq!(woken(&counts), [0, 1, 0, 1]);
         // Listed again after the wake, at the new count.
-        let again = list.add(3, &counts[3].1, Some(at[3]));
+        let again = list.add(3, &counts[3].1, at[3]);
         assert_ne!(again, at[3]);
-        assert!(list.remove(3, Some(again)).is_some());
+        assert!(list.remove(3, again).is_some());
     }
 
     #[test]
@@ -531,9 +538,21 @@ mod tests {
         let list = Arc::new(WaitList::default());
         let (old, w_old) = counter();
         let (new, w_new) = counter();
-        let at = list.add(7, &w_old, None);
-        list.add(7, &w_new, Some(at));
+        let at = list.add(7, &w_old, NOT_LISTED);
+        list.add(7, &w_new, at);
         list.wake_by_ref();
         assert_eq!((old.0.load(Relaxed), new.0.load(Relaxed)), (0, 1));
+    }
+
+    #[test]
+    fn the_wake_count_skips_not_listed() {
+        let list = Arc::new(WaitList::default());
+        list.wakes.store(NOT_LISTED - 1, Relaxed);
+        let (count, w) = counter();
+        let at = list.add(1, &w, NOT_LISTED);
+        assert_eq!(at, NOT_LISTED - 1);
+        list.wake_by_ref();
+        assert_eq!((list.wakes.load(Relaxed), count.0.load(Relaxed)), (0, 1));
+        assert!(!list.listed(at) && !list.listed(NOT_LISTED));
     }
 }

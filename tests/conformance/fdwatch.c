@@ -59,21 +59,37 @@ static void idle_ms(zyntax_runtime *rt, uint64_t ms) {
   close(s[1]);
 }
 
+/* A runtime and a socket pair whose first end is watched: what most cases
+ * set up and tear down. */
+typedef struct watched {
+  zyntax_runtime *rt;
+  int sv[2];
+  zyntax_fd_watch *w;
+} watched;
+
+static watched watched_open(void) {
+  watched t = {.rt = new_runtime()};
+  socket_pair(t.sv);
+  t.w = open_watch(t.rt, t.sv[0]);
+  return t;
+}
+
+static void watched_close(watched *t) {
+  assert_int_equal(zyntax_fd_watch_destroy(t->w), 0);
+  end_runtime(t->rt);
+  close(t->sv[0]);
+  close(t->sv[1]);
+}
+
 static void a_watch_waits_for_writable_then_readable(void **state) {
   (void)state;
-  zyntax_runtime *rt = new_runtime();
-  int sv[2];
-  socket_pair(sv);
-  zyntax_fd_watch *w = open_watch(rt, sv[0]);
-  assert_int_equal(watch_wait_for(rt, w, ZYNTAX_WRITABLE, LONG_MS), ZYNTAX_WRITABLE);
-  expect_watch_quiet(rt, w); /* writable all along: no spin, no wake */
-  assert_int_equal(write(sv[1], "a", 1), 1);
-  assert_int_equal(watch_wait_for(rt, w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
-  read_one(sv[0], 'a');
-  assert_int_equal(zyntax_fd_watch_destroy(w), 0);
-  end_runtime(rt);
-  close(sv[0]);
-  close(sv[1]);
+  watched t = watched_open();
+  assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_WRITABLE, LONG_MS), ZYNTAX_WRITABLE);
+  expect_watch_quiet(t.rt, t.w); /* writable all along: no spin, no wake */
+  assert_int_equal(write(t.sv[1], "a", 1), 1);
+  assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  read_one(t.sv[0], 'a');
+  watched_close(&t);
 }
 
 static uint64_t io_waits(zyntax_runtime *rt) {
@@ -87,22 +103,16 @@ static uint64_t io_waits(zyntax_runtime *rt) {
  * waits for it. */
 static void each_wait_counts_one_io_wait(void **state) {
   (void)state;
-  zyntax_runtime *rt = new_runtime();
-  int sv[2];
-  socket_pair(sv);
-  zyntax_fd_watch *w = open_watch(rt, sv[0]);
-  uint64_t before = io_waits(rt);
-  assert_int_equal(watch_wait_for(rt, w, ZYNTAX_WRITABLE, LONG_MS), ZYNTAX_WRITABLE);
-  assert_int_equal(io_waits(rt), before + 1);
-  assert_int_equal(write(sv[1], "a", 1), 1);
-  assert_int_equal(watch_wait_for(rt, w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
-  assert_int_equal(wait_for(rt, sv[0], ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
-  assert_int_equal(io_waits(rt), before + 3);
-  read_one(sv[0], 'a');
-  assert_int_equal(zyntax_fd_watch_destroy(w), 0);
-  end_runtime(rt);
-  close(sv[0]);
-  close(sv[1]);
+  watched t = watched_open();
+  uint64_t before = io_waits(t.rt);
+  assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_WRITABLE, LONG_MS), ZYNTAX_WRITABLE);
+  assert_int_equal(io_waits(t.rt), before + 1);
+  assert_int_equal(write(t.sv[1], "a", 1), 1);
+  assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  assert_int_equal(wait_for(t.rt, t.sv[0], ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  assert_int_equal(io_waits(t.rt), before + 3);
+  read_one(t.sv[0], 'a');
+  watched_close(&t);
 }
 
 /* Many waits on one watch. A byte left after a short read is ready at the
@@ -110,26 +120,20 @@ static void each_wait_counts_one_io_wait(void **state) {
  * while nobody waited, and the loop turned meanwhile, too. */
 static void a_watch_serves_many_waits(void **state) {
   (void)state;
-  zyntax_runtime *rt = new_runtime();
-  int sv[2];
-  socket_pair(sv);
-  zyntax_fd_watch *w = open_watch(rt, sv[0]);
+  watched t = watched_open();
   for (int i = 0; i < 100; i++) {
-    assert_int_equal(write(sv[1], "bc", 2), 2);
-    assert_int_equal(watch_wait_for(rt, w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
-    read_one(sv[0], 'b');
-    assert_int_equal(watch_wait_for(rt, w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
-    read_one(sv[0], 'c');
+    assert_int_equal(write(t.sv[1], "bc", 2), 2);
+    assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+    read_one(t.sv[0], 'b');
+    assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+    read_one(t.sv[0], 'c');
   }
-  assert_int_equal(write(sv[1], "d", 1), 1);
-  idle_ms(rt, 20);
-  assert_int_equal(watch_wait_for(rt, w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
-  read_one(sv[0], 'd');
-  expect_watch_quiet(rt, w);
-  assert_int_equal(zyntax_fd_watch_destroy(w), 0);
-  end_runtime(rt);
-  close(sv[0]);
-  close(sv[1]);
+  assert_int_equal(write(t.sv[1], "d", 1), 1);
+  idle_ms(t.rt, 20);
+  assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  read_one(t.sv[0], 'd');
+  expect_watch_quiet(t.rt, t.w);
+  watched_close(&t);
 }
 
 /* A readable and a writable wait at once on one watch. */

@@ -12,9 +12,14 @@
 //! the Tokio runtime drops their futures, which drops their states.
 //!
 //! Waking: inside a poll, a wake on the polling thread (a task waking
-//! itself) goes to the waker the poll was given, borrowed. The first poll
-//! that returns PENDING stores Tokio's waker for the task in a slot of the
-//! record and publishes it with the `WAKER` bit; Tokio gives a task the
+//! itself) only marks the poll as woken, in the record's line that the
+//! poll writes anyway; the poll wakes the waker it was given once the C
+//! function returns PENDING (Tokio's wake of a running task only marks it
+//! too, so nothing is later than before). The first poll that returns
+//! PENDING without having woken itself stores Tokio's waker for the task
+//! in a slot of the record and publishes it with the `WAKER` bit (a poll
+//! that woke itself is followed by another poll, which keeps the waker
+//! for it: a task that yields does not touch it); Tokio gives a task the
 //! same waker at every poll, so from then on a wake from elsewhere is one
 //! add on the state word and `wake_by_ref` on that waker: no lock, no
 //! reference count. A task that completes in its first poll (most
@@ -28,7 +33,7 @@ use std::ops::Deref;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -47,8 +52,11 @@ extern "C" {
 /// Laid out by cache line (64 bytes, the record aligned to one): line 0
 /// what every poll and every wake reads or writes, line 1 Tokio's waker
 /// and what completion reads, line 2 a small in-place state, then what
-/// is off the fast path. A poll touches three lines, a wake two; a poll
-/// on another CPU than the last one moves no more than these.
+/// is off the fast path. A poll writes line 0 and (its C function) the
+/// in-place state and only reads line 1, which is written once before
+/// the first wake and then at completion: when a task moves to another
+/// worker, two of its record's lines move with it, and line 1 stays
+/// shared by both CPUs' caches.
 #[repr(C, align(64))]
 pub struct Task {
     // ---- line 0 ----
@@ -59,27 +67,20 @@ pub struct Task {
     poll: PollFn,
     pub state: State,
     /// The thread inside this task's poll (`threads::me()`), 0 outside
-    /// one. Only that thread stores its own id here, and it stores 0
-    /// after, so a thread that reads its own id is inside the poll.
+    /// one, with `WOKE_INLINE` set once the task woke itself in this poll.
+    /// Only that thread stores here (its own id, then 0 after), so a
+    /// thread that reads its own id is inside the poll.
     poller: AtomicUsize,
-    /// The waker of the poll in progress, borrowed for its duration:
-    /// written with `poller`, read only by that thread while `poller`
-    /// names it (its wakes from inside the poll).
-    cx_waker: AtomicPtr<Waker>,
+    /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
+    /// written at the start of every poll, for its wakes from inside the
+    /// poll and the completion that follows the poll on its thread.
+    poller_slot: AtomicUsize,
     /// The C state: the caller's, or in-place (inside `inline` or in
     /// memory of `inplace`'s layout that the record owns). Fixed at spawn.
     pub user_state: *mut c_void,
     // ---- line 1 ----
     /// Tokio's waker of the first PENDING poll; valid once WAKER is set.
     fixed: UnsafeCell<MaybeUninit<Waker>>,
-    /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
-    /// written at the start of every poll, for its wakes from inside the
-    /// poll and the completion that follows the poll on its thread.
-    poller_slot: AtomicUsize,
-    /// A wake from inside the poll, on the polling thread (a task waking
-    /// itself): a plain store, where a wake from elsewhere counts in the
-    /// state word with a locked add. Cleared when a poll starts.
-    woke_inline: AtomicBool,
     root: bool, // block_on_future's future: not spawned, not counted live
     /// The outcome; written before COMPLETE is published, read after.
     outcome: AtomicI32,
@@ -100,12 +101,20 @@ const _: () = assert!(std::mem::align_of::<Task>() == 64); // the lines: tests::
 /// `Task::poller_slot` of a thread without a registry slot.
 const NO_SLOT: usize = usize::MAX;
 
+/// In `Task::poller`: the task woke itself during this poll, on the
+/// polling thread (a plain store, where a wake from elsewhere counts in
+/// the state word with a locked add). A thread's `me()` is the address of
+/// its thread control block, so its low bit is free.
+const WOKE_INLINE: usize = 1;
+
 /// In-place states up to this size and alignment live inside the task
 /// record, so such a spawn allocates only the record (and Tokio its cell).
 const INLINE_STATE: usize = 64;
 const INLINE_ALIGN: usize = 16;
 
-#[repr(C, align(16))]
+/// Aligned to a line of its own (a state needs at most INLINE_ALIGN): the
+/// C function's writes to it move no other field's line.
+#[repr(C, align(64))]
 struct InlineState(UnsafeCell<MaybeUninit<[u8; INLINE_STATE]>>);
 
 #[derive(Default)]
@@ -271,9 +280,7 @@ impl Task {
             state: State::new(1, if root { 0 } else { HANDLE }),
             outcome: AtomicI32::new(RUNNING),
             poller: AtomicUsize::new(0),
-            woke_inline: AtomicBool::new(false),
             poller_slot: AtomicUsize::new(NO_SLOT),
-            cx_waker: AtomicPtr::new(ptr::null_mut()),
             user_state,
             inplace,
             root,
@@ -355,18 +362,16 @@ impl Task {
     pub fn wake(&self) {
         let me = crate::threads::me();
         let stats = &self.shared().stats;
-        if self.poller.load(Ordering::Relaxed) == me {
-            // Inside its own poll, on this thread: the poll's waker.
-            self.woke_inline.store(true, Ordering::Relaxed);
+        if self.poller.load(Ordering::Relaxed) & !WOKE_INLINE == me {
+            // Inside its own poll, on this thread: the poll wakes its
+            // waker when the C function returns PENDING.
+            self.poller.store(me | WOKE_INLINE, Ordering::Relaxed);
             // The slot the poll found (no second lookup).
             let slot = self.poller_slot();
             stats.count_at(slot, Counter::Wakes);
             if slot.is_none() && !crate::runtime::is_current_tls(self.shared()) {
                 stats.count_at(slot, Counter::WakesRemote);
             }
-            // SAFETY: `poller` names this thread, so its poll is running
-            // and `cx_waker` is the waker that poll borrowed.
-            unsafe { &*self.cx_waker.load(Ordering::Relaxed) }.wake_by_ref();
             return;
         }
         // The count orders this wake against a poll publishing its waker
@@ -389,8 +394,10 @@ impl Task {
             // freed only with the record, which our caller keeps alive.
             unsafe { (*self.fixed.get()).assume_init_ref() }.wake_by_ref();
         }
-        // Neither: never polled yet (Tokio polls a new task anyway), or in
-        // its first PENDING poll, which sees this count when it publishes.
+        // Neither: never polled yet (Tokio polls a new task anyway), in
+        // its first PENDING poll, which sees this count when it publishes,
+        // or all its polls so far woke the task themselves (so another
+        // poll follows, and it starts after this wake).
     }
 
     /// One call of the C poll function; Some(outcome) when the task ended.
@@ -399,7 +406,7 @@ impl Task {
     fn poll_once(&self, cx: &mut Context<'_>) -> Option<c_int> {
         let thread = crate::threads::me();
         let stats = &self.shared().stats;
-        let slot = stats.threads.slot_of(thread);
+        let slot = stats.threads.slot_near(thread, self.poller_slot.load(Ordering::Relaxed));
         self.poller_slot.store(slot.unwrap_or(NO_SLOT), Ordering::Relaxed);
         let s = self.state.load();
         // Destroy cancels every unfinished task: Tokio's workers may still
@@ -410,15 +417,22 @@ impl Task {
         stats.count_at(slot, Counter::Polls);
         let waker = CWaker { data: self as *const Task as *const c_void, vtable: &TASK_WAKER };
         let me = self as *const Task as *const c_void;
-        self.woke_inline.store(false, Ordering::Relaxed);
-        self.cx_waker.store(cx.waker() as *const Waker as *mut Waker, Ordering::Relaxed);
+        debug_assert_eq!(thread & WOKE_INLINE, 0);
         self.poller.store(thread, Ordering::Relaxed);
         // SAFETY: the poll function and its state are the caller's, valid
         // until the state is dropped, which happens only after this task
         // stops being polled; the waker borrows this record.
         let r = unsafe { crate::timing::poll(self.shared(), self.poll, self.user_state, &waker, me) };
+        let woke_inline = self.poller.load(Ordering::Relaxed) & WOKE_INLINE != 0;
         self.poller.store(0, Ordering::Relaxed);
         match r {
+            PENDING if woke_inline => {
+                // Tokio polls it again: that poll keeps the waker (a wake
+                // from elsewhere meanwhile is answered by that poll, which
+                // starts after it), or the one after.
+                cx.waker().wake_by_ref();
+                None
+            }
             PENDING => {
                 let (now, published) = self.keep_waker(cx.waker());
                 // A wake or cancel from elsewhere before the waker was
@@ -426,8 +440,8 @@ impl Task {
                 if published && (now.wakes() != s.wakes() || now.has(CANCEL)) {
                     cx.waker().wake_by_ref();
                 }
-                // Woken by itself, or (the state word) from elsewhere.
-                if !self.woke_inline.load(Ordering::Relaxed) && !now.may_be_woken(s) {
+                // Woken (the state word) from elsewhere, or can still be.
+                if !now.may_be_woken(s) {
                     self.report_lost_wake(); // nothing can poll it again
                 }
                 None
@@ -720,7 +734,7 @@ mod tests {
 
     use super::*;
     use crate::runtime::{create, Config};
-    use std::sync::atomic::AtomicU32;
+    use std::sync::atomic::{AtomicBool, AtomicU32};
 
     static LOST: AtomicBool = AtomicBool::new(false);
 
@@ -822,6 +836,7 @@ mod tests {
     fn record_lines() {
         // Line 0: what every poll and every wake touch.
         assert!(offset!(state) < 64 && offset!(poller) < 64 && offset!(user_state) + 8 <= 64);
+        assert!(offset!(poller_slot) + 8 <= 64);
         // Line 1: Tokio's waker and completion's fields.
         assert_eq!(offset!(fixed), 64);
         assert!(offset!(inplace) + 16 <= 128);

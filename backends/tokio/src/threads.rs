@@ -79,6 +79,17 @@ impl Threads {
         self.ids[..n].iter().position(|id| id.load(Relaxed) == me)
     }
 
+    /// `slot_of(me)`, trying `hint` first (the slot of the thread that
+    /// polled a task last: most polls are on the same worker as the one
+    /// before). Any index is a valid hint; a wrong one costs one compare.
+    #[inline]
+    pub fn slot_near(&self, me: usize, hint: usize) -> Option<usize> {
+        match self.ids.get(hint) {
+            Some(id) if id.load(Relaxed) == me => Some(hint),
+            _ => self.slot_of(me),
+        }
+    }
+
     /// A thread Tokio started: takes the first free slot, if any.
     /// Acquire: the shard's counts of the slot's previous thread (which
     /// gave it back with Release) are seen before this one adds to them.

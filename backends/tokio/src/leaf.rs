@@ -10,6 +10,7 @@
 //! uses its watch's (fd.rs).
 
 use std::future::Future;
+use std::mem::MaybeUninit;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
 use std::ptr::{self, addr_of_mut};
@@ -26,8 +27,9 @@ use crate::runtime::{is_current, Counter, Shared};
 use crate::waker::with_rust_waker;
 
 pub enum Kind {
-    /// Its Tokio `Sleep` is the leaf's `timer`.
-    Sleep { deadline_ns: u64, armed: bool },
+    /// Its Tokio `Sleep` is the leaf's `timer`, written at the first
+    /// poll that needs it (`made`).
+    Sleep { deadline_ns: u64, armed: bool, made: bool },
     Fd(Wait),
     Blocking { job: Option<(BlockingFn, SendPtr)>, running: Option<JoinHandle<()>> },
 }
@@ -41,12 +43,14 @@ pub struct Leaf {
     /// while the leaf is allocated (`Shared::item_made`).
     shared: *const Shared,
     kind: Kind,
-    /// A sleep's Tokio timer, made at its first poll and reset after.
-    /// Pinned: it lives inside the leaf, which never moves. Beside the
-    /// kind, not inside it: a `Sleep` is most of a leaf's 800 bytes, and
-    /// a `Kind` holding one was built on the stack and copied whole into
-    /// the slot for every leaf, where writing `None` writes a tag.
-    timer: Option<Sleep>,
+    /// A sleep's Tokio timer, made at its first poll and reset after;
+    /// written only when `Kind::Sleep`'s `made` says so. Pinned: it lives
+    /// inside the leaf, which never moves. Beside the kind, not inside it:
+    /// a `Sleep` is most of a leaf's 800 bytes, and a `Kind` holding one
+    /// was built on the stack and copied whole into the slot for every
+    /// leaf. Not an `Option`: its tag lies lines away from the header, and
+    /// every leaf's making and dropping would touch that line for it.
+    timer: MaybeUninit<Sleep>,
 }
 
 impl Leaf {
@@ -62,6 +66,8 @@ impl Drop for Leaf {
     fn drop(&mut self) {
         let token = self as *const Leaf as usize;
         match &mut self.kind {
+            // SAFETY: `made` says the timer was written; dropped once, here.
+            Kind::Sleep { made: true, .. } => unsafe { self.timer.assume_init_drop() },
             Kind::Blocking { running: Some(job), .. } => job.abort(), // skipped if not started
             Kind::Fd(wait) => {
                 let shared = self.shared;
@@ -88,8 +94,7 @@ pub fn new(shared: &Arc<Shared>, kind: Kind) -> Result<*mut ZFuture, c_int> {
     unsafe {
         addr_of_mut!((*p).base).write(ZFuture { ops: &LEAF_OPS, result: RUNNING });
         addr_of_mut!((*p).shared).write(&**shared);
-        addr_of_mut!((*p).kind).write(kind);
-        addr_of_mut!((*p).timer).write(None);
+        addr_of_mut!((*p).kind).write(kind); // the timer stays unwritten
     }
     Ok(p as *mut ZFuture)
 }
@@ -106,7 +111,8 @@ pub fn now_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-fn poll_sleep(shared: &Shared, deadline_ns: u64, mut timer: Pin<&mut Option<Sleep>>, armed: &mut bool,
+/// A sleep's poll; `timer` is its leaf's, written if `made`.
+fn poll_sleep(shared: &Shared, deadline_ns: u64, timer: &mut MaybeUninit<Sleep>, armed: &mut bool, made: &mut bool,
               cx: &mut Context<'_>) -> Poll<c_int> {
     loop {
         // Checked on our own clock: Tokio's millisecond wheel never makes
@@ -121,23 +127,22 @@ fn poll_sleep(shared: &Shared, deadline_ns: u64, mut timer: Pin<&mut Option<Slee
         }
         // Tokio's Instant is CLOCK_MONOTONIC too; it rounds up to its tick.
         let at = || Instant::now() + Duration::from_nanos(deadline_ns - now);
-        if timer.is_none() {
-            timer.set(Some(tokio::time::sleep_until(at())));
-        } else if timer.as_ref().get_ref().as_ref().map_or(false, Sleep::is_elapsed) {
-            // Fired by Tokio's measure, not ours yet: reset, not replace.
-            as_pin(timer.as_mut()).reset(at());
+        if !*made {
+            timer.write(tokio::time::sleep_until(at()));
+            *made = true;
         }
-        if as_pin(timer.as_mut()).poll(cx).is_pending() {
+        // SAFETY: written (`made`); the leaf is pool memory that never
+        // moves while it lives, and the Sleep is dropped in place with
+        // it, so it stays pinned (see Leaf::timer).
+        let mut sleep = unsafe { Pin::new_unchecked(timer.assume_init_mut()) };
+        if sleep.is_elapsed() {
+            // Fired by Tokio's measure, not ours yet: reset, not replace.
+            sleep.as_mut().reset(at());
+        }
+        if sleep.poll(cx).is_pending() {
             return Poll::Pending;
         }
     }
-}
-
-/// The Sleep inside a pinned Option (which is Some).
-fn as_pin(opt: Pin<&mut Option<Sleep>>) -> Pin<&mut Sleep> {
-    // SAFETY: a pin projection: the Sleep is never moved out of the Option
-    // (only replaced through Pin::set or dropped in place with the leaf).
-    unsafe { opt.map_unchecked_mut(|o| o.as_mut().expect("armed sleep")) }
 }
 
 fn poll_fd(shared: &Shared, token: usize, wait: &mut Wait, cx: &mut Context<'_>) -> Poll<c_int> {
@@ -182,12 +187,7 @@ fn poll_leaf(leaf: &mut Leaf, cx: &mut Context<'_>) -> Poll<c_int> {
     // stays in this function.
     let shared = unsafe { &*shared_ptr };
     match &mut leaf.kind {
-        Kind::Sleep { deadline_ns, armed } => {
-            // SAFETY: the leaf is pool memory that never moves while it
-            // lives, so its Sleep is pinned (see Leaf::timer).
-            let timer = unsafe { Pin::new_unchecked(&mut leaf.timer) };
-            poll_sleep(shared, *deadline_ns, timer, armed, cx)
-        }
+        Kind::Sleep { deadline_ns, armed, made } => poll_sleep(shared, *deadline_ns, &mut leaf.timer, armed, made, cx),
         Kind::Fd(wait) => poll_fd(shared, token, wait, cx),
         Kind::Blocking { job, running } => poll_blocking(shared, job, running, cx),
     }

@@ -196,7 +196,7 @@ unsafe fn new_leaf(b: *mut c_void, kind: leaf::Kind, out: *mut *mut ZFuture) -> 
 #[no_mangle]
 pub unsafe extern "C" fn zxt_sleep_until(b: *mut c_void, deadline_ns: u64, out: *mut *mut ZFuture) -> c_int {
     // SAFETY: forwarded contract.
-    unsafe { new_leaf(b, leaf::Kind::Sleep { deadline_ns, armed: false }, out) }
+    unsafe { new_leaf(b, leaf::Kind::Sleep { deadline_ns, armed: false, made: false }, out) }
 }
 
 /// A readiness wait on `fd` (which the caller owns).

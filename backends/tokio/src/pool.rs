@@ -14,28 +14,32 @@
 //! a handle outlives its runtime. Leaf futures outlive their runtime the
 //! same way.
 //!
-//! Chunk k holds `FIRST << k` slots, allocated the first time the free
-//! list is empty; a slot is named by its index across the chunks. The
+//! Chunk k holds `FIRST << k` items, allocated the first time the free
+//! list is empty; an item is named by its index across the chunks. The
 //! free list is a lock-free stack (Treiber) of indices with a 32-bit tag
-//! against ABA in the same word; a slot's `next` is an atomic of its own
-//! beside the item, so a pop that read a slot another thread took
-//! meanwhile reads only that atomic, and its compare-exchange fails. The
-//! memory of a chunk stays mapped while the pool lives, so that read is
-//! always of valid memory.
+//! against ABA in the same word. Its links are not in the items: each
+//! chunk ends with an array of them, one atomic per item, so a pop that
+//! read the link of an item another thread took meanwhile reads only that
+//! atomic (and its compare-exchange fails), and freeing or taking an item
+//! touches no line of the item but the ones its user touches anyway (an
+//! 800-byte leaf's last line, a record's fifth). The memory of a chunk
+//! stays mapped while the pool lives, so that read is always of valid
+//! memory. An item's index is found from its address (the chunk it lies
+//! in: the newest, which holds half the items, is tried first).
 //!
 //! Each registered thread of the runtime (threads.rs) also has a short
 //! free list of its own, used with plain loads and stores: it frees onto
 //! it and allocates from it first, so a worker that spawns and completes
 //! its own tasks (a chain of spawns, a task completing where it was
-//! spawned) takes no compare-exchange. A list that reaches LOCAL_MAX slots
+//! spawned) takes no compare-exchange. A list that reaches LOCAL_MAX items
 //! goes to the shared stack whole, in one push. A list belongs to its
 //! registry slot, and passes to the slot's next thread with it (the
 //! registry's hand-over orders the two).
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::mem::MaybeUninit;
-use std::ptr::{self, addr_of_mut, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::{Acquire, Relaxed, Release}};
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::{Acquire, Relaxed, Release}};
 use std::sync::Mutex;
 
 use crate::threads::SLOTS;
@@ -48,30 +52,21 @@ const CHUNKS: usize = 24;
 /// Slots at most on a thread's own free list.
 const LOCAL_MAX: u32 = 64;
 
-/// One item's memory. The item comes first: an item's address is its
-/// slot's (the handle C sees is a pointer to the record).
-#[repr(C)]
-struct Slot<T> {
-    item: MaybeUninit<T>,
-    /// While free: the next free slot's index + 1 (0: none).
-    next: AtomicU32,
-    /// This slot's index, fixed when its chunk is made.
-    index: u32,
-}
-
 pub struct Pool<T> {
     /// The free list's top: tag in the high half, top's index + 1 in the
     /// low half (0: empty). The tag changes at every push and pop.
     head: AtomicU64,
-    chunks: [AtomicPtr<Slot<T>>; CHUNKS],
-    /// The number of chunks made; held while making one.
+    chunks: [AtomicPtr<MaybeUninit<T>>; CHUNKS],
+    /// The number of chunks made (the newest first for `id_of`).
+    count: AtomicUsize,
+    /// Held while making a chunk; the number made.
     made: Mutex<usize>,
     /// The free list of each registry slot's thread.
     locals: [Local; SLOTS],
 }
 
 /// A thread's own free list (ids as on the shared stack, linked through
-/// the slots' `next`). Atomics only so the pool is Sync: one thread at a
+/// the chunks' links). Atomics only so the pool is Sync: one thread at a
 /// time uses a list, with Relaxed loads and stores (plain moves).
 #[repr(align(64))] // a line of its own: each is written by its thread
 #[derive(Default)]
@@ -84,15 +79,27 @@ struct Local {
 const ID: u64 = 0xffff_ffff;
 const TAG_ONE: u64 = 1 << 32;
 
-/// (chunk, offset) of slot `index`.
+/// (chunk, offset) of item `index`.
 fn locate(index: usize) -> (usize, usize) {
     let q = index / FIRST + 1;
     let k = (usize::BITS - 1 - q.leading_zeros()) as usize;
     (k, index - FIRST * ((1 << k) - 1))
 }
 
-fn chunk_layout<T>(k: usize) -> Layout {
-    Layout::array::<Slot<T>>(FIRST << k).expect("chunk size")
+/// Chunk k's layout: its items, then one link per item; and where the
+/// links begin (`links_at`).
+fn chunk_layout<T>(k: usize) -> (Layout, usize) {
+    let items = Layout::array::<T>(FIRST << k).expect("chunk size");
+    let links = Layout::array::<AtomicU32>(FIRST << k).expect("chunk size");
+    let (layout, at) = items.extend(links).expect("chunk size");
+    debug_assert_eq!(at, links_at::<T>(k));
+    (layout, at)
+}
+
+/// Where chunk k's links begin: after its items, at a multiple of 4.
+#[inline]
+fn links_at<T>(k: usize) -> usize {
+    ((FIRST << k) * std::mem::size_of::<T>() + 3) & !3
 }
 
 impl<T> Pool<T> {
@@ -100,18 +107,37 @@ impl<T> Pool<T> {
         Pool {
             head: AtomicU64::new(0),
             chunks: [(); CHUNKS].map(|_| AtomicPtr::new(ptr::null_mut())),
+            count: AtomicUsize::new(0),
             made: Mutex::new(0),
             locals: Default::default(),
         }
     }
 
-    /// The slot of `id` (index + 1), which is on the free list or was.
-    fn slot(&self, id: u32) -> *mut Slot<T> {
+    /// The item and the link of `id` (index + 1), which is on the free
+    /// list or was.
+    fn slot(&self, id: u32) -> (*mut T, &AtomicU32) {
         let (k, off) = locate(id as usize - 1);
         let chunk = self.chunks[k].load(Acquire);
+        let links = links_at::<T>(k);
         // SAFETY: an id on the free list is of a made chunk (published
-        // before its slots were pushed), and `off` is inside it.
-        unsafe { chunk.add(off) }
+        // before its items were pushed), and `off` is inside it; the
+        // links were initialised when the chunk was made and stay valid
+        // (atomics, read and written only as such) while the pool lives.
+        unsafe { (chunk.add(off) as *mut T, &*((chunk as *mut u8).add(links) as *const AtomicU32).add(off)) }
+    }
+
+    /// The id (index + 1) of `item`, an item of this pool: the chunk
+    /// it lies in, newest first.
+    fn id_of(&self, item: *mut T) -> u32 {
+        let at = item as usize;
+        for k in (0..self.count.load(Acquire)).rev() {
+            let chunk = self.chunks[k].load(Acquire) as usize;
+            let size = std::mem::size_of::<T>().max(1);
+            if at >= chunk && at < chunk + (FIRST << k) * size {
+                return (FIRST * ((1 << k) - 1) + (at - chunk) / size) as u32 + 1;
+            }
+        }
+        unreachable!("an item not of this pool")
     }
 
     /// Memory for one item (uninitialised), or None when out of memory.
@@ -121,12 +147,12 @@ impl<T> Pool<T> {
             let local = &self.locals[i];
             let top = local.head.load(Relaxed);
             if top != 0 {
-                let slot = self.slot(top);
-                // SAFETY: a slot on this thread's own list: no one else's.
-                local.head.store(unsafe { (*slot).next.load(Relaxed) }, Relaxed);
+                // An item on this thread's own list: no one else's.
+                let (item, link) = self.slot(top);
+                local.head.store(link.load(Relaxed), Relaxed);
                 local.len.store(local.len.load(Relaxed) - 1, Relaxed);
-                // SAFETY: not null (inside a chunk); the item is first.
-                return Some(unsafe { NonNull::new_unchecked(slot as *mut T) });
+                // SAFETY: not null (inside a chunk).
+                return Some(unsafe { NonNull::new_unchecked(item) });
             }
         }
         loop {
@@ -139,15 +165,14 @@ impl<T> Pool<T> {
                     Grow::Full => return None,
                 }
             }
-            let slot = self.slot(top);
-            // SAFETY: a slot of a made chunk; `next` is atomic, and stale
-            // if another thread popped it meanwhile (then the exchange
-            // below fails, the tag having changed).
-            let next = unsafe { (*slot).next.load(Relaxed) };
+            // The link is stale if another thread popped the item
+            // meanwhile: then the exchange below fails (the tag changed).
+            let (item, link) = self.slot(top);
+            let next = link.load(Relaxed);
             let new = (head & !ID).wrapping_add(TAG_ONE) | next as u64;
             if self.head.compare_exchange_weak(head, new, Acquire, Relaxed).is_ok() {
-                // SAFETY: not null (inside a chunk); the item is first.
-                return Some(unsafe { NonNull::new_unchecked(slot as *mut T) });
+                // SAFETY: not null (inside a chunk).
+                return Some(unsafe { NonNull::new_unchecked(item) });
             }
         }
     }
@@ -158,26 +183,22 @@ impl<T> Pool<T> {
     /// # Safety
     /// `item` came from this pool's alloc and is no longer used.
     pub unsafe fn free(&self, item: *mut T, me: Option<usize>) {
-        let slot = item as *mut Slot<T>;
-        // SAFETY: a slot of this pool (the caller's contract).
-        let id = unsafe { (*slot).index } + 1;
+        let id = self.id_of(item);
         let local = match me {
             Some(i) => &self.locals[i],
-            // SAFETY: as above; the slot is ours until pushed.
-            None => return unsafe { self.push(id, slot) },
+            // SAFETY: the item is ours until pushed (the caller's contract).
+            None => return unsafe { self.push(id, id) },
         };
         let mut len = local.len.load(Relaxed);
         if len == LOCAL_MAX {
             // Full: the whole list goes to the shared stack.
-            let last = self.slot(local.tail.load(Relaxed));
-            // SAFETY: the list's slots are linked from head to tail and
+            // SAFETY: the list's items are linked from head to tail and
             // no one else's (this thread's own list).
-            unsafe { self.push(local.head.load(Relaxed), last) };
+            unsafe { self.push(local.head.load(Relaxed), local.tail.load(Relaxed)) };
             len = 0;
         }
         let next = if len == 0 { 0 } else { local.head.load(Relaxed) };
-        // SAFETY: the slot is ours (the caller's contract).
-        unsafe { (*slot).next.store(next, Relaxed) };
+        self.slot(id).1.store(next, Relaxed);
         if len == 0 {
             local.tail.store(id, Relaxed);
         }
@@ -185,16 +206,16 @@ impl<T> Pool<T> {
         local.len.store(len + 1, Relaxed);
     }
 
-    /// Pushes the chain of free slots from `first` (an id) to `last`,
+    /// Pushes the chain of free items from `first` to `last` (ids),
     /// already linked in between.
     ///
     /// # Safety
-    /// The chain's slots are this pool's and no one else's.
-    unsafe fn push(&self, first: u32, last: *mut Slot<T>) {
+    /// The chain's items are this pool's and no one else's.
+    unsafe fn push(&self, first: u32, last: u32) {
+        let link = self.slot(last).1;
         let mut head = self.head.load(Relaxed);
         loop {
-            // SAFETY: `last` is ours (the caller's contract).
-            unsafe { (*last).next.store((head & ID) as u32, Relaxed) };
+            link.store((head & ID) as u32, Relaxed);
             let new = (head & !ID).wrapping_add(TAG_ONE) | first as u64;
             // Release: a pop that takes the chain sees its links.
             match self.head.compare_exchange_weak(head, new, Release, Relaxed) {
@@ -217,28 +238,27 @@ impl<T> Pool<T> {
         }
         let len = FIRST << k;
         let base = FIRST * ((1 << k) - 1);
-        // SAFETY: a non-zero size (FIRST > 0, a Slot is not empty).
-        let chunk = unsafe { alloc(chunk_layout::<T>(k)) } as *mut Slot<T>;
+        let (layout, links) = chunk_layout::<T>(k);
+        // SAFETY: a non-zero size (FIRST > 0 links).
+        let chunk = unsafe { alloc(layout) } as *mut MaybeUninit<T>;
         if chunk.is_null() {
             return Grow::Full;
         }
+        let link0 = chunk as *mut u8 as usize + links;
         for off in 0..len {
-            // SAFETY: `off` is inside the new chunk; the fields are written
-            // in place, never read before.
-            unsafe {
-                let slot = chunk.add(off);
-                addr_of_mut!((*slot).index).write((base + off) as u32);
-                let next = if off + 1 < len { (base + off + 2) as u32 } else { 0 };
-                addr_of_mut!((*slot).next).write(AtomicU32::new(next));
-            }
+            let next = if off + 1 < len { (base + off + 2) as u32 } else { 0 };
+            // SAFETY: link `off` of the new chunk, written in place before
+            // the chunk is published, never read before.
+            unsafe { (link0 as *mut AtomicU32).add(off).write(AtomicU32::new(next)) };
         }
         self.chunks[k].store(chunk, Release);
+        self.count.store(k + 1, Release);
         *made = k + 1;
         if len > 1 {
-            // SAFETY: slots 1..len of the new chunk, linked above, no one's.
-            unsafe { self.push((base + 2) as u32, chunk.add(len - 1)) };
+            // SAFETY: items 1..len of the new chunk, linked above, no one's.
+            unsafe { self.push((base + 2) as u32, (base + len) as u32) };
         }
-        // SAFETY: not null (checked); the item is first.
+        // SAFETY: not null (checked).
         Grow::Made(unsafe { NonNull::new_unchecked(chunk as *mut T) })
     }
 }
@@ -255,9 +275,9 @@ impl<T> Drop for Pool<T> {
         let made = *self.made.get_mut().unwrap();
         for k in 0..made {
             let chunk = *self.chunks[k].get_mut();
-            // SAFETY: made by grow with this layout, freed once; the slots
-            // hold no live item.
-            unsafe { dealloc(chunk as *mut u8, chunk_layout::<T>(k)) };
+            // SAFETY: made by grow with this layout, freed once; it holds
+            // no live item.
+            unsafe { dealloc(chunk as *mut u8, chunk_layout::<T>(k).0) };
         }
     }
 }
@@ -289,6 +309,24 @@ mod tests {
         let b: Vec<_> = (0..200).map(|i| pool.alloc(if i % 2 == 0 { Some(1) } else { None }).unwrap()).collect();
         assert!(distinct(&b));
         assert_eq!(*pool.made.lock().unwrap(), made);
+    }
+
+    #[test]
+    fn an_items_id_names_it_in_every_chunk() {
+        let pool: Pool<[u8; 24]> = Pool::new();
+        let items: Vec<_> = (0..1000).map(|_| pool.alloc(None).unwrap()).collect();
+        assert!(pool.count.load(Relaxed) >= 4);
+        let mut ids: Vec<u32> = items.iter().map(|p| pool.id_of(p.as_ptr())).collect();
+        for (p, id) in items.iter().zip(&ids) {
+            assert_eq!(pool.slot(*id).0, p.as_ptr());
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), items.len());
+        for p in &items {
+            // SAFETY: allocated above, freed once, never used after.
+            unsafe { pool.free(p.as_ptr(), None) };
+        }
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! both side by side. Tokio schedules the task itself, so the executor's
 //! NOTIFIED / RUNNING bits live in Tokio's word, not here;
 //! this word adds what bridging needs (`WAKER`, `MOVED`, `KEPT`,
-//! `WAITERS`) and a wake count for the lost-wake check.
+//! `WAITERS`, and `DROP_FN` / `OWN_MEM`, which say at spawn which of the
+//! record's cold fields are written) and a wake count for the lost-wake
+//! check.
 //!
 //! Every transition is one read-modify-write on the word, so two
 //! transitions never interleave: a poll that publishes its waker learns in
@@ -36,6 +38,11 @@ pub const KEPT: usize = 1 << 10;
 /// block_on or a join future stored a waker in `Task::waiters` (the
 /// executor's `joiner` slot): completion takes the lock to wake it.
 pub const WAITERS: usize = 1 << 11;
+/// Set at spawn: the task has a drop function (`Task::drop_fn`).
+pub const DROP_FN: usize = 1 << 12;
+/// Set at spawn: the state is in memory of its own (`Task::inplace`, which
+/// only then is written).
+pub const OWN_MEM: usize = 1 << 13;
 
 /// One reference; the count is bits 16-47 of the word.
 pub const REF_ONE: usize = 1 << 16;

@@ -28,12 +28,12 @@
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::cell::UnsafeCell;
 use std::future::Future;
-use std::mem::MaybeUninit;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ops::Deref;
 use std::os::raw::{c_int, c_void};
 use std::pin::Pin;
-use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::ptr::{self, addr_of_mut, NonNull};
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
@@ -50,13 +50,17 @@ extern "C" {
 }
 
 /// Laid out by cache line (64 bytes, the record aligned to one): line 0
-/// what every poll and every wake reads or writes, line 1 Tokio's waker
-/// and what completion reads, line 2 a small in-place state, then what
-/// is off the fast path. A poll writes line 0 and (its C function) the
-/// in-place state and only reads line 1, which is written once before
-/// the first wake and then at completion: when a task moves to another
-/// worker, two of its record's lines move with it, and line 1 stays
-/// shared by both CPUs' caches.
+/// what every poll, wake and completion reads or writes; line 1 the lock
+/// and its wakers; line 2 a small in-place state; line 3 Tokio's waker,
+/// the drop function and the layout of in-place state memory of its own.
+/// A spawn writes lines 0, 1 and (a state in place) 2, and line 3 only
+/// for a drop function or state memory of its own; a poll writes
+/// line 0 and (its C function) the state, and reads line 3 only to keep
+/// its waker after a PENDING poll that did not wake its own task; a wake
+/// from elsewhere reads lines 0 and 3; a completion nobody waits for and
+/// the record's free touch line 0 only (the state word's DROP_FN, OWN_MEM,
+/// WAKER, WAITERS and MOVED say which other line has work). A task moved
+/// to another worker takes two lines with it, and line 3 stays shared.
 #[repr(C, align(64))]
 pub struct Task {
     // ---- line 0 ----
@@ -71,35 +75,40 @@ pub struct Task {
     /// Only that thread stores here (its own id, then 0 after), so a
     /// thread that reads its own id is inside the poll.
     poller: AtomicUsize,
-    /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
-    /// written at the start of every poll, for its wakes from inside the
-    /// poll and the completion that follows the poll on its thread.
-    poller_slot: AtomicUsize,
     /// The C state: the caller's, or in-place (inside `inline` or in
     /// memory of `inplace`'s layout that the record owns). Fixed at spawn.
     pub user_state: *mut c_void,
-    // ---- line 1 ----
-    /// Tokio's waker of the first PENDING poll; valid once WAKER is set.
-    fixed: UnsafeCell<MaybeUninit<Waker>>,
+    /// The polling thread's registry slot (threads.rs; NO_SLOT if none),
+    /// written at the start of every poll, for its wakes from inside the
+    /// poll and the completion that follows the poll on its thread.
+    poller_slot: AtomicU8,
     root: bool, // block_on_future's future: not spawned, not counted live
     /// The outcome; written before COMPLETE is published, read after.
     outcome: AtomicI32,
-    drop_fn: Option<DropFn>,
-    inplace: Option<Layout>,
-    // ---- line 2 ----
-    inline: InlineState, // a small in-place state lives here: no allocation
-    // ---- line 3 ----
+    // ---- line 1 ----
     /// The wakers off the fast path, under the record's one lock: a poll's
     /// waker other than the fixed one (MOVED), block_on's and the join
     /// future's (WAITERS). A wake of a task on Tokio's fixed waker and a
-    /// completion nobody waits for never take it.
-    pub waiters: Mutex<Waiters>,
+    /// completion nobody waits for never take it. Dropped with the record
+    /// only if WAITERS or MOVED says a waker was ever stored (else it
+    /// holds none, and the free reads no line but line 0).
+    pub waiters: ManuallyDrop<Mutex<Waiters>>,
+    // ---- line 2 ----
+    inline: InlineState, // a small in-place state lives here: no allocation
+    // ---- line 3 ----
+    /// Tokio's waker of the first PENDING poll; valid once WAKER is set.
+    fixed: UnsafeCell<MaybeUninit<Waker>>,
+    /// The state's own memory's layout; written (and valid) with OWN_MEM.
+    inplace: MaybeUninit<Layout>,
+    /// The state's drop function; written (and valid) with DROP_FN.
+    drop_fn: MaybeUninit<DropFn>,
 }
 
 const _: () = assert!(std::mem::align_of::<Task>() == 64); // the lines: tests::record_lines
 
 /// `Task::poller_slot` of a thread without a registry slot.
-const NO_SLOT: usize = usize::MAX;
+const NO_SLOT: u8 = u8::MAX;
+const _: () = assert!(crate::threads::SLOTS < NO_SLOT as usize);
 
 /// In `Task::poller`: the task woke itself during this poll, on the
 /// polling thread (a plain store, where a wake from elsewhere counts in
@@ -126,10 +135,17 @@ pub struct Waiters {
 
 impl Drop for Task {
     fn drop(&mut self) {
-        if self.state.load().has(WAKER) {
+        let s = self.state.load();
+        if s.has(WAKER) {
             // SAFETY: WAKER says the slot was written, and this is the
             // last reference: nobody reads it any more.
             unsafe { self.fixed.get_mut().assume_init_drop() };
+        }
+        if s.has(WAITERS | MOVED) {
+            // SAFETY: dropped once, here, by the last reference. Without
+            // those bits no waker was ever stored in it, so not dropping
+            // it leaks nothing (a futex mutex owns no memory).
+            unsafe { ManuallyDrop::drop(&mut self.waiters) };
         }
     }
 }
@@ -150,17 +166,46 @@ unsafe impl Send for TaskRef {}
 unsafe impl Sync for TaskRef {}
 
 impl TaskRef {
-    /// Moves `task` into a slot of its runtime's pool; the reference is
+    /// A new record in a slot of its runtime's pool; the reference is
     /// the one a new record starts with. Err(ENOMEM) if the pool is full.
     /// `me` is the calling thread's registry slot (`threads.slot()`).
-    /// Inlined into its callers, so the record is built in its slot
-    /// instead of on the stack and copied.
+    /// Written field by field, in place, and inlined into its callers: the
+    /// lines a task may never use (Tokio's waker, the in-place state, the
+    /// layout of state memory of its own) are not written, nor copied
+    /// through the stack.
     #[inline(always)]
-    fn new(task: Task, me: Option<usize>) -> Result<TaskRef, c_int> {
-        let slot = task.shared().pool.alloc(me).ok_or(ENOMEM)?;
-        task.shared().item_made(me);
-        // SAFETY: a free slot of the pool, right size and alignment, ours.
-        unsafe { slot.as_ptr().write(task) };
+    fn new(shared: &Arc<Shared>, m: Make, me: Option<usize>) -> Result<TaskRef, c_int> {
+        let slot = shared.pool.alloc(me).ok_or(ENOMEM)?;
+        shared.item_made(me);
+        let p = slot.as_ptr();
+        let mut flags = if m.root { 0 } else { HANDLE };
+        if m.drop_fn.is_some() {
+            flags |= DROP_FN;
+        }
+        if m.inplace.is_some() {
+            flags |= OWN_MEM;
+        }
+        // SAFETY: a free slot of the pool, right size and alignment, ours;
+        // every field but the MaybeUninit ones is written once, in place,
+        // before the record is shared.
+        unsafe {
+            addr_of_mut!((*p).header).write(ZTask { ops: &TASK_OPS, owner: shared.public.0 });
+            addr_of_mut!((*p).shared).write(&**shared);
+            addr_of_mut!((*p).poll).write(m.poll);
+            addr_of_mut!((*p).state).write(State::new(1, flags));
+            addr_of_mut!((*p).poller).write(AtomicUsize::new(0));
+            addr_of_mut!((*p).user_state).write(m.user_state);
+            addr_of_mut!((*p).poller_slot).write(AtomicU8::new(NO_SLOT));
+            addr_of_mut!((*p).root).write(m.root);
+            addr_of_mut!((*p).outcome).write(AtomicI32::new(RUNNING));
+            addr_of_mut!((*p).waiters).write(ManuallyDrop::new(Mutex::new(Waiters::default())));
+            if let Some(drop_fn) = m.drop_fn {
+                addr_of_mut!((*p).drop_fn).write(MaybeUninit::new(drop_fn));
+            }
+            if let Some(layout) = m.inplace {
+                addr_of_mut!((*p).inplace).write(MaybeUninit::new(layout));
+            }
+        }
         Ok(TaskRef(slot))
     }
 
@@ -269,32 +314,20 @@ pub struct SpawnArgs {
     pub init_arg: *mut c_void,
 }
 
-impl Task {
-    fn new(shared: &Arc<Shared>, poll: PollFn, drop_fn: Option<DropFn>, user_state: *mut c_void,
-           inplace: Option<Layout>, root: bool) -> Task {
-        Task {
-            header: ZTask { ops: &TASK_OPS, owner: shared.public.0 },
-            shared: &**shared,
-            poll,
-            drop_fn,
-            state: State::new(1, if root { 0 } else { HANDLE }),
-            outcome: AtomicI32::new(RUNNING),
-            poller: AtomicUsize::new(0),
-            poller_slot: AtomicUsize::new(NO_SLOT),
-            user_state,
-            inplace,
-            root,
-            fixed: UnsafeCell::new(MaybeUninit::uninit()),
-            waiters: Mutex::new(Waiters::default()),
-            // Zeroed by new_task for the bytes a state uses, not here.
-            inline: InlineState(UnsafeCell::new(MaybeUninit::uninit())),
-        }
-    }
+/// What a new record is made of (`TaskRef::new`).
+struct Make {
+    poll: PollFn,
+    drop_fn: Option<DropFn>,
+    user_state: *mut c_void,
+    inplace: Option<Layout>,
+    root: bool,
+}
 
+impl Task {
     /// The registry slot of the thread of the last poll (the caller's,
     /// right after its poll).
     fn poller_slot(&self) -> Option<usize> {
-        Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT)
+        Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT).map(usize::from)
     }
 
     /// The runtime's shared part.
@@ -406,8 +439,8 @@ impl Task {
     fn poll_once(&self, cx: &mut Context<'_>) -> Option<c_int> {
         let thread = crate::threads::me();
         let stats = &self.shared().stats;
-        let slot = stats.threads.slot_near(thread, self.poller_slot.load(Ordering::Relaxed));
-        self.poller_slot.store(slot.unwrap_or(NO_SLOT), Ordering::Relaxed);
+        let slot = stats.threads.slot_near(thread, usize::from(self.poller_slot.load(Ordering::Relaxed)));
+        self.poller_slot.store(slot.map_or(NO_SLOT, |i| i as u8), Ordering::Relaxed);
         let s = self.state.load();
         // Destroy cancels every unfinished task: Tokio's workers may still
         // poll some while it shuts down, and they must not run C code.
@@ -467,7 +500,7 @@ impl Task {
         if prev.has(DROPPED) {
             return;
         }
-        self.drop_owned_state();
+        self.drop_owned_state(prev);
         if prev.has(KEPT) {
             let key = self as *const Task as usize;
             let entry = self.shared().kept.lock().unwrap().remove(&key);
@@ -475,16 +508,19 @@ impl Task {
         }
     }
 
-    /// drop_state's work, for the one caller that set DROPPED.
-    fn drop_owned_state(&self) {
-        if let Some(drop_fn) = self.drop_fn {
-            // SAFETY: DROPPED makes this the one call; the task is no
-            // longer polled (it completed, or its future was dropped).
-            unsafe { drop_fn(self.user_state) };
+    /// drop_state's work, for the one caller that set DROPPED; `s` is a
+    /// snapshot of the word (its DROP_FN and OWN_MEM, fixed at spawn).
+    fn drop_owned_state(&self, s: Snapshot) {
+        if s.has(DROP_FN) {
+            // SAFETY: DROP_FN says `drop_fn` was written at spawn. DROPPED
+            // makes this the one call; the task is no longer polled (it
+            // completed, or its future was dropped).
+            unsafe { (self.drop_fn.assume_init())(self.user_state) };
         }
-        if let Some(layout) = self.inplace {
-            // SAFETY: allocated with this layout in new_task, freed once.
-            unsafe { dealloc(self.user_state as *mut u8, layout) };
+        if s.has(OWN_MEM) {
+            // SAFETY: OWN_MEM says `inplace` was written at spawn, with the
+            // layout new_task allocated the state with; freed once.
+            unsafe { dealloc(self.user_state as *mut u8, self.inplace.assume_init()) };
         }
     }
 
@@ -499,7 +535,7 @@ impl Task {
                 // Released before it finished (a detached task): HANDLE
                 // never comes back, so no one else drops the state.
                 if !prev.has(DROPPED) {
-                    this.drop_owned_state();
+                    this.drop_owned_state(prev);
                 }
                 this.ended(prev, outcome, me);
                 if prev.refs() == 1 {
@@ -588,10 +624,12 @@ fn init_state(state: *mut c_void, args: &SpawnArgs) -> Result<(), c_int> {
 /// record when small enough, else in-place in an allocation of its own.
 fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, me: Option<usize>) -> Result<TaskRef, c_int> {
     if args.inplace_size == 0 {
-        return TaskRef::new(Task::new(shared, args.poll, args.drop, args.state, None, false), me);
+        let m = Make { poll: args.poll, drop_fn: args.drop, user_state: args.state, inplace: None, root: false };
+        return TaskRef::new(shared, m, me);
     }
     if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
-        let mut task = TaskRef::new(Task::new(shared, args.poll, args.drop, ptr::null_mut(), None, false), me)?;
+        let m = Make { poll: args.poll, drop_fn: args.drop, user_state: ptr::null_mut(), inplace: None, root: false };
+        let mut task = TaskRef::new(shared, m, me)?;
         let state = task.inline.0.get() as *mut c_void; // the record's place is final now
         // SAFETY: the record's own inline bytes, inplace_size <= INLINE_STATE
         // of them; no one else has seen the record yet.
@@ -611,7 +649,8 @@ fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, me: Option<usize>) -> Result
         unsafe { dealloc(state as *mut u8, layout) };
         return Err(e);
     }
-    let task = TaskRef::new(Task::new(shared, args.poll, args.drop, state, Some(layout), false), me);
+    let m = Make { poll: args.poll, drop_fn: args.drop, user_state: state, inplace: Some(layout), root: false };
+    let task = TaskRef::new(shared, m, me);
     if task.is_err() {
         // SAFETY: allocated just above with this layout, never handed out.
         unsafe { dealloc(state as *mut u8, layout) };
@@ -703,7 +742,8 @@ pub struct RootFuture(TaskRef);
 
 impl RootFuture {
     pub fn new(shared: &Arc<Shared>, state: *mut c_void, poll: PollFn) -> Result<RootFuture, c_int> {
-        Ok(RootFuture(TaskRef::new(Task::new(shared, poll, None, state, None, true), shared.stats.threads.slot())?))
+        let m = Make { poll, drop_fn: None, user_state: state, inplace: None, root: true };
+        Ok(RootFuture(TaskRef::new(shared, m, shared.stats.threads.slot())?))
     }
 }
 
@@ -834,14 +874,16 @@ mod tests {
 
     #[test]
     fn record_lines() {
-        // Line 0: what every poll and every wake touch.
+        // Line 0: what every poll, wake and completion touch.
         assert!(offset!(state) < 64 && offset!(poller) < 64 && offset!(user_state) + 8 <= 64);
-        assert!(offset!(poller_slot) + 8 <= 64);
-        // Line 1: Tokio's waker and completion's fields.
-        assert_eq!(offset!(fixed), 64);
-        assert!(offset!(inplace) + 16 <= 128);
+        assert!(offset!(poller_slot) < 64 && offset!(root) < 64 && offset!(outcome) + 4 <= 64);
+        // Line 1: the lock and its wakers.
+        assert_eq!(offset!(waiters), 64);
         // Line 2: the in-place state, alone.
         assert_eq!(offset!(inline), 128);
-        assert_eq!(offset!(waiters), 192);
+        // Line 3: Tokio's waker, the state memory's layout, the drop function.
+        assert_eq!(offset!(fixed), 192);
+        assert!(offset!(inplace) + 16 <= 256 && offset!(drop_fn) + 8 <= 256);
+        assert_eq!(std::mem::size_of::<Task>(), 256);
     }
 }

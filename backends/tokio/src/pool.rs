@@ -57,10 +57,11 @@ pub struct Pool<T> {
     /// low half (0: empty). The tag changes at every push and pop.
     head: AtomicU64,
     chunks: [AtomicPtr<MaybeUninit<T>>; CHUNKS],
-    /// The number of chunks made (the newest first for `id_of`).
+    /// The number of chunks made: written only under `making`, read by
+    /// `id_of` (newest chunk first) without it.
     count: AtomicUsize,
-    /// Held while making a chunk; the number made.
-    made: Mutex<usize>,
+    /// Held while making a chunk.
+    making: Mutex<()>,
     /// The free list of each registry slot's thread.
     locals: [Local; SLOTS],
 }
@@ -79,11 +80,16 @@ struct Local {
 const ID: u64 = 0xffff_ffff;
 const TAG_ONE: u64 = 1 << 32;
 
+/// The index of chunk k's first item.
+fn chunk_start(k: usize) -> usize {
+    FIRST * ((1 << k) - 1)
+}
+
 /// (chunk, offset) of item `index`.
 fn locate(index: usize) -> (usize, usize) {
     let q = index / FIRST + 1;
     let k = (usize::BITS - 1 - q.leading_zeros()) as usize;
-    (k, index - FIRST * ((1 << k) - 1))
+    (k, index - chunk_start(k))
 }
 
 /// Chunk k's layout: its items, then one link per item; and where the
@@ -108,7 +114,7 @@ impl<T> Pool<T> {
             head: AtomicU64::new(0),
             chunks: [(); CHUNKS].map(|_| AtomicPtr::new(ptr::null_mut())),
             count: AtomicUsize::new(0),
-            made: Mutex::new(0),
+            making: Mutex::new(()),
             locals: Default::default(),
         }
     }
@@ -129,12 +135,11 @@ impl<T> Pool<T> {
     /// The id (index + 1) of `item`, an item of this pool: the chunk
     /// it lies in, newest first.
     fn id_of(&self, item: *mut T) -> u32 {
-        let at = item as usize;
+        let (at, size) = (item as usize, std::mem::size_of::<T>().max(1));
         for k in (0..self.count.load(Acquire)).rev() {
             let chunk = self.chunks[k].load(Acquire) as usize;
-            let size = std::mem::size_of::<T>().max(1);
             if at >= chunk && at < chunk + (FIRST << k) * size {
-                return (FIRST * ((1 << k) - 1) + (at - chunk) / size) as u32 + 1;
+                return (chunk_start(k) + (at - chunk) / size) as u32 + 1;
             }
         }
         unreachable!("an item not of this pool")
@@ -228,16 +233,16 @@ impl<T> Pool<T> {
     /// Makes the next chunk: its first slot for the caller, the rest onto
     /// the free list. Retry if another thread freed or made slots meanwhile.
     fn grow(&self) -> Grow<T> {
-        let mut made = self.made.lock().unwrap();
+        let _making = self.making.lock().unwrap();
         if self.head.load(Acquire) & ID != 0 {
             return Grow::Retry;
         }
-        let k = *made;
+        let k = self.count.load(Relaxed); // only written under the lock
         if k == CHUNKS {
             return Grow::Full;
         }
         let len = FIRST << k;
-        let base = FIRST * ((1 << k) - 1);
+        let base = chunk_start(k);
         let (layout, links) = chunk_layout::<T>(k);
         // SAFETY: a non-zero size (FIRST > 0 links).
         let chunk = unsafe { alloc(layout) } as *mut MaybeUninit<T>;
@@ -253,7 +258,6 @@ impl<T> Pool<T> {
         }
         self.chunks[k].store(chunk, Release);
         self.count.store(k + 1, Release);
-        *made = k + 1;
         if len > 1 {
             // SAFETY: items 1..len of the new chunk, linked above, no one's.
             unsafe { self.push((base + 2) as u32, (base + len) as u32) };
@@ -272,8 +276,7 @@ enum Grow<T> {
 impl<T> Drop for Pool<T> {
     /// Every item is free by now: the items kept the pool's `Shared` alive.
     fn drop(&mut self) {
-        let made = *self.made.get_mut().unwrap();
-        for k in 0..made {
+        for k in 0..*self.count.get_mut() {
             let chunk = *self.chunks[k].get_mut();
             // SAFETY: made by grow with this layout, freed once; it holds
             // no live item.
@@ -305,10 +308,10 @@ mod tests {
         assert!(pool.locals[1].len.load(Relaxed) <= LOCAL_MAX);
         // What the full lists gave to the shared stack serves other
         // threads: 200 more items need no new chunk.
-        let made = *pool.made.lock().unwrap();
+        let made = pool.count.load(Relaxed);
         let b: Vec<_> = (0..200).map(|i| pool.alloc(if i % 2 == 0 { Some(1) } else { None }).unwrap()).collect();
         assert!(distinct(&b));
-        assert_eq!(*pool.made.lock().unwrap(), made);
+        assert_eq!(pool.count.load(Relaxed), made);
     }
 
     #[test]

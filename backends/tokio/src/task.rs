@@ -623,13 +623,12 @@ fn init_state(state: *mut c_void, args: &SpawnArgs) -> Result<(), c_int> {
 /// The task record with its state: the caller's, in-place inside the
 /// record when small enough, else in-place in an allocation of its own.
 fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, me: Option<usize>) -> Result<TaskRef, c_int> {
+    let make = |user_state, inplace| Make { poll: args.poll, drop_fn: args.drop, user_state, inplace, root: false };
     if args.inplace_size == 0 {
-        let m = Make { poll: args.poll, drop_fn: args.drop, user_state: args.state, inplace: None, root: false };
-        return TaskRef::new(shared, m, me);
+        return TaskRef::new(shared, make(args.state, None), me);
     }
     if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
-        let m = Make { poll: args.poll, drop_fn: args.drop, user_state: ptr::null_mut(), inplace: None, root: false };
-        let mut task = TaskRef::new(shared, m, me)?;
+        let mut task = TaskRef::new(shared, make(ptr::null_mut(), None), me)?;
         let state = task.inline.0.get() as *mut c_void; // the record's place is final now
         // SAFETY: the record's own inline bytes, inplace_size <= INLINE_STATE
         // of them; no one else has seen the record yet.
@@ -649,8 +648,7 @@ fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, me: Option<usize>) -> Result
         unsafe { dealloc(state as *mut u8, layout) };
         return Err(e);
     }
-    let m = Make { poll: args.poll, drop_fn: args.drop, user_state: state, inplace: Some(layout), root: false };
-    let task = TaskRef::new(shared, m, me);
+    let task = TaskRef::new(shared, make(state, Some(layout)), me);
     if task.is_err() {
         // SAFETY: allocated just above with this layout, never handed out.
         unsafe { dealloc(state as *mut u8, layout) };

@@ -66,9 +66,10 @@ extern "C" {
 
 /** ABI 2.0: every op table starts with its size (ABI 1.x had none).
  * ABI 2.1 appends the optional `clock` entry, ABI 2.2 the optional fd
- * watch entries (fd_watch_open, fd_watch_wait, fd_watch_close). */
+ * watch entries (fd_watch_open, fd_watch_wait, fd_watch_close), ABI 2.3
+ * the optional in-place watch wait (fd_watch_poll, fd_watch_free). */
 #define ZYNTAX_BACKEND_ABI_MAJOR 2
-#define ZYNTAX_BACKEND_ABI_MINOR 2
+#define ZYNTAX_BACKEND_ABI_MINOR 3
 
 /** The name of the one symbol a plugin exports. */
 #define ZYNTAX_BACKEND_ENTRY_SYMBOL "zyntax_backend_entry"
@@ -504,8 +505,41 @@ typedef struct zyntax_backend {
    * The backend must: remove the registration (so the file is watched no
    * more once the loader closes the descriptor), complete the pending
    * waits with `reason` and wake their tasks, and free the watch once no
-   * wait refers to it. */
+   * wait refers to it (with the ABI 2.3 entries: not before fd_watch_free). */
   void (*fd_watch_close)(zyntax_backend_fd_watch *w, int reason);
+
+  /* ---- ABI 2.3: a watch's wait in place (optional, both or none, and
+   * only with the 2.2 entries) ----
+   * NULL, or past the table's size: the loader serves
+   * zyntax_fd_watch_poll() with an fd_watch_wait future of its own for
+   * each wait, with the same observable behaviour. With them,
+   * fd_watch_close ends a watch but leaves `w` allocated until
+   * fd_watch_free: a runtime's destroy closes its watches while a worker
+   * thread may still be inside fd_watch_poll on one of them. */
+
+  /** zyntax_fd_watch_poll().
+   * The loader guarantees: `w` was opened and not freed; `events` is 0 or
+   * a non-empty subset of ZYNTAX_READABLE | ZYNTAX_WRITABLE, `waker`
+   * valid for the call (NULL when `events` is 0); calls on one watch
+   * never overlap each other or fd_watch_free (they may overlap
+   * fd_watch_close); the runtime was open when the call began.
+   * The backend must: with `events` 0, end the wait in flight without
+   * waking its task and return 0 (zyntax_fd_watch_destroy, before
+   * fd_watch_close). Otherwise poll the watch's one wait in place - start
+   * it if none is in flight or its events differ (ending the old one),
+   * count it once in io_waits when it starts - and return the ready
+   * events (> 0, ending the wait), 0 while pending (the latest `waker`
+   * woken when the fd may be ready), the close's `reason` once
+   * fd_watch_close ran (waking the pending wait's task at that close),
+   * or ZYNTAX_EFOREIGN when the calling thread is not a poll thread of
+   * the runtime. Readiness as fd_watch_wait's; no allocation per wait. */
+  int (*fd_watch_poll)(zyntax_backend_fd_watch *w, unsigned events,
+                       const zyntax_waker *waker);
+  /** zyntax_fd_watch_destroy(), after fd_watch_close.
+   * The loader guarantees: called once per watch, after fd_watch_close,
+   * never during fd_watch_poll; any thread, also after runtime_destroy.
+   * The backend must: free `w` (its wait in place ended by the close). */
+  void (*fd_watch_free)(zyntax_backend_fd_watch *w);
 } zyntax_backend;
 
 /** The size a backend of ABI 2.0 declares at least: the whole 2.0 table
@@ -521,6 +555,11 @@ typedef struct zyntax_backend {
  * used. */
 #define ZYNTAX_BACKEND_SIZE_2_2                                              \
   (offsetof(zyntax_backend, fd_watch_close) + sizeof(void (*)(void)))
+
+/** The size a backend must declare for its in-place watch wait (ABI 2.3)
+ * to be used. */
+#define ZYNTAX_BACKEND_SIZE_2_3                                              \
+  (offsetof(zyntax_backend, fd_watch_free) + sizeof(void (*)(void)))
 
 /** The entry point every plugin exports (and the only symbol it exports). */
 typedef const zyntax_backend *(*zyntax_backend_entry_fn)(void);

@@ -416,7 +416,8 @@ ZYNTAX_EXTERN int zyntax_fd_wait_future(zyntax_runtime *rt, int fd,
  * costs no system call while the registration stays armed.
  *
  * Life: zyntax_fd_watch_open(), any number of
- * zyntax_fd_watch_wait_future(), then zyntax_fd_watch_destroy() - BEFORE the
+ * zyntax_fd_watch_wait_future() or zyntax_fd_watch_poll(), then
+ * zyntax_fd_watch_destroy() - BEFORE the
  * caller closes the fd (the contract of uv_poll_stop and ev_io_stop).
  * Threads (uv, ev: the runtime's registrations belong to its driving
  * thread): open and destroy are called from a task of the runtime (its poll
@@ -470,6 +471,37 @@ ZYNTAX_EXTERN int zyntax_fd_watch_open(zyntax_runtime *rt, int fd,
 ZYNTAX_EXTERN int zyntax_fd_watch_wait_future(zyntax_fd_watch *watch,
                                               unsigned events,
                                               zyntax_future **out);
+
+/** Polls the watch's own readiness wait, in place: what a compiled poll
+ * function calls where it would create, poll and drop a
+ * zyntax_fd_watch_wait_future() for every wait (as Tokio's
+ * AsyncFd::poll_read_ready is to its readable() future). It allocates
+ * nothing per wait.
+ *
+ * The watch holds one such wait. A poll starts it when none is in flight
+ * (or when `events` differ from the one in flight, which it ends first),
+ * and polls it with `waker`; READY ends it, and the next poll starts a new
+ * one. Returns ZYNTAX_PENDING after arranging for `waker` to be woken when
+ * the fd may be ready - only the waker of the latest poll is woken, so a
+ * watch polled in place serves one task at a time (waits from other
+ * tasks take wait futures) - or ZYNTAX_READY with `*result` set to what a
+ * wait future's result would be: the ready events (> 0), ZYNTAX_ECLOSED
+ * (the runtime was destroyed), ZYNTAX_EBADF (another watch displaced this
+ * one), ZYNTAX_EFOREIGN (called outside the runtime's tasks), or
+ * ZYNTAX_EINVAL (NULL watch or waker, no events or unknown ones). With
+ * `result` NULL it returns READY and records ZYNTAX_EINVAL. Readiness is a
+ * level, as a wait future's: what the caller left unread is ready again
+ * at the next poll. Each wait counts once in zyntax_stats' io_waits.
+ *
+ * zyntax_fd_watch_destroy() ends a wait in flight without waking its
+ * task; a displacement or the runtime's destroy wakes it, and its next
+ * poll returns the error. Threads: from the runtime's tasks, as a future
+ * is polled; calls on one watch do not overlap each other or its destroy
+ * (one task polls it at a time). */
+ZYNTAX_EXTERN zyntax_poll zyntax_fd_watch_poll(zyntax_fd_watch *watch,
+                                               unsigned events,
+                                               const zyntax_waker *waker,
+                                               int *result);
 
 /** Ends a watch now and frees the handle: the registration and the watch's
  * reference to the file are gone when it returns, so the caller may close

@@ -46,6 +46,8 @@ int zxt_blocking(zyntax_backend_runtime *b, zyntax_blocking_fn fn, void *arg,
 int zxt_fd_watch_open(zyntax_backend_runtime *b, int fd, zyntax_backend_fd_watch **out);
 int zxt_fd_watch_wait(zyntax_backend_fd_watch *w, unsigned events, zyntax_future **out);
 void zxt_fd_watch_close(zyntax_backend_fd_watch *w, int reason);
+int zxt_fd_watch_poll(zyntax_backend_fd_watch *w, unsigned events, const zyntax_waker *waker);
+void zxt_fd_watch_free(zyntax_backend_fd_watch *w);
 
 /* The op tables of its tasks (src/handle.rs), join futures and leaf
  * futures (src/leaf.rs): Rust statics with C names. */
@@ -99,4 +101,6 @@ ZYNTAX_BACKEND_DEFINE("tokio", TOKIO_VERSION,
     .blocking = zxt_blocking,
     .fd_watch_open = zxt_fd_watch_open,
     .fd_watch_wait = zxt_fd_watch_wait,
-    .fd_watch_close = zxt_fd_watch_close)
+    .fd_watch_close = zxt_fd_watch_close,
+    .fd_watch_poll = zxt_fd_watch_poll,
+    .fd_watch_free = zxt_fd_watch_free)

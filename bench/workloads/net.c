@@ -31,28 +31,46 @@ static int resume_wait(zyntax_runtime *rt, zyntax_future **slot, const zyntax_wa
 /* What a socket task owns: the fd, the readiness wait in flight, and the
  * fd watch its waits go through (opened at the first wait, destroyed
  * before the fd is closed): a registration kept across waits, as the
- * native programs keep one uv_poll_t / ev_io started per socket. */
+ * native programs keep one uv_poll_t / ev_io started per socket. A wait
+ * on the watch is its wait in place (zyntax_fd_watch_poll), as compiled
+ * code awaits readiness, and as a Tokio task awaits readable() inside its
+ * own state: no future to make or drop per wait. */
 typedef struct sock_task {
   zy_latch *latch;
   zyntax_runtime *rt;
-  zyntax_future *wait;
+  zyntax_future *wait; /* a plain fd wait (the listener's) in flight */
   int fd;
   zyntax_fd_watch *watch;
+  unsigned watching; /* the events of the watch's wait in flight, or 0 */
 } sock_task;
+
+static sock_task new_sock(zy_latch *latch, zyntax_runtime *rt, int fd) {
+  return (sock_task){.latch = latch, .rt = rt, .fd = fd};
+}
 
 /* Awaits readiness of `fd` (the task's socket, always the same one)
  * through its watch: 1 ready, 0 pending, -1 failed. */
 static int await_watch(sock_task *t, int fd, unsigned events, const zyntax_waker *waker) {
-  if (t->wait == NULL) {
-    if (t->watch == NULL && zyntax_fd_watch_open(t->rt, fd, &t->watch) != 0) return -1;
-    if (zyntax_fd_watch_wait_future(t->watch, events, &t->wait) != 0) return -1;
+  int result;
+  if (t->watch == NULL && zyntax_fd_watch_open(t->rt, fd, &t->watch) != 0) return -1;
+  if (zyntax_fd_watch_poll(t->watch, events, waker, &result) == ZYNTAX_PENDING) {
+    t->watching = events;
+    return 0;
   }
-  return await_fd(t->rt, &t->wait, fd, events, waker);
+  t->watching = 0;
+  return result > 0 ? 1 : -1;
+}
+
+/* resume_wait for a socket task: its watch's wait or its plain one. */
+static int resume_sock(sock_task *t, const zyntax_waker *waker) {
+  if (t->watching != 0) return await_watch(t, -1, t->watching, waker);
+  return resume_wait(t->rt, &t->wait, waker);
 }
 
 static void sock_unwatch(sock_task *t) {
   zyntax_future_drop(t->wait);
   t->wait = NULL;
+  t->watching = 0; /* the watch's destroy ends its wait */
   if (t->watch != NULL) zyntax_fd_watch_destroy(t->watch);
   t->watch = NULL;
 }
@@ -93,7 +111,7 @@ typedef struct echo_conn {
 
 static zyntax_poll echo_poll(void *state, const zyntax_waker *waker) {
   echo_conn *c = state;
-  int resumed = resume_wait(c->sock.rt, &c->sock.wait, waker);
+  int resumed = resume_sock(&c->sock, waker);
   if (resumed <= 0) return resumed == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
   for (;;) {
     if (c->sent < c->have) {
@@ -137,7 +155,7 @@ typedef struct acceptor {
 
 static zyntax_poll acceptor_poll(void *state, const zyntax_waker *waker) {
   acceptor *a = state;
-  if (resume_wait(a->sock.rt, &a->sock.wait, waker) == 0) return ZYNTAX_PENDING;
+  if (resume_sock(&a->sock, waker) == 0) return ZYNTAX_PENDING;
   while (a->left > 0) {
     int fd = accept4(a->listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
@@ -149,7 +167,7 @@ static zyntax_poll acceptor_poll(void *state, const zyntax_waker *waker) {
       continue;
     }
     zb_tune_socket(fd);
-    echo_conn conn = {{a->sock.latch, a->sock.rt, NULL, fd, NULL}, 0, 0, 0, {0}};
+    echo_conn conn = {new_sock(a->sock.latch, a->sock.rt, fd), 0, 0, 0, {0}};
     if (zy_spawn_detached(a->sock.rt, &echo_vtable, &conn, sizeof conn) != 0)
       zb_die("tcp_echo: cannot spawn an echo task"); /* its client would hang */
     a->left--;
@@ -210,8 +228,8 @@ static int client_step(client *c, const zyntax_waker *waker) {
 
 static zyntax_poll client_poll(void *state, const zyntax_waker *waker) {
   client *c = state;
-  int connecting = !c->connected && c->sock.wait != NULL;
-  int resumed = resume_wait(c->sock.rt, &c->sock.wait, waker);
+  int connecting = !c->connected && c->sock.watching != 0;
+  int resumed = resume_sock(&c->sock, waker);
   if (resumed <= 0) return resumed == 0 ? ZYNTAX_PENDING : sock_finish(&c->sock, 0);
   if (connecting) { /* the connect's writability wait just completed */
     c->connected = 1;
@@ -230,12 +248,12 @@ static const zyntax_future_vtable client_vtable = {client_poll, sock_drop};
 static uint64_t start_echo(zy_root *root) {
   const echo_run *run = root->ctx;
   uint32_t conns = run->sizes->echo_conns;
-  acceptor a = {{&root->latch, root->rt, NULL, -1, NULL}, run->listener, conns};
+  acceptor a = {new_sock(&root->latch, root->rt, -1), run->listener, conns};
   if (zy_spawn_detached(root->rt, &acceptor_vtable, &a, sizeof a) != 0) return root->count;
   for (uint32_t i = 0; i < conns; i++) {
     client c;
     memset(&c, 0, sizeof c);
-    c.sock = (sock_task){&root->latch, root->rt, NULL, zb_connect_loopback(run->port), NULL};
+    c.sock = new_sock(&root->latch, root->rt, zb_connect_loopback(run->port));
     c.run = run;
     c.latency = run->latency + (size_t)i * run->sizes->echo_requests;
     /* Past this point the acceptor waits for every connection: no way back. */
@@ -282,7 +300,7 @@ typedef struct waiter {
 
 static zyntax_poll waiter_poll(void *state, const zyntax_waker *waker) {
   waiter *w = state;
-  int resumed = resume_wait(w->sock.rt, &w->sock.wait, waker);
+  int resumed = resume_sock(&w->sock, waker);
   if (resumed <= 0) return resumed == 0 ? ZYNTAX_PENDING : sock_finish(&w->sock, 0);
   while (w->left > 0) {
     /* One read per readiness, as the native programs' callbacks do: a
@@ -342,7 +360,7 @@ static uint64_t start_fanout(zy_root *root) {
   uint32_t n = run->sizes->fanout_sockets;
   for (uint32_t i = 0; i < n; i++) {
     /* Waits before its first read, as a native watcher is started first. */
-    waiter w = {{&root->latch, root->rt, NULL, -1, NULL}, run, run->pairs.fds[2 * (size_t)i],
+    waiter w = {new_sock(&root->latch, root->rt, -1), run, run->pairs.fds[2 * (size_t)i],
                 run->sizes->fanout_rounds, 1};
     if (zy_spawn_detached(root->rt, &waiter_vtable, &w, sizeof w) != 0)
       zb_die("fd_fanout: cannot spawn a waiter"); /* its round would never end */

@@ -28,10 +28,18 @@
 
 struct zyntax_fd_watch {
   zyntax_runtime *rt; /* not touched once `ended` is set (maybe freed) */
+  const zyntax_backend *backend; /* resident: usable after rt is gone */
   zyntax_backend_fd_watch *impl;
   int fd;     /* the caller's number: the key in rt->watches */
   int own;    /* the duplicate the backend watches */
   int native; /* the backend's entries, else the fallback's */
+  /* The backend polls zyntax_fd_watch_poll's wait in place (ABI 2.3):
+   * `impl` stays allocated after its close, until fd_watch_free. Else
+   * that wait is `kept`, a wait future of the watch's own (for `kept_events`),
+   * touched only by the watch's poller and its destroy. */
+  int in_place;
+  zyntax_future *kept;
+  unsigned kept_events;
   /* 0 while open; ZYNTAX_EBADF once displaced, ZYNTAX_ECLOSED once closed
    * by the runtime's destroy. Written under rt->watch_lock; read without
    * it by waits and close (acquire: the impl's close happened before). */
@@ -40,6 +48,24 @@ struct zyntax_fd_watch {
 
 static int has_entries(const zyntax_backend *be) {
   return ZYNTAX_BACKEND_HAS(be, fd_watch_close);
+}
+
+/* The loader checked at load that fd_watch_poll comes with fd_watch_free
+ * and the 2.2 entries. */
+static int polls_in_place(const zyntax_backend *be) {
+  return ZYNTAX_BACKEND_HAS(be, fd_watch_free);
+}
+
+static void drop_kept(zyntax_fd_watch *w) {
+  zyntax_future_drop(w->kept);
+  w->kept = NULL;
+}
+
+/* Frees what is left of `w` once it ended, and `w`. */
+static void free_watch(zyntax_fd_watch *w) {
+  drop_kept(w);
+  if (w->in_place) w->backend->fd_watch_free(w->impl);
+  free(w);
 }
 
 /* Open and close run where the backend's registrations may be touched: on
@@ -113,7 +139,9 @@ int zyntax_fd_watch_open(zyntax_runtime *rt, int fd, zyntax_fd_watch **out) {
   if (rc != 0) return rc;
   zyntax_fd_watch *w = calloc(1, sizeof *w);
   if (w == NULL) return zx_fail_code(__func__, ZYNTAX_ENOMEM);
-  *w = (zyntax_fd_watch){.rt = rt, .fd = fd, .native = has_entries(rt->backend)};
+  *w = (zyntax_fd_watch){.rt = rt, .backend = rt->backend, .fd = fd,
+                         .native = has_entries(rt->backend),
+                         .in_place = polls_in_place(rt->backend)};
   if ((rc = open_impl(w)) != 0) {
     free(w);
     return rc;
@@ -122,7 +150,7 @@ int zyntax_fd_watch_open(zyntax_runtime *rt, int fd, zyntax_fd_watch **out) {
     pthread_mutex_lock(&rt->watch_lock);
     end_watch(w, ZYNTAX_ECLOSED);
     pthread_mutex_unlock(&rt->watch_lock);
-    free(w);
+    free_watch(w);
     return zx_fail_code(__func__, rc);
   }
   *out = w;
@@ -152,6 +180,69 @@ int zyntax_fd_watch_wait_future(zyntax_fd_watch *w, unsigned events,
   return 0;
 }
 
+/* zyntax_fd_watch_poll on the loader's side: the wait is a wait future of
+ * the watch's own, made when a wait starts and dropped when it ends. */
+static zyntax_poll poll_kept(zyntax_fd_watch *w, unsigned events,
+                             const zyntax_waker *waker, int *result) {
+  if (w->kept != NULL && w->kept_events != events) drop_kept(w);
+  if (w->kept == NULL) {
+    int rc = w->native ? w->backend->fd_watch_wait(w->impl, events, &w->kept)
+                       : zx_fd_watch_fallback_wait(w->impl, events, &w->kept);
+    if (rc != 0) {
+      w->kept = NULL;
+      *result = zx_fail_code("zyntax_fd_watch_poll", rc);
+      return ZYNTAX_READY;
+    }
+    w->kept_events = events;
+  }
+  zyntax_future *f = w->kept;
+  if (f->result == ZYNTAX_NOT_FINISHED && f->ops->poll(f, waker) == ZYNTAX_PENDING)
+    return ZYNTAX_PENDING;
+  *result = f->result;
+  drop_kept(w);
+  return ZYNTAX_READY;
+}
+
+zyntax_poll zyntax_fd_watch_poll(zyntax_fd_watch *w, unsigned events,
+                                 const zyntax_waker *waker, int *result) {
+  unsigned all = ZYNTAX_READABLE | ZYNTAX_WRITABLE;
+  if (result == NULL) {
+    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return ZYNTAX_READY;
+  }
+  if (w == NULL || waker == NULL || events == 0 || (events & ~all) != 0) {
+    *result = zx_fail_code(__func__, ZYNTAX_EINVAL);
+    return ZYNTAX_READY;
+  }
+  /* A wait future of an ended watch completes with its reason, which is
+   * not a failure of the call: not recorded. */
+  int ended = atomic_load_explicit(&w->ended, memory_order_acquire);
+  if (ended == 0) {
+    zyntax_runtime *rt = w->rt;
+    if (zx_runtime_open(rt)) {
+      if (!w->in_place) return poll_kept(w, events, waker, result);
+      int rc = w->backend->fd_watch_poll(w->impl, events, waker);
+      if (rc == 0) return ZYNTAX_PENDING;
+      *result = rc;
+      return ZYNTAX_READY;
+    }
+    *result = zx_check_open(rt, __func__); /* a wait kept stays: destroy drops it */
+    return ZYNTAX_READY;
+  }
+  drop_kept(w);
+  *result = ended;
+  return ZYNTAX_READY;
+}
+
+/* Ends zyntax_fd_watch_poll's wait in flight, waking nobody (the watch is
+ * open). */
+static void end_wait_in_place(zyntax_fd_watch *w) {
+  if (w->in_place)
+    w->backend->fd_watch_poll(w->impl, 0, NULL);
+  else
+    drop_kept(w);
+}
+
 /* Closes `w` unless destroy or a displacement did; returns how it ended. */
 static int close_open(zyntax_fd_watch *w) {
   zyntax_runtime *rt = w->rt;
@@ -172,9 +263,10 @@ int zyntax_fd_watch_destroy(zyntax_fd_watch *w) {
     int rc = zx_check_forked(w->rt, __func__);
     if (rc == 0) rc = thread_check(w->rt, __func__);
     if (rc != 0) return rc;
+    end_wait_in_place(w); /* without a wake: its task is the one destroying */
     ended = close_open(w);
   }
-  free(w);
+  free_watch(w);
   if (ended == ZYNTAX_EBADF)
     return zx_fail(NULL, ZYNTAX_EBADF, "%s: the watch had been displaced by "
                    "another watch on its fd (closed and reused, or watched twice)",

@@ -160,6 +160,14 @@ static int fd_watch_partial(const zyntax_backend *be) {
   return set != 0 && set != 3;
 }
 
+/* Optional, but both or none, and only over the 2.2 entries (ABI 2.3): a
+ * backend that polls waits in place frees its watches in fd_watch_free. */
+static int fd_watch_poll_partial(const zyntax_backend *be) {
+  if (be->size < ZYNTAX_BACKEND_SIZE_2_3) return 0;
+  int set = (be->fd_watch_poll != NULL) + (be->fd_watch_free != NULL);
+  return set == 1 || (set == 2 && be->fd_watch_close == NULL);
+}
+
 /* The first NULL op of a task op table, or NULL. */
 static const char *missing_task_op(const zyntax_task_ops *t) {
   return !t->state ? "state" : !t->status ? "status" : !t->cancel ? "cancel"
@@ -234,6 +242,12 @@ int zx_plugin_validate(const zyntax_backend *be, const char *origin,
                    "backend '%s' (%s, ABI %u.%u) sets only some of the optional "
                    "entries fd_watch_open, fd_watch_wait, fd_watch_close: all "
                    "three or none",
+                   origin, be->name, be->abi_major, be->abi_minor);
+  if (fd_watch_poll_partial(be))
+    return zx_fail(err, ZYNTAX_EBADPLUGIN,
+                   "backend '%s' (%s, ABI %u.%u) sets only some of the optional "
+                   "entries fd_watch_poll, fd_watch_free (both or none, and only "
+                   "with fd_watch_open, fd_watch_wait, fd_watch_close)",
                    origin, be->name, be->abi_major, be->abi_minor);
   char what[160];
   int rc = check_op_tables(be, what, sizeof what);

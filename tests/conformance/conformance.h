@@ -22,6 +22,10 @@ zyntax_runtime *new_runtime(void);
 /* Destroys `rt` and asserts it worked. */
 void end_runtime(zyntax_runtime *rt);
 
+/* Leaves a last error that is not EINVAL, so the next check means
+ * something. */
+void reset_last_error(void);
+
 /* Drives `rt` until *flag >= value (a root future that re-polls itself). */
 
 /* A future that is READY on its first poll; counts polls and drops. */

@@ -145,15 +145,6 @@ static void reused_fd_number_fails_the_stale_wait_not_the_new_one(void **state) 
 
 /* ---- NULL result pointers: READY, and EINVAL recorded ---- */
 
-/* Leaves a last error that is not EINVAL, so the next check means
- * something. */
-static void reset_last_error(void) {
-  zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
-  o.backend = "no-such-backend";
-  zyntax_runtime *rt;
-  assert_int_equal(zyntax_runtime_create_with(&o, &rt), ZYNTAX_ENOBACKEND);
-  assert_int_equal(zyntax_last_error()->code, ZYNTAX_ENOBACKEND);
-}
 
 static void null_result_pointers_record_einval(void **state) {
   (void)state;

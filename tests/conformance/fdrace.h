@@ -20,7 +20,8 @@
 #define QUIET_MS 100u
 
 /* The wait (on `watch` when set, else on `fd`) raced against a sleep of
- * `ms`. */
+ * `ms`. With `in_place`, the wait is the watch's own, polled by
+ * zyntax_fd_watch_poll; else a wait future. */
 typedef struct race {
   int fd;
   zyntax_fd_watch *watch;
@@ -28,25 +29,34 @@ typedef struct race {
   uint64_t ms;
   zyntax_future *wait, *limit;
   int result;
+  int in_place;
+  int polls; /* of the wait */
 } race;
 
 static inline int race_make_wait(race *r, zyntax_runtime *rt) {
+  if (r->in_place) return 0;
   if (r->watch != NULL) return zyntax_fd_watch_wait_future(r->watch, r->events, &r->wait);
   return zyntax_fd_wait_future(rt, r->fd, r->events, &r->wait);
+}
+
+static inline zyntax_poll race_poll_wait(race *r, const zyntax_waker *waker, int *rc) {
+  r->polls++;
+  if (r->in_place) return zyntax_fd_watch_poll(r->watch, r->events, waker, rc);
+  return zyntax_future_poll(r->wait, waker, rc);
 }
 
 static inline zyntax_poll race_poll(void *state, const zyntax_waker *waker) {
   race *r = state;
   zyntax_runtime *rt = zyntax_runtime_current();
-  if (r->wait == NULL) {
-    if (race_make_wait(r, rt) != 0 ||
+  if (r->limit == NULL) {
+    if ((r->wait == NULL && race_make_wait(r, rt) != 0) ||
         zyntax_sleep_future(rt, r->ms * 1000000u, &r->limit) != 0) {
       r->result = INT_MIN;
       return ZYNTAX_READY;
     }
   }
   int rc;
-  if (zyntax_future_poll(r->wait, waker, &rc) == ZYNTAX_READY) {
+  if (race_poll_wait(r, waker, &rc) == ZYNTAX_READY) {
     r->result = rc;
     return ZYNTAX_READY;
   }
@@ -77,6 +87,14 @@ static inline int wait_for(zyntax_runtime *rt, int fd, unsigned events, uint64_t
 static inline int watch_wait_for(zyntax_runtime *rt, zyntax_fd_watch *w,
                                  unsigned events, uint64_t ms) {
   race r = {.fd = -1, .watch = w, .events = events, .ms = ms};
+  return race_run(rt, &r);
+}
+
+/* The result of the watch's wait in place, or TIMED_OUT (the wait then
+ * stays in flight in the watch). */
+static inline int watch_poll_for(zyntax_runtime *rt, zyntax_fd_watch *w,
+                                 unsigned events, uint64_t ms) {
+  race r = {.fd = -1, .watch = w, .events = events, .ms = ms, .in_place = 1};
   return race_run(rt, &r);
 }
 

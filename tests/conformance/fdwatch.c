@@ -4,7 +4,9 @@
  * for neither wakes nor spins; a close ends its pending wait; the misuse
  * cases - the fd closed under its watch, its number reused by a new
  * socket and watched again; destroy with watches open; bad arguments and
- * the thread rule; each wait counted once in the stats. Waits are raced against sleeps (fdrace.h): a starving
+ * the thread rule; each wait counted once in the stats. The same for the
+ * watch's wait in place (zyntax_fd_watch_poll), and that its destroy
+ * ends that wait without a wake. Waits are raced against sleeps (fdrace.h): a starving
  * wait fails instead of hanging. */
 #include <errno.h>
 #include <pthread.h>
@@ -42,11 +44,19 @@ static void expect_closed(int peer) {
   }
 }
 
-/* Nothing to read on the watched fd: a readable wait stays pending, and
- * the runtime sleeps meanwhile. */
-static void expect_watch_quiet(zyntax_runtime *rt, zyntax_fd_watch *w) {
-  race r = {.fd = -1, .watch = w, .events = ZYNTAX_READABLE};
+/* Nothing to read on the watched fd: a readable wait (`in_place`: the
+ * watch's own, which then stays in flight; else a future) stays pending,
+ * and the runtime sleeps meanwhile. */
+static void expect_watch_quiet(zyntax_runtime *rt, zyntax_fd_watch *w, int in_place) {
+  race r = {.fd = -1, .watch = w, .events = ZYNTAX_READABLE, .in_place = in_place};
   expect_quiet_race(rt, &r);
+}
+
+/* A wait on `w` for `events` (`in_place`: its own, else a future) raced
+ * against a long sleep: its result. */
+static int wait_on(zyntax_runtime *rt, zyntax_fd_watch *w, unsigned events, int in_place) {
+  if (in_place) return watch_poll_for(rt, w, events, LONG_MS);
+  return watch_wait_for(rt, w, events, LONG_MS);
 }
 
 /* Lets the runtime turn for `ms` with no wait on the watch: a level then
@@ -85,7 +95,7 @@ static void a_watch_waits_for_writable_then_readable(void **state) {
   (void)state;
   watched t = watched_open();
   assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_WRITABLE, LONG_MS), ZYNTAX_WRITABLE);
-  expect_watch_quiet(t.rt, t.w); /* writable all along: no spin, no wake */
+  expect_watch_quiet(t.rt, t.w, 0); /* writable all along: no spin, no wake */
   assert_int_equal(write(t.sv[1], "a", 1), 1);
   assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
   read_one(t.sv[0], 'a');
@@ -115,25 +125,30 @@ static void each_wait_counts_one_io_wait(void **state) {
   watched_close(&t);
 }
 
-/* Many waits on one watch. A byte left after a short read is ready at the
- * next wait (the readiness is a level, not an edge); a byte that arrived
- * while nobody waited, and the loop turned meanwhile, too. */
-static void a_watch_serves_many_waits(void **state) {
-  (void)state;
+/* Many waits on one watch (`in_place`: its own wait, else futures). A
+ * byte left after a short read is ready at the next wait (the readiness
+ * is a level, not an edge); a byte that arrived while nobody waited, and
+ * the loop turned meanwhile, too. */
+static void serves_many_waits(int in_place) {
   watched t = watched_open();
   for (int i = 0; i < 100; i++) {
     assert_int_equal(write(t.sv[1], "bc", 2), 2);
-    assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+    assert_int_equal(wait_on(t.rt, t.w, ZYNTAX_READABLE, in_place), ZYNTAX_READABLE);
     read_one(t.sv[0], 'b');
-    assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+    assert_int_equal(wait_on(t.rt, t.w, ZYNTAX_READABLE, in_place), ZYNTAX_READABLE);
     read_one(t.sv[0], 'c');
   }
   assert_int_equal(write(t.sv[1], "d", 1), 1);
   idle_ms(t.rt, 20);
-  assert_int_equal(watch_wait_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  assert_int_equal(wait_on(t.rt, t.w, ZYNTAX_READABLE, in_place), ZYNTAX_READABLE);
   read_one(t.sv[0], 'd');
-  expect_watch_quiet(t.rt, t.w);
-  watched_close(&t);
+  expect_watch_quiet(t.rt, t.w, in_place);
+  watched_close(&t); /* in place: with its wait in flight */
+}
+
+static void a_watch_serves_many_waits(void **state) {
+  (void)state;
+  serves_many_waits(0);
 }
 
 /* A readable and a writable wait at once on one watch. */
@@ -204,8 +219,10 @@ static void waiter_drop(void *state) {
 
 static const zyntax_future_vtable waiter_vt = {waiter_poll, waiter_drop};
 
-static zyntax_task *spawn_waiter(zyntax_runtime *rt, waiter *t, zyntax_fd_watch *w) {
-  *t = (waiter){.r = {.fd = -1, .watch = w, .events = ZYNTAX_READABLE, .ms = LONG_MS}};
+/* `in_place`: the watch's own wait (zyntax_fd_watch_poll), else a future. */
+static zyntax_task *spawn_waiter(zyntax_runtime *rt, waiter *t, zyntax_fd_watch *w, int in_place) {
+  *t = (waiter){.r = {.fd = -1, .watch = w, .events = ZYNTAX_READABLE, .ms = LONG_MS,
+                      .in_place = in_place}};
   zyntax_task *task = NULL;
   assert_int_equal(zyntax_runtime_spawn_future(rt, t, &waiter_vt, &task), 0);
   return task;
@@ -253,7 +270,7 @@ static void closing_a_watch_ends_its_waits(void **state) {
   socket_pair(sv);
   zyntax_fd_watch *w = open_watch(rt, sv[0]);
   waiter t;
-  zyntax_task *task = spawn_waiter(rt, &t, w);
+  zyntax_task *task = spawn_waiter(rt, &t, w, 0);
   park(rt, &t);
   zyntax_future *later = NULL;
   assert_int_equal(zyntax_fd_watch_wait_future(w, ZYNTAX_READABLE, &later), 0);
@@ -290,17 +307,16 @@ static void a_watch_keeps_its_file_when_the_fd_is_closed_under_it(void **state) 
 }
 
 /* Misuse: watch A's fd closed while A waits, the number reused by socket
- * B, and B watched: A is displaced - its pending wait and its new ones
- * fail with EBADF, its file is let go (A's peer sees the end of file), its
- * close reports EBADF - and B's watch works. */
-static void a_reused_number_watched_again_displaces_the_old_watch(void **state) {
-  (void)state;
+ * B, and B watched: A is displaced - its pending wait (woken) and its new
+ * ones fail with EBADF, its file is let go (A's peer sees the end of
+ * file), its close reports EBADF - and B's watch works. */
+static void displaced_while_waiting(int in_place) {
   zyntax_runtime *rt = new_runtime();
   int n = free_number();
   int peer_a = socket_at(n);
   zyntax_fd_watch *a = open_watch(rt, n);
   waiter t;
-  zyntax_task *task = spawn_waiter(rt, &t, a);
+  zyntax_task *task = spawn_waiter(rt, &t, a, in_place);
   park(rt, &t);
   close(n);
   int peer_b = socket_at(n);
@@ -309,10 +325,11 @@ static void a_reused_number_watched_again_displaces_the_old_watch(void **state) 
   zyntax_future *f = (zyntax_future *)&t;
   assert_int_equal(zyntax_fd_watch_wait_future(a, ZYNTAX_READABLE, &f), ZYNTAX_EBADF);
   assert_null(f);
+  assert_int_equal(watch_poll_for(rt, a, ZYNTAX_READABLE, LONG_MS), ZYNTAX_EBADF);
   expect_closed(peer_a);
-  expect_watch_quiet(rt, b); /* A's hangup does not reach B */
+  expect_watch_quiet(rt, b, in_place); /* A's hangup does not reach B */
   assert_int_equal(write(peer_b, "B", 1), 1);
-  assert_int_equal(watch_wait_for(rt, b, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  assert_int_equal(wait_on(rt, b, ZYNTAX_READABLE, in_place), ZYNTAX_READABLE);
   read_one(n, 'B');
   assert_int_equal(zyntax_fd_watch_destroy(a), ZYNTAX_EBADF);
   assert_int_equal(zyntax_fd_watch_destroy(b), 0);
@@ -322,20 +339,26 @@ static void a_reused_number_watched_again_displaces_the_old_watch(void **state) 
   close(peer_b);
 }
 
-/* Destroy with watches open, one with a pending wait in a task and one
- * with a wait not yet polled: the task is cancelled, the unpolled wait
- * completes with ECLOSED, the duplicates are closed (the peers see the end
- * of file once the caller closes its fds), and the handles are still
- * closed afterwards. */
-static void destroy_closes_the_open_watches(void **state) {
+static void a_reused_number_watched_again_displaces_the_old_watch(void **state) {
   (void)state;
+  displaced_while_waiting(0);
+}
+
+/* Destroy with watches open, one with a pending wait in a task
+ * (`in_place`: the watch's own wait, else a future) and one with a wait
+ * not yet polled: the task is cancelled, the unpolled wait completes with
+ * ECLOSED, the duplicates are closed (the peers see the end of file once
+ * the caller closes its fds), and the handles are still valid: a wait in
+ * place then ends with ECLOSED at once, from any thread, and the destroys
+ * free them. */
+static void destroy_with_watches_open(int in_place) {
   zyntax_runtime *rt = new_runtime();
   int s1[2], s2[2];
   socket_pair(s1);
   socket_pair(s2);
   zyntax_fd_watch *w1 = open_watch(rt, s1[0]), *w2 = open_watch(rt, s2[0]);
   waiter t;
-  zyntax_task *task = spawn_waiter(rt, &t, w1);
+  zyntax_task *task = spawn_waiter(rt, &t, w1, in_place);
   park(rt, &t);
   zyntax_future *unpolled = NULL;
   assert_int_equal(zyntax_fd_watch_wait_future(w2, ZYNTAX_READABLE, &unpolled), 0);
@@ -356,6 +379,8 @@ static void destroy_closes_the_open_watches(void **state) {
   zyntax_future_drop(unpolled);
   zyntax_future *f = NULL;
   assert_int_equal(zyntax_fd_watch_wait_future(w2, ZYNTAX_READABLE, &f), ZYNTAX_ECLOSED);
+  assert_int_equal(zyntax_fd_watch_poll(w1, ZYNTAX_READABLE, &noop, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, ZYNTAX_ECLOSED);
   assert_int_equal(zyntax_fd_watch_destroy(w1), 0);
   assert_int_equal(zyntax_fd_watch_destroy(w2), 0);
   close(s1[0]);
@@ -364,6 +389,11 @@ static void destroy_closes_the_open_watches(void **state) {
   expect_closed(s2[1]);
   close(s1[1]);
   close(s2[1]);
+}
+
+static void destroy_closes_the_open_watches(void **state) {
+  (void)state;
+  destroy_with_watches_open(0);
 }
 
 static void bad_arguments_and_files(void **state) {
@@ -459,6 +489,128 @@ static void a_watch_is_closed_on_the_runtime_thread_only(void **state) {
   close(sv[1]);
 }
 
+/* ---- the watch's wait in place (zyntax_fd_watch_poll) ---- */
+
+/* As a_watch_serves_many_waits, in place; also: a wait left in flight by
+ * a task that stopped polling it goes on at the next poll, and a poll for
+ * other events starts a new wait. */
+static void a_watch_polled_in_place_serves_many_waits(void **state) {
+  (void)state;
+  serves_many_waits(1);
+  watched t = watched_open();
+  assert_int_equal(watch_poll_for(t.rt, t.w, ZYNTAX_WRITABLE, LONG_MS), ZYNTAX_WRITABLE);
+  expect_watch_quiet(t.rt, t.w, 1);
+  assert_int_equal(write(t.sv[1], "a", 1), 1);
+  assert_int_equal(watch_poll_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  read_one(t.sv[0], 'a');
+  watched_close(&t);
+}
+
+/* A wait in place counts once in io_waits when it starts, however many
+ * polls it takes; a wait left in flight and polled again is the same. */
+static void each_wait_in_place_counts_one_io_wait(void **state) {
+  (void)state;
+  watched t = watched_open();
+  uint64_t before = io_waits(t.rt);
+  assert_int_equal(watch_poll_for(t.rt, t.w, ZYNTAX_WRITABLE, LONG_MS), ZYNTAX_WRITABLE);
+  assert_int_equal(io_waits(t.rt), before + 1);
+  race quiet = {.fd = -1, .watch = t.w, .events = ZYNTAX_READABLE, .ms = QUIET_MS, .in_place = 1};
+  assert_int_equal(race_run(t.rt, &quiet), TIMED_OUT);
+  assert_true(quiet.polls >= 1);
+  assert_int_equal(io_waits(t.rt), before + 2);
+  assert_int_equal(write(t.sv[1], "a", 1), 1);
+  assert_int_equal(watch_poll_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  assert_int_equal(io_waits(t.rt), before + 2);
+  read_one(t.sv[0], 'a');
+  watched_close(&t);
+}
+
+/* The watch's destroy ends the wait in place of the task that polled it
+ * without waking that task (it is the one destroying, as a rule); the
+ * fd's readiness afterwards wakes nobody either. */
+static void destroying_a_watch_ends_its_wait_in_place_unwoken(void **state) {
+  (void)state;
+  zyntax_runtime *rt = new_runtime();
+  int sv[2];
+  socket_pair(sv);
+  zyntax_fd_watch *w = open_watch(rt, sv[0]);
+  waiter t;
+  zyntax_task *task = spawn_waiter(rt, &t, w, 1);
+  park(rt, &t);
+  int polls = t.r.polls;
+  assert_int_equal(zyntax_fd_watch_destroy(w), 0);
+  assert_int_equal(write(sv[1], "x", 1), 1);
+  idle_ms(rt, 50);
+  assert_int_equal(t.r.polls, polls);
+  assert_int_equal(zyntax_task_status(task), ZYNTAX_NOT_FINISHED);
+  assert_int_equal(zyntax_task_cancel(task), 0);
+  assert_int_equal(zyntax_runtime_block_on(rt, task), ZYNTAX_ECANCELED);
+  zyntax_task_drop(task);
+  end_runtime(rt);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+/* The same with the old watch's wait in place. */
+static void a_displaced_watch_ends_its_wait_in_place(void **state) {
+  (void)state;
+  displaced_while_waiting(1);
+}
+
+/* The same with the first watch's wait in place. */
+static void destroy_ends_the_waits_in_place(void **state) {
+  (void)state;
+  destroy_with_watches_open(1);
+}
+
+typedef struct foreign_poll {
+  zyntax_fd_watch *w;
+  int polls, result;
+} foreign_poll;
+
+static zyntax_poll poll_foreign(void *state, const zyntax_waker *waker) {
+  foreign_poll *f = state;
+  f->polls++;
+  return zyntax_fd_watch_poll(f->w, ZYNTAX_READABLE, waker, &f->result);
+}
+
+/* Bad arguments: READY with EINVAL, recorded; a poll outside the
+ * runtime's tasks (no task at all, another runtime's task): READY with
+ * EFOREIGN, as a wait future polled there. The watch works afterwards. */
+static void polling_in_place_wrongly(void **state) {
+  (void)state;
+  watched t = watched_open();
+  zyntax_waker noop = zyntax_waker_noop();
+  int rc = 0;
+  reset_last_error();
+  assert_int_equal(zyntax_fd_watch_poll(t.w, ZYNTAX_READABLE, &noop, NULL), ZYNTAX_READY);
+  assert_int_equal(zyntax_last_error()->code, ZYNTAX_EINVAL);
+  assert_int_equal(zyntax_fd_watch_poll(NULL, ZYNTAX_READABLE, &noop, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, ZYNTAX_EINVAL);
+  rc = 0;
+  assert_int_equal(zyntax_fd_watch_poll(t.w, ZYNTAX_READABLE, NULL, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, ZYNTAX_EINVAL);
+  rc = 0;
+  assert_int_equal(zyntax_fd_watch_poll(t.w, 0, &noop, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, ZYNTAX_EINVAL);
+  rc = 0;
+  assert_int_equal(zyntax_fd_watch_poll(t.w, 4, &noop, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, ZYNTAX_EINVAL);
+  rc = 0;
+  assert_int_equal(zyntax_fd_watch_poll(t.w, ZYNTAX_READABLE, &noop, &rc), ZYNTAX_READY);
+  assert_int_equal(rc, ZYNTAX_EFOREIGN);
+  zyntax_runtime *other = new_runtime();
+  foreign_poll f = {t.w, 0, 0};
+  assert_int_equal(zyntax_runtime_block_on_future(other, &f, poll_foreign), 0);
+  assert_int_equal(f.polls, 1);
+  assert_int_equal(f.result, ZYNTAX_EFOREIGN);
+  end_runtime(other);
+  assert_int_equal(write(t.sv[1], "w", 1), 1);
+  assert_int_equal(watch_poll_for(t.rt, t.w, ZYNTAX_READABLE, LONG_MS), ZYNTAX_READABLE);
+  read_one(t.sv[0], 'w');
+  watched_close(&t);
+}
+
 TEST_GROUP(fdwatch_tests) = {
     cmocka_unit_test(a_watch_waits_for_writable_then_readable),
     cmocka_unit_test(each_wait_counts_one_io_wait),
@@ -470,5 +622,11 @@ TEST_GROUP(fdwatch_tests) = {
     cmocka_unit_test(destroy_closes_the_open_watches),
     cmocka_unit_test(bad_arguments_and_files),
     cmocka_unit_test(a_watch_is_closed_on_the_runtime_thread_only),
+    cmocka_unit_test(a_watch_polled_in_place_serves_many_waits),
+    cmocka_unit_test(each_wait_in_place_counts_one_io_wait),
+    cmocka_unit_test(destroying_a_watch_ends_its_wait_in_place_unwoken),
+    cmocka_unit_test(a_displaced_watch_ends_its_wait_in_place),
+    cmocka_unit_test(destroy_ends_the_waits_in_place),
+    cmocka_unit_test(polling_in_place_wrongly),
 };
 const size_t fdwatch_count = GROUP_SIZE(fdwatch_tests);

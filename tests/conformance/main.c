@@ -9,6 +9,14 @@ zyntax_runtime *new_runtime(void) { return test_runtime(); }
 
 void end_runtime(zyntax_runtime *rt) { assert_int_equal(zyntax_runtime_destroy(rt), 0); }
 
+void reset_last_error(void) {
+  zyntax_runtime_options o = ZYNTAX_RUNTIME_OPTIONS_INIT;
+  o.backend = "no-such-backend";
+  zyntax_runtime *rt;
+  assert_int_equal(zyntax_runtime_create_with(&o, &rt), ZYNTAX_ENOBACKEND);
+  assert_int_equal(zyntax_last_error()->code, ZYNTAX_ENOBACKEND);
+}
+
 static zyntax_poll counted_ready(void *state, const zyntax_waker *waker) {
   (void)waker;
   atomic_fetch_add(&((counted *)state)->polls, 1);

@@ -21,6 +21,7 @@
 #define TASK_OPS_TOO_SMALL 9
 #define FUTURE_OPS_NO_DROP 10
 #define BROKEN_BLOCKING 11
+#define HALF_WATCH_POLL 12
 
 /* A table from a later ABI 2.x: more entries after the 2.0 ones. */
 typedef struct newer_table {
@@ -51,6 +52,13 @@ __attribute__((unused)) static int no_blocking(zyntax_backend_runtime *rt, zynta
                        zyntax_future **out) {
   (void)rt, (void)fn, (void)arg, (void)out;
   return ZYNTAX_ENOMEM;
+}
+
+/* A poll in place that is never reached: its plugin is refused. */
+__attribute__((unused)) static int no_watch_poll(zyntax_backend_fd_watch *w, unsigned events,
+                                                 const zyntax_waker *waker) {
+  (void)w, (void)events, (void)waker;
+  return ZYNTAX_EBACKEND;
 }
 
 static const zyntax_backend *real_table(void) {
@@ -104,6 +112,10 @@ EXPORT const zyntax_backend *zyntax_backend_entry(void) {
   table.v2_0.task_ops = &task_ops.v2_0;
 #elif FIXTURE == BROKEN_BLOCKING
   table.v2_0.blocking = no_blocking;
+#elif FIXTURE == HALF_WATCH_POLL
+  /* ABI 2.3's poll in place without its free. */
+  table.v2_0.fd_watch_poll = no_watch_poll;
+  table.v2_0.fd_watch_free = NULL;
 #elif FIXTURE == FUTURE_OPS_NO_DROP
   future_ops.drop = NULL;
   table.v2_0.future_ops = future_list;

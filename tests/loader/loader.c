@@ -174,6 +174,8 @@ static void half_an_optional_group(void **state) {
   const char *msg = refused(FIXTURE("half_host_loop"), ZYNTAX_EBADPLUGIN);
   assert_mentions(msg, FIXTURE("half_host_loop"));
   assert_mentions(msg, "all three or none");
+  msg = refused(FIXTURE("half_watch_poll"), ZYNTAX_EBADPLUGIN);
+  assert_mentions(msg, "fd_watch_poll, fd_watch_free (both or none");
 }
 
 /* The op tables carry their size too, checked at load like the table's,

@@ -35,6 +35,7 @@
 //! lock and lookup. Its waits are the same `Wait`s, with the same poll(2)
 //! confirmation of readiness found at the start.
 
+use std::cell::UnsafeCell;
 use std::io;
 use std::os::raw::c_int;
 use std::os::unix::io::{AsRawFd, RawFd};
@@ -47,7 +48,8 @@ use tokio::io::Interest;
 
 use crate::ffi::*;
 use crate::intmap::IntMap;
-use crate::runtime::Shared;
+use crate::runtime::{is_current, Counter, Shared};
+use crate::waker::with_rust_waker;
 
 /// A descriptor the caller owns: never closed here.
 pub struct Borrowed(RawFd);
@@ -282,11 +284,18 @@ pub fn clear(registry: &Registry) {
 }
 
 /// An fd watch: its own registration of the loader's duplicate, from
-/// fd_watch_open to fd_watch_close, and the runtime its waits' leaves
-/// come from. The loader closes every watch before runtime_destroy.
+/// fd_watch_open to fd_watch_close, the runtime its waits' leaves come
+/// from, and its wait in place (fd_watch_poll). The loader closes every
+/// watch before runtime_destroy, and frees it (fd_watch_free) at the
+/// handle's destroy, maybe later: a worker may be inside `poll_in_place`
+/// while another thread closes the watch.
 pub struct Watch {
     pub shared: Arc<Shared>,
     entry: Arc<Entry>,
+    /// The wait in place: `events` 0 while none is in flight. Only its
+    /// poller and the watch's free touch it, never at once (the loader's
+    /// contract); `close` never does, so it may run meanwhile.
+    in_place: UnsafeCell<Progress>,
 }
 
 impl Watch {
@@ -296,7 +305,7 @@ impl Watch {
         let _context = handle.enter();
         // No identity: the loader's descriptor names one file throughout.
         let entry = Entry::new(fd, (0, 0), true)?;
-        Ok(Box::new(Watch { shared: shared.clone(), entry }))
+        Ok(Box::new(Watch { shared: shared.clone(), entry, in_place: UnsafeCell::new(Progress::new(0)) }))
     }
 
     /// What a wait of this watch waits on.
@@ -304,11 +313,70 @@ impl Watch {
         Source::Watch(self.entry.clone())
     }
 
+    /// Polls the wait in place: the ready events (> 0) or an error, ending
+    /// it, or 0 while pending (its task's waker listed). A poll for other
+    /// events ends the wait in flight and starts one.
+    ///
+    /// # Safety
+    /// Not called while another call of it or `end_in_place` runs on this
+    /// watch, or while it is dropped; `waker` is valid for the call.
+    pub unsafe fn poll_in_place(&self, events: u32, waker: *const CWaker) -> c_int {
+        // SAFETY: one caller at a time (the contract above); `close`
+        // never touches the wait in place.
+        let wait = unsafe { &mut *self.in_place.get() };
+        let token = wait as *const Progress as usize;
+        if !is_current(&self.shared) {
+            end(wait, &self.entry, token);
+            return EFOREIGN;
+        }
+        if u32::from(wait.events) != events {
+            end(wait, &self.entry, token);
+            *wait = Progress::new(events);
+            self.shared.stats.count(Counter::IoWaits);
+        }
+        // SAFETY: `waker` is valid for the call (the contract above).
+        let ready = unsafe { with_rust_waker(waker, |w| wait.poll(&self.entry, token, &mut Context::from_waker(w))) };
+        match ready {
+            Poll::Pending => 0,
+            Poll::Ready(result) => {
+                // Out of the list now, so later events do not wake the task.
+                end(wait, &self.entry, token);
+                result
+            }
+        }
+    }
+
+    /// Ends the wait in place, if one is in flight, waking nobody.
+    ///
+    /// # Safety
+    /// As `poll_in_place`.
+    pub unsafe fn end_in_place(&self) {
+        // SAFETY: as in poll_in_place.
+        let wait = unsafe { &mut *self.in_place.get() };
+        end(wait, &self.entry, wait as *const Progress as usize);
+    }
+
     /// Deregisters before returning (the loader closes the descriptor
-    /// next); pending and later waits end with `reason`. The entry is
-    /// freed with its last wait.
-    pub fn close(self, reason: c_int) {
+    /// next); pending and later waits end with `reason`, and the wait in
+    /// place's task is woken. The watch stays allocated until it is
+    /// dropped (fd_watch_free); the entry is freed with its last wait.
+    pub fn close(&self, reason: c_int) {
         self.entry.end(reason);
+    }
+}
+
+/// Ends a watch's wait in place (`token` is its address), if in flight.
+fn end(wait: &mut Progress, entry: &Entry, token: usize) {
+    if wait.events != 0 {
+        wait.leave(entry, token);
+        wait.events = 0;
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let token = self.in_place.get() as usize;
+        end(self.in_place.get_mut(), &self.entry, token);
     }
 }
 
@@ -325,11 +393,13 @@ pub enum Source {
     Done,
 }
 
-/// One fd wait future's wait, from its leaf's making to its end.
-pub struct Wait {
-    src: Source,
-    // Bytes, not words: the leaf's header, its runtime and this wait fit
-    // one cache line (leaf.rs, Leaf).
+/// Where one wait stands: a wait future's, beside its source (`Wait`),
+/// or the whole of a watch's wait in place (`Watch::poll_in_place`),
+/// whose registration is its watch's.
+pub struct Progress {
+    // Bytes, not words: the leaf's header, its runtime and a wait fit one
+    // cache line (leaf.rs, Leaf).
+    /// READABLE/WRITABLE bits; 0 for a watch's wait in place not in flight.
     events: u8,
     /// The directions this wait has seen not ready (READABLE/WRITABLE
     /// bits): Tokio's readiness for them since then comes from an edge
@@ -339,6 +409,58 @@ pub struct Wait {
     /// NOT_LISTED before.
     listed_at: usize,
     polled: bool,
+}
+
+impl Progress {
+    fn new(events: u32) -> Progress {
+        Progress { events: (events & (READABLE | WRITABLE)) as u8, seen_idle: 0, listed_at: NOT_LISTED, polled: false }
+    }
+
+    /// Polls readiness on `entry`; `token` names this wait in its list.
+    fn poll(&mut self, entry: &Entry, token: usize, cx: &mut Context<'_>) -> Poll<c_int> {
+        self.polled = true;
+        let afd = entry.fd.read().unwrap();
+        let afd = match &*afd {
+            Ok(afd) => afd,
+            // Closed and reused meanwhile, the runtime destroyed, or the
+            // watch closed (its reason).
+            Err(reason) => return Poll::Ready(*reason),
+        };
+        let mut list_cx = Context::from_waker(&entry.list_waker);
+        let events = u32::from(self.events);
+        let mut idle = u32::from(self.seen_idle);
+        // Woken (a wake emptied the list): readiness first, which a wake
+        // mostly brings; a wait that finds it ends without the list's lock.
+        // A first poll lists itself first: its fd is mostly not ready, and
+        // a check before listing would cost Tokio's registration twice.
+        let mut ready = None;
+        if self.listed_at != NOT_LISTED && !entry.list.listed(self.listed_at) {
+            ready = poll_dirs(afd, events, &mut idle, &mut list_cx);
+        }
+        if ready.is_none() {
+            self.listed_at = entry.list.add(token, cx.waker(), self.listed_at);
+            // Checked again once listed: an event between the check above
+            // and the listing woke a list this wait was not in yet.
+            ready = poll_dirs(afd, events, &mut idle, &mut list_cx);
+        }
+        self.seen_idle = idle as u8;
+        match ready {
+            Some(r) => Poll::Ready(r),
+            None => Poll::Pending,
+        }
+    }
+
+    /// Out of `entry`'s list, unless a wake took it out.
+    fn leave(&mut self, entry: &Entry, token: usize) {
+        let waker = entry.list.remove(token, std::mem::replace(&mut self.listed_at, NOT_LISTED));
+        drop(waker); // outside the list's lock
+    }
+}
+
+/// One fd wait future's wait, from its leaf's making to its end.
+pub struct Wait {
+    src: Source,
+    progress: Progress,
 }
 
 /// Polls one direction: Some(result) once ready (confirmed), None pending.
@@ -384,60 +506,30 @@ fn poll_dirs(afd: &AsyncFd<Borrowed>, events: u32, seen_idle: &mut u32, cx: &mut
 impl Wait {
     /// `events`: READABLE and/or WRITABLE (the loader checked them).
     pub fn new(src: Source, events: u32) -> Wait {
-        Wait { src, events: (events & (READABLE | WRITABLE)) as u8, seen_idle: 0, listed_at: NOT_LISTED, polled: false }
+        Wait { src, progress: Progress::new(events) }
     }
 
     /// Whether the first poll is still to come.
     pub fn is_new(&self) -> bool {
-        !self.polled
+        !self.progress.polled
     }
 
     /// `token` names this wait in the entry's list (the leaf's address).
     /// The first poll of a caller's descriptor registers it.
     pub fn poll(&mut self, registry: &Registry, token: usize, cx: &mut Context<'_>) -> Poll<c_int> {
-        self.polled = true;
         if let Source::Fd(fd) = self.src {
             match register(registry, fd) {
                 Ok(entry) => self.src = Source::Registered(entry, fd),
                 Err(e) => {
+                    self.progress.polled = true;
                     self.src = Source::Done;
                     return Poll::Ready(e);
                 }
             }
         }
-        let Wait { src, events, seen_idle, listed_at, .. } = self;
-        let entry = match src {
-            Source::Registered(entry, _) | Source::Watch(entry) => entry,
-            Source::Fd(_) | Source::Done => return Poll::Ready(EBADF), // not polled once ended
-        };
-        let afd = entry.fd.read().unwrap();
-        let afd = match &*afd {
-            Ok(afd) => afd,
-            // Closed and reused meanwhile, the runtime destroyed, or the
-            // watch closed (its reason).
-            Err(reason) => return Poll::Ready(*reason),
-        };
-        let mut list_cx = Context::from_waker(&entry.list_waker);
-        let events = u32::from(*events);
-        let mut idle = u32::from(*seen_idle);
-        // Woken (a wake emptied the list): readiness first, which a wake
-        // mostly brings; a wait that finds it ends without the list's lock.
-        // A first poll lists itself first: its fd is mostly not ready, and
-        // a check before listing would cost Tokio's registration twice.
-        let mut ready = None;
-        if *listed_at != NOT_LISTED && !entry.list.listed(*listed_at) {
-            ready = poll_dirs(afd, events, &mut idle, &mut list_cx);
-        }
-        if ready.is_none() {
-            *listed_at = entry.list.add(token, cx.waker(), *listed_at);
-            // Checked again once listed: an event between the check above
-            // and the listing woke a list this wait was not in yet.
-            ready = poll_dirs(afd, events, &mut idle, &mut list_cx);
-        }
-        *seen_idle = idle as u8;
-        match ready {
-            Some(r) => Poll::Ready(r),
-            None => Poll::Pending,
+        match &self.src {
+            Source::Registered(entry, _) | Source::Watch(entry) => self.progress.poll(entry, token, cx),
+            Source::Fd(_) | Source::Done => Poll::Ready(EBADF), // not polled once ended
         }
     }
 
@@ -451,8 +543,7 @@ impl Wait {
             Source::Watch(entry) => (entry, -1),
             Source::Fd(_) | Source::Done => return,
         };
-        let waker = entry.list.remove(token, std::mem::replace(&mut self.listed_at, NOT_LISTED));
-        drop(waker); // outside the list's lock
+        self.progress.leave(&entry, token);
         if entry.kept {
             // A socket stays registered: no table lookup. The table holds
             // it, or it left as stale and no longer holds the AsyncFd, so

@@ -259,13 +259,48 @@ pub unsafe extern "C" fn zxt_fd_watch_wait(w: *mut c_void, events: u32, out: *mu
     }
 }
 
-/// Closes the watch `w`: deregisters its fd before returning, ends its
-/// pending waits with `reason`, and frees it.
+/// Polls the watch's wait in place (zyntax_fd_watch_poll): the ready
+/// events (> 0) or an error, ending it; 0 while pending. `events` 0 ends
+/// the wait in flight without waking its task.
 ///
 /// # Safety
-/// `w` came from zxt_fd_watch_open, is closed once and not used after.
+/// `w` came from zxt_fd_watch_open and is not freed; calls on one watch
+/// do not overlap each other or zxt_fd_watch_free (they may overlap
+/// zxt_fd_watch_close); `waker` is valid for the call unless `events` is 0.
+#[no_mangle]
+pub unsafe extern "C" fn zxt_fd_watch_poll(w: *mut c_void, events: u32, waker: *const CWaker) -> c_int {
+    // SAFETY: a live Box<Watch>, polled by one caller at a time (the
+    // caller's contract).
+    let w = unsafe { &*(w as *const fd::Watch) };
+    if events == 0 {
+        // SAFETY: as above.
+        unsafe { w.end_in_place() };
+        return 0;
+    }
+    // SAFETY: as above; `waker` is valid for the call.
+    unsafe { w.poll_in_place(events, waker) }
+}
+
+/// Closes the watch `w`: deregisters its fd before returning and ends its
+/// pending waits with `reason`. `w` stays allocated until
+/// zxt_fd_watch_free.
+///
+/// # Safety
+/// `w` came from zxt_fd_watch_open, is closed once, and not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_fd_watch_close(w: *mut c_void, reason: c_int) {
+    // SAFETY: a live Box<Watch> (the caller's contract); close needs only
+    // a shared borrow, so a poll in place may run meanwhile.
+    unsafe { &*(w as *const fd::Watch) }.close(reason);
+}
+
+/// Frees the closed watch `w`.
+///
+/// # Safety
+/// `w` came from zxt_fd_watch_open, was closed, is freed once and not
+/// used after, and no zxt_fd_watch_poll on it runs.
+#[no_mangle]
+pub unsafe extern "C" fn zxt_fd_watch_free(w: *mut c_void) {
     // SAFETY: the Box zxt_fd_watch_open made, given back once.
-    unsafe { *Box::from_raw(w as *mut fd::Watch) }.close(reason);
+    drop(unsafe { Box::from_raw(w as *mut fd::Watch) });
 }

@@ -1,6 +1,8 @@
 #include "fd_await.h"
 
 zyntax_poll fd_await_poll(fd_await *a, int fd, unsigned events, const zyntax_waker *waker) {
+  if (a->watch != NULL) /* the watch's own wait, in place: nothing to make or drop */
+    return zyntax_fd_watch_poll(a->watch, events, waker, &a->result);
   if (a->future != NULL && (a->fd != fd || a->events != events)) fd_await_drop(a);
   if (a->future == NULL) {
     a->fd = fd;

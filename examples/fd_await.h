@@ -11,8 +11,9 @@ typedef struct fd_await {
   unsigned events;
   int result;            /* when READY: ready events (> 0) or a ZYNTAX_E* code */
   /* Optional: the watch of the one fd this await point is used with
-   * (zyntax_fd_watch_open); its waits need no syscall each. The owner
-   * destroys it before closing the fd. NULL: plain fd waits. */
+   * (zyntax_fd_watch_open); its waits need no syscall each, and are the
+   * watch's own wait polled in place (zyntax_fd_watch_poll: no future).
+   * The owner destroys it before closing the fd. NULL: plain fd waits. */
   zyntax_fd_watch *watch;
 } fd_await;
 

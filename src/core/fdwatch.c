@@ -203,34 +203,48 @@ static zyntax_poll poll_kept(zyntax_fd_watch *w, unsigned events,
   return ZYNTAX_READY;
 }
 
-zyntax_poll zyntax_fd_watch_poll(zyntax_fd_watch *w, unsigned events,
-                                 const zyntax_waker *waker, int *result) {
+/* zyntax_fd_watch_poll but for its one common case (the loader's own
+ * wait, an ended watch or runtime, bad arguments): out of line, so the
+ * common case saves no registers. */
+__attribute__((noinline, cold)) static zyntax_poll
+poll_other(zyntax_fd_watch *w, unsigned events, const zyntax_waker *waker, int *result) {
+  const char *func = "zyntax_fd_watch_poll";
   unsigned all = ZYNTAX_READABLE | ZYNTAX_WRITABLE;
   if (result == NULL) {
-    zx_fail_code(__func__, ZYNTAX_EINVAL);
+    zx_fail_code(func, ZYNTAX_EINVAL);
     return ZYNTAX_READY;
   }
   if (w == NULL || waker == NULL || events == 0 || (events & ~all) != 0) {
-    *result = zx_fail_code(__func__, ZYNTAX_EINVAL);
+    *result = zx_fail_code(func, ZYNTAX_EINVAL);
     return ZYNTAX_READY;
   }
   /* A wait future of an ended watch completes with its reason, which is
    * not a failure of the call: not recorded. */
   int ended = atomic_load_explicit(&w->ended, memory_order_acquire);
-  if (ended == 0) {
-    zyntax_runtime *rt = w->rt;
-    if (zx_runtime_open(rt)) {
-      if (!w->in_place) return poll_kept(w, events, waker, result);
-      int rc = w->backend->fd_watch_poll(w->impl, events, waker);
-      if (rc == 0) return ZYNTAX_PENDING;
-      *result = rc;
-      return ZYNTAX_READY;
-    }
-    *result = zx_check_open(rt, __func__); /* a wait kept stays: destroy drops it */
+  if (ended != 0) {
+    drop_kept(w);
+    *result = ended;
     return ZYNTAX_READY;
   }
-  drop_kept(w);
-  *result = ended;
+  if (!zx_runtime_open(w->rt)) {
+    *result = zx_check_open(w->rt, func); /* a wait kept stays: destroy drops it */
+    return ZYNTAX_READY;
+  }
+  return poll_kept(w, events, waker, result);
+}
+
+zyntax_poll zyntax_fd_watch_poll(zyntax_fd_watch *w, unsigned events,
+                                 const zyntax_waker *waker, int *result) {
+  unsigned all = ZYNTAX_READABLE | ZYNTAX_WRITABLE;
+  if (__builtin_expect(w == NULL || waker == NULL || result == NULL || events == 0 ||
+                           (events & ~all) != 0 || !w->in_place ||
+                           atomic_load_explicit(&w->ended, memory_order_acquire) != 0 ||
+                           !zx_runtime_open(w->rt),
+                       0))
+    return poll_other(w, events, waker, result);
+  int rc = w->backend->fd_watch_poll(w->impl, events, waker);
+  if (rc == 0) return ZYNTAX_PENDING;
+  *result = rc;
   return ZYNTAX_READY;
 }
 

@@ -61,6 +61,12 @@ static void drop_kept(zyntax_fd_watch *w) {
   w->kept = NULL;
 }
 
+/* A wait future on `w`'s registration (`w` open, its runtime open). */
+static int make_wait(zyntax_fd_watch *w, unsigned events, zyntax_future **out) {
+  return w->native ? w->backend->fd_watch_wait(w->impl, events, out)
+                   : zx_fd_watch_fallback_wait(w->impl, events, out);
+}
+
 /* Frees what is left of `w` once it ended, and `w`. */
 static void free_watch(zyntax_fd_watch *w) {
   drop_kept(w);
@@ -173,8 +179,7 @@ int zyntax_fd_watch_wait_future(zyntax_fd_watch *w, unsigned events,
   int rc = zx_check_open(rt, __func__);
   if (rc != 0) return rc;
   zyntax_future *f = NULL;
-  rc = w->native ? rt->backend->fd_watch_wait(w->impl, events, &f)
-                 : zx_fd_watch_fallback_wait(w->impl, events, &f);
+  rc = make_wait(w, events, &f);
   if (rc != 0) return zx_fail_code(__func__, rc);
   *out = f;
   return 0;
@@ -186,8 +191,7 @@ static zyntax_poll poll_kept(zyntax_fd_watch *w, unsigned events,
                              const zyntax_waker *waker, int *result) {
   if (w->kept != NULL && w->kept_events != events) drop_kept(w);
   if (w->kept == NULL) {
-    int rc = w->native ? w->backend->fd_watch_wait(w->impl, events, &w->kept)
-                       : zx_fd_watch_fallback_wait(w->impl, events, &w->kept);
+    int rc = make_wait(w, events, &w->kept);
     if (rc != 0) {
       w->kept = NULL;
       *result = zx_fail_code("zyntax_fd_watch_poll", rc);
@@ -195,10 +199,7 @@ static zyntax_poll poll_kept(zyntax_fd_watch *w, unsigned events,
     }
     w->kept_events = events;
   }
-  zyntax_future *f = w->kept;
-  if (f->result == ZYNTAX_NOT_FINISHED && f->ops->poll(f, waker) == ZYNTAX_PENDING)
-    return ZYNTAX_PENDING;
-  *result = f->result;
+  if (zyntax_future_poll(w->kept, waker, result) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
   drop_kept(w);
   return ZYNTAX_READY;
 }

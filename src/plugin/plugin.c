@@ -168,6 +168,18 @@ static int fd_watch_poll_partial(const zyntax_backend *be) {
   return set == 1 || (set == 2 && be->fd_watch_close == NULL);
 }
 
+/* The optional entries come in groups, each set whole or not at all: the
+ * group set only in part, as the refusal names it, or NULL. */
+static const char *partial_optional_group(const zyntax_backend *be) {
+  if (host_loop_partial(be)) return "poll_fd, next_deadline, run_nowait: all three or none";
+  if (fd_watch_partial(be))
+    return "fd_watch_open, fd_watch_wait, fd_watch_close: all three or none";
+  if (fd_watch_poll_partial(be))
+    return "fd_watch_poll, fd_watch_free (both or none, and only with fd_watch_open, "
+           "fd_watch_wait, fd_watch_close)";
+  return NULL;
+}
+
 /* The first NULL op of a task op table, or NULL. */
 static const char *missing_task_op(const zyntax_task_ops *t) {
   return !t->state ? "state" : !t->status ? "status" : !t->cancel ? "cancel"
@@ -232,23 +244,12 @@ int zx_plugin_validate(const zyntax_backend *be, const char *origin,
     return zx_fail(err, ZYNTAX_EBADPLUGIN,
                    "backend '%s' (%s, ABI %u.%u) lacks the required entry '%s'",
                    origin, be->name, be->abi_major, be->abi_minor, missing);
-  if (host_loop_partial(be))
+  const char *partial = partial_optional_group(be);
+  if (partial != NULL)
     return zx_fail(err, ZYNTAX_EBADPLUGIN,
                    "backend '%s' (%s, ABI %u.%u) sets only some of the optional "
-                   "entries poll_fd, next_deadline, run_nowait: all three or none",
-                   origin, be->name, be->abi_major, be->abi_minor);
-  if (fd_watch_partial(be))
-    return zx_fail(err, ZYNTAX_EBADPLUGIN,
-                   "backend '%s' (%s, ABI %u.%u) sets only some of the optional "
-                   "entries fd_watch_open, fd_watch_wait, fd_watch_close: all "
-                   "three or none",
-                   origin, be->name, be->abi_major, be->abi_minor);
-  if (fd_watch_poll_partial(be))
-    return zx_fail(err, ZYNTAX_EBADPLUGIN,
-                   "backend '%s' (%s, ABI %u.%u) sets only some of the optional "
-                   "entries fd_watch_poll, fd_watch_free (both or none, and only "
-                   "with fd_watch_open, fd_watch_wait, fd_watch_close)",
-                   origin, be->name, be->abi_major, be->abi_minor);
+                   "entries %s",
+                   origin, be->name, be->abi_major, be->abi_minor, partial);
   char what[160];
   int rc = check_op_tables(be, what, sizeof what);
   if (rc != 0)

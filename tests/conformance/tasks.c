@@ -5,27 +5,31 @@
 
 /* ---- join from inside a task ---- */
 
+/* A child finishes once its parent opens the gate: a task cancelled before
+ * that cannot have finished, however slow the machine (no wall clock). */
 typedef struct child {
-  zyntax_future *sleep;
+  zyntax_semaphore *gate;
+  zyntax_acquire *pass;
   int value;
 } child;
 
 static zyntax_poll child_poll(void *state, const zyntax_waker *waker) {
   child *c = state;
   int rc;
-  if (c->sleep == NULL) zyntax_sleep_future(zyntax_runtime_current(), 1000000, &c->sleep);
-  if (zyntax_future_poll(c->sleep, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  zyntax_future_drop(c->sleep);
-  c->sleep = NULL;
+  if (c->pass == NULL) zyntax_acquire_create(c->gate, &c->pass);
+  if (zyntax_acquire_poll(c->pass, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  assert_int_equal(rc, 0);
+  zyntax_acquire_drop(c->pass);
+  c->pass = NULL;
   c->value = 7;
   return ZYNTAX_READY;
 }
 
-/* A child cancelled after its first poll still owns its sleep. */
+/* A child cancelled after its first poll still owns its acquire. */
 static void child_drop(void *state) {
   child *c = state;
-  zyntax_future_drop(c->sleep);
-  c->sleep = NULL;
+  zyntax_acquire_drop(c->pass);
+  c->pass = NULL;
 }
 
 static const zyntax_future_vtable child_vt = {child_poll, child_drop};
@@ -33,6 +37,7 @@ static const zyntax_future_vtable child_vt = {child_poll, child_drop};
 typedef struct parent {
   child kids[3];
   zyntax_task *tasks[3];
+  zyntax_semaphore *gate;
   zyntax_future *join;
   int next, sum, results[3];
   int cancel_second;
@@ -42,9 +47,13 @@ static zyntax_poll parent_poll(void *state, const zyntax_waker *waker) {
   parent *p = state;
   zyntax_runtime *rt = zyntax_runtime_current();
   if (p->tasks[0] == NULL) {
-    for (int i = 0; i < 3; i++)
+    assert_int_equal(zyntax_semaphore_create(0, &p->gate), 0);
+    for (int i = 0; i < 3; i++) {
+      p->kids[i].gate = p->gate;
       zyntax_runtime_spawn_future(rt, &p->kids[i], &child_vt, &p->tasks[i]);
+    }
     if (p->cancel_second) zyntax_task_cancel(p->tasks[1]);
+    zyntax_semaphore_add_permits(p->gate, 3);
   }
   while (p->next < 3) {
     if (p->join == NULL) zyntax_task_join_future(p->tasks[p->next], &p->join);
@@ -57,6 +66,7 @@ static zyntax_poll parent_poll(void *state, const zyntax_waker *waker) {
     zyntax_task_drop(p->tasks[p->next]);
     p->next++;
   }
+  zyntax_semaphore_drop(p->gate);
   return ZYNTAX_READY;
 }
 
@@ -142,12 +152,29 @@ static void cancel_after_completion(void **state) {
 
 /* ---- drop the handle (detach) ---- */
 
+/* Finishes after a 1 ms sleep: run() must wait for a detached task's timer. */
+typedef struct sleeper {
+  zyntax_future *sleep;
+  int value;
+} sleeper;
+
+static zyntax_poll sleeper_poll(void *state, const zyntax_waker *waker) {
+  sleeper *s = state;
+  int rc;
+  if (s->sleep == NULL) zyntax_sleep_future(zyntax_runtime_current(), 1000000, &s->sleep);
+  if (zyntax_future_poll(s->sleep, waker, &rc) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
+  zyntax_future_drop(s->sleep);
+  s->sleep = NULL;
+  s->value = 7;
+  return ZYNTAX_READY;
+}
+
 static void dropped_handle_task_still_runs_and_drops_once(void **state) {
   (void)state;
   zyntax_runtime *rt = new_runtime();
   counted c = {0, 0};
-  child k = {0};
-  zyntax_task *t = zyntax_runtime_spawn(rt, &k, child_poll);
+  sleeper k = {0};
+  zyntax_task *t = zyntax_runtime_spawn(rt, &k, sleeper_poll);
   zyntax_task *u;
   zyntax_runtime_spawn_future(rt, &c, &counted_ready_vt, &u);
   zyntax_task_drop(t);

@@ -234,10 +234,16 @@ static void sleep_bursts_reuse_memory_and_complete(void **state) {
  * short sleeper is never left behind while the others go round - between
  * two of its wakes, each re-sleeper wakes only a few times (its sleeps
  * end on later milliseconds than its last, the short one's within 2 ms of
- * its start), whatever the machine's speed. The C backends' timing wheel fires at most a budget of sleeps per
- * loop turn; the sleeps a turn left, when they were filed in a coarse
- * slot, once waited behind the ones filed later (up to the span of that
- * slot, 64 ms or 4 s). */
+ * its start), whatever the machine's speed. The C backends' timing wheel
+ * fires at most a budget of sleeps per loop turn; the sleeps a turn left,
+ * when they were filed in a coarse slot, once waited behind the ones filed
+ * later for a whole rotation of that level (4 s at level 1: thousands of
+ * wakes of every re-sleeper at each 64 ms boundary the test crosses).
+ * With two or more workers a thread the machine leaves unscheduled for a
+ * while (valgrind runs one thread at a time) lets the others go round
+ * meanwhile, which no runtime can prevent: so the bound of a few wakes
+ * must hold for all but one in twenty gaps, and every gap stays far below
+ * a starved rotation. */
 #define CYCLERS 400
 #define FAR_SLEEPS 64
 #define SHORT_SLEEPS 400
@@ -247,7 +253,7 @@ typedef struct timer_mix {
   atomic_int cycles; /* sleeps the re-sleepers completed */
   atomic_int early;  /* sleeps completed before their deadline */
   atomic_int far_done;
-  int max_cycles; /* most re-sleeper wakes between two short wakes */
+  int gaps[SHORT_SLEEPS]; /* re-sleeper wakes between two short wakes */
 } timer_mix;
 
 typedef struct mix_task {
@@ -309,7 +315,7 @@ static zyntax_poll short_poll(void *state, const zyntax_waker *waker) {
   while (m->done < SHORT_SLEEPS) {
     if (mix_sleep(m, 200000, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
     int cycles = atomic_load(&mix->cycles);
-    if (cycles - m->last > mix->max_cycles) mix->max_cycles = cycles - m->last;
+    mix->gaps[m->done] = cycles - m->last;
     m->last = cycles;
     m->done++;
   }
@@ -341,10 +347,18 @@ static void short_sleep_keeps_up_with_resleeping_tasks(void **state) {
   assert_int_equal(atomic_load(&mix.far_done), FAR_SLEEPS);
   /* A re-sleeper wakes at most about 3 times per short sleep (its sleeps
    * end on later milliseconds than the ones before, the short one is due
-   * within 2 ms of its start); twice that, for every one of them. */
-  print_message("most re-sleeper wakes between two short ones: %d (bound %d)\n",
-                mix.max_cycles, 6 * CYCLERS);
-  assert_true(mix.max_cycles <= 6 * CYCLERS);
+   * within 2 ms of its start); twice that, for every one of them, in all
+   * but one gap in twenty; and never a hundred times (a starved slot: about
+   * 4000 times). */
+  int over = 0, most = 0;
+  for (int i = 0; i < SHORT_SLEEPS; i++) {
+    over += mix.gaps[i] > 6 * CYCLERS;
+    if (mix.gaps[i] > most) most = mix.gaps[i];
+  }
+  print_message("re-sleeper wakes between two short ones: most %d, %d gaps above %d\n",
+                most, over, 6 * CYCLERS);
+  assert_true(over <= SHORT_SLEEPS / 20);
+  assert_true(most <= 100 * CYCLERS);
   free(tasks);
   end_runtime(rt);
 }

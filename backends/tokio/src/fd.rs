@@ -48,8 +48,8 @@ use tokio::io::Interest;
 
 use crate::ffi::*;
 use crate::intmap::IntMap;
-use crate::runtime::{is_current, Counter, Shared};
-use crate::waker::with_rust_waker;
+use crate::runtime::{Counter, Shared};
+use crate::waker::{runtime_thread, with_rust_waker};
 
 /// A descriptor the caller owns: never closed here.
 pub struct Borrowed(RawFd);
@@ -325,14 +325,18 @@ impl Watch {
         // never touches the wait in place.
         let wait = unsafe { &mut *self.in_place.get() };
         let token = wait as *const Progress as usize;
-        if !is_current(&self.shared) {
-            end(wait, &self.entry, token);
-            return EFOREIGN;
-        }
+        // SAFETY: `waker` is valid for the call (the contract above).
+        let slot = match unsafe { runtime_thread(waker, &self.shared) } {
+            Some(slot) => slot,
+            None => {
+                end(wait, &self.entry, token);
+                return EFOREIGN;
+            }
+        };
         if u32::from(wait.events) != events {
             end(wait, &self.entry, token);
             *wait = Progress::new(events);
-            self.shared.stats.count(Counter::IoWaits);
+            self.shared.stats.count_at(slot, Counter::IoWaits);
         }
         // SAFETY: `waker` is valid for the call (the contract above).
         let ready = unsafe { with_rust_waker(waker, |w| wait.poll(&self.entry, token, &mut Context::from_waker(w))) };

@@ -23,8 +23,8 @@ use tokio::time::{Instant, Sleep};
 
 use crate::fd::Wait;
 use crate::ffi::*;
-use crate::runtime::{is_current, Counter, Shared};
-use crate::waker::with_rust_waker;
+use crate::runtime::{Counter, Shared};
+use crate::waker::{runtime_thread, with_rust_waker};
 
 pub enum Kind {
     /// Its Tokio `Sleep` is the leaf's `timer`, written at the first
@@ -208,7 +208,9 @@ unsafe extern "C" fn leaf_poll(f: *mut ZFuture, w: *const CWaker) -> c_int {
         leaf.base.result = ECLOSED;
         return READY;
     }
-    if !is_current(leaf.shared()) {
+    // SAFETY: `w` is NULL (a poll from outside any task may pass none;
+    // it is refused here) or valid for the call.
+    if unsafe { runtime_thread(w, leaf.shared()) }.is_none() {
         leaf.base.result = EFOREIGN;
         return READY;
     }

@@ -196,12 +196,6 @@ thread_local! {
     static CURRENT: Cell<*const Shared> = const { Cell::new(ptr::null()) };
 }
 
-/// True on a thread of `shared`'s runtime (a registered one is found
-/// without the thread-local: threads.rs).
-pub fn is_current(shared: &Shared) -> bool {
-    shared.stats.threads.slot().is_some() || is_current_tls(shared)
-}
-
 /// The thread-local's answer: threads beyond the registry's slots.
 #[cold]
 pub fn is_current_tls(shared: &Shared) -> bool {

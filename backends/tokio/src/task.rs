@@ -326,8 +326,17 @@ struct Make {
 impl Task {
     /// The registry slot of the thread of the last poll (the caller's,
     /// right after its poll).
-    fn poller_slot(&self) -> Option<usize> {
+    pub fn poller_slot(&self) -> Option<usize> {
         Some(self.poller_slot.load(Ordering::Relaxed)).filter(|&i| i != NO_SLOT).map(usize::from)
+    }
+
+    /// Whether the calling thread is inside this task's poll and the task
+    /// is `shared`'s: then the thread is one of `shared`'s runtime (reads
+    /// only line 0, which the poll holds).
+    #[inline]
+    pub fn polled_here_for(&self, shared: &Shared) -> bool {
+        ptr::eq(self.shared, shared)
+            && self.poller.load(Ordering::Relaxed) & !WOKE_INLINE == crate::threads::me()
     }
 
     /// The runtime's shared part.

@@ -16,6 +16,7 @@ use std::ptr;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
 use crate::ffi::*;
+use crate::runtime::{is_current_tls, Shared};
 use crate::task::{Task, TaskRef};
 
 /// # Safety
@@ -126,6 +127,34 @@ static FOREIGN_RAW: RawWakerVTable =
 
 fn foreign_raw(w: OwnedCWaker) -> RawWaker {
     RawWaker::new(Box::into_raw(Box::new(w)) as *const (), &FOREIGN_RAW)
+}
+
+/// Where a leaf or a watch's wait of `shared`, polled with `w`, is polled:
+/// on a thread of `shared`'s runtime, Some(that thread's registry slot,
+/// None beyond the slots); None on any other thread. Mostly `w` is the
+/// waker of a task of `shared` this thread is polling right now, whose
+/// record's first line (held by that poll) says so and names the slot;
+/// else the thread registry answers (a search of its slots).
+///
+/// # Safety
+/// `w` is NULL (a poll from outside any task may pass none) or a valid C
+/// waker for the duration of the call.
+#[inline]
+pub unsafe fn runtime_thread(w: *const CWaker, shared: &Shared) -> Option<Option<usize>> {
+    // SAFETY: `w` is valid if not NULL (the caller's contract).
+    let (data, vtable) = match unsafe { w.as_ref() } {
+        Some(w) => (w.data, w.vtable),
+        None => (ptr::null(), ptr::null()),
+    };
+    if ptr::eq(vtable, &TASK_WAKER) {
+        // SAFETY: a TASK_WAKER's data is a record `w` keeps alive for the call.
+        let task = unsafe { &*(data as *const Task) };
+        if task.polled_here_for(shared) {
+            return Some(task.poller_slot());
+        }
+    }
+    let slot = shared.stats.threads.slot();
+    (slot.is_some() || is_current_tls(shared)).then_some(slot)
 }
 
 /// Calls `f` with a Rust waker for the C waker `w` a leaf future is polled

@@ -107,11 +107,16 @@ static int reserve(zyntax_runtime *rt, int fd) {
   return 0;
 }
 
-/* Files `w` under its number, displacing the watch there. */
+/* Files `w` under its number, displacing the watch there; ZYNTAX_ECLOSED
+ * once the runtime's destroy closed its watches. An open that passed its
+ * check before the destroy began may get here after that: the destroy
+ * sets `closing` before it takes the lock to close them, so it is seen
+ * here, and nothing is filed in (or makes anew) the table it freed. */
 static int file_watch(zyntax_fd_watch *w) {
   zyntax_runtime *rt = w->rt;
   pthread_mutex_lock(&rt->watch_lock);
-  int rc = reserve(rt, w->fd);
+  int rc = atomic_load_explicit(&rt->closing, memory_order_relaxed) ? ZYNTAX_ECLOSED
+                                                                     : reserve(rt, w->fd);
   if (rc == 0) {
     zyntax_fd_watch *old = rt->watches[w->fd];
     if (old != NULL) end_watch(old, ZYNTAX_EBADF);

@@ -566,8 +566,8 @@ static void destroy_ends_the_waits_in_place(void **state) {
 /* A task that polls a watch's wait in place for WRITABLE (ready at once)
  * and yields, over and over, until the runtime's destroy cancels it. */
 typedef struct spinner {
+  atomic_int steps; /* first: until_three_steps counts it */
   zyntax_fd_watch *w;
-  atomic_int polls;
   unsigned char yielded;
 } spinner;
 
@@ -577,7 +577,7 @@ static zyntax_poll spinner_poll(void *state, const zyntax_waker *waker) {
   if (!sp->yielded) {
     if (zyntax_fd_watch_poll(sp->w, ZYNTAX_WRITABLE, waker, &rc) == ZYNTAX_PENDING)
       return ZYNTAX_PENDING;
-    atomic_fetch_add(&sp->polls, 1);
+    atomic_fetch_add(&sp->steps, 1);
     if (rc != ZYNTAX_WRITABLE) return ZYNTAX_READY; /* the destroy closed the watch */
   }
   return zyntax_yield_poll(&sp->yielded, waker) == ZYNTAX_READY ? spinner_poll(state, waker)
@@ -586,12 +586,50 @@ static zyntax_poll spinner_poll(void *state, const zyntax_waker *waker) {
 
 static const zyntax_future_vtable spinner_vt = {spinner_poll, NULL};
 
-/* Drives until the spinner has polled a few times. */
-static zyntax_poll until_spun(void *state, const zyntax_waker *waker) {
-  spinner *sp = state;
-  if (atomic_load(&sp->polls) >= 3) return ZYNTAX_READY;
+/* A task that opens and destroys a watch and yields, over and over, until
+ * an open fails because the runtime's destroy began (or the destroy
+ * cancels it). */
+typedef struct opener {
+  atomic_int steps; /* first: until_three_steps counts it */
+  int fd;
+  int refused; /* what the failed open returned */
+  unsigned char yielded;
+} opener;
+
+static zyntax_poll opener_poll(void *state, const zyntax_waker *waker) {
+  opener *o = state;
+  if (!o->yielded) {
+    zyntax_fd_watch *w = NULL;
+    int rc = zyntax_fd_watch_open(zyntax_runtime_current(), o->fd, &w);
+    if (rc != 0) {
+      o->refused = rc;
+      return ZYNTAX_READY;
+    }
+    atomic_fetch_add(&o->steps, 1);
+    assert_int_equal(zyntax_fd_watch_destroy(w), 0);
+  }
+  return zyntax_yield_poll(&o->yielded, waker) == ZYNTAX_READY ? opener_poll(state, waker)
+                                                                 : ZYNTAX_PENDING;
+}
+
+static const zyntax_future_vtable opener_vt = {opener_poll, NULL};
+
+/* Drives until the task on `state` (whose first member counts its steps)
+ * made three. */
+static zyntax_poll until_three_steps(void *state, const zyntax_waker *waker) {
+  if (atomic_load((atomic_int *)state) >= 3) return ZYNTAX_READY;
   zyntax_waker_wake_by_ref(waker);
   return ZYNTAX_PENDING;
+}
+
+/* Spawns the task (`state`, `vt`) on `rt`, lets it make three steps, and
+ * destroys `rt` while it goes on. */
+static void destroy_under_a_task(zyntax_runtime *rt, void *state, const zyntax_future_vtable *vt) {
+  zyntax_task *task = NULL;
+  assert_int_equal(zyntax_runtime_spawn_future(rt, state, vt, &task), 0);
+  assert_int_equal(zyntax_runtime_block_on_future(rt, state, until_three_steps), 0);
+  end_runtime(rt);
+  zyntax_task_drop(task);
 }
 
 /* The runtime destroyed while a task keeps polling a watch in place: on a
@@ -607,11 +645,7 @@ static void destroying_the_runtime_while_a_task_polls_in_place(void **state) {
     int sv[2];
     socket_pair(sv);
     spinner sp = {.w = open_watch(rt, sv[0])};
-    zyntax_task *task = NULL;
-    assert_int_equal(zyntax_runtime_spawn_future(rt, &sp, &spinner_vt, &task), 0);
-    assert_int_equal(zyntax_runtime_block_on_future(rt, &sp, until_spun), 0);
-    end_runtime(rt);
-    zyntax_task_drop(task);
+    destroy_under_a_task(rt, &sp, &spinner_vt);
     zyntax_waker noop = zyntax_waker_noop();
     int rc = 0;
     assert_int_equal(zyntax_fd_watch_poll(sp.w, ZYNTAX_WRITABLE, &noop, &rc), ZYNTAX_READY);
@@ -620,42 +654,6 @@ static void destroying_the_runtime_while_a_task_polls_in_place(void **state) {
     close(sv[0]);
     close(sv[1]);
   }
-}
-
-/* A task that opens and destroys a watch and yields, over and over,
- * until an open fails because the runtime's destroy began (or the destroy
- * cancels it). */
-typedef struct opener {
-  int fd;
-  atomic_int opens;
-  int refused; /* what the failed open returned */
-  unsigned char yielded;
-} opener;
-
-static zyntax_poll opener_poll(void *state, const zyntax_waker *waker) {
-  opener *o = state;
-  for (;;) {
-    if (!o->yielded) {
-      zyntax_fd_watch *w = NULL;
-      int rc = zyntax_fd_watch_open(zyntax_runtime_current(), o->fd, &w);
-      if (rc != 0) {
-        o->refused = rc;
-        return ZYNTAX_READY;
-      }
-      atomic_fetch_add(&o->opens, 1);
-      assert_int_equal(zyntax_fd_watch_destroy(w), 0);
-    }
-    if (zyntax_yield_poll(&o->yielded, waker) == ZYNTAX_PENDING) return ZYNTAX_PENDING;
-  }
-}
-
-static const zyntax_future_vtable opener_vt = {opener_poll, NULL};
-
-static zyntax_poll until_opened(void *state, const zyntax_waker *waker) {
-  opener *o = state;
-  if (atomic_load(&o->opens) >= 3) return ZYNTAX_READY;
-  zyntax_waker_wake_by_ref(waker);
-  return ZYNTAX_PENDING;
 }
 
 /* The runtime destroyed while a task keeps opening watches: on a backend
@@ -671,11 +669,7 @@ static void destroying_the_runtime_while_a_task_opens_watches(void **state) {
     int sv[2];
     socket_pair(sv);
     opener o = {.fd = sv[0]};
-    zyntax_task *task = NULL;
-    assert_int_equal(zyntax_runtime_spawn_future(rt, &o, &opener_vt, &task), 0);
-    assert_int_equal(zyntax_runtime_block_on_future(rt, &o, until_opened), 0);
-    end_runtime(rt);
-    zyntax_task_drop(task);
+    destroy_under_a_task(rt, &o, &opener_vt);
     assert_true(o.refused == 0 || o.refused == ZYNTAX_ECLOSED);
     close(sv[0]);
     close(sv[1]);

@@ -177,6 +177,7 @@ impl WaitList {
 /// One registered fd: what it was when registered, and whether it stays
 /// registered between waits (sockets, watches). `fd` is Err once the
 /// registration is gone: the result its waits end with.
+#[repr(C)] // the lock word and the list first: what every poll reads
 pub struct Entry {
     fd: RwLock<Result<AsyncFd<Borrowed>, c_int>>,
     list: Arc<WaitList>,
@@ -191,13 +192,13 @@ pub type Registry = Mutex<IntMap<RawFd, Arc<Entry>>>;
 
 impl Entry {
     /// Registers `fd` for both directions. Needs a Tokio runtime context.
-    fn new(fd: RawFd, id: (u64, u64), kept: bool) -> Result<Arc<Entry>, c_int> {
+    fn new(fd: RawFd, id: (u64, u64), kept: bool) -> Result<Entry, c_int> {
         let interest = Interest::READABLE.add(Interest::WRITABLE);
         // epoll refuses e.g. regular files: such an fd cannot be watched.
         let afd = AsyncFd::with_interest(Borrowed(fd), interest).map_err(|_| EBADF)?;
         let list = Arc::<WaitList>::default();
         let list_waker = Waker::from(list.clone());
-        Ok(Arc::new(Entry { fd: RwLock::new(Ok(afd)), list, list_waker, id, kept }))
+        Ok(Entry { fd: RwLock::new(Ok(afd)), list, list_waker, id, kept })
     }
 
     /// Deregisters now (EPOLL_CTL_DEL before this returns; a poll in
@@ -268,7 +269,7 @@ fn register(registry: &Registry, fd: RawFd) -> Result<Arc<Entry>, c_int> {
             e.end(EBADF);
         }
     }
-    let entry = Entry::new(fd, id, socket)?;
+    let entry = Arc::new(Entry::new(fd, id, socket)?);
     fds.insert(fd, entry.clone());
     Ok(entry)
 }
@@ -286,31 +287,46 @@ pub fn clear(registry: &Registry) {
 /// An fd watch: its own registration of the loader's duplicate, from
 /// fd_watch_open to fd_watch_close, the runtime its waits' leaves come
 /// from, and its wait in place (fd_watch_poll). The loader closes every
-/// watch before runtime_destroy, and frees it (fd_watch_free) at the
-/// handle's destroy, maybe later: a worker may be inside `poll_in_place`
-/// while another thread closes the watch.
+/// watch before runtime_destroy, and gives its reference back
+/// (fd_watch_free) at the handle's destroy, maybe later: a worker may be
+/// inside `poll_in_place` while another thread closes the watch. Wait
+/// futures on the watch hold references too, so it may outlive the free.
+///
+/// The wait in place and the registration share one allocation, the wait
+/// first: a poll in place reads the lock word and the waiter list right
+/// after the wait's own fields, with no pointer to follow between them
+/// (with 1,000 watches per round of fd_fanout each such pointer was a
+/// cache miss per event).
+#[repr(C)]
 pub struct Watch {
-    pub shared: Arc<Shared>,
-    entry: Arc<Entry>,
     /// The wait in place: `events` 0 while none is in flight. Only its
-    /// poller and the watch's free touch it, never at once (the loader's
-    /// contract); `close` never does, so it may run meanwhile.
+    /// poller and the loader's free touch it, never at once (the loader's
+    /// contract); `close` and the wait futures never do.
     in_place: UnsafeCell<Progress>,
+    entry: Entry,
+    pub shared: Arc<Shared>,
 }
+
+// SAFETY: `in_place` is the only field without its own synchronisation,
+// and one thread at a time touches it (the loader's contract: calls of
+// fd_watch_poll on a watch do not overlap each other or fd_watch_free).
+unsafe impl Sync for Watch {}
+// SAFETY: as above; every other field is Send.
+unsafe impl Send for Watch {}
 
 impl Watch {
     /// Registers `fd` (the loader's, open until `close` returned) from any
     /// thread: `handle` gives the Tokio context registering needs.
-    pub fn open(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, fd: RawFd) -> Result<Box<Watch>, c_int> {
+    pub fn open(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, fd: RawFd) -> Result<Arc<Watch>, c_int> {
         let _context = handle.enter();
         // No identity: the loader's descriptor names one file throughout.
         let entry = Entry::new(fd, (0, 0), true)?;
-        Ok(Box::new(Watch { shared: shared.clone(), entry, in_place: UnsafeCell::new(Progress::new(0)) }))
+        Ok(Arc::new(Watch { in_place: UnsafeCell::new(Progress::new(0)), entry, shared: shared.clone() }))
     }
 
     /// What a wait of this watch waits on.
-    pub fn source(&self) -> Source {
-        Source::Watch(self.entry.clone())
+    pub fn source(self: &Arc<Self>) -> Source {
+        Source::Watch(self.clone())
     }
 
     /// Polls the wait in place: the ready events (> 0) or an error, ending
@@ -391,8 +407,8 @@ pub enum Source {
     Fd(RawFd),
     /// The caller's descriptor `fd` and its registration.
     Registered(Arc<Entry>, RawFd),
-    /// A watch's registration (kept: never found through the registry).
-    Watch(Arc<Entry>),
+    /// A watch, whose registration is kept and never in the registry.
+    Watch(Arc<Watch>),
     /// The wait ended: out of the waiter list, the registration let go.
     Done,
 }
@@ -532,7 +548,8 @@ impl Wait {
             }
         }
         match &self.src {
-            Source::Registered(entry, _) | Source::Watch(entry) => self.progress.poll(entry, token, cx),
+            Source::Registered(entry, _) => self.progress.poll(entry, token, cx),
+            Source::Watch(watch) => self.progress.poll(&watch.entry, token, cx),
             Source::Fd(_) | Source::Done => Poll::Ready(EBADF), // not polled once ended
         }
     }
@@ -544,7 +561,7 @@ impl Wait {
         let (entry, fd) = match std::mem::replace(&mut self.src, Source::Done) {
             Source::Registered(entry, fd) => (entry, fd),
             // A watch's entry is never in the table: its close deregisters.
-            Source::Watch(entry) => (entry, -1),
+            Source::Watch(watch) => return self.progress.leave(&watch.entry, token),
             Source::Fd(_) | Source::Done => return,
         };
         self.progress.leave(&entry, token);

@@ -35,7 +35,9 @@ mod threads;
 mod timing;
 mod waker;
 
+use std::mem::ManuallyDrop;
 use std::os::raw::{c_char, c_int, c_void};
+use std::sync::Arc;
 
 use ffi::*;
 use runtime::{Backend, Config};
@@ -231,8 +233,9 @@ pub unsafe extern "C" fn zxt_fd_watch_open(b: *mut c_void, fd: c_int, out: *mut 
     // SAFETY: `b` is live (the caller's contract).
     match unsafe { with_backend(b, |b| fd::Watch::open(&b.shared, &b.handle, fd)) } {
         Ok(w) => {
-            // SAFETY: `out` is writable (the caller's contract).
-            unsafe { *out = Box::into_raw(w) as *mut c_void };
+            // SAFETY: `out` is writable (the caller's contract). The
+            // loader holds this reference until zxt_fd_watch_free.
+            unsafe { *out = Arc::into_raw(w) as *mut c_void };
             0
         }
         Err(e) => e,
@@ -247,8 +250,9 @@ pub unsafe extern "C" fn zxt_fd_watch_open(b: *mut c_void, fd: c_int, out: *mut 
 /// `out` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_fd_watch_wait(w: *mut c_void, events: u32, out: *mut *mut ZFuture) -> c_int {
-    // SAFETY: a live Box<Watch> for the call (the caller's contract).
-    let w = unsafe { &*(w as *const fd::Watch) };
+    // SAFETY: the loader's reference (zxt_fd_watch_open's), live for the
+    // call (the caller's contract); borrowed, so never dropped here.
+    let w = ManuallyDrop::new(unsafe { Arc::from_raw(w as *const fd::Watch) });
     match leaf::new(&w.shared, leaf::Kind::Fd(fd::Wait::new(w.source(), events))) {
         Ok(f) => {
             // SAFETY: `out` is writable (the caller's contract).
@@ -269,8 +273,8 @@ pub unsafe extern "C" fn zxt_fd_watch_wait(w: *mut c_void, events: u32, out: *mu
 /// zxt_fd_watch_close); `waker` is valid for the call unless `events` is 0.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_fd_watch_poll(w: *mut c_void, events: u32, waker: *const CWaker) -> c_int {
-    // SAFETY: a live Box<Watch>, polled by one caller at a time (the
-    // caller's contract).
+    // SAFETY: a live watch (the loader holds a reference), polled by one
+    // caller at a time (the caller's contract).
     let w = unsafe { &*(w as *const fd::Watch) };
     if events == 0 {
         // SAFETY: as above.
@@ -289,7 +293,7 @@ pub unsafe extern "C" fn zxt_fd_watch_poll(w: *mut c_void, events: u32, waker: *
 /// `w` came from zxt_fd_watch_open, is closed once, and not freed yet.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_fd_watch_close(w: *mut c_void, reason: c_int) {
-    // SAFETY: a live Box<Watch> (the caller's contract); close needs only
+    // SAFETY: a live watch (the caller's contract); close needs only
     // a shared borrow, so a poll in place may run meanwhile.
     unsafe { &*(w as *const fd::Watch) }.close(reason);
 }
@@ -301,6 +305,11 @@ pub unsafe extern "C" fn zxt_fd_watch_close(w: *mut c_void, reason: c_int) {
 /// used after, and no zxt_fd_watch_poll on it runs.
 #[no_mangle]
 pub unsafe extern "C" fn zxt_fd_watch_free(w: *mut c_void) {
-    // SAFETY: the Box zxt_fd_watch_open made, given back once.
-    drop(unsafe { Box::from_raw(w as *mut fd::Watch) });
+    // SAFETY: the loader's reference (zxt_fd_watch_open's), given back
+    // once; no poll in place runs (the caller's contract), so its wait
+    // ends here, while wait futures may keep the watch a while longer.
+    let w = unsafe { Arc::from_raw(w as *const fd::Watch) };
+    // SAFETY: as above: no poll in place runs, now or later.
+    unsafe { w.end_in_place() };
+    drop(w);
 }

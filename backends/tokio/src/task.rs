@@ -335,8 +335,14 @@ impl Task {
     /// only line 0, which the poll holds).
     #[inline]
     pub fn polled_here_for(&self, shared: &Shared) -> bool {
-        ptr::eq(self.shared, shared)
-            && self.poller.load(Ordering::Relaxed) & !WOKE_INLINE == crate::threads::me()
+        ptr::eq(self.shared, shared) && self.polled_by(crate::threads::me())
+    }
+
+    /// Whether the thread `me` (`threads::me()`) is inside this task's
+    /// poll: only that thread stores its id in `poller`.
+    #[inline]
+    fn polled_by(&self, me: usize) -> bool {
+        self.poller.load(Ordering::Relaxed) & !WOKE_INLINE == me
     }
 
     /// The runtime's shared part.
@@ -404,7 +410,7 @@ impl Task {
     pub fn wake(&self) {
         let me = crate::threads::me();
         let stats = &self.shared().stats;
-        if self.poller.load(Ordering::Relaxed) & !WOKE_INLINE == me {
+        if self.polled_by(me) {
             // Inside its own poll, on this thread: the poll wakes its
             // waker when the C function returns PENDING.
             self.poller.store(me | WOKE_INLINE, Ordering::Relaxed);

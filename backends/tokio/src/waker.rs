@@ -142,13 +142,9 @@ fn foreign_raw(w: OwnedCWaker) -> RawWaker {
 #[inline]
 pub unsafe fn runtime_thread(w: *const CWaker, shared: &Shared) -> Option<Option<usize>> {
     // SAFETY: `w` is valid if not NULL (the caller's contract).
-    let (data, vtable) = match unsafe { w.as_ref() } {
-        Some(w) => (w.data, w.vtable),
-        None => (ptr::null(), ptr::null()),
-    };
-    if ptr::eq(vtable, &TASK_WAKER) {
+    if let Some(w) = unsafe { w.as_ref() }.filter(|w| ptr::eq(w.vtable, &TASK_WAKER)) {
         // SAFETY: a TASK_WAKER's data is a record `w` keeps alive for the call.
-        let task = unsafe { &*(data as *const Task) };
+        let task = unsafe { &*(w.data as *const Task) };
         if task.polled_here_for(shared) {
             return Some(task.poller_slot());
         }

@@ -19,6 +19,7 @@
  *   - destroy closes the watches still open before the backend's destroy. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,7 +87,8 @@ static int thread_check(zyntax_runtime *rt, const char *func) {
                  "one of its tasks, or while it is not driven", func);
 }
 
-/* Ends `w`'s registration and its duplicate (rt->watch_lock held). */
+/* Ends `w`'s registration and its duplicate: under rt->watch_lock, or
+ * once `w` is out of rt->watches (nobody else reaches it then). */
 static void end_watch(zyntax_fd_watch *w, int reason) {
   zyntax_runtime *rt = w->rt;
   if (w->native)
@@ -263,17 +265,26 @@ static void end_wait_in_place(zyntax_fd_watch *w) {
     drop_kept(w);
 }
 
-/* Closes `w` unless destroy or a displacement did; returns how it ended. */
+/* Closes `w` unless destroy or a displacement did; returns how it ended.
+ * The backend's close (an epoll_ctl) and close(2) run outside watch_lock:
+ * tasks closing their watches on several workers at once would otherwise
+ * queue behind each other's system calls on the one lock. Out of the
+ * table, `w` is reached by no displacement and no close_all; the
+ * runtime's destroy waits for closes under way (zx_fd_watch_close_all). */
 static int close_open(zyntax_fd_watch *w) {
   zyntax_runtime *rt = w->rt;
   pthread_mutex_lock(&rt->watch_lock);
   int ended = atomic_load_explicit(&w->ended, memory_order_relaxed);
   if (ended == 0) {
     rt->watches[w->fd] = NULL;
-    end_watch(w, ZYNTAX_ECLOSED);
+    atomic_fetch_add_explicit(&rt->watch_closes, 1, memory_order_relaxed);
   }
   pthread_mutex_unlock(&rt->watch_lock);
-  return ended;
+  if (ended != 0) return ended;
+  end_watch(w, ZYNTAX_ECLOSED);
+  /* Release: the destroy waiting for this sees the backend's close done. */
+  atomic_fetch_sub_explicit(&rt->watch_closes, 1, memory_order_release);
+  return 0;
 }
 
 int zyntax_fd_watch_destroy(zyntax_fd_watch *w) {
@@ -305,4 +316,9 @@ void zx_fd_watch_close_all(zyntax_runtime *rt) {
   rt->watches = NULL;
   rt->nwatches = 0;
   pthread_mutex_unlock(&rt->watch_lock);
+  /* A task's destroy that took its watch out before the lock above may
+   * still be in the backend's close, which needs the backend's runtime.
+   * No new one starts (every watch left is ended), and one takes a few
+   * microseconds, so a yielding wait is enough. */
+  while (atomic_load_explicit(&rt->watch_closes, memory_order_acquire) != 0) sched_yield();
 }

@@ -26,6 +26,9 @@ struct zyntax_runtime {
   pthread_mutex_t watch_lock;
   zyntax_fd_watch **watches;
   size_t nwatches;
+  /* Destroys taken out of `watches` whose close is still under way outside
+   * watch_lock: raised under it, lowered without it (fdwatch.c). */
+  atomic_size_t watch_closes;
 };
 
 /* ---- future.c: the clock ---- */
@@ -38,7 +41,8 @@ void zx_clock_install(const zyntax_backend *be);
 
 /* Destroy, before the backend's: closes every watch still open (its waits
  * complete with ZYNTAX_ECLOSED, its descriptor is closed); their handles
- * stay valid until zyntax_fd_watch_destroy frees them. Then frees the table. */
+ * stay valid until zyntax_fd_watch_destroy frees them. Then frees the table
+ * and waits for the closes that tasks' destroys have under way. */
 void zx_fd_watch_close_all(zyntax_runtime *rt);
 
 /* The loader's own watches over fd_wait, for a backend without the ABI

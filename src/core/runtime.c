@@ -78,6 +78,7 @@ static zyntax_runtime *create_locked(const zyntax_runtime_options *opts) {
     return NULL;
   }
   pthread_mutex_init(&rt->watch_lock, NULL);
+  atomic_init(&rt->watch_closes, 0);
 
   zyntax_error backend_err = {0, ""};
   int rc = be->runtime_create(&rt->host, &o, &rt->impl, &backend_err);

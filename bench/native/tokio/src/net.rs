@@ -131,14 +131,13 @@ struct Round {
 
 pub fn fd_fanout(rt: &Runtime, s: &Sizes) -> Result<Sample, String> {
     let (sockets, rounds) = (s.fanout_sockets, s.fanout_rounds);
-    let _context = rt.enter(); // from_std registers with this runtime's reactor
     let mut readers = Vec::new();
     let mut writers = Vec::new();
     for _ in 0..sockets {
         let (r, w) = StdUnixStream::pair().map_err(io_err)?;
         r.set_nonblocking(true).map_err(io_err)?;
         w.set_nonblocking(true).map_err(io_err)?;
-        readers.push(UnixStream::from_std(r).map_err(io_err)?);
+        readers.push(r);
         writers.push(w);
     }
     measure(move || {
@@ -147,6 +146,9 @@ pub fn fd_fanout(rt: &Runtime, s: &Sizes) -> Result<Sample, String> {
             tokio::spawn(async move {
                 let mut waiters = Vec::new();
                 for r in readers {
+                    // Registered inside the timed region, as the other
+                    // programs start their watchers (handle set-up is timed).
+                    let r = UnixStream::from_std(r).map_err(io_err)?;
                     let round = round.clone();
                     waiters.push(tokio::spawn(async move {
                         let mut byte = [0u8; 1];

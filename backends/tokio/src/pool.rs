@@ -92,14 +92,38 @@ fn locate(index: usize) -> (usize, usize) {
     (k, index - chunk_start(k))
 }
 
+/// A huge page's size on x86-64 and arm64 (with 4 KiB base pages).
+const HUGE_PAGE: usize = 2 << 20;
+
 /// Chunk k's layout: its items, then one link per item; and where the
-/// links begin (`links_at`).
+/// links begin (`links_at`). A chunk of two huge pages or more is aligned
+/// to one (`grow` asks the kernel to back it with them).
 fn chunk_layout<T>(k: usize) -> (Layout, usize) {
     let items = Layout::array::<T>(FIRST << k).expect("chunk size");
     let links = Layout::array::<AtomicU32>(FIRST << k).expect("chunk size");
     let (layout, at) = items.extend(links).expect("chunk size");
     debug_assert_eq!(at, links_at::<T>(k));
+    if layout.size() >= 2 * HUGE_PAGE {
+        return (layout.align_to(HUGE_PAGE).expect("chunk size"), at);
+    }
     (layout, at)
+}
+
+/// Asks for huge pages behind a big chunk. A pool that grew that big
+/// held tens of thousands of tasks or leaves at once, and hands their
+/// slots back in the order they were freed (for timers the order they
+/// fired: addresses far apart), so a burst's uses of its slots land on
+/// pages all over the chunk; on 2 MiB pages that costs less
+/// (docs/benchmarks.md). Advice only: where transparent huge pages are
+/// off, nothing changes.
+fn advise_huge_pages(chunk: *mut u8, layout: Layout) {
+    if layout.align() < HUGE_PAGE {
+        return;
+    }
+    let len = layout.size() & !(HUGE_PAGE - 1);
+    // SAFETY: [chunk, chunk + len) is inside the chunk just allocated;
+    // madvise only changes how the kernel backs those pages.
+    unsafe { libc::madvise(chunk as *mut libc::c_void, len, libc::MADV_HUGEPAGE) };
 }
 
 /// Where chunk k's links begin: after its items, at a multiple of 4.
@@ -249,6 +273,7 @@ impl<T> Pool<T> {
         if chunk.is_null() {
             return Grow::Full;
         }
+        advise_huge_pages(chunk as *mut u8, layout);
         let link0 = chunk as *mut u8 as usize + links;
         for off in 0..len {
             let next = if off + 1 < len { (base + off + 2) as u32 } else { 0 };

@@ -14,27 +14,31 @@
 //! a handle outlives its runtime. Leaf futures outlive their runtime the
 //! same way.
 //!
-//! Chunk k holds `FIRST << k` items, allocated the first time the free
-//! list is empty; an item is named by its index across the chunks. The
-//! free list is a lock-free stack (Treiber) of indices with a 32-bit tag
-//! against ABA in the same word. Its links are not in the items: each
-//! chunk ends with an array of them, one atomic per item, so a pop that
-//! read the link of an item another thread took meanwhile reads only that
-//! atomic (and its compare-exchange fails), and freeing or taking an item
-//! touches no line of the item but the ones its user touches anyway (an
-//! 800-byte leaf's last line, a record's fifth). The memory of a chunk
-//! stays mapped while the pool lives, so that read is always of valid
-//! memory. An item's index is found from its address (the chunk it lies
-//! in: the newest, which holds half the items, is tried first).
+//! Chunk k holds `FIRST << k` items, allocated the first time no free
+//! item is found; an item is named by its index across the chunks (its id
+//! is index + 1). Which items are free is a bitmap, one bit per item, at
+//! each chunk's end: a free sets its item's bit, and a thread that needs
+//! items takes a whole word of them (up to 64) with one swap. Taking words
+//! in address order (a cursor per thread that moves forward and wraps)
+//! hands items out in address order after a burst, whatever order they
+//! were freed in - as malloc does with a drained heap, and as a LIFO free
+//! list did not: a million timers' leaves came back in firing order, and
+//! the next million sleeps touched pages all over the pool. The memory of
+//! a chunk stays mapped while the pool lives. An item's index is found
+//! from its address (the chunk it lies in: the newest, which holds half
+//! the items, is tried first).
 //!
 //! Each registered thread of the runtime (threads.rs) also has a short
 //! free list of its own, used with plain loads and stores: it frees onto
 //! it and allocates from it first, so a worker that spawns and completes
 //! its own tasks (a chain of spawns, a task completing where it was
-//! spawned) takes no compare-exchange. A list that reaches LOCAL_MAX items
-//! goes to the shared stack whole, in one push. A list belongs to its
-//! registry slot, and passes to the slot's next thread with it (the
-//! registry's hand-over orders the two).
+//! spawned) takes no atomic read-modify-write. The list is linked through
+//! an array of links beside the chunk's items (one per item), so it
+//! touches no line of an item but the ones its user touches anyway. A list
+//! that reaches LOCAL_MAX items goes back to the bitmap whole, one
+//! fetch_or per word it touches; a word taken from the bitmap fills the
+//! empty list. A list belongs to its registry slot, and passes to the
+//! slot's next thread with it (the registry's hand-over orders the two).
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::mem::MaybeUninit;
@@ -44,41 +48,41 @@ use std::sync::Mutex;
 
 use crate::threads::SLOTS;
 
-/// Slots in the first chunk; each next chunk has twice as many.
+/// Slots in the first chunk; each next chunk has twice as many. A
+/// multiple of 64: no bitmap word straddles two chunks.
 const FIRST: usize = 64;
 /// At most this many chunks: FIRST * (2^CHUNKS - 1) slots, about 10^9,
-/// whose index + 1 fits the free list's 32 bits.
+/// whose ids fit 32 bits.
 const CHUNKS: usize = 24;
-/// Slots at most on a thread's own free list.
+/// Slots at most on a thread's own free list (a bitmap word's worth).
 const LOCAL_MAX: u32 = 64;
+/// Items per bitmap word.
+const WORD: usize = 64;
 
 pub struct Pool<T> {
-    /// The free list's top: tag in the high half, top's index + 1 in the
-    /// low half (0: empty). The tag changes at every push and pop.
-    head: AtomicU64,
     chunks: [AtomicPtr<MaybeUninit<T>>; CHUNKS],
-    /// The number of chunks made: written only under `making`, read by
-    /// `id_of` (newest chunk first) without it.
+    /// The number of chunks made: written only under `making`, read
+    /// without it (Acquire: the chunk and its bitmap are initialised).
     count: AtomicUsize,
     /// Held while making a chunk.
     making: Mutex<()>,
-    /// The free list of each registry slot's thread.
+    /// The free list and bitmap cursor of each registry slot's thread.
     locals: [Local; SLOTS],
+    /// Where a thread without a slot starts looking (a hint).
+    foreign_cursor: AtomicUsize,
 }
 
-/// A thread's own free list (ids as on the shared stack, linked through
-/// the chunks' links). Atomics only so the pool is Sync: one thread at a
-/// time uses a list, with Relaxed loads and stores (plain moves).
+/// A thread's own free list (ids, linked through the chunks' links) and
+/// where its next search of the bitmap starts. Atomics only so the pool
+/// is Sync: one thread at a time uses a list, with Relaxed loads and
+/// stores (plain moves).
 #[repr(align(64))] // a line of its own: each is written by its thread
 #[derive(Default)]
 struct Local {
     head: AtomicU32,
-    tail: AtomicU32,
     len: AtomicU32,
+    cursor: AtomicUsize,
 }
-
-const ID: u64 = 0xffff_ffff;
-const TAG_ONE: u64 = 1 << 32;
 
 /// The index of chunk k's first item.
 fn chunk_start(k: usize) -> usize {
@@ -95,27 +99,37 @@ fn locate(index: usize) -> (usize, usize) {
 /// A huge page's size on x86-64 and arm64 (with 4 KiB base pages).
 const HUGE_PAGE: usize = 2 << 20;
 
-/// Chunk k's layout: its items, then one link per item; and where the
-/// links begin (`links_at`). A chunk of two huge pages or more is aligned
-/// to one (`grow` asks the kernel to back it with them).
-fn chunk_layout<T>(k: usize) -> (Layout, usize) {
+/// Chunk k's layout: its items, one link per item, one bitmap bit per
+/// item; and where the links and the bitmap begin. A chunk of two huge
+/// pages or more is aligned to one (`grow` asks the kernel to back it
+/// with them).
+fn chunk_layout<T>(k: usize) -> (Layout, usize, usize) {
     let items = Layout::array::<T>(FIRST << k).expect("chunk size");
     let links = Layout::array::<AtomicU32>(FIRST << k).expect("chunk size");
-    let (layout, at) = items.extend(links).expect("chunk size");
-    debug_assert_eq!(at, links_at::<T>(k));
+    let bits = Layout::array::<AtomicU64>((FIRST << k) / WORD).expect("chunk size");
+    let (layout, links_at) = items.extend(links).expect("chunk size");
+    let (layout, bits_at) = layout.extend(bits).expect("chunk size");
+    debug_assert_eq!((links_at, bits_at), offsets::<T>(k));
     if layout.size() >= 2 * HUGE_PAGE {
-        return (layout.align_to(HUGE_PAGE).expect("chunk size"), at);
+        return (layout.align_to(HUGE_PAGE).expect("chunk size"), links_at, bits_at);
     }
-    (layout, at)
+    (layout, links_at, bits_at)
+}
+
+/// Where chunk k's links and bitmap begin (chunk_layout's offsets, in
+/// the few instructions a lookup can afford).
+#[inline]
+fn offsets<T>(k: usize) -> (usize, usize) {
+    let n = FIRST << k;
+    let links = (n * std::mem::size_of::<T>() + 3) & !3;
+    (links, (links + 4 * n + 7) & !7)
 }
 
 /// Asks for huge pages behind a big chunk. A pool that grew that big
-/// held tens of thousands of tasks or leaves at once, and hands their
-/// slots back in the order they were freed (for timers the order they
-/// fired: addresses far apart), so a burst's uses of its slots land on
-/// pages all over the chunk; on 2 MiB pages that costs less
-/// (docs/benchmarks.md). Advice only: where transparent huge pages are
-/// off, nothing changes.
+/// held tens of thousands of tasks or leaves at once, whose uses land on
+/// pages all over the chunk once the burst's order is gone; on 2 MiB pages
+/// that costs less (docs/benchmarks.md). Advice only: where transparent
+/// huge pages are off, nothing changes.
 fn advise_huge_pages(chunk: *mut u8, layout: Layout) {
     if layout.align() < HUGE_PAGE {
         return;
@@ -126,47 +140,65 @@ fn advise_huge_pages(chunk: *mut u8, layout: Layout) {
     unsafe { libc::madvise(chunk as *mut libc::c_void, len, libc::MADV_HUGEPAGE) };
 }
 
-/// Where chunk k's links begin: after its items, at a multiple of 4.
-#[inline]
-fn links_at<T>(k: usize) -> usize {
-    ((FIRST << k) * std::mem::size_of::<T>() + 3) & !3
+/// The chunk's part at byte offset `at`, as an array of `A`.
+///
+/// # Safety
+/// `chunk` is a made chunk of layout chunk_layout(k), `at` one of its
+/// offsets, initialised as `A`s before the chunk was published.
+unsafe fn part<A>(chunk: *mut u8, at: usize) -> *const A {
+    // SAFETY: inside the chunk (the caller's contract).
+    unsafe { chunk.add(at) as *const A }
 }
 
 impl<T> Pool<T> {
     pub fn new() -> Pool<T> {
         Pool {
-            head: AtomicU64::new(0),
             chunks: [(); CHUNKS].map(|_| AtomicPtr::new(ptr::null_mut())),
             count: AtomicUsize::new(0),
             making: Mutex::new(()),
             locals: Default::default(),
+            foreign_cursor: AtomicUsize::new(0),
         }
     }
 
-    /// The item and the link of `id` (index + 1), which is on the free
-    /// list or was.
-    fn slot(&self, id: u32) -> (*mut T, &AtomicU32) {
-        let (k, off) = locate(id as usize - 1);
-        let chunk = self.chunks[k].load(Acquire);
-        let links = links_at::<T>(k);
-        // SAFETY: an id on the free list is of a made chunk (published
-        // before its items were pushed), and `off` is inside it; the
-        // links were initialised when the chunk was made and stay valid
-        // (atomics, read and written only as such) while the pool lives.
-        unsafe { (chunk.add(off) as *mut T, &*((chunk as *mut u8).add(links) as *const AtomicU32).add(off)) }
+    /// The item and the link of item `index`, in a made chunk.
+    fn slot(&self, index: usize) -> (*mut T, &AtomicU32) {
+        let (k, off) = locate(index);
+        let chunk = self.chunks[k].load(Acquire) as *mut u8;
+        let (links, _) = offsets::<T>(k);
+        // SAFETY: `index` is of a made chunk (published before any of its
+        // items was handed out), `off` inside it; the links were
+        // initialised when the chunk was made and stay valid (atomics)
+        // while the pool lives.
+        unsafe { ((chunk as *mut T).add(off), &*part::<AtomicU32>(chunk, links).add(off)) }
     }
 
-    /// The id (index + 1) of `item`, an item of this pool: the chunk
-    /// it lies in, newest first.
-    fn id_of(&self, item: *mut T) -> u32 {
+    /// Bitmap word `w` (items 64w .. 64w + 63), in a made chunk.
+    fn word(&self, w: usize) -> &AtomicU64 {
+        let (k, off) = locate(w * WORD);
+        let chunk = self.chunks[k].load(Acquire) as *mut u8;
+        let (_, bits) = offsets::<T>(k);
+        // SAFETY: as in `slot`: the bitmap was initialised before the
+        // chunk was published and stays valid while the pool lives.
+        unsafe { &*part::<AtomicU64>(chunk, bits).add(off / WORD) }
+    }
+
+    /// The index of `item`, an item of this pool: the chunk it lies in,
+    /// newest first.
+    fn index_of(&self, item: *mut T) -> usize {
         let (at, size) = (item as usize, std::mem::size_of::<T>().max(1));
         for k in (0..self.count.load(Acquire)).rev() {
             let chunk = self.chunks[k].load(Acquire) as usize;
             if at >= chunk && at < chunk + (FIRST << k) * size {
-                return (chunk_start(k) + (at - chunk) / size) as u32 + 1;
+                return chunk_start(k) + (at - chunk) / size;
             }
         }
         unreachable!("an item not of this pool")
+    }
+
+    fn item(&self, index: usize) -> NonNull<T> {
+        // SAFETY: not null (inside a chunk).
+        unsafe { NonNull::new_unchecked(self.slot(index).0) }
     }
 
     /// Memory for one item (uninitialised), or None when out of memory.
@@ -177,33 +209,77 @@ impl<T> Pool<T> {
             let top = local.head.load(Relaxed);
             if top != 0 {
                 // An item on this thread's own list: no one else's.
-                let (item, link) = self.slot(top);
-                local.head.store(link.load(Relaxed), Relaxed);
+                let index = top as usize - 1;
+                local.head.store(self.slot(index).1.load(Relaxed), Relaxed);
                 local.len.store(local.len.load(Relaxed) - 1, Relaxed);
-                // SAFETY: not null (inside a chunk).
-                return Some(unsafe { NonNull::new_unchecked(item) });
+                return Some(self.item(index));
             }
         }
         loop {
-            let head = self.head.load(Acquire);
-            let top = (head & ID) as u32;
-            if top == 0 {
-                match self.grow() {
-                    Grow::Made(slot) => return Some(slot),
-                    Grow::Retry => continue,
-                    Grow::Full => return None,
-                }
+            let made = self.count.load(Acquire);
+            if let Some(index) = self.take(me, made) {
+                return Some(self.item(index));
             }
-            // The link is stale if another thread popped the item
-            // meanwhile: then the exchange below fails (the tag changed).
-            let (item, link) = self.slot(top);
-            let next = link.load(Relaxed);
-            let new = (head & !ID).wrapping_add(TAG_ONE) | next as u64;
-            if self.head.compare_exchange_weak(head, new, Acquire, Relaxed).is_ok() {
-                // SAFETY: not null (inside a chunk).
-                return Some(unsafe { NonNull::new_unchecked(item) });
+            match self.grow(made) {
+                Grow::Made(index) => return Some(self.item(index)),
+                Grow::Retry => continue,
+                Grow::Full => return None,
             }
         }
+    }
+
+    /// Takes a free item off the bitmap of the first `made` chunks,
+    /// searching from the thread's cursor; with a registry slot, takes
+    /// its whole word and keeps the rest on the thread's (empty) list.
+    fn take(&self, me: Option<usize>, made: usize) -> Option<usize> {
+        let words = chunk_start(made) / WORD;
+        if words == 0 {
+            return None;
+        }
+        let cursor = match me {
+            Some(i) => &self.locals[i].cursor,
+            None => &self.foreign_cursor,
+        };
+        let start = cursor.load(Relaxed) % words;
+        for n in 0..words {
+            let w = (start + n) % words;
+            let word = self.word(w);
+            if word.load(Relaxed) == 0 {
+                continue;
+            }
+            // Acquire: the frees that set these bits are done with them.
+            let got = match me {
+                Some(_) => word.swap(0, Acquire),
+                None => take_lowest(word),
+            };
+            if got == 0 {
+                continue;
+            }
+            cursor.store(w, Relaxed);
+            let first = got.trailing_zeros() as usize;
+            if let Some(i) = me {
+                self.keep(i, w, got & (got - 1));
+            }
+            return Some(w * WORD + first);
+        }
+        None
+    }
+
+    /// Puts the items of `bits` in word `w` on thread `i`'s empty list,
+    /// lowest first.
+    fn keep(&self, i: usize, w: usize, mut bits: u64) {
+        let local = &self.locals[i];
+        let (mut head, mut len) = (0u32, 0u32);
+        while bits != 0 {
+            let top = 63 - bits.leading_zeros() as usize; // highest first
+            bits &= !(1u64 << top);
+            let index = w * WORD + top;
+            self.slot(index).1.store(head, Relaxed);
+            head = index as u32 + 1;
+            len += 1;
+        }
+        local.head.store(head, Relaxed);
+        local.len.store(len, Relaxed);
     }
 
     /// Gives back an item's memory (its contents already dropped). `me`
@@ -212,88 +288,103 @@ impl<T> Pool<T> {
     /// # Safety
     /// `item` came from this pool's alloc and is no longer used.
     pub unsafe fn free(&self, item: *mut T, me: Option<usize>) {
-        let id = self.id_of(item);
+        let index = self.index_of(item);
         let local = match me {
             Some(i) => &self.locals[i],
-            // SAFETY: the item is ours until pushed (the caller's contract).
-            None => return unsafe { self.push(id, id) },
+            None => return self.release(&mut [index as u32]),
         };
         let mut len = local.len.load(Relaxed);
         if len == LOCAL_MAX {
-            // Full: the whole list goes to the shared stack.
-            // SAFETY: the list's items are linked from head to tail and
-            // no one else's (this thread's own list).
-            unsafe { self.push(local.head.load(Relaxed), local.tail.load(Relaxed)) };
+            self.spill(local);
             len = 0;
         }
         let next = if len == 0 { 0 } else { local.head.load(Relaxed) };
-        self.slot(id).1.store(next, Relaxed);
-        if len == 0 {
-            local.tail.store(id, Relaxed);
-        }
-        local.head.store(id, Relaxed);
+        self.slot(index).1.store(next, Relaxed);
+        local.head.store(index as u32 + 1, Relaxed);
         local.len.store(len + 1, Relaxed);
     }
 
-    /// Pushes the chain of free items from `first` to `last` (ids),
-    /// already linked in between.
-    ///
-    /// # Safety
-    /// The chain's items are this pool's and no one else's.
-    unsafe fn push(&self, first: u32, last: u32) {
-        let link = self.slot(last).1;
-        let mut head = self.head.load(Relaxed);
-        loop {
-            link.store((head & ID) as u32, Relaxed);
-            let new = (head & !ID).wrapping_add(TAG_ONE) | first as u64;
-            // Release: a pop that takes the chain sees its links.
-            match self.head.compare_exchange_weak(head, new, Release, Relaxed) {
-                Ok(_) => return,
-                Err(now) => head = now,
+    /// Empties a thread's full list back onto the bitmap.
+    fn spill(&self, local: &Local) {
+        let mut indices = [0u32; LOCAL_MAX as usize];
+        let mut id = local.head.load(Relaxed);
+        for slot in indices.iter_mut() {
+            *slot = id - 1;
+            id = self.slot(*slot as usize).1.load(Relaxed);
+        }
+        self.release(&mut indices);
+    }
+
+    /// Sets the bits of `indices` (items no one uses), one fetch_or per
+    /// word.
+    fn release(&self, indices: &mut [u32]) {
+        indices.sort_unstable();
+        let mut at = 0;
+        while at < indices.len() {
+            let w = indices[at] as usize / WORD;
+            let mut mask = 0u64;
+            while at < indices.len() && indices[at] as usize / WORD == w {
+                mask |= 1u64 << (indices[at] as usize % WORD);
+                at += 1;
             }
+            // Release: the next taker sees the items' last uses done.
+            self.word(w).fetch_or(mask, Release);
         }
     }
 
-    /// Makes the next chunk: its first slot for the caller, the rest onto
-    /// the free list. Retry if another thread freed or made slots meanwhile.
-    fn grow(&self) -> Grow<T> {
+    /// Makes the next chunk: its first item for the caller, the rest free
+    /// in the bitmap. Retry if another thread made one since the caller
+    /// found the first `made` chunks full.
+    fn grow(&self, made: usize) -> Grow {
         let _making = self.making.lock().unwrap();
-        if self.head.load(Acquire) & ID != 0 {
+        let k = self.count.load(Relaxed); // only written under the lock
+        if k != made {
             return Grow::Retry;
         }
-        let k = self.count.load(Relaxed); // only written under the lock
         if k == CHUNKS {
             return Grow::Full;
         }
         let len = FIRST << k;
-        let base = chunk_start(k);
-        let (layout, links) = chunk_layout::<T>(k);
+        let (layout, links, bits) = chunk_layout::<T>(k);
         // SAFETY: a non-zero size (FIRST > 0 links).
-        let chunk = unsafe { alloc(layout) } as *mut MaybeUninit<T>;
+        let chunk = unsafe { alloc(layout) };
         if chunk.is_null() {
             return Grow::Full;
         }
-        advise_huge_pages(chunk as *mut u8, layout);
-        let link0 = chunk as *mut u8 as usize + links;
+        advise_huge_pages(chunk, layout);
         for off in 0..len {
-            let next = if off + 1 < len { (base + off + 2) as u32 } else { 0 };
             // SAFETY: link `off` of the new chunk, written in place before
             // the chunk is published, never read before.
-            unsafe { (link0 as *mut AtomicU32).add(off).write(AtomicU32::new(next)) };
+            unsafe { (part::<AtomicU32>(chunk, links) as *mut AtomicU32).add(off).write(AtomicU32::new(0)) };
         }
-        self.chunks[k].store(chunk, Release);
+        for w in 0..len / WORD {
+            let free = if w == 0 { !1u64 } else { !0u64 }; // item 0: the caller's
+            // SAFETY: bitmap word `w` of the new chunk, as the links.
+            unsafe { (part::<AtomicU64>(chunk, bits) as *mut AtomicU64).add(w).write(AtomicU64::new(free)) };
+        }
+        self.chunks[k].store(chunk as *mut MaybeUninit<T>, Release);
         self.count.store(k + 1, Release);
-        if len > 1 {
-            // SAFETY: items 1..len of the new chunk, linked above, no one's.
-            unsafe { self.push((base + 2) as u32, (base + len) as u32) };
-        }
-        // SAFETY: not null (checked).
-        Grow::Made(unsafe { NonNull::new_unchecked(chunk as *mut T) })
+        Grow::Made(chunk_start(k))
     }
 }
 
-enum Grow<T> {
-    Made(NonNull<T>),
+/// Clears the lowest set bit of `word`: that bit (as a one-bit word), or
+/// 0 if none was set.
+fn take_lowest(word: &AtomicU64) -> u64 {
+    let mut bits = word.load(Relaxed);
+    while bits != 0 {
+        let lowest = bits & bits.wrapping_neg();
+        // Acquire: as `take`'s swap.
+        match word.compare_exchange_weak(bits, bits & !lowest, Acquire, Relaxed) {
+            Ok(_) => return lowest,
+            Err(now) => bits = now,
+        }
+    }
+    0
+}
+
+enum Grow {
+    Made(usize),
     Retry,
     Full,
 }
@@ -322,7 +413,7 @@ mod tests {
     }
 
     #[test]
-    fn local_lists_spill_to_the_shared_stack() {
+    fn local_lists_spill_to_the_bitmap() {
         let pool: Pool<u64> = Pool::new();
         let a: Vec<_> = (0..200).map(|_| pool.alloc(Some(1)).unwrap()).collect();
         assert!(distinct(&a));
@@ -331,8 +422,8 @@ mod tests {
             unsafe { pool.free(p.as_ptr(), Some(1)) };
         }
         assert!(pool.locals[1].len.load(Relaxed) <= LOCAL_MAX);
-        // What the full lists gave to the shared stack serves other
-        // threads: 200 more items need no new chunk.
+        // What the full lists gave back serves other threads: 200 more
+        // items need no new chunk.
         let made = pool.count.load(Relaxed);
         let b: Vec<_> = (0..200).map(|i| pool.alloc(if i % 2 == 0 { Some(1) } else { None }).unwrap()).collect();
         assert!(distinct(&b));
@@ -340,17 +431,70 @@ mod tests {
     }
 
     #[test]
-    fn an_items_id_names_it_in_every_chunk() {
+    fn items_come_back_in_address_order_whatever_order_they_were_freed_in() {
+        let pool: Pool<u64> = Pool::new();
+        let n = 1000;
+        let a: Vec<_> = (0..n).map(|_| pool.alloc(Some(3)).unwrap()).collect();
+        // Freed in a scattered order (7 is prime to 1000), partly through
+        // a thread's list, the rest without one.
+        for j in 0..n {
+            let p = a[(j * 7) % n];
+            // SAFETY: allocated above, freed once, never used after.
+            unsafe { pool.free(p.as_ptr(), if j < n / 2 { Some(3) } else { None }) };
+        }
+        let spilled = pool.locals[3].len.load(Relaxed) as usize;
+        let made = pool.count.load(Relaxed);
+        let b: Vec<usize> = (0..n - spilled).map(|_| pool.index_of(pool.alloc(Some(4)).unwrap().as_ptr())).collect();
+        assert_eq!(pool.count.load(Relaxed), made);
+        assert!(b.windows(2).all(|w| w[0] < w[1]), "not in address order: {:?}", &b[..20]);
+    }
+
+    #[test]
+    fn threads_never_share_an_item() {
+        let pool: Pool<u64> = Pool::new();
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let pool = &pool;
+                s.spawn(move || {
+                    let me = if t == 3 { None } else { Some(t as usize) };
+                    let mut held: Vec<(NonNull<u64>, u64)> = Vec::new();
+                    for n in 0..20_000u64 {
+                        let p = pool.alloc(me).unwrap();
+                        let mark = t << 32 | n;
+                        // SAFETY: the item is ours until freed below.
+                        unsafe { p.as_ptr().write(mark) };
+                        held.push((p, mark));
+                        if held.len() > 100 || n % 3 == 0 {
+                            let (p, mark) = held.swap_remove((n as usize * 31) % held.len());
+                            // SAFETY: ours: another thread's write would show.
+                            assert_eq!(unsafe { p.as_ptr().read() }, mark);
+                            // SAFETY: allocated above, freed once.
+                            unsafe { pool.free(p.as_ptr(), me) };
+                        }
+                    }
+                    for (p, mark) in held {
+                        // SAFETY: as above.
+                        assert_eq!(unsafe { p.as_ptr().read() }, mark);
+                        // SAFETY: as above.
+                        unsafe { pool.free(p.as_ptr(), me) };
+                    }
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn an_items_index_names_it_in_every_chunk() {
         let pool: Pool<[u8; 24]> = Pool::new();
         let items: Vec<_> = (0..1000).map(|_| pool.alloc(None).unwrap()).collect();
         assert!(pool.count.load(Relaxed) >= 4);
-        let mut ids: Vec<u32> = items.iter().map(|p| pool.id_of(p.as_ptr())).collect();
-        for (p, id) in items.iter().zip(&ids) {
-            assert_eq!(pool.slot(*id).0, p.as_ptr());
+        let mut indices: Vec<usize> = items.iter().map(|p| pool.index_of(p.as_ptr())).collect();
+        for (p, index) in items.iter().zip(&indices) {
+            assert_eq!(pool.slot(*index).0, p.as_ptr());
         }
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), items.len());
+        indices.sort_unstable();
+        indices.dedup();
+        assert_eq!(indices.len(), items.len());
         for p in &items {
             // SAFETY: allocated above, freed once, never used after.
             unsafe { pool.free(p.as_ptr(), None) };

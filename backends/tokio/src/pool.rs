@@ -36,8 +36,8 @@
 //! an array of links beside the chunk's items (one per item), so it
 //! touches no line of an item but the ones its user touches anyway. A list
 //! that reaches LOCAL_MAX items goes back to the bitmap whole, one
-//! fetch_or per word it touches; a word taken from the bitmap fills the
-//! empty list. A list belongs to its registry slot, and passes to the
+//! fetch_or per run of its items in one word; a word taken from the
+//! bitmap fills the empty list. A list belongs to its registry slot, and passes to the
 //! slot's next thread with it (the registry's hand-over orders the two).
 
 use std::alloc::{alloc, dealloc, Layout};
@@ -291,7 +291,7 @@ impl<T> Pool<T> {
         let index = self.index_of(item);
         let local = match me {
             Some(i) => &self.locals[i],
-            None => return self.release(&mut [index as u32]),
+            None => return self.release(index / WORD, 1u64 << (index % WORD)),
         };
         let mut len = local.len.load(Relaxed);
         if len == LOCAL_MAX {
@@ -304,32 +304,27 @@ impl<T> Pool<T> {
         local.len.store(len + 1, Relaxed);
     }
 
-    /// Empties a thread's full list back onto the bitmap.
+    /// Empties a thread's full list back onto the bitmap: one fetch_or per
+    /// run of items in one word (items freed together often share one).
     fn spill(&self, local: &Local) {
-        let mut indices = [0u32; LOCAL_MAX as usize];
-        let mut id = local.head.load(Relaxed);
-        for slot in indices.iter_mut() {
-            *slot = id - 1;
-            id = self.slot(*slot as usize).1.load(Relaxed);
+        let (mut id, mut w, mut mask) = (local.head.load(Relaxed), 0, 0u64);
+        for _ in 0..LOCAL_MAX {
+            let index = id as usize - 1;
+            id = self.slot(index).1.load(Relaxed);
+            if mask != 0 && index / WORD != w {
+                self.release(w, mask);
+                mask = 0;
+            }
+            w = index / WORD;
+            mask |= 1u64 << (index % WORD);
         }
-        self.release(&mut indices);
+        self.release(w, mask);
     }
 
-    /// Sets the bits of `indices` (items no one uses), one fetch_or per
-    /// word.
-    fn release(&self, indices: &mut [u32]) {
-        indices.sort_unstable();
-        let mut at = 0;
-        while at < indices.len() {
-            let w = indices[at] as usize / WORD;
-            let mut mask = 0u64;
-            while at < indices.len() && indices[at] as usize / WORD == w {
-                mask |= 1u64 << (indices[at] as usize % WORD);
-                at += 1;
-            }
-            // Release: the next taker sees the items' last uses done.
-            self.word(w).fetch_or(mask, Release);
-        }
+    /// Sets the bits of `mask` in word `w` (items no one uses).
+    fn release(&self, w: usize, mask: u64) {
+        // Release: the next taker sees the items' last uses done.
+        self.word(w).fetch_or(mask, Release);
     }
 
     /// Makes the next chunk: its first item for the caller, the rest free

@@ -18,12 +18,14 @@
 //! item is found; an item is named by its index across the chunks (its id
 //! is index + 1). Which items are free is a bitmap, one bit per item, at
 //! each chunk's end: a free sets its item's bit, and a thread that needs
-//! items takes a whole word of them (up to 64) with one swap. Taking words
-//! in address order (a cursor per thread that moves forward and wraps)
-//! hands items out in address order after a burst, whatever order they
-//! were freed in - as malloc does with a drained heap, and as a LIFO free
-//! list did not: a million timers' leaves came back in firing order, and
-//! the next million sleeps touched pages all over the pool. The memory of
+//! items takes a whole word of them (up to 64) with one swap, searching
+//! from the lowest word that may hold a free item (a hint every free
+//! lowers and every search that met only taken words raises). That hands
+//! items out lowest address first, whatever order they were freed in -
+//! as malloc does with a drained heap, and as a LIFO free list did not: a
+//! million timers' leaves came back in firing order, and the next million
+//! sleeps touched pages all over the pool. It also reuses the pages a
+//! burst already touched before any the pool has never used. The memory of
 //! a chunk stays mapped while the pool lives. An item's index is found
 //! from its address (the chunk it lies in: the newest, which holds half
 //! the items, is tried first).
@@ -66,22 +68,26 @@ pub struct Pool<T> {
     count: AtomicUsize,
     /// Held while making a chunk.
     making: Mutex<()>,
-    /// The free list and bitmap cursor of each registry slot's thread.
+    /// The free list of each registry slot's thread.
     locals: [Local; SLOTS],
-    /// Where a thread without a slot starts looking (a hint).
-    foreign_cursor: AtomicUsize,
+    /// No bitmap word below this one holds a free item, but for frees
+    /// racing a search (a hint: a search that finds nothing from here
+    /// goes on round to here before the pool grows).
+    low: Low,
 }
 
-/// A thread's own free list (ids, linked through the chunks' links) and
-/// where its next search of the bitmap starts. Atomics only so the pool
-/// is Sync: one thread at a time uses a list, with Relaxed loads and
-/// stores (plain moves).
+/// `Pool::low`, on a line of its own: searches and frees write it.
+#[repr(align(64))]
+struct Low(AtomicUsize);
+
+/// A thread's own free list (ids, linked through the chunks' links).
+/// Atomics only so the pool is Sync: one thread at a time uses a list,
+/// with Relaxed loads and stores (plain moves).
 #[repr(align(64))] // a line of its own: each is written by its thread
 #[derive(Default)]
 struct Local {
     head: AtomicU32,
     len: AtomicU32,
-    cursor: AtomicUsize,
 }
 
 /// The index of chunk k's first item.
@@ -157,7 +163,7 @@ impl<T> Pool<T> {
             count: AtomicUsize::new(0),
             making: Mutex::new(()),
             locals: Default::default(),
-            foreign_cursor: AtomicUsize::new(0),
+            low: Low(AtomicUsize::new(0)),
         }
     }
 
@@ -229,18 +235,15 @@ impl<T> Pool<T> {
     }
 
     /// Takes a free item off the bitmap of the first `made` chunks,
-    /// searching from the thread's cursor; with a registry slot, takes
-    /// its whole word and keeps the rest on the thread's (empty) list.
+    /// lowest word first; with a registry slot, takes its whole word and
+    /// keeps the rest on the thread's (empty) list.
     fn take(&self, me: Option<usize>, made: usize) -> Option<usize> {
         let words = chunk_start(made) / WORD;
         if words == 0 {
             return None;
         }
-        let cursor = match me {
-            Some(i) => &self.locals[i].cursor,
-            None => &self.foreign_cursor,
-        };
-        let start = cursor.load(Relaxed) % words;
+        let low = self.low.0.load(Relaxed);
+        let start = low % words;
         for n in 0..words {
             let w = (start + n) % words;
             let word = self.word(w);
@@ -255,7 +258,11 @@ impl<T> Pool<T> {
             if got == 0 {
                 continue;
             }
-            cursor.store(w, Relaxed);
+            if w != start {
+                // The words from `start` to here were all taken. Lost to
+                // a free that lowered the hint meanwhile: it stays lower.
+                let _ = self.low.0.compare_exchange(low, w, Relaxed, Relaxed);
+            }
             let first = got.trailing_zeros() as usize;
             if let Some(i) = me {
                 self.keep(i, w, got & (got - 1));
@@ -325,6 +332,9 @@ impl<T> Pool<T> {
     fn release(&self, w: usize, mask: u64) {
         // Release: the next taker sees the items' last uses done.
         self.word(w).fetch_or(mask, Release);
+        if w < self.low.0.load(Relaxed) {
+            self.low.0.fetch_min(w, Relaxed);
+        }
     }
 
     /// Makes the next chunk: its first item for the caller, the rest free
@@ -442,6 +452,21 @@ mod tests {
         let b: Vec<usize> = (0..n - spilled).map(|_| pool.index_of(pool.alloc(Some(4)).unwrap().as_ptr())).collect();
         assert_eq!(pool.count.load(Relaxed), made);
         assert!(b.windows(2).all(|w| w[0] < w[1]), "not in address order: {:?}", &b[..20]);
+    }
+
+    #[test]
+    fn a_drained_pool_is_reused_from_its_lowest_item() {
+        let pool: Pool<u64> = Pool::new();
+        let a: Vec<_> = (0..1000).map(|_| pool.alloc(None).unwrap()).collect();
+        for p in a.iter().rev() {
+            // SAFETY: allocated above, freed once, never used after.
+            unsafe { pool.free(p.as_ptr(), None) };
+        }
+        // Not where the last search stopped: the pages used first.
+        let p = pool.alloc(None).unwrap();
+        assert_eq!(pool.index_of(p.as_ptr()), 0);
+        // SAFETY: as above.
+        unsafe { pool.free(p.as_ptr(), None) };
     }
 
     #[test]

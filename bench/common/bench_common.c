@@ -190,10 +190,10 @@ int zb_child_main(int argc, char **argv, const zb_workload *table, size_t count)
   /* stdout's buffer before the warm-up: stdio would malloc 4 KiB at the
    * first printf, after repetition 1 - a request large enough that glibc
    * first consolidates the small chunks repetition 1 freed, and
-   * repetition 2's small allocations then took malloc's slow path
-   * (spawn_many: ~250 instructions per task). Rust's stdout (native
-   * Tokio) makes its buffer when the program takes the handle, before
-   * its warm-up. */
+   * repetition 2's small allocations would take malloc's slow path
+   * (spawn_many on Tokio: about 175 instructions per task). Rust's stdout
+   * (native Tokio) makes its buffer when the program takes the handle,
+   * before its warm-up. */
   static char out_buffer[4096];
   setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
   for (unsigned rep = 0; rep <= reps; rep++) {

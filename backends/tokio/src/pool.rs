@@ -7,7 +7,7 @@
 //! handle (and any waker clone) keeps the record, at the same address,
 //! until it is released, even after `zyntax_runtime_destroy`. So records
 //! live in chunks owned by the pool, and a freed record's slot goes back
-//! on the pool's free list for the next spawn. The pool is part of
+//! to the pool for the next spawn. The pool is part of
 //! `Shared`, which stays alive while any record or leaf is allocated
 //! (`Shared::item_made`: one reference for all of them, counted per
 //! thread): the chunks are freed only once the last item is, however long
@@ -39,8 +39,9 @@
 //! touches no line of an item but the ones its user touches anyway. A list
 //! that reaches LOCAL_MAX items goes back to the bitmap whole, one
 //! fetch_or per run of its items in one word; a word taken from the
-//! bitmap fills the empty list. A list belongs to its registry slot, and passes to the
-//! slot's next thread with it (the registry's hand-over orders the two).
+//! bitmap fills the empty list. A list belongs to its registry slot, and
+//! passes to the slot's next thread with it (the registry's hand-over
+//! orders the two).
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::mem::MaybeUninit;
@@ -215,10 +216,11 @@ impl<T> Pool<T> {
             let top = local.head.load(Relaxed);
             if top != 0 {
                 // An item on this thread's own list: no one else's.
-                let index = top as usize - 1;
-                local.head.store(self.slot(index).1.load(Relaxed), Relaxed);
+                let (item, link) = self.slot(top as usize - 1);
+                local.head.store(link.load(Relaxed), Relaxed);
                 local.len.store(local.len.load(Relaxed) - 1, Relaxed);
-                return Some(self.item(index));
+                // SAFETY: not null (inside a chunk).
+                return Some(unsafe { NonNull::new_unchecked(item) });
             }
         }
         loop {

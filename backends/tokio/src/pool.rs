@@ -31,22 +31,22 @@
 //! the items, is tried first).
 //!
 //! Each registered thread of the runtime (threads.rs) also has a short
-//! free list of its own, used with plain loads and stores: it frees onto
-//! it and allocates from it first, so a worker that spawns and completes
-//! its own tasks (a chain of spawns, a task completing where it was
-//! spawned) takes no atomic read-modify-write. The list is linked through
-//! an array of links beside the chunk's items (one per item), so it
-//! touches no line of an item but the ones its user touches anyway. A list
-//! that reaches LOCAL_MAX items goes back to the bitmap whole, one
-//! fetch_or per run of its items in one word; a word taken from the
-//! bitmap fills the empty list. A list belongs to its registry slot, and
-//! passes to the slot's next thread with it (the registry's hand-over
-//! orders the two).
+//! stack of free items of its own (their addresses), used with plain loads
+//! and stores: it frees onto it and allocates from it first, so a worker
+//! that spawns and completes its own tasks (a chain of spawns, a task
+//! completing where it was spawned) takes no atomic read-modify-write, and
+//! an allocation or a free there is a few instructions: no index to work
+//! out, and no memory touched but the stack's and the item's. A stack that
+//! reaches LOCAL_MAX items goes back to the bitmap whole, one fetch_or per
+//! run of its items in one word (only then are their indices worked out);
+//! a word taken from the bitmap fills the empty stack. A stack belongs to
+//! its registry slot, and passes to the slot's next thread with it (the
+//! registry's hand-over orders the two).
 
 use std::alloc::{alloc, dealloc, Layout};
 use std::mem::MaybeUninit;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::{Acquire, Relaxed, Release}};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering::{Acquire, Relaxed, Release}};
 use std::sync::Mutex;
 
 use crate::threads::SLOTS;
@@ -57,8 +57,9 @@ const FIRST: usize = 64;
 /// At most this many chunks: FIRST * (2^CHUNKS - 1) slots, about 10^9,
 /// whose ids fit 32 bits.
 const CHUNKS: usize = 24;
-/// Slots at most on a thread's own free list (a bitmap word's worth).
-const LOCAL_MAX: u32 = 64;
+/// Slots at most on a thread's own stack (a bitmap word's worth; a power
+/// of two, so a position is masked into range instead of checked).
+const LOCAL_MAX: usize = 64;
 /// Items per bitmap word.
 const WORD: usize = 64;
 
@@ -69,7 +70,7 @@ pub struct Pool<T> {
     count: AtomicUsize,
     /// Held while making a chunk.
     making: Mutex<()>,
-    /// The free list of each registry slot's thread.
+    /// The free stack of each registry slot's thread.
     locals: [Local; SLOTS],
     /// No bitmap word below this one holds a free item, but for frees
     /// racing a search (a hint: a search that finds nothing from here
@@ -81,14 +82,25 @@ pub struct Pool<T> {
 #[repr(align(64))]
 struct Low(AtomicUsize);
 
-/// A thread's own free list (ids, linked through the chunks' links).
-/// Atomics only so the pool is Sync: one thread at a time uses a list,
-/// with Relaxed loads and stores (plain moves).
-#[repr(align(64))] // a line of its own: each is written by its thread
-#[derive(Default)]
+/// A thread's own free items: their addresses, `items[len - 1]` the one
+/// handed out next. Atomics only so the pool is Sync: one thread at a time
+/// uses a stack, with Relaxed loads and stores (plain moves).
+#[repr(align(64))] // lines of its own: each is written by its thread
 struct Local {
-    head: AtomicU32,
-    len: AtomicU32,
+    len: AtomicUsize,
+    items: [AtomicUsize; LOCAL_MAX],
+}
+
+impl Local {
+    fn new() -> Local {
+        Local { len: AtomicUsize::new(0), items: [(); LOCAL_MAX].map(|_| AtomicUsize::new(0)) }
+    }
+
+    /// Stack position `n` (< LOCAL_MAX by the callers; the mask keeps a
+    /// bounds check out of the fast paths).
+    fn at(&self, n: usize) -> &AtomicUsize {
+        &self.items[n % LOCAL_MAX]
+    }
 }
 
 /// The index of chunk k's first item.
@@ -106,30 +118,25 @@ fn locate(index: usize) -> (usize, usize) {
 /// A huge page's size on x86-64 and arm64 (with 4 KiB base pages).
 const HUGE_PAGE: usize = 2 << 20;
 
-/// Chunk k's layout: its items, one link per item, one bitmap bit per
-/// item; and where the links and the bitmap begin. A chunk of two huge
-/// pages or more is aligned to one (`grow` asks the kernel to back it
-/// with them).
-fn chunk_layout<T>(k: usize) -> (Layout, usize, usize) {
+/// Chunk k's layout: its items, then one bitmap bit per item; and where
+/// the bitmap begins. A chunk of two huge pages or more is aligned to one
+/// (`grow` asks the kernel to back it with them).
+fn chunk_layout<T>(k: usize) -> (Layout, usize) {
     let items = Layout::array::<T>(FIRST << k).expect("chunk size");
-    let links = Layout::array::<AtomicU32>(FIRST << k).expect("chunk size");
     let bits = Layout::array::<AtomicU64>((FIRST << k) / WORD).expect("chunk size");
-    let (layout, links_at) = items.extend(links).expect("chunk size");
-    let (layout, bits_at) = layout.extend(bits).expect("chunk size");
-    debug_assert_eq!((links_at, bits_at), offsets::<T>(k));
+    let (layout, bits_at) = items.extend(bits).expect("chunk size");
+    debug_assert_eq!(bits_at, bits_offset::<T>(k));
     if layout.size() >= 2 * HUGE_PAGE {
-        return (layout.align_to(HUGE_PAGE).expect("chunk size"), links_at, bits_at);
+        return (layout.align_to(HUGE_PAGE).expect("chunk size"), bits_at);
     }
-    (layout, links_at, bits_at)
+    (layout, bits_at)
 }
 
-/// Where chunk k's links and bitmap begin (chunk_layout's offsets, in
-/// the few instructions a lookup can afford).
+/// Where chunk k's bitmap begins (chunk_layout's offset, in the few
+/// instructions a lookup can afford).
 #[inline]
-fn offsets<T>(k: usize) -> (usize, usize) {
-    let n = FIRST << k;
-    let links = (n * std::mem::size_of::<T>() + 3) & !3;
-    (links, (links + 4 * n + 7) & !7)
+fn bits_offset<T>(k: usize) -> usize {
+    ((FIRST << k) * std::mem::size_of::<T>() + 7) & !7
 }
 
 /// Asks for huge pages behind a big chunk. A pool that grew that big
@@ -163,29 +170,26 @@ impl<T> Pool<T> {
             chunks: [(); CHUNKS].map(|_| AtomicPtr::new(ptr::null_mut())),
             count: AtomicUsize::new(0),
             making: Mutex::new(()),
-            locals: Default::default(),
+            locals: [(); SLOTS].map(|_| Local::new()),
             low: Low(AtomicUsize::new(0)),
         }
     }
 
-    /// The item and the link of item `index`, in a made chunk.
-    fn slot(&self, index: usize) -> (*mut T, &AtomicU32) {
+    /// Item `index`, in a made chunk.
+    fn item_at(&self, index: usize) -> *mut T {
         let (k, off) = locate(index);
-        let chunk = self.chunks[k].load(Acquire) as *mut u8;
-        let (links, _) = offsets::<T>(k);
+        let chunk = self.chunks[k].load(Acquire) as *mut T;
         // SAFETY: `index` is of a made chunk (published before any of its
-        // items was handed out), `off` inside it; the links were
-        // initialised when the chunk was made and stay valid (atomics)
-        // while the pool lives.
-        unsafe { ((chunk as *mut T).add(off), &*part::<AtomicU32>(chunk, links).add(off)) }
+        // items was handed out), `off` inside it.
+        unsafe { chunk.add(off) }
     }
 
     /// Bitmap word `w` (items 64w .. 64w + 63), in a made chunk.
     fn word(&self, w: usize) -> &AtomicU64 {
         let (k, off) = locate(w * WORD);
         let chunk = self.chunks[k].load(Acquire) as *mut u8;
-        let (_, bits) = offsets::<T>(k);
-        // SAFETY: as in `slot`: the bitmap was initialised before the
+        let bits = bits_offset::<T>(k);
+        // SAFETY: as in `item_at`: the bitmap was initialised before the
         // chunk was published and stays valid while the pool lives.
         unsafe { &*part::<AtomicU64>(chunk, bits).add(off / WORD) }
     }
@@ -193,19 +197,30 @@ impl<T> Pool<T> {
     /// The index of `item`, an item of this pool: the chunk it lies in,
     /// newest first.
     fn index_of(&self, item: *mut T) -> usize {
-        let (at, size) = (item as usize, std::mem::size_of::<T>().max(1));
-        for k in (0..self.count.load(Acquire)).rev() {
+        self.index_near(item as usize, CHUNKS).0
+    }
+
+    /// The index of the item at address `at` and its chunk, trying chunk
+    /// `hint` first (any value: one that is not a made chunk costs one
+    /// compare), then every chunk newest first.
+    fn index_near(&self, at: usize, hint: usize) -> (usize, usize) {
+        let size = std::mem::size_of::<T>().max(1);
+        let made = self.count.load(Acquire);
+        let inside = |k: usize| {
             let chunk = self.chunks[k].load(Acquire) as usize;
-            if at >= chunk && at < chunk + (FIRST << k) * size {
-                return chunk_start(k) + (at - chunk) / size;
+            (at >= chunk && at < chunk + (FIRST << k) * size).then(|| (chunk_start(k) + (at - chunk) / size, k))
+        };
+        if hint < made {
+            if let Some(found) = inside(hint) {
+                return found;
             }
         }
-        unreachable!("an item not of this pool")
+        (0..made).rev().find_map(inside).expect("an item not of this pool")
     }
 
     fn item(&self, index: usize) -> NonNull<T> {
         // SAFETY: not null (inside a chunk).
-        unsafe { NonNull::new_unchecked(self.slot(index).0) }
+        unsafe { NonNull::new_unchecked(self.item_at(index)) }
     }
 
     /// Memory for one item (uninitialised), or None when out of memory.
@@ -213,13 +228,12 @@ impl<T> Pool<T> {
     pub fn alloc(&self, me: Option<usize>) -> Option<NonNull<T>> {
         if let Some(i) = me {
             let local = &self.locals[i];
-            let top = local.head.load(Relaxed);
-            if top != 0 {
-                // An item on this thread's own list: no one else's.
-                let (item, link) = self.slot(top as usize - 1);
-                local.head.store(link.load(Relaxed), Relaxed);
-                local.len.store(local.len.load(Relaxed) - 1, Relaxed);
-                // SAFETY: not null (inside a chunk).
+            let len = local.len.load(Relaxed);
+            if len != 0 {
+                // An item on this thread's own stack: no one else's.
+                local.len.store(len - 1, Relaxed);
+                let item = local.at(len - 1).load(Relaxed) as *mut T;
+                // SAFETY: not null (the address of an item in a chunk).
                 return Some(unsafe { NonNull::new_unchecked(item) });
             }
         }
@@ -274,20 +288,19 @@ impl<T> Pool<T> {
         None
     }
 
-    /// Puts the items of `bits` in word `w` on thread `i`'s empty list,
-    /// lowest first.
+    /// Puts the items of `bits` in word `w` on thread `i`'s empty stack,
+    /// the lowest on top.
     fn keep(&self, i: usize, w: usize, mut bits: u64) {
         let local = &self.locals[i];
-        let (mut head, mut len) = (0u32, 0u32);
+        let first = self.item_at(w * WORD) as usize; // the word's items lie in one chunk
+        let size = std::mem::size_of::<T>();
+        let mut len = 0;
         while bits != 0 {
             let top = 63 - bits.leading_zeros() as usize; // highest first
             bits &= !(1u64 << top);
-            let index = w * WORD + top;
-            self.slot(index).1.store(head, Relaxed);
-            head = index as u32 + 1;
+            local.at(len).store(first + top * size, Relaxed);
             len += 1;
         }
-        local.head.store(head, Relaxed);
         local.len.store(len, Relaxed);
     }
 
@@ -297,29 +310,30 @@ impl<T> Pool<T> {
     /// # Safety
     /// `item` came from this pool's alloc and is no longer used.
     pub unsafe fn free(&self, item: *mut T, me: Option<usize>) {
-        let index = self.index_of(item);
         let local = match me {
             Some(i) => &self.locals[i],
-            None => return self.release(index / WORD, 1u64 << (index % WORD)),
+            None => {
+                let index = self.index_of(item);
+                return self.release(index / WORD, 1u64 << (index % WORD));
+            }
         };
         let mut len = local.len.load(Relaxed);
         if len == LOCAL_MAX {
             self.spill(local);
             len = 0;
         }
-        let next = if len == 0 { 0 } else { local.head.load(Relaxed) };
-        self.slot(index).1.store(next, Relaxed);
-        local.head.store(index as u32 + 1, Relaxed);
+        local.at(len).store(item as usize, Relaxed);
         local.len.store(len + 1, Relaxed);
     }
 
-    /// Empties a thread's full list back onto the bitmap: one fetch_or per
-    /// run of items in one word (items freed together often share one).
+    /// Empties a thread's full stack back onto the bitmap: one fetch_or per
+    /// run of items in one word (items freed together often share one, and
+    /// a chunk: each lookup tries the last one's first).
     fn spill(&self, local: &Local) {
-        let (mut id, mut w, mut mask) = (local.head.load(Relaxed), 0, 0u64);
-        for _ in 0..LOCAL_MAX {
-            let index = id as usize - 1;
-            id = self.slot(index).1.load(Relaxed);
+        let (mut w, mut mask, mut chunk) = (0, 0u64, CHUNKS);
+        for n in 0..LOCAL_MAX {
+            let (index, k) = self.index_near(local.at(n).load(Relaxed), chunk);
+            chunk = k;
             if mask != 0 && index / WORD != w {
                 self.release(w, mask);
                 mask = 0;
@@ -352,21 +366,17 @@ impl<T> Pool<T> {
             return Grow::Full;
         }
         let len = FIRST << k;
-        let (layout, links, bits) = chunk_layout::<T>(k);
-        // SAFETY: a non-zero size (FIRST > 0 links).
+        let (layout, bits) = chunk_layout::<T>(k);
+        // SAFETY: a non-zero size (FIRST > 0 bitmap bits).
         let chunk = unsafe { alloc(layout) };
         if chunk.is_null() {
             return Grow::Full;
         }
         advise_huge_pages(chunk, layout);
-        for off in 0..len {
-            // SAFETY: link `off` of the new chunk, written in place before
-            // the chunk is published, never read before.
-            unsafe { (part::<AtomicU32>(chunk, links) as *mut AtomicU32).add(off).write(AtomicU32::new(0)) };
-        }
         for w in 0..len / WORD {
             let free = if w == 0 { !1u64 } else { !0u64 }; // item 0: the caller's
-            // SAFETY: bitmap word `w` of the new chunk, as the links.
+            // SAFETY: bitmap word `w` of the new chunk, written in place
+            // before the chunk is published, never read before.
             unsafe { (part::<AtomicU64>(chunk, bits) as *mut AtomicU64).add(w).write(AtomicU64::new(free)) };
         }
         self.chunks[k].store(chunk as *mut MaybeUninit<T>, Release);
@@ -449,7 +459,7 @@ mod tests {
             // SAFETY: allocated above, freed once, never used after.
             unsafe { pool.free(p.as_ptr(), if j < n / 2 { Some(3) } else { None }) };
         }
-        let spilled = pool.locals[3].len.load(Relaxed) as usize;
+        let spilled = pool.locals[3].len.load(Relaxed);
         let made = pool.count.load(Relaxed);
         let b: Vec<usize> = (0..n - spilled).map(|_| pool.index_of(pool.alloc(Some(4)).unwrap().as_ptr())).collect();
         assert_eq!(pool.count.load(Relaxed), made);
@@ -512,7 +522,7 @@ mod tests {
         assert!(pool.count.load(Relaxed) >= 4);
         let mut indices: Vec<usize> = items.iter().map(|p| pool.index_of(p.as_ptr())).collect();
         for (p, index) in items.iter().zip(&indices) {
-            assert_eq!(pool.slot(*index).0, p.as_ptr());
+            assert_eq!(pool.item_at(*index), p.as_ptr());
         }
         indices.sort_unstable();
         indices.dedup();

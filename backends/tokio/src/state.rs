@@ -151,7 +151,19 @@ impl State {
     /// in one RMW and, if the Tokio future's reference is the last one,
     /// takes it out in the same RMW (then the caller owns the record
     /// alone and frees it without another RMW). Err: `HANDLE` is set.
+    ///
+    /// No RMW at all when a load already finds the caller's reference the
+    /// only one and no `HANDLE`: every other way to the record (a handle,
+    /// a waker clone, a join future, the kept table) holds a reference, so
+    /// no one can reach it or change the word any more, and the caller
+    /// frees the record without reading the bits the RMW would set.
+    /// Acquire: every other holder's uses happen before (their drops
+    /// released).
     pub fn finish_detached(&self) -> Result<Snapshot, Snapshot> {
+        let s = self.load();
+        if !s.has(HANDLE) && s.refs() == 1 {
+            return Ok(s);
+        }
         self.update(|s| {
             if s.has(HANDLE) {
                 return None;

@@ -645,9 +645,12 @@ fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, me: Option<usize>) -> Result
     if args.inplace_size <= INLINE_STATE && args.inplace_align <= INLINE_ALIGN {
         let mut task = TaskRef::new(shared, make(ptr::null_mut(), None), me)?;
         let state = task.inline.0.get() as *mut c_void; // the record's place is final now
-        // SAFETY: the record's own inline bytes, inplace_size <= INLINE_STATE
-        // of them; no one else has seen the record yet.
-        unsafe { ptr::write_bytes(state as *mut u8, 0, args.inplace_size) };
+        // Zeroed whole: a fixed size is a few stores, not a call to memset,
+        // and the line is the state's alone.
+        // SAFETY: the record's own inline bytes, INLINE_STATE of them (the
+        // state takes inplace_size <= INLINE_STATE); no one else has seen
+        // the record yet.
+        unsafe { ptr::write_bytes(state as *mut u8, 0, INLINE_STATE) };
         task.set_user_state(state);
         init_state(state, args)?; // on error the record just goes back to the pool
         return Ok(task);

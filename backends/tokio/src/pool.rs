@@ -14,21 +14,21 @@
 //! a handle outlives its runtime. Leaf futures outlive their runtime the
 //! same way.
 //!
-//! Chunk k holds `FIRST << k` items, allocated the first time no free
-//! item is found; an item is named by its index across the chunks (its id
-//! is index + 1). Which items are free is a bitmap, one bit per item, at
-//! each chunk's end: a free sets its item's bit, and a thread that needs
-//! items takes a whole word of them (up to 64) with one swap, searching
-//! from the lowest word that may hold a free item (a hint every free
-//! lowers and every search that met only taken words raises). That hands
-//! items out lowest address first, whatever order they were freed in -
-//! as malloc does with a drained heap, and as a LIFO free list did not: a
-//! million timers' leaves came back in firing order, and the next million
-//! sleeps touched pages all over the pool. It also reuses the pages a
-//! burst already touched before any the pool has never used. The memory of
-//! a chunk stays mapped while the pool lives. An item's index is found
-//! from its address (the chunk it lies in: the newest, which holds half
-//! the items, is tried first).
+//! Chunk k holds `FIRST << k` items, allocated the first time no free item
+//! is found; an item is named by its index across the chunks. Which items
+//! are free is a bitmap, one bit per item, at each chunk's end: a free
+//! sets its item's bit, and a thread that needs items takes a whole word
+//! of them (up to 64) with one swap, searching from the lowest word that
+//! may hold a free item (a hint every free lowers and every search that
+//! met only taken words raises). That hands items out lowest address
+//! first, whatever order they were freed in - as malloc does with a
+//! drained heap, and as a LIFO free list did not: a million timers' leaves
+//! came back in firing order, and the next million sleeps touched pages
+//! all over the pool. It also reuses the pages a burst already touched
+//! before any the pool has never used. The memory of a chunk stays mapped
+//! while the pool lives. An item's index is found from its address (the
+//! chunk it lies in: the newest, which holds half the items, is tried
+//! first).
 //!
 //! Each registered thread of the runtime (threads.rs) also has a short
 //! stack of free items of its own (their addresses), used with plain loads
@@ -54,8 +54,7 @@ use crate::threads::SLOTS;
 /// Slots in the first chunk; each next chunk has twice as many. A
 /// multiple of 64: no bitmap word straddles two chunks.
 const FIRST: usize = 64;
-/// At most this many chunks: FIRST * (2^CHUNKS - 1) slots, about 10^9,
-/// whose ids fit 32 bits.
+/// At most this many chunks: FIRST * (2^CHUNKS - 1) slots, about 10^9.
 const CHUNKS: usize = 24;
 /// Slots at most on a thread's own stack (a bitmap word's worth; a power
 /// of two, so a position is masked into range instead of checked).
@@ -252,7 +251,7 @@ impl<T> Pool<T> {
 
     /// Takes a free item off the bitmap of the first `made` chunks,
     /// lowest word first; with a registry slot, takes its whole word and
-    /// keeps the rest on the thread's (empty) list.
+    /// keeps the rest on the thread's (empty) stack.
     fn take(&self, me: Option<usize>, made: usize) -> Option<usize> {
         let words = chunk_start(made) / WORD;
         if words == 0 {
@@ -430,7 +429,7 @@ mod tests {
     }
 
     #[test]
-    fn local_lists_spill_to_the_bitmap() {
+    fn local_stacks_spill_to_the_bitmap() {
         let pool: Pool<u64> = Pool::new();
         let a: Vec<_> = (0..200).map(|_| pool.alloc(Some(1)).unwrap()).collect();
         assert!(distinct(&a));
@@ -439,7 +438,7 @@ mod tests {
             unsafe { pool.free(p.as_ptr(), Some(1)) };
         }
         assert!(pool.locals[1].len.load(Relaxed) <= LOCAL_MAX);
-        // What the full lists gave back serves other threads: 200 more
+        // What the full stacks gave back serves other threads: 200 more
         // items need no new chunk.
         let made = pool.count.load(Relaxed);
         let b: Vec<_> = (0..200).map(|i| pool.alloc(if i % 2 == 0 { Some(1) } else { None }).unwrap()).collect();
@@ -453,7 +452,7 @@ mod tests {
         let n = 1000;
         let a: Vec<_> = (0..n).map(|_| pool.alloc(Some(3)).unwrap()).collect();
         // Freed in a scattered order (7 is prime to 1000), partly through
-        // a thread's list, the rest without one.
+        // a thread's stack, the rest without one.
         for j in 0..n {
             let p = a[(j * 7) % n];
             // SAFETY: allocated above, freed once, never used after.

@@ -102,6 +102,30 @@ impl Local {
     }
 }
 
+/// A made chunk's items: where they begin, their bytes and the first
+/// one's index (an item's index from its address in a few instructions,
+/// for a spill's run of lookups in one chunk).
+#[derive(Clone, Copy)]
+struct Span {
+    base: usize,
+    bytes: usize,
+    first: usize,
+}
+
+impl Span {
+    /// Holds no address.
+    const EMPTY: Span = Span { base: 0, bytes: 0, first: 0 };
+
+    fn holds(&self, at: usize) -> bool {
+        at.wrapping_sub(self.base) < self.bytes
+    }
+
+    /// The index of the item of type `T` at `at`, an address it holds.
+    fn index<T>(&self, at: usize) -> usize {
+        self.first + (at - self.base) / std::mem::size_of::<T>().max(1)
+    }
+}
+
 /// The index of chunk k's first item.
 fn chunk_start(k: usize) -> usize {
     FIRST * ((1 << k) - 1)
@@ -193,28 +217,26 @@ impl<T> Pool<T> {
         unsafe { &*part::<AtomicU64>(chunk, bits).add(off / WORD) }
     }
 
-    /// The index of `item`, an item of this pool: the chunk it lies in,
-    /// newest first.
+    /// The index of `item`, an item of this pool.
     fn index_of(&self, item: *mut T) -> usize {
-        self.index_near(item as usize, CHUNKS).0
+        let span = self.span_of(item as usize);
+        span.index::<T>(item as usize)
     }
 
-    /// The index of the item at address `at` and its chunk, trying chunk
-    /// `hint` first (any value: one that is not a made chunk costs one
-    /// compare), then every chunk newest first.
-    fn index_near(&self, at: usize, hint: usize) -> (usize, usize) {
+    /// The chunk that holds the item at address `at`, newest first (it
+    /// holds half the items).
+    fn span_of(&self, at: usize) -> Span {
         let size = std::mem::size_of::<T>().max(1);
         let made = self.count.load(Acquire);
-        let inside = |k: usize| {
-            let chunk = self.chunks[k].load(Acquire) as usize;
-            (at >= chunk && at < chunk + (FIRST << k) * size).then(|| (chunk_start(k) + (at - chunk) / size, k))
-        };
-        if hint < made {
-            if let Some(found) = inside(hint) {
-                return found;
-            }
-        }
-        (0..made).rev().find_map(inside).expect("an item not of this pool")
+        (0..made)
+            .rev()
+            .map(|k| Span {
+                base: self.chunks[k].load(Acquire) as usize,
+                bytes: (FIRST << k) * size,
+                first: chunk_start(k),
+            })
+            .find(|span| span.holds(at))
+            .expect("an item not of this pool")
     }
 
     fn item(&self, index: usize) -> NonNull<T> {
@@ -224,6 +246,7 @@ impl<T> Pool<T> {
 
     /// Memory for one item (uninitialised), or None when out of memory.
     /// `me` is the calling thread's registry slot, if it has one.
+    #[inline(always)]
     pub fn alloc(&self, me: Option<usize>) -> Option<NonNull<T>> {
         if let Some(i) = me {
             let local = &self.locals[i];
@@ -308,6 +331,7 @@ impl<T> Pool<T> {
     ///
     /// # Safety
     /// `item` came from this pool's alloc and is no longer used.
+    #[inline(always)]
     pub unsafe fn free(&self, item: *mut T, me: Option<usize>) {
         let local = match me {
             Some(i) => &self.locals[i],
@@ -327,12 +351,16 @@ impl<T> Pool<T> {
 
     /// Empties a thread's full stack back onto the bitmap: one fetch_or per
     /// run of items in one word (items freed together often share one, and
-    /// a chunk: each lookup tries the last one's first).
+    /// a chunk: the chunk of the item before is tried first).
     fn spill(&self, local: &Local) {
-        let (mut w, mut mask, mut chunk) = (0, 0u64, CHUNKS);
+        let mut span = Span::EMPTY;
+        let (mut w, mut mask) = (0, 0u64);
         for n in 0..LOCAL_MAX {
-            let (index, k) = self.index_near(local.at(n).load(Relaxed), chunk);
-            chunk = k;
+            let at = local.at(n).load(Relaxed);
+            if !span.holds(at) {
+                span = self.span_of(at);
+            }
+            let index = span.index::<T>(at);
             if mask != 0 && index / WORD != w {
                 self.release(w, mask);
                 mask = 0;

@@ -276,6 +276,7 @@ impl TaskRef {
     ///
     /// # Safety
     /// That RMW found this reference to be the only one.
+    #[inline(always)]
     unsafe fn free_taken(self, me: Option<usize>) {
         let p = self.0.as_ptr();
         std::mem::forget(self);
@@ -290,6 +291,7 @@ impl TaskRef {
 ///
 /// # Safety
 /// No reference to the record is left, and nobody else can reach it.
+#[inline(always)]
 unsafe fn free_record(p: *mut Task, me: Option<usize>) {
     // SAFETY: nobody else can reach the record (the caller's contract).
     // Its Shared stays alive until item_freed (the record is counted
@@ -451,6 +453,7 @@ impl Task {
     /// One call of the C poll function; Some(outcome) when the task ended.
     /// Leaves the calling thread's registry slot in `poller_slot` (for
     /// finish, on the same thread), whatever it returns.
+    #[inline(always)]
     fn poll_once(&self, cx: &mut Context<'_>) -> Option<c_int> {
         let thread = crate::threads::me();
         let stats = &self.shared().stats;
@@ -543,6 +546,7 @@ impl Task {
     /// outcome, wake whoever waits; then gives up the Tokio future's
     /// reference `this`.
     /// `me` is the calling thread's registry slot, if it has one.
+    #[inline(always)]
     fn finish(this: TaskRef, outcome: c_int, me: Option<usize>) {
         if outcome == 0 {
             this.outcome.store(outcome, Ordering::Relaxed); // before COMPLETE
@@ -583,6 +587,7 @@ impl Task {
     }
 
     /// finish's common tail, with the word from before COMPLETE.
+    #[inline(always)]
     fn ended(&self, prev: Snapshot, outcome: c_int, me: Option<usize>) {
         let stats = &self.shared().stats;
         stats.count_at(me, match outcome {

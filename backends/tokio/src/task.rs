@@ -409,21 +409,39 @@ impl Task {
     }
 
     /// Wakes the Tokio task (a C or Rust waker of the task was woken).
+    /// Inlined into the wakers: a task waking itself inside its poll (a
+    /// yield) takes a few instructions and no call.
+    #[inline(always)]
     pub fn wake(&self) {
         let me = crate::threads::me();
-        let stats = &self.shared().stats;
         if self.polled_by(me) {
             // Inside its own poll, on this thread: the poll wakes its
             // waker when the C function returns PENDING.
             self.poller.store(me | WOKE_INLINE, Ordering::Relaxed);
             // The slot the poll found (no second lookup).
-            let slot = self.poller_slot();
-            stats.count_at(slot, Counter::Wakes);
-            if slot.is_none() && !crate::runtime::is_current_tls(self.shared()) {
-                stats.count_at(slot, Counter::WakesRemote);
+            match self.poller_slot() {
+                Some(slot) => self.shared().stats.count_at(Some(slot), Counter::Wakes),
+                None => self.count_wake_unregistered(),
             }
             return;
         }
+        self.wake_from_elsewhere(me);
+    }
+
+    /// A wake inside the task's poll on a thread without a registry slot.
+    #[cold]
+    fn count_wake_unregistered(&self) {
+        let stats = &self.shared().stats;
+        stats.count_at(None, Counter::Wakes);
+        if !crate::runtime::is_current_tls(self.shared()) {
+            stats.count_at(None, Counter::WakesRemote);
+        }
+    }
+
+    /// `wake` from outside the task's poll (thread `me`).
+    #[inline(never)]
+    fn wake_from_elsewhere(&self, me: usize) {
+        let stats = &self.shared().stats;
         // The count orders this wake against a poll publishing its waker
         // (State::count_wake): one of the two sees the other.
         let s = self.state.count_wake();

@@ -259,6 +259,15 @@ impl<T> Pool<T> {
                 return Some(unsafe { NonNull::new_unchecked(item) });
             }
         }
+        self.alloc_shared(me)
+    }
+
+    /// alloc without an item on the thread's own stack: from the bitmap,
+    /// or a new chunk. Out of line, so the inlined fast path stays a few
+    /// instructions: a registered thread gets here once per 64
+    /// allocations, a thread without a stack every time.
+    #[inline(never)]
+    fn alloc_shared(&self, me: Option<usize>) -> Option<NonNull<T>> {
         loop {
             let made = self.count.load(Acquire);
             if let Some(index) = self.take(me, made) {
@@ -335,10 +344,7 @@ impl<T> Pool<T> {
     pub unsafe fn free(&self, item: *mut T, me: Option<usize>) {
         let local = match me {
             Some(i) => &self.locals[i],
-            None => {
-                let index = self.index_of(item);
-                return self.release(index / WORD, 1u64 << (index % WORD));
-            }
+            None => return self.release_item(item),
         };
         let mut len = local.len.load(Relaxed);
         if len == LOCAL_MAX {
@@ -369,6 +375,13 @@ impl<T> Pool<T> {
             mask |= 1u64 << (index % WORD);
         }
         self.release(w, mask);
+    }
+
+    /// Frees an item straight onto the bitmap (a thread without a stack).
+    #[inline(never)]
+    fn release_item(&self, item: *mut T) {
+        let index = self.index_of(item);
+        self.release(index / WORD, 1u64 << (index % WORD));
     }
 
     /// Sets the bits of `mask` in word `w` (items no one uses).

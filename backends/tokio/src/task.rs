@@ -418,17 +418,23 @@ impl Task {
             // Inside its own poll, on this thread: the poll wakes its
             // waker when the C function returns PENDING.
             self.poller.store(me | WOKE_INLINE, Ordering::Relaxed);
-            // The slot the poll found (no second lookup).
-            match self.poller_slot() {
-                Some(slot) => self.shared().stats.count_at(Some(slot), Counter::Wakes),
-                None => self.count_wake_unregistered(),
-            }
+            self.count_wake(self.poller_slot()); // the slot the poll found
             return;
         }
         self.wake_from_elsewhere(me);
     }
 
-    /// A wake inside the task's poll on a thread without a registry slot.
+    /// Counts a wake by the thread of registry slot `slot`.
+    #[inline(always)]
+    fn count_wake(&self, slot: Option<usize>) {
+        match slot {
+            Some(_) => self.shared().stats.count_at(slot, Counter::Wakes),
+            None => self.count_wake_unregistered(),
+        }
+    }
+
+    /// count_wake on a thread without a registry slot: remote unless it
+    /// is driving this runtime.
     #[cold]
     fn count_wake_unregistered(&self) {
         let stats = &self.shared().stats;
@@ -441,18 +447,13 @@ impl Task {
     /// `wake` from outside the task's poll (thread `me`).
     #[inline(never)]
     fn wake_from_elsewhere(&self, me: usize) {
-        let stats = &self.shared().stats;
         // The count orders this wake against a poll publishing its waker
         // (State::count_wake): one of the two sees the other.
         let s = self.state.count_wake();
         if s.has(COMPLETE) {
             return; // finished: nothing to do
         }
-        let slot = stats.threads.slot_of(me);
-        stats.count_at(slot, Counter::Wakes);
-        if slot.is_none() && !crate::runtime::is_current_tls(self.shared()) {
-            stats.count_at(slot, Counter::WakesRemote);
-        }
+        self.count_wake(self.shared().stats.threads.slot_of(me));
         if s.has(MOVED) {
             if let Some(w) = &self.waiters.lock().unwrap().moved {
                 w.wake_by_ref();

@@ -67,9 +67,10 @@ extern "C" {
 /** ABI 2.0: every op table starts with its size (ABI 1.x had none).
  * ABI 2.1 appends the optional `clock` entry, ABI 2.2 the optional fd
  * watch entries (fd_watch_open, fd_watch_wait, fd_watch_close), ABI 2.3
- * the optional in-place watch wait (fd_watch_poll, fd_watch_free). */
+ * the optional in-place watch wait (fd_watch_poll, fd_watch_free), ABI 2.4
+ * the optional detached spawn (spawn_detached). */
 #define ZYNTAX_BACKEND_ABI_MAJOR 2
-#define ZYNTAX_BACKEND_ABI_MINOR 3
+#define ZYNTAX_BACKEND_ABI_MINOR 4
 
 /** The name of the one symbol a plugin exports. */
 #define ZYNTAX_BACKEND_ENTRY_SYMBOL "zyntax_backend_entry"
@@ -540,6 +541,19 @@ typedef struct zyntax_backend {
    * never during fd_watch_poll; any thread, also after runtime_destroy.
    * The backend must: free `w` (its wait in place ended by the close). */
   void (*fd_watch_free)(zyntax_backend_fd_watch *w);
+
+  /* ---- ABI 2.4: a spawn without a handle (optional) ----
+   * NULL, or past the table's size: the loader serves
+   * zyntax_runtime_spawn_detached() with `spawn` and releases the handle
+   * at once (task_ops->release), with the same observable behaviour. */
+
+  /** zyntax_runtime_spawn_detached().
+   * The loader guarantees: what it guarantees for `spawn`.
+   * The backend must: what `spawn` must, except that no handle is made:
+   * the task starts as a spawned task whose handle was already released
+   * (no reference for a handle, no state kept for one), so its state is
+   * dropped when it completes, is cancelled by destroy, or fails. */
+  int (*spawn_detached)(zyntax_backend_runtime *rt, const zyntax_spawn_args *args);
 } zyntax_backend;
 
 /** The size a backend of ABI 2.0 declares at least: the whole 2.0 table
@@ -560,6 +574,11 @@ typedef struct zyntax_backend {
  * to be used. */
 #define ZYNTAX_BACKEND_SIZE_2_3                                              \
   (offsetof(zyntax_backend, fd_watch_free) + sizeof(void (*)(void)))
+
+/** The size a backend must declare for its detached spawn (ABI 2.4) to be
+ * used. */
+#define ZYNTAX_BACKEND_SIZE_2_4                                              \
+  (offsetof(zyntax_backend, spawn_detached) + sizeof(void (*)(void)))
 
 /** The entry point every plugin exports (and the only symbol it exports). */
 typedef const zyntax_backend *(*zyntax_backend_entry_fn)(void);

@@ -131,6 +131,8 @@ void zyntax_executor_count_io_wait(zyntax_executor *ex);
 
 int zyntax_executor_spawn(zyntax_backend_runtime *rt,
                           const zyntax_spawn_args *args, zyntax_task **out);
+int zyntax_executor_spawn_detached(zyntax_backend_runtime *rt,
+                                   const zyntax_spawn_args *args);
 int zyntax_executor_block_on(zyntax_backend_runtime *rt, zyntax_task *task);
 int zyntax_executor_block_on_future(zyntax_backend_runtime *rt, void *state,
                                     zyntax_poll_fn poll);
@@ -159,6 +161,7 @@ extern const zyntax_future_ops zyntax_executor_join_ops,
  * fd only in-tree, for now). */
 #define ZYNTAX_EXECUTOR_ENTRIES                                             \
   .task_ops = &zyntax_executor_task_ops, .spawn = zyntax_executor_spawn,    \
+  .spawn_detached = zyntax_executor_spawn_detached,                         \
   .block_on = zyntax_executor_block_on,                                     \
   .block_on_future = zyntax_executor_block_on_future,                       \
   .run = zyntax_executor_run, .stats = zyntax_executor_stats,               \

@@ -197,6 +197,22 @@ ZYNTAX_EXTERN int zyntax_runtime_spawn_inplace(
     size_t state_align, zyntax_state_init_fn init, void *arg,
     zyntax_task **out);
 
+/** Spawns a task like zyntax_runtime_spawn_inplace() and lets it go: no
+ * handle is made, as if zyntax_task_drop() ran right after the spawn, but
+ * without its cost (a spawn that needs no result or join: one reference
+ * and one atomic update less per task). The task runs until it finishes,
+ * fails or is cancelled by destroy; `vtable->drop` runs exactly once in
+ * each case, right when it ends. zyntax_runtime_run() waits for it like
+ * for any other task; stats count it like any other.
+ * Returns 0, or a negative code with nothing spawned: ZYNTAX_EINVAL (NULL
+ * rt, bad size/alignment/vtable, or init returned nonzero: then no drop
+ * runs), ZYNTAX_ECLOSED (runtime being destroyed: when init had run, drop
+ * runs before the call returns), ZYNTAX_ENOMEM.
+ * Thread-safe, as zyntax_runtime_spawn. */
+ZYNTAX_EXTERN int zyntax_runtime_spawn_detached(
+    zyntax_runtime *rt, const zyntax_future_vtable *vtable, size_t state_size,
+    size_t state_align, zyntax_state_init_fn init, void *arg);
+
 /* ------------------------------------------------------------------------ */
 /* Driving                                                                   */
 

@@ -500,11 +500,12 @@ static int init_state(zx_task *t, const zyntax_spawn_args *args) {
   return args->init(t->user_state, args->init_arg) == 0 ? 0 : ZYNTAX_EINVAL;
 }
 
-int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
-                  zyntax_task **out) {
-  zx_exec *ex = (zx_exec *)rt;
+/* Both spawns: `initial` is the new task's state word (with or without a
+ * handle); `*out` the task once queued. */
+static int spawn_task(zx_exec *ex, const zyntax_spawn_args *args, zx_snapshot initial,
+                      zx_task **out) {
   if (zx_exec_closed(ex)) return ZYNTAX_ECLOSED;
-  zx_task *t = zx_task_new(ex, args, ZX_STATE_SPAWNED);
+  zx_task *t = zx_task_new(ex, args, initial);
   if (t == NULL) return ZYNTAX_ENOMEM;
   if (init_state(t, args) != 0) {
     zx_task_free(t); /* nothing to drop: init failed */
@@ -522,8 +523,23 @@ int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
     }
     zx_count_shared(&ex->stats.spawned);
   }
-  *out = &t->pub;
+  *out = t;
   return 0;
+}
+
+int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
+                  zyntax_task **out) {
+  zx_task *t;
+  int rc = spawn_task((zx_exec *)rt, args, ZX_STATE_SPAWNED, &t);
+  if (rc == 0) *out = &t->pub;
+  return rc;
+}
+
+/* The task may run (and end) on the driving thread as soon as it is
+ * queued: nothing here reads it after spawn_task. */
+int zx_exec_spawn_detached(zyntax_backend_runtime *rt, const zyntax_spawn_args *args) {
+  zx_task *t;
+  return spawn_task((zx_exec *)rt, args, ZX_STATE_DETACHED, &t);
 }
 
 /* ---- the arena ---- */

@@ -253,6 +253,7 @@ static inline int zx_future_refuse_foreign(zyntax_future *f, const zx_exec *ex) 
  * runtime whose first member is a zx_exec. */
 int zx_exec_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *args,
                   zyntax_task **out);
+int zx_exec_spawn_detached(zyntax_backend_runtime *rt, const zyntax_spawn_args *args);
 int zx_exec_block_on(zyntax_backend_runtime *rt, zyntax_task *task);
 int zx_exec_block_on_future(zyntax_backend_runtime *rt, void *state,
                             zyntax_poll_fn poll);
@@ -278,7 +279,8 @@ int zx_exec_drive_nowait(zx_exec *ex);
  * sleep.c, pool.c) and ZYNTAX_EXECUTOR_FUTURE_OPS are declared in the
  * installed header, for the backend table's task_ops and future_ops. */
 #define ZX_EXEC_BACKEND_ENTRIES                                  \
-  .task_ops = &zyntax_executor_task_ops, .spawn = zx_exec_spawn, .block_on = zx_exec_block_on,          \
+  .task_ops = &zyntax_executor_task_ops, .spawn = zx_exec_spawn,          \
+  .spawn_detached = zx_exec_spawn_detached, .block_on = zx_exec_block_on, \
   .block_on_future = zx_exec_block_on_future, .run = zx_exec_run, \
   .stats = zx_exec_stats, .poll_fd = zx_host_poll_fd,            \
   .next_deadline = zx_host_next_deadline, .run_nowait = zx_host_run_nowait

@@ -112,6 +112,11 @@ int zyntax_executor_spawn(zyntax_backend_runtime *rt, const zyntax_spawn_args *a
   return zx_exec_spawn(rt, args, out);
 }
 
+int zyntax_executor_spawn_detached(zyntax_backend_runtime *rt,
+                                   const zyntax_spawn_args *args) {
+  return zx_exec_spawn_detached(rt, args);
+}
+
 int zyntax_executor_block_on(zyntax_backend_runtime *rt, zyntax_task *task) {
   return zx_exec_block_on(rt, task);
 }

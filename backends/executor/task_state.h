@@ -86,6 +86,9 @@ static inline void zx_state_init(zx_state *st, zx_snapshot s) {
 /* A spawned task: queued (NOTIFIED), with a handle; one reference for the
  * executor, one for the handle. */
 #define ZX_STATE_SPAWNED (ZX_NOTIFIED | ZX_HANDLE | 2 * ZX_REF_ONE)
+/* A detached spawn: the spawned task whose handle is already released
+ * (zx_transition_release_local's outcome), the executor's reference only. */
+#define ZX_STATE_DETACHED (ZX_NOTIFIED | ZX_REF_ONE)
 /* block_on_future's cell: idle, one reference (the executor's). */
 #define ZX_STATE_ROOT ZX_REF_ONE
 

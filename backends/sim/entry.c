@@ -11,7 +11,9 @@ static const zyntax_future_ops *const sim_future_ops[] = {
 
 /* The executor's entries one by one (not ZX_EXEC_BACKEND_ENTRIES): its
  * spawn is wrapped (trace.c numbers tasks), and its host-loop entries are
- * left out. */
+ * left out. No spawn_detached: the loader's spawn-and-release numbers a
+ * detached task like any other (a detached task may end before a spawn
+ * of its own could number it). */
 ZYNTAX_BACKEND_DEFINE("sim", "sim " ZYNTAX_VERSION_STRING,
     .task_ops = &zyntax_executor_task_ops,
     .future_ops = sim_future_ops,

@@ -34,7 +34,7 @@ int zxt_runtime_new(zyntax_runtime *rt, void (*enter)(zyntax_runtime *), void (*
 void zxt_runtime_destroy(zyntax_backend_runtime *b);
 int zxt_spawn(zyntax_backend_runtime *b, zyntax_poll_fn poll, zyntax_drop_fn drop, void *state,
               size_t inplace_size, size_t inplace_align, zyntax_state_init_fn init,
-              void *init_arg, zyntax_task **out);
+              void *init_arg, zyntax_task **out /* NULL: detached */);
 int zxt_block_on(zyntax_backend_runtime *b, zyntax_task *task);
 int zxt_block_on_future(zyntax_backend_runtime *b, void *state, zyntax_poll_fn poll);
 int zxt_run(zyntax_backend_runtime *b);
@@ -78,6 +78,12 @@ static int tkb_spawn(zyntax_backend_runtime *b, const zyntax_spawn_args *args,
                    args->inplace_align, args->init, args->init_arg, out);
 }
 
+/* zxt_spawn without `out`: no handle. */
+static int tkb_spawn_detached(zyntax_backend_runtime *b, const zyntax_spawn_args *args) {
+  return zxt_spawn(b, args->poll, args->drop, args->state, args->inplace_size,
+                   args->inplace_align, args->init, args->init_arg, NULL);
+}
+
 static void tkb_stats(const zyntax_backend_runtime *b, zyntax_stats *out) {
   zyntax_stats all;
   zxt_stats(b, &all);
@@ -92,6 +98,7 @@ ZYNTAX_BACKEND_DEFINE("tokio", TOKIO_VERSION,
     .runtime_create = tkb_create,
     .runtime_destroy = zxt_runtime_destroy,
     .spawn = tkb_spawn,
+    .spawn_detached = tkb_spawn_detached,
     .block_on = zxt_block_on,
     .block_on_future = zxt_block_on_future,
     .run = zxt_run,

@@ -213,26 +213,63 @@ int zyntax_runtime_spawn_future(zyntax_runtime *rt, void *state,
   return spawned(rt, &a, out, __func__);
 }
 
+/* The in-place spawns' arguments; nonzero when they are invalid. */
+static inline __attribute__((always_inline)) int
+inplace_args(zyntax_spawn_args *a, const zyntax_future_vtable *vtable,
+             size_t state_size, size_t state_align, zyntax_state_init_fn init,
+             void *arg) {
+  int bad_align = state_align == 0 || (state_align & (state_align - 1)) != 0 ||
+                  state_align > ZX_MAX_ALIGN;
+  if (vtable == NULL || state_size == 0 || bad_align || state_size > SIZE_MAX / 2)
+    return 1;
+  *a = (zyntax_spawn_args){.size = sizeof *a,
+                           .poll = vtable->poll,
+                           .drop = vtable->drop,
+                           .inplace_size = state_size,
+                           .inplace_align = state_align,
+                           .init = init,
+                           .init_arg = arg};
+  return 0;
+}
+
 int zyntax_runtime_spawn_inplace(zyntax_runtime *rt,
                                  const zyntax_future_vtable *vtable,
                                  size_t state_size, size_t state_align,
                                  zyntax_state_init_fn init, void *arg,
                                  zyntax_task **out) {
-  int bad_align = state_align == 0 || (state_align & (state_align - 1)) != 0 ||
-                  state_align > ZX_MAX_ALIGN;
   if (out == NULL) return zx_fail_code(__func__, ZYNTAX_EINVAL);
   *out = NULL;
-  if (vtable == NULL || state_size == 0 || bad_align ||
-      state_size > SIZE_MAX / 2)
+  zyntax_spawn_args a;
+  if (inplace_args(&a, vtable, state_size, state_align, init, arg) != 0)
     return zx_fail_code(__func__, ZYNTAX_EINVAL);
-  zyntax_spawn_args a = {.size = sizeof a,
-                         .poll = vtable->poll,
-                         .drop = vtable->drop,
-                         .inplace_size = state_size,
-                         .inplace_align = state_align,
-                         .init = init,
-                         .init_arg = arg};
   return spawned(rt, &a, out, __func__);
+}
+
+/* A backend without the detached spawn (before ABI 2.4, or NULL): its
+ * spawn, and the handle released at once. */
+static int spawn_then_release(zyntax_runtime *rt, const zyntax_spawn_args *args) {
+  zyntax_task *task = NULL;
+  int rc = rt->backend->spawn(rt->impl, args, &task);
+  if (rc == 0) task->ops->release(task);
+  return rc;
+}
+
+int zyntax_runtime_spawn_detached(zyntax_runtime *rt,
+                                  const zyntax_future_vtable *vtable,
+                                  size_t state_size, size_t state_align,
+                                  zyntax_state_init_fn init, void *arg) {
+  zyntax_spawn_args a;
+  if (rt == NULL || inplace_args(&a, vtable, state_size, state_align, init, arg) != 0 ||
+      a.poll == NULL)
+    return zx_fail_code(__func__, ZYNTAX_EINVAL);
+  if (!zx_runtime_open(rt)) {
+    int rc = zx_check_open(rt, __func__);
+    if (rc != 0) return rc;
+  }
+  int rc = ZYNTAX_BACKEND_HAS(rt->backend, spawn_detached)
+               ? rt->backend->spawn_detached(rt->impl, &a)
+               : spawn_then_release(rt, &a);
+  return __builtin_expect(rc != 0, 0) ? zx_fail_code(__func__, rc) : 0;
 }
 
 /* ---- driving ---- */

@@ -173,7 +173,7 @@ typedef struct closing_calls {
   zyntax_runtime *rt;
   int fd;
   atomic_int destroying; /* a drop function ran: destroy is under way */
-  int sleep, fd_wait, blocking, yield, spawn, block_on_future, run;
+  int sleep, fd_wait, blocking, yield, spawn, spawn_detached, block_on_future, run;
   atomic_int done;
 } closing_calls;
 
@@ -200,6 +200,8 @@ static void try_everything(closing_calls *c) {
   zyntax_task *t = zyntax_runtime_spawn(c->rt, NULL, ready_poll);
   c->spawn = t ? 0 : zyntax_last_error()->code;
   if (t) zyntax_task_drop(t);
+  static const zyntax_future_vtable ready_vt = {ready_poll, NULL};
+  c->spawn_detached = zyntax_runtime_spawn_detached(c->rt, &ready_vt, 8, 8, NULL, NULL);
   c->block_on_future = zyntax_runtime_block_on_future(c->rt, NULL, ready_poll);
   c->run = zyntax_runtime_run(c->rt);
 }
@@ -210,6 +212,7 @@ static void expect_closed(const closing_calls *c) {
   assert_int_equal(c->blocking, ZYNTAX_ECLOSED);
   assert_int_equal(c->yield, ZYNTAX_ECLOSED);
   assert_int_equal(c->spawn, ZYNTAX_ECLOSED);
+  assert_int_equal(c->spawn_detached, ZYNTAX_ECLOSED);
   assert_int_equal(c->block_on_future, ZYNTAX_ECLOSED);
   assert_int_equal(c->run, ZYNTAX_ECLOSED);
 }

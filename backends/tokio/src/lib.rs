@@ -111,21 +111,25 @@ pub unsafe extern "C" fn zxt_runtime_destroy(b: *mut c_void) {
     unsafe { Box::from_raw(b as *mut Backend) }.destroy();
 }
 
-/// Spawns a task.
+/// Spawns a task: with a handle into `*out`, or detached when `out` is
+/// NULL (backend.h, spawn_detached).
 ///
 /// # Safety
-/// `b` is live; `out` is writable; the poll/drop/init functions and state
-/// follow zyntax_spawn_args' contract (backend.h).
+/// `b` is live; `out` is NULL or writable; the poll/drop/init functions
+/// and state follow zyntax_spawn_args' contract (backend.h).
 #[no_mangle]
 pub unsafe extern "C" fn zxt_spawn(b: *mut c_void, poll: PollFn, drop: Option<DropFn>, state: *mut c_void,
                                    inplace_size: usize, inplace_align: usize, init: Option<InitFn>,
                                    init_arg: *mut c_void, out: *mut *mut ZTask) -> c_int {
     let args = SpawnArgs { poll, drop, state, inplace_size, inplace_align, init, init_arg };
+    let detached = out.is_null();
     // SAFETY: `b` is live (the caller's contract).
-    match unsafe { with_backend(b, |b| b.spawn(&args)) } {
+    match unsafe { with_backend(b, |b| b.spawn(&args, detached)) } {
         Ok(t) => {
-            // SAFETY: `out` is writable.
-            unsafe { *out = t };
+            if !detached {
+                // SAFETY: `out` is writable (not NULL).
+                unsafe { *out = t };
+            }
             0
         }
         Err(e) => e,

@@ -362,8 +362,8 @@ impl Backend {
         }
     }
 
-    pub fn spawn(&self, args: &SpawnArgs) -> Result<*mut ZTask, c_int> {
-        task::spawn(&self.shared, &self.handle, args)
+    pub fn spawn(&self, args: &SpawnArgs, detached: bool) -> Result<*mut ZTask, c_int> {
+        task::spawn(&self.shared, &self.handle, args, detached)
     }
 
     /// `t` is a live handle of this runtime (the loader checked it; the

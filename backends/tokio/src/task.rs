@@ -178,7 +178,7 @@ impl TaskRef {
         let slot = shared.pool.alloc(me).ok_or(ENOMEM)?;
         shared.item_made(me);
         let p = slot.as_ptr();
-        let mut flags = if m.root { 0 } else { HANDLE };
+        let mut flags = if m.handle { HANDLE } else { 0 };
         if m.drop_fn.is_some() {
             flags |= DROP_FN;
         }
@@ -323,6 +323,9 @@ struct Make {
     user_state: *mut c_void,
     inplace: Option<Layout>,
     root: bool,
+    /// A handle holds the record (HANDLE set, its reference added by
+    /// spawn): every spawn but a detached one.
+    handle: bool,
 }
 
 impl Task {
@@ -661,8 +664,10 @@ fn init_state(state: *mut c_void, args: &SpawnArgs) -> Result<(), c_int> {
 
 /// The task record with its state: the caller's, in-place inside the
 /// record when small enough, else in-place in an allocation of its own.
-fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, me: Option<usize>) -> Result<TaskRef, c_int> {
-    let make = |user_state, inplace| Make { poll: args.poll, drop_fn: args.drop, user_state, inplace, root: false };
+fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, handle: bool, me: Option<usize>)
+            -> Result<TaskRef, c_int> {
+    let make = |user_state, inplace| Make { poll: args.poll, drop_fn: args.drop, user_state, inplace,
+                                            root: false, handle };
     if args.inplace_size == 0 {
         return TaskRef::new(shared, make(args.state, None), me);
     }
@@ -698,16 +703,20 @@ fn new_task(shared: &Arc<Shared>, args: &SpawnArgs, me: Option<usize>) -> Result
     task
 }
 
-/// Spawns a task; returns its handle (one reference, the handle's).
-pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &SpawnArgs)
+/// Spawns a task; returns its handle (one reference, the handle's), or,
+/// `detached`, a task without one (the pointer is then the caller's only
+/// to compare: the task may end and go before the caller looks).
+pub fn spawn(shared: &Arc<Shared>, handle: &tokio::runtime::Handle, args: &SpawnArgs, detached: bool)
              -> Result<*mut ZTask, c_int> {
     if shared.closed.load(Ordering::Acquire) {
         return Err(ECLOSED);
     }
     let me = shared.stats.threads.slot();
-    let task = new_task(shared, args, me)?;
-    // The handle's reference (the record was made with the future's).
-    task.state.add_ref_unshared();
+    let task = new_task(shared, args, !detached, me)?;
+    if !detached {
+        // The handle's reference (the record was made with the future's).
+        task.state.add_ref_unshared();
+    }
     let handle_ref = &*task as *const Task as *mut ZTask;
     shared.note_live(shared.live.fetch_add(1, Ordering::AcqRel) + 1);
     shared.stats.count_at(me, Counter::Spawned);
@@ -782,7 +791,7 @@ pub struct RootFuture(TaskRef);
 
 impl RootFuture {
     pub fn new(shared: &Arc<Shared>, state: *mut c_void, poll: PollFn) -> Result<RootFuture, c_int> {
-        let m = Make { poll, drop_fn: None, user_state: state, inplace: None, root: true };
+        let m = Make { poll, drop_fn: None, user_state: state, inplace: None, root: true, handle: false };
         Ok(RootFuture(TaskRef::new(shared, m, shared.stats.threads.slot())?))
     }
 }
@@ -869,7 +878,7 @@ mod tests {
         let probe = Probe { polls: AtomicU32::new(0), cancel };
         let args = SpawnArgs { poll: probe_poll, drop: None, state: &probe as *const Probe as *mut c_void,
                                inplace_size: 0, inplace_align: 0, init: None, init_arg: ptr::null_mut() };
-        let t = backend.spawn(&args).unwrap();
+        let t = backend.spawn(&args, false).unwrap();
         let rc = backend.block_on(t);
         // SAFETY: the handle spawn returned, released once.
         unsafe { (TASK_OPS.release)(t) };

@@ -78,10 +78,9 @@ static int tkb_spawn(zyntax_backend_runtime *b, const zyntax_spawn_args *args,
                    args->inplace_align, args->init, args->init_arg, out);
 }
 
-/* zxt_spawn without `out`: no handle. */
+/* The spawn without `out`: no handle. */
 static int tkb_spawn_detached(zyntax_backend_runtime *b, const zyntax_spawn_args *args) {
-  return zxt_spawn(b, args->poll, args->drop, args->state, args->inplace_size,
-                   args->inplace_align, args->init, args->init_arg, NULL);
+  return tkb_spawn(b, args, NULL);
 }
 
 static void tkb_stats(const zyntax_backend_runtime *b, zyntax_stats *out) {

@@ -160,14 +160,17 @@ const char *zyntax_runtime_backend_version(const zyntax_runtime *rt) {
 
 /* ---- spawning ---- */
 
-/* Inlined into each public spawn (one call less per spawn). */
+/* The checks of every spawn before the backend's: 0, or the error code
+ * (recorded). Inlined into each public spawn (one call less per spawn). */
+static inline __attribute__((always_inline)) int
+spawn_refused(zyntax_runtime *rt, const zyntax_spawn_args *args, const char *func) {
+  if (rt == NULL || args->poll == NULL) return zx_fail_code(func, ZYNTAX_EINVAL);
+  return zx_runtime_open(rt) ? 0 : zx_check_open(rt, func);
+}
+
 static inline __attribute__((always_inline)) zyntax_task *
 spawn(zyntax_runtime *rt, const zyntax_spawn_args *args, const char *func) {
-  if (rt == NULL || args->poll == NULL) {
-    zx_fail_code(func, ZYNTAX_EINVAL);
-    return NULL;
-  }
-  if (!zx_runtime_open(rt) && zx_check_open(rt, func) != 0) return NULL;
+  if (spawn_refused(rt, args, func) != 0) return NULL;
   zyntax_task *task = NULL;
   int rc = rt->backend->spawn(rt->impl, args, &task);
   if (rc != 0) {
@@ -189,12 +192,9 @@ zyntax_task *zyntax_runtime_spawn(zyntax_runtime *rt, void *state,
 static inline __attribute__((always_inline)) int
 spawned(zyntax_runtime *rt, const zyntax_spawn_args *args, zyntax_task **out,
         const char *func) {
-  if (rt == NULL || args->poll == NULL) return zx_fail_code(func, ZYNTAX_EINVAL);
-  if (!zx_runtime_open(rt)) {
-    int rc = zx_check_open(rt, func);
-    if (rc != 0) return rc;
-  }
-  int rc = rt->backend->spawn(rt->impl, args, out);
+  int rc = spawn_refused(rt, args, func);
+  if (rc != 0) return rc;
+  rc = rt->backend->spawn(rt->impl, args, out);
   if (__builtin_expect(rc != 0, 0)) {
     *out = NULL;
     return zx_fail_code(func, rc);
@@ -259,14 +259,11 @@ int zyntax_runtime_spawn_detached(zyntax_runtime *rt,
                                   size_t state_size, size_t state_align,
                                   zyntax_state_init_fn init, void *arg) {
   zyntax_spawn_args a;
-  if (rt == NULL || inplace_args(&a, vtable, state_size, state_align, init, arg) != 0 ||
-      a.poll == NULL)
+  if (inplace_args(&a, vtable, state_size, state_align, init, arg) != 0)
     return zx_fail_code(__func__, ZYNTAX_EINVAL);
-  if (!zx_runtime_open(rt)) {
-    int rc = zx_check_open(rt, __func__);
-    if (rc != 0) return rc;
-  }
-  int rc = ZYNTAX_BACKEND_HAS(rt->backend, spawn_detached)
+  int rc = spawn_refused(rt, &a, __func__);
+  if (rc != 0) return rc;
+  rc = ZYNTAX_BACKEND_HAS(rt->backend, spawn_detached)
                ? rt->backend->spawn_detached(rt->impl, &a)
                : spawn_then_release(rt, &a);
   return __builtin_expect(rc != 0, 0) ? zx_fail_code(__func__, rc) : 0;

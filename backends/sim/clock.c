@@ -8,13 +8,38 @@
  *
  * One clock for the process, not one per runtime: zyntax_now() takes no
  * runtime, and a deadline computed on one thread is compared on another. */
-#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sim.h"
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* The lock over the fields below: 0 when free, else the pid of the
+ * process whose thread holds it. Not a pthread mutex: fork() may copy it
+ * held by a thread of the parent (a runtime's destroy in
+ * sim_clock_detach) that the child does not have, and the child's first
+ * sim runtime would wait for it forever; an atfork handler cannot close
+ * that window, as a fork that started before the plugin was loaded runs
+ * none of its handlers. A child sees its parent's pid here and takes the
+ * lock over. Held for a few loads and stores, so a waiter yields. */
+static atomic_int lock_owner;
+
+static void clock_lock(void) {
+  int me = (int)getpid();
+  for (;;) {
+    int owner = atomic_load_explicit(&lock_owner, memory_order_relaxed);
+    if (owner != me && atomic_compare_exchange_weak_explicit(
+                           &lock_owner, &owner, me, memory_order_acquire,
+                           memory_order_relaxed))
+      return;
+    sched_yield(); /* another thread of this process holds it */
+  }
+}
+
+static void clock_unlock(void) {
+  atomic_store_explicit(&lock_owner, 0, memory_order_release);
+}
 static _Atomic uint64_t vnow;  /* the virtual time while `live` > 0 */
 static atomic_uint live;        /* sim runtimes alive */
 static uint64_t left_v, left_r; /* virtual and real time when the last one ended */
@@ -26,9 +51,9 @@ static atomic_int started;      /* a sim runtime existed: left_* are set */
 static uint64_t running(void) {
   uint64_t real = zx_now_ns();
   if (!atomic_load_explicit(&started, memory_order_acquire)) return real;
-  pthread_mutex_lock(&lock);
+  clock_lock();
   uint64_t t = left_v + (real - left_r);
-  pthread_mutex_unlock(&lock);
+  clock_unlock();
   uint64_t v = atomic_load_explicit(&vnow, memory_order_relaxed);
   return t > v ? t : v;
 }
@@ -61,7 +86,7 @@ void sim_clock_advance_to(uint64_t t) {
 #define TICK_NS 1000000u
 
 void sim_clock_attach(void) {
-  pthread_mutex_lock(&lock);
+  clock_lock();
   if (atomic_load_explicit(&live, memory_order_relaxed) == 0) {
     uint64_t real = zx_now_ns(), t = real;
     if (atomic_load_explicit(&started, memory_order_relaxed))
@@ -69,15 +94,15 @@ void sim_clock_attach(void) {
     sim_clock_advance_to((t / TICK_NS + 1) * TICK_NS);
   }
   atomic_fetch_add_explicit(&live, 1, memory_order_release);
-  pthread_mutex_unlock(&lock);
+  clock_unlock();
 }
 
 void sim_clock_detach(void) {
-  pthread_mutex_lock(&lock);
+  clock_lock();
   if (atomic_fetch_sub_explicit(&live, 1, memory_order_acq_rel) == 1) {
     left_v = atomic_load_explicit(&vnow, memory_order_relaxed);
     left_r = zx_now_ns();
     atomic_store_explicit(&started, 1, memory_order_release);
   }
-  pthread_mutex_unlock(&lock);
+  clock_unlock();
 }
